@@ -1,0 +1,73 @@
+/** Exit codes shared by every playbook. */
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  refused: 3,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export const EXIT_CODES: readonly { code: ExitCode; name: string; meaning: string }[] = [
+  { code: 0, name: 'done', meaning: 'Done, or nothing to do: the host already was as asked.' },
+  { code: 1, name: 'failed', meaning: 'A step failed; the message names it and what ran.' },
+  { code: 2, name: 'usage', meaning: 'Bad input or usage: nothing was changed.' },
+  {
+    code: 3,
+    name: 'refused',
+    meaning: 'Refused for safety (no --yes without a terminal, a disk in use, …): nothing was changed.',
+  },
+];
+
+/** An error that ends the run with a given exit code and a message for the administrator. */
+export class PlaybookError extends Error {
+  readonly exitCode: ExitCode;
+  readonly hint: string | undefined;
+  constructor(exitCode: ExitCode, message: string, hint?: string) {
+    super(message);
+    this.name = new.target.name;
+    this.exitCode = exitCode;
+    this.hint = hint;
+  }
+}
+
+/** Bad input or usage (exit 2). */
+export class UsageError extends PlaybookError {
+  constructor(message: string, hint?: string) {
+    super(EXIT.usage, message, hint);
+  }
+}
+
+/** Refused for safety (exit 3). */
+export class RefusedError extends PlaybookError {
+  constructor(message: string, hint?: string) {
+    super(EXIT.refused, message, hint);
+  }
+}
+
+/** A step failed (exit 1). */
+export class StepError extends PlaybookError {
+  constructor(message: string, hint?: string) {
+    super(EXIT.failed, message, hint);
+  }
+}
+
+/** A command exited non-zero. */
+export class CommandError extends StepError {
+  readonly command: string;
+  readonly exitCodeOfCommand: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  constructor(command: string, code: number | null, stdout: string, stderr: string) {
+    const detail = stderr.trim() || stdout.trim();
+    super(`command failed (exit ${code ?? 'signal'}): ${command}${detail ? `\n${detail}` : ''}`);
+    this.command = command;
+    this.exitCodeOfCommand = code;
+    this.stdout = stdout;
+    this.stderr = stderr;
+  }
+}
+
+export const usage = (message: string, hint?: string) => new UsageError(message, hint);
+export const refuse = (message: string, hint?: string) => new RefusedError(message, hint);
+export const fail = (message: string, hint?: string) => new StepError(message, hint);

@@ -1,0 +1,288 @@
+import { parseArgs } from 'node:util';
+import { UsageError } from './errors.js';
+
+export type OptionType = 'string' | 'integer' | 'number' | 'boolean' | 'size' | 'enum';
+
+/** One option, declared once: parsing, --help, validation and the runbook's options table all read it. */
+export interface OptionSpec {
+  type: OptionType;
+  description: string;
+  /** Shown in --help instead of the type name, e.g. `FILE`, `USER@HOST`. */
+  placeholder?: string;
+  default?: string | number | boolean;
+  required?: boolean;
+  /** enum: the accepted values. */
+  choices?: readonly string[];
+  /** integer, number, size: inclusive bounds (size in bytes). */
+  min?: number;
+  max?: number;
+  /** string: the value must match, else `patternHint` explains what is expected. */
+  pattern?: RegExp;
+  patternHint?: string;
+  /** size: the unit of a bare number (default `B`). */
+  defaultUnit?: SizeUnit;
+  short?: string;
+}
+
+export interface ArgSpec {
+  name: string;
+  description: string;
+  required?: boolean;
+}
+
+export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
+
+type ValueOf<S extends OptionSpec> = S extends { type: 'boolean' }
+  ? boolean
+  : S extends { type: 'integer' | 'number' | 'size' }
+    ? number
+    : S extends { choices: readonly (infer C)[] }
+      ? C
+      : string;
+
+/** The parsed values: an option with a default, `required`, or boolean is always present. */
+export type OptionValues<O extends OptionSpecs> = {
+  -readonly [K in keyof O]: O[K] extends { default: unknown } | { required: true } | { type: 'boolean' }
+    ? ValueOf<O[K]>
+    : ValueOf<O[K]> | undefined;
+};
+
+/** Options every playbook has. */
+export const COMMON_OPTIONS = {
+  'dry-run': { type: 'boolean', description: 'Show the plan and the diffs; change nothing.' },
+  yes: {
+    type: 'boolean',
+    short: 'y',
+    description: 'Apply without asking. Without a terminal, changes are refused unless this is given.',
+  },
+  json: { type: 'boolean', description: 'Print one JSON report on stdout; human output goes to stderr.' },
+  verbose: { type: 'boolean', short: 'v', description: 'Echo every command before it runs.' },
+  host: {
+    type: 'string',
+    placeholder: 'USER@HOST',
+    description: 'Run on this host over ssh (OpenSSH, BatchMode, host key checked). The host needs only a POSIX shell.',
+    pattern: /^(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9.:_[\]-]+$/,
+    patternHint: 'USER@HOST or HOST, e.g. root@xcp1.example.org',
+  },
+  'ssh-config': {
+    type: 'string',
+    placeholder: 'FILE',
+    description: 'With --host: the ssh client configuration file to use (ssh -F).',
+  },
+  root: {
+    type: 'string',
+    placeholder: 'DIR',
+    description: "Treat DIR as the host's / (offline repair of a mounted system, and tests).",
+  },
+  help: { type: 'boolean', short: 'h', description: 'Show this help and exit.' },
+  version: { type: 'boolean', description: 'Show the version and exit.' },
+  describe: { type: 'boolean', description: 'Print the options and steps as JSON and exit (for tooling).' },
+} as const satisfies OptionSpecs;
+
+export type CommonValues = OptionValues<typeof COMMON_OPTIONS>;
+
+export type SizeUnit = 'B' | 'K' | 'M' | 'G' | 'T';
+const SIZE_FACTORS: Record<SizeUnit, number> = { B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** `4G`, `512M`, `2048m`, `1.5GiB`, `100` (in `defaultUnit`) → bytes, binary units. */
+export function parseSize(text: string, defaultUnit: SizeUnit = 'B'): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmgtb])(?:i?b)?)?\s*$/i.exec(text);
+  if (!m) return undefined;
+  const unit = (m[2]?.toUpperCase() as SizeUnit | undefined) ?? defaultUnit;
+  const bytes = Number(m[1]) * SIZE_FACTORS[unit];
+  return Number.isFinite(bytes) ? Math.round(bytes) : undefined;
+}
+
+export function formatSize(bytes: number): string {
+  for (const u of ['T', 'G', 'M', 'K'] as const) {
+    const f = SIZE_FACTORS[u];
+    if (bytes >= f && bytes % f === 0) return `${bytes / f}${u}iB`;
+  }
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)}MiB`;
+  return `${bytes}B`;
+}
+
+function typeLabel(spec: OptionSpec): string {
+  if (spec.placeholder) return spec.placeholder;
+  if (spec.type === 'enum' && spec.choices) return spec.choices.join('|');
+  if (spec.type === 'size') return 'SIZE';
+  if (spec.type === 'integer' || spec.type === 'number') return 'N';
+  return 'VALUE';
+}
+
+function convert(name: string, spec: OptionSpec, raw: string | boolean): string | number | boolean {
+  const flag = `--${name}`;
+  if (spec.type === 'boolean') return raw === true;
+  const text = String(raw);
+  if (text === '') throw new UsageError(`${flag}: missing value`);
+  switch (spec.type) {
+    case 'integer':
+    case 'number': {
+      const re = spec.type === 'integer' ? /^[+-]?\d+$/ : /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+      if (!re.test(text.trim())) {
+        throw new UsageError(`${flag}: '${text}' is not ${spec.type === 'integer' ? 'a whole number' : 'a number'}`);
+      }
+      const n = Number(text);
+      checkRange(flag, spec, n, String(n));
+      return n;
+    }
+    case 'size': {
+      const n = parseSize(text, spec.defaultUnit ?? 'B');
+      if (n === undefined) {
+        throw new UsageError(`${flag}: '${text}' is not a size (examples: 512M, 4G, 100G)`);
+      }
+      checkRange(flag, spec, n, text);
+      return n;
+    }
+    case 'enum': {
+      const choices = spec.choices ?? [];
+      if (!choices.includes(text)) {
+        throw new UsageError(`${flag}: '${text}' is not one of ${choices.join(', ')}`);
+      }
+      return text;
+    }
+    case 'string': {
+      if (spec.pattern && !spec.pattern.test(text)) {
+        throw new UsageError(`${flag}: '${text}' is not valid${spec.patternHint ? `: expected ${spec.patternHint}` : ''}`);
+      }
+      return text;
+    }
+  }
+}
+
+function checkRange(flag: string, spec: OptionSpec, n: number, shown: string): void {
+  const fmt = (v: number) => (spec.type === 'size' ? formatSize(v) : String(v));
+  if (spec.min !== undefined && n < spec.min) {
+    throw new UsageError(`${flag}: ${shown} is below the minimum of ${fmt(spec.min)}`);
+  }
+  if (spec.max !== undefined && n > spec.max) {
+    throw new UsageError(`${flag}: ${shown} is above the maximum of ${fmt(spec.max)}`);
+  }
+}
+
+export interface Parsed<O extends OptionSpecs> {
+  opts: OptionValues<O>;
+  common: CommonValues;
+  args: Record<string, string>;
+  /** The options the user actually gave (not defaults). */
+  given: Set<string>;
+}
+
+/** Parse argv against the declarations; every problem is one UsageError naming the option. */
+export function parseOptions<O extends OptionSpecs>(
+  argv: readonly string[],
+  options: O,
+  args: readonly ArgSpec[] = [],
+): Parsed<O> {
+  const all: Record<string, OptionSpec> = { ...COMMON_OPTIONS, ...options };
+  const config: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  for (const [name, spec] of Object.entries(all)) {
+    config[name] = { type: spec.type === 'boolean' ? 'boolean' : 'string' };
+    if (spec.short) config[name].short = spec.short;
+  }
+  let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: [...argv],
+      options: config,
+      strict: true,
+      allowPositionals: true,
+    }) as { values: Record<string, string | boolean | undefined>; positionals: string[] });
+  } catch (err) {
+    throw new UsageError(rephraseParseError(err as Error & { code?: string }));
+  }
+  const given = new Set(Object.keys(values));
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(all)) {
+    const raw = values[name];
+    if (raw === undefined) {
+      if (spec.type === 'boolean') out[name] = spec.default ?? false;
+      else if (spec.default !== undefined) out[name] = spec.default;
+      else if (spec.required && !values.help && !values.version && !values.describe) {
+        throw new UsageError(`--${name} is required: ${spec.description}`);
+      }
+      continue;
+    }
+    out[name] = convert(name, spec, raw);
+  }
+  const named: Record<string, string> = {};
+  const informational = values.help || values.version || values.describe;
+  if (!informational) {
+    if (positionals.length > args.length) {
+      const extra = positionals.slice(args.length).join(' ');
+      throw new UsageError(
+        args.length ? `unexpected argument: ${extra}` : `this playbook takes no arguments (got: ${extra})`,
+      );
+    }
+    args.forEach((a, i) => {
+      const v = positionals[i];
+      if (v === undefined || v === '') {
+        if (a.required !== false) throw new UsageError(`missing argument ${a.name}: ${a.description}`);
+      } else named[a.name] = v;
+    });
+  }
+  const common = {} as Record<string, unknown>;
+  const opts = {} as Record<string, unknown>;
+  for (const name of Object.keys(out)) {
+    if (name in options) opts[name] = out[name];
+    else common[name] = out[name];
+  }
+  return { opts: opts as OptionValues<O>, common: common as CommonValues, args: named, given };
+}
+
+function rephraseParseError(err: Error & { code?: string }): string {
+  const msg = err.message;
+  let m = /Unknown option '([^']+)'/.exec(msg);
+  if (m) return `unknown option ${m[1]} (see --help)`;
+  m = /Option '(-\w, )?(--[\w-]+)[^']*' argument missing/.exec(msg);
+  if (m) return `${m[2]}: missing value`;
+  m = /Option '(-\w, )?(--[\w-]+)[^']*' argument is ambiguous/.exec(msg);
+  if (m) return `${m[2]}: missing value (a value starting with '-' is written ${m[2]}=-VALUE)`;
+  m = /Option '(-\w, )?(--[\w-]+)[^']*' does not take an argument/.exec(msg);
+  if (m) return `${m[2]} takes no value`;
+  return msg.split('\n')[0] ?? msg;
+}
+
+function wrap(text: string, width: number, indent: number): string {
+  const words = text.split(/\s+/);
+  const lines: string[] = [];
+  let line = '';
+  for (const w of words) {
+    if (line && line.length + 1 + w.length > width - indent) {
+      lines.push(line);
+      line = w;
+    } else line = line ? `${line} ${w}` : w;
+  }
+  if (line) lines.push(line);
+  return lines.join(`\n${' '.repeat(indent)}`);
+}
+
+export function optionUsage(name: string, spec: OptionSpec): string {
+  const short = spec.short ? `-${spec.short}, ` : '';
+  return spec.type === 'boolean' ? `${short}--${name}` : `${short}--${name} ${typeLabel(spec)}`;
+}
+
+export function optionDetails(spec: OptionSpec): string {
+  const extra: string[] = [];
+  if (spec.required) extra.push('required');
+  if (spec.default !== undefined && spec.type !== 'boolean') extra.push(`default: ${String(spec.default)}`);
+  if (spec.min !== undefined || spec.max !== undefined) {
+    const fmt = (v: number) => (spec.type === 'size' ? formatSize(v) : String(v));
+    extra.push(`range: ${spec.min !== undefined ? fmt(spec.min) : '…'} to ${spec.max !== undefined ? fmt(spec.max) : '…'}`);
+  }
+  if (spec.type === 'size') extra.push(`bare number in ${spec.defaultUnit ?? 'B'}`);
+  return extra.length ? `${spec.description} (${extra.join('; ')})` : spec.description;
+}
+
+export function formatOptionTable(options: OptionSpecs, width = 80): string {
+  const rows = Object.entries(options).map(([n, s]) => [optionUsage(n, s), optionDetails(s)] as const);
+  const col = Math.min(34, Math.max(...rows.map(([u]) => u.length)) + 4);
+  return rows
+    .map(([u, d]) => {
+      const head = `  ${u}`;
+      const pad = head.length + 2 > col ? `\n${' '.repeat(col)}` : ' '.repeat(col - head.length);
+      return `${head}${pad}${wrap(d, width, col)}`;
+    })
+    .join('\n');
+}

@@ -1,0 +1,597 @@
+import { realpathSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
+import { spinner } from 'zx';
+import { templateToArgv, formatCommand } from './command.js';
+import { EXIT, EXIT_CODES, PlaybookError, StepError, UsageError, type ExitCode } from './errors.js';
+import { applyEdit, planEdit, type FileEdit } from './files.js';
+import {
+  COMMON_OPTIONS,
+  formatOptionTable,
+  optionDetails,
+  optionUsage,
+  parseOptions,
+  type ArgSpec,
+  type CommonValues,
+  type OptionSpecs,
+  type OptionValues,
+} from './options.js';
+import {
+  LocalTransport,
+  RootTransport,
+  SshTransport,
+  type CommandResult,
+  type RunOptions,
+  type Transport,
+  type TransportKind,
+} from './transport.js';
+
+/* ------------------------------------------------------------------ results of a check */
+
+/** Nothing to do: the host already is as the step wants it (or a preflight passed). */
+export interface Ok {
+  status: 'ok';
+  message: string;
+}
+/** The step would change something. */
+export interface Change<D = unknown> {
+  status: 'change';
+  message: string;
+  /** Unified diff(s) of file changes, shown with --dry-run and before asking. */
+  diff?: string;
+  /** Whatever apply() needs, computed by check(). */
+  data?: D;
+}
+/** The step does not apply here. */
+export interface Skip {
+  status: 'skip';
+  message: string;
+}
+export type CheckResult<D = unknown> = Ok | Change<D> | Skip;
+
+export const ok = (message: string): Ok => ({ status: 'ok', message });
+export const skip = (message: string): Skip => ({ status: 'skip', message });
+export function change<D = undefined>(message: string, extra: { diff?: string; data?: D } = {}): Change<D> {
+  return { status: 'change', message, ...extra };
+}
+
+/* ------------------------------------------------------------------ context */
+
+export interface CommandFn {
+  (pieces: TemplateStringsArray, ...values: unknown[]): Promise<CommandResult>;
+  (opts: RunOptions): (pieces: TemplateStringsArray, ...values: unknown[]) => Promise<CommandResult>;
+}
+
+export interface Logger {
+  /** A line for the administrator (stdout, or stderr with --json). */
+  info(text: string): void;
+  /** A warning: always shown, kept in the report. */
+  warn(text: string): void;
+  /** Shown with --verbose only. */
+  detail(text: string): void;
+}
+
+export interface Context<O extends OptionSpecs = OptionSpecs> {
+  readonly name: string;
+  readonly opts: OptionValues<O>;
+  /** Positional arguments by their declared names. */
+  readonly args: Readonly<Record<string, string>>;
+  readonly common: CommonValues;
+  /** Options the user gave explicitly (not filled from defaults). */
+  readonly given: ReadonlySet<string>;
+  readonly dryRun: boolean;
+  /** Where commands run and files are read and written. */
+  readonly host: Transport;
+  /** Run a command on the host: `await ctx.$\`xe sr-list uuid=${uuid} --minimal\``. Values stay single arguments. */
+  readonly $: CommandFn;
+  readonly log: Logger;
+  /** Shared between steps: what one step found, the next uses. */
+  readonly state: Record<string, unknown>;
+  /** Added to the --json report under `data`. */
+  readonly report: Record<string, unknown>;
+  /** Ask the administrator (yes/no). Without a terminal: the answer is --yes. */
+  confirm(question: string): Promise<boolean>;
+  /** Register an undo/cleanup action; all run (last first) when the run ends, fails or is interrupted. */
+  cleanup(fn: () => Promise<void> | void): void;
+  /** Plan an edit of a host text file: a Change with its diff, or Ok when there is nothing to change. */
+  planEdit(file: string, transform: (current: string | undefined) => string | Promise<string>): Promise<FileEdit>;
+  /** Write a planned edit: FILE.orig made once, atomic replace. */
+  applyEdit(edit: FileEdit, opts?: { mode?: number; backup?: boolean }): Promise<string | undefined>;
+  /** Run `fn` showing a spinner (on a terminal) or a progress line. */
+  progress<T>(title: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/* ------------------------------------------------------------------ steps */
+
+export interface StepSpec<O extends OptionSpecs = OptionSpecs, D = any> {
+  title: string;
+  /** Return false or a reason string to skip the step. */
+  when?: (ctx: Context<O>) => boolean | string | Promise<boolean | string>;
+  /** Look, change nothing: say whether there is something to do. Runs under --dry-run too. */
+  check: (ctx: Context<O>) => Promise<CheckResult<D>> | CheckResult<D>;
+  /** Make the change check() described. Never runs under --dry-run. */
+  apply?: (ctx: Context<O>, change: Change<D>) => Promise<string | void> | string | void;
+  /** Show a spinner while it runs. */
+  long?: boolean;
+}
+
+export interface Step<O extends OptionSpecs = OptionSpecs> extends StepSpec<O> {
+  id: string;
+}
+
+/** Declare a step: `step('create-sr', { title, check, apply })`. The runbook page shows it by its id. */
+export function step<O extends OptionSpecs = OptionSpecs, D = any>(id: string, spec: StepSpec<O, D>): Step<O> {
+  if (!/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(id)) throw new TypeError(`step id '${id}' must be kebab-case`);
+  return { id, ...(spec as StepSpec<O>) };
+}
+
+/** A step that edits one text file: diff shown, FILE.orig kept, atomic write. */
+export function fileStep<O extends OptionSpecs = OptionSpecs>(
+  id: string,
+  spec: {
+    title: string;
+    when?: StepSpec<O>['when'];
+    /** The host path of the file. */
+    file: (ctx: Context<O>) => string | Promise<string>;
+    /** The new text from the current one (undefined: the file does not exist). Return it unchanged for no change. */
+    edit: (current: string | undefined, ctx: Context<O>) => string | Promise<string>;
+    mode?: number;
+  },
+): Step<O> {
+  return step<O, FileEdit>(id, {
+    title: spec.title,
+    ...(spec.when ? { when: spec.when } : {}),
+    async check(ctx) {
+      const file = await spec.file(ctx);
+      const edit = await ctx.planEdit(file, (cur) => spec.edit(cur, ctx));
+      if (!edit.changed) return ok(`${file} is already as it should be`);
+      return change(edit.before === undefined ? `create ${file}` : `edit ${file}`, { diff: edit.diff, data: edit });
+    },
+    async apply(ctx, c) {
+      const edit = c.data as FileEdit;
+      const backup = await ctx.applyEdit(edit, spec.mode !== undefined ? { mode: spec.mode } : {});
+      return backup ? `${edit.path} written (backup: ${backup})` : `${edit.path} written`;
+    },
+  });
+}
+
+/* ------------------------------------------------------------------ playbook */
+
+export interface PlaybookSpec<O extends OptionSpecs> {
+  name: string;
+  summary: string;
+  /** A paragraph or two for --help. */
+  description?: string;
+  args?: readonly ArgSpec[];
+  options: O;
+  /** Examples for --help: command lines without the program name. */
+  examples?: readonly string[];
+  /** Transports the playbook supports (default: all). */
+  transports?: readonly TransportKind[];
+  /** Cross-option validation after parsing (throw UsageError). */
+  validate?: (ctx: Context<O>) => void | Promise<void>;
+  steps: readonly Step<O>[];
+  /** Lines printed after the steps ran (not under --dry-run unless `dryRun` is true). */
+  finish?: (ctx: Context<O>, outcome: StepOutcome[]) => void | Promise<void>;
+}
+
+export interface Playbook<O extends OptionSpecs> extends PlaybookSpec<O> {
+  readonly version: string;
+  /** Parse `argv` and run. Resolves to the exit code (also set as process.exitCode). */
+  run(argv?: readonly string[]): Promise<ExitCode>;
+  help(): string;
+  describe(): PlaybookDescription;
+}
+
+export interface StepOutcome {
+  id: string;
+  title: string;
+  status: 'ok' | 'changed' | 'would-change' | 'skipped' | 'failed' | 'declined' | 'not-run';
+  message: string;
+  diff?: string;
+}
+
+export interface PlaybookDescription {
+  name: string;
+  version: string;
+  summary: string;
+  description?: string;
+  args: readonly ArgSpec[];
+  options: { name: string; usage: string; type: string; description: string; details: string; default?: unknown; choices?: readonly string[]; required?: boolean }[];
+  commonOptions: { name: string; usage: string; description: string }[];
+  steps: { id: string; title: string }[];
+  exitCodes: typeof EXIT_CODES;
+  transports: readonly TransportKind[];
+  examples: readonly string[];
+}
+
+export function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/**
+ * The arguments meant for the playbook: after `node FILE` or the installed executable,
+ * and after `zx [zx options] FILE` when run through zx's command line.
+ */
+export function scriptArgv(argv: readonly string[] = process.argv): string[] {
+  let launcher = '';
+  try {
+    launcher = realpathSync(argv[1] ?? '');
+  } catch {
+    launcher = argv[1] ?? '';
+  }
+  if (!/[\\/]zx[\\/]build[\\/]cli\.[cm]?js$/.test(launcher)) return argv.slice(2);
+  const zxValued = new Set(['--shell', '--prefix', '--postfix', '--eval', '-e', '--cwd', '--ext', '--registry', '--env', '--env-file']);
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (zxValued.has(a)) {
+      i++;
+      continue;
+    }
+    if (!a.startsWith('-')) return argv.slice(i + 1);
+  }
+  return [];
+}
+
+/** Declare a playbook. Run it with `await pb.run()` at the end of the file. */
+export function definePlaybook<const O extends OptionSpecs>(spec: PlaybookSpec<O>): Playbook<O> {
+  const ids = new Set<string>();
+  for (const s of spec.steps) {
+    if (ids.has(s.id)) throw new TypeError(`${spec.name}: step id '${s.id}' is used twice`);
+    ids.add(s.id);
+  }
+  for (const name of Object.keys(spec.options)) {
+    if (name in COMMON_OPTIONS) throw new TypeError(`${spec.name}: option --${name} is a common option`);
+  }
+  const version = packageVersion();
+  const pb: Playbook<O> = {
+    ...spec,
+    version,
+    help: () => helpText(spec, version),
+    describe: () => describe(spec, version),
+    run: (argv = scriptArgv()) => runPlaybook(spec, version, argv),
+  };
+  return pb;
+}
+
+function usageLine<O extends OptionSpecs>(spec: PlaybookSpec<O>): string {
+  const args = (spec.args ?? []).map((a) => (a.required === false ? `[${a.name}]` : a.name));
+  return [spec.name, ...args, '[options]'].join(' ');
+}
+
+function helpText<O extends OptionSpecs>(spec: PlaybookSpec<O>, version: string): string {
+  const out: string[] = [`Usage: ${usageLine(spec)}`, '', spec.summary];
+  if (spec.description) out.push('', spec.description.trim());
+  if (spec.args?.length) {
+    out.push('', 'Arguments:');
+    for (const a of spec.args) out.push(`  ${a.name.padEnd(14)}${a.description}`);
+  }
+  if (Object.keys(spec.options).length) out.push('', 'Options:', formatOptionTable(spec.options));
+  const common = Object.fromEntries(
+    Object.entries(COMMON_OPTIONS).filter(([n]) => {
+      const t = spec.transports ?? ['local', 'root', 'ssh'];
+      if ((n === 'host' || n === 'ssh-config') && !t.includes('ssh')) return false;
+      if (n === 'root' && !t.includes('root')) return false;
+      return true;
+    }),
+  );
+  out.push('', 'Common options:', formatOptionTable(common));
+  out.push('', 'Exit codes:');
+  for (const e of EXIT_CODES) out.push(`  ${e.code}  ${e.meaning}`);
+  if (spec.examples?.length) {
+    out.push('', 'Examples:');
+    for (const e of spec.examples) out.push(`  ${spec.name} ${e}`);
+  }
+  out.push('', `xen-runbooks ${version}`);
+  return out.join('\n');
+}
+
+function describe<O extends OptionSpecs>(spec: PlaybookSpec<O>, version: string): PlaybookDescription {
+  return {
+    name: spec.name,
+    version,
+    summary: spec.summary,
+    ...(spec.description ? { description: spec.description } : {}),
+    args: spec.args ?? [],
+    options: Object.entries(spec.options).map(([name, s]) => ({
+      name,
+      usage: optionUsage(name, s),
+      type: s.type,
+      description: s.description,
+      details: optionDetails(s),
+      ...(s.default !== undefined ? { default: s.default } : {}),
+      ...(s.choices ? { choices: s.choices } : {}),
+      ...(s.required ? { required: true } : {}),
+    })),
+    commonOptions: Object.entries(COMMON_OPTIONS).map(([name, s]) => ({
+      name,
+      usage: optionUsage(name, s),
+      description: s.description,
+    })),
+    steps: spec.steps.map((s) => ({ id: s.id, title: s.title })),
+    exitCodes: EXIT_CODES,
+    transports: spec.transports ?? ['local', 'root', 'ssh'],
+    examples: spec.examples ?? [],
+  };
+}
+
+/* ------------------------------------------------------------------ running */
+
+const isTTY = () => Boolean(process.stdin.isTTY && process.stderr.isTTY);
+
+const SYMBOL: Record<StepOutcome['status'], string> = {
+  ok: '✓',
+  changed: '✚',
+  'would-change': '~',
+  skipped: '–',
+  failed: '✗',
+  declined: '✗',
+  'not-run': ' ',
+};
+
+async function runPlaybook<O extends OptionSpecs>(spec: PlaybookSpec<O>, version: string, argv: readonly string[]): Promise<ExitCode> {
+  const jsonMode = argv.includes('--json');
+  const humanOut = (text: string) => (jsonMode ? process.stderr : process.stdout).write(`${text}\n`);
+  const errOut = (text: string) => process.stderr.write(`${text}\n`);
+  const warnings: string[] = [];
+  const outcomes: StepOutcome[] = [];
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const report: Record<string, unknown> = {};
+  let transport: Transport | undefined;
+  let exitCode: ExitCode = EXIT.ok;
+  let error: PlaybookError | undefined;
+  let dryRun = false;
+  let parsedOk = false;
+
+  const runCleanups = async () => {
+    while (cleanups.length) {
+      const fn = cleanups.pop() as () => Promise<void> | void;
+      try {
+        await fn();
+      } catch (e) {
+        errOut(`cleanup failed: ${(e as Error).message}`);
+      }
+    }
+  };
+  let interrupted = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    errOut(`\n${spec.name}: interrupted (${sig}); cleaning up…`);
+    void runCleanups().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    const parsed = parseOptions(argv, spec.options, spec.args ?? []);
+    const { common } = parsed;
+    if (common.help) {
+      process.stdout.write(`${helpText(spec, version)}\n`);
+      return finish(EXIT.ok, false);
+    }
+    if (common.version) {
+      process.stdout.write(`${spec.name} (xen-runbooks) ${version}\n`);
+      return finish(EXIT.ok, false);
+    }
+    if (common.describe) {
+      process.stdout.write(`${JSON.stringify(describe(spec, version), null, 2)}\n`);
+      return finish(EXIT.ok, false);
+    }
+    parsedOk = true;
+    dryRun = common['dry-run'];
+    const allowed = spec.transports ?? ['local', 'root', 'ssh'];
+    if (common.host && common.root) throw new UsageError('--host and --root cannot be used together');
+    if (common['ssh-config'] && !common.host) throw new UsageError('--ssh-config goes with --host');
+    const verbose = common.verbose;
+    const observe = verbose ? (a: readonly string[], t: Transport) => errOut(`+ ${t.kind === 'ssh' ? `[${t.label}] ` : ''}${formatCommand(a)}`) : undefined;
+    if (common.host) {
+      if (!allowed.includes('ssh')) throw new UsageError(`${spec.name} does not run over ssh: run it on the host itself`);
+      transport = new SshTransport({ destination: common.host, ...(common['ssh-config'] ? { configFile: common['ssh-config'] } : {}) }, observe);
+    } else if (common.root) {
+      if (!allowed.includes('root')) throw new UsageError(`${spec.name} does not take --root`);
+      transport = new RootTransport(common.root, observe);
+    } else {
+      transport = new LocalTransport(observe);
+    }
+    const host = transport;
+    const yes = common.yes;
+
+    const log: Logger = {
+      info: (t) => humanOut(t),
+      warn: (t) => {
+        warnings.push(t);
+        errOut(`warning: ${t}`);
+      },
+      detail: (t) => {
+        if (verbose) errOut(t);
+      },
+    };
+    const $fn = ((first: TemplateStringsArray | RunOptions, ...values: unknown[]) => {
+      if (Array.isArray(first) && 'raw' in (first as object)) {
+        return host.exec(templateToArgv(first as TemplateStringsArray, values));
+      }
+      const opts = first as RunOptions;
+      return (pieces: TemplateStringsArray, ...vals: unknown[]) => host.exec(templateToArgv(pieces, vals), opts);
+    }) as CommandFn;
+
+    const ctx: Context<O> = {
+      name: spec.name,
+      opts: parsed.opts,
+      args: parsed.args,
+      common,
+      given: parsed.given,
+      dryRun,
+      host,
+      $: $fn,
+      log,
+      state: {},
+      report,
+      async confirm(question) {
+        if (yes) return true;
+        if (dryRun) return false;
+        if (!isTTY()) return false;
+        const rl = createInterface({ input: process.stdin, output: process.stderr });
+        try {
+          const a = (await rl.question(`${question} [y/N] `)).trim().toLowerCase();
+          return a === 'y' || a === 'yes';
+        } finally {
+          rl.close();
+        }
+      },
+      cleanup(fn) {
+        cleanups.push(fn);
+      },
+      planEdit: (file, transform) => planEdit(host, file, transform),
+      applyEdit: (edit, o) => applyEdit(host, edit, o),
+      progress: (title, fn) => progress(title, fn, jsonMode),
+    };
+
+    await spec.validate?.(ctx);
+    humanOut(`${spec.name} ${version} — ${host.label}${dryRun ? ' — dry run: nothing will be changed' : ''}`);
+
+    let applyAll = yes;
+    for (const [index, s] of spec.steps.entries()) {
+      const outcome: StepOutcome = { id: s.id, title: s.title, status: 'not-run', message: '' };
+      outcomes.push(outcome);
+      const tag = `[${index + 1}/${spec.steps.length}] ${s.title}`;
+      try {
+        const when = s.when ? await s.when(ctx) : true;
+        if (when !== true) {
+          outcome.status = 'skipped';
+          outcome.message = typeof when === 'string' ? when : 'does not apply';
+          humanOut(`${SYMBOL.skipped} ${tag}: ${outcome.message}`);
+          continue;
+        }
+        const checked = s.long ? await ctx.progress(s.title, async () => s.check(ctx)) : await s.check(ctx);
+        if (checked.status === 'ok' || checked.status === 'skip') {
+          outcome.status = checked.status === 'ok' ? 'ok' : 'skipped';
+          outcome.message = checked.message;
+          humanOut(`${SYMBOL[outcome.status]} ${tag}: ${checked.message}`);
+          continue;
+        }
+        outcome.message = checked.message;
+        if (checked.diff) outcome.diff = checked.diff;
+        if (dryRun) {
+          outcome.status = 'would-change';
+          humanOut(`${SYMBOL['would-change']} ${tag}: would ${checked.message}`);
+          if (checked.diff) humanOut(indent(checked.diff));
+          continue;
+        }
+        humanOut(`${SYMBOL['would-change']} ${tag}: ${checked.message}`);
+        if (checked.diff) humanOut(indent(checked.diff));
+        if (!applyAll) {
+          if (!isTTY()) {
+            outcome.status = 'declined';
+            throw new PlaybookError(
+              EXIT.refused,
+              `refusing to change anything without a terminal to confirm: run again with --yes to apply, or --dry-run to see the plan`,
+            );
+          }
+          const answer = await askApply(s.title);
+          if (answer === 'all') applyAll = true;
+          else if (answer === 'no') {
+            outcome.status = 'declined';
+            throw new PlaybookError(EXIT.refused, `stopped: '${s.title}' was not confirmed; the steps before it stay as they are`);
+          }
+        }
+        if (!s.apply) throw new StepError(`step ${s.id} reported a change but has no apply`);
+        const apply = s.apply;
+        const msg = s.long ? await ctx.progress(s.title, async () => apply(ctx, checked)) : await apply(ctx, checked);
+        outcome.status = 'changed';
+        if (typeof msg === 'string' && msg) outcome.message = msg;
+        humanOut(`${SYMBOL.changed} ${tag}: ${outcome.message}`);
+      } catch (e) {
+        if (outcome.status !== 'declined') outcome.status = 'failed';
+        if (e instanceof PlaybookError) {
+          if (outcome.status === 'failed') outcome.message = e.message;
+          throw e;
+        }
+        outcome.message = (e as Error).message;
+        throw new StepError(`${s.title}: ${(e as Error).message}`);
+      }
+    }
+    if (spec.finish) await spec.finish(ctx, outcomes);
+    const changed = outcomes.filter((o) => o.status === 'changed').length;
+    const would = outcomes.filter((o) => o.status === 'would-change').length;
+    humanOut(
+      dryRun
+        ? would
+          ? `Dry run: ${would} step${would === 1 ? '' : 's'} would change something. Nothing was changed.`
+          : 'Dry run: nothing to do.'
+        : changed
+          ? `Done: ${changed} step${changed === 1 ? '' : 's'} changed something.`
+          : 'Nothing to do: everything was already in place.',
+    );
+    return await finish(EXIT.ok, true);
+  } catch (e) {
+    if (e instanceof PlaybookError) error = e;
+    else error = new StepError(`unexpected error: ${(e as Error)?.stack ?? String(e)}`);
+    const label = { 1: 'failed', 2: 'usage', 3: 'refused' }[error.exitCode as 1 | 2 | 3] ?? 'error';
+    errOut(`${spec.name}: ${label}: ${error.message}`);
+    if (error.hint) errOut(`  ${error.hint}`);
+    if (error.exitCode === EXIT.usage && !parsedOk) errOut(`Try '${spec.name} --help'.`);
+    return await finish(error.exitCode, parsedOk);
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+
+  async function finish(code: ExitCode, printReport: boolean): Promise<ExitCode> {
+    await runCleanups();
+    await transport?.close();
+    exitCode = code;
+    if (jsonMode && printReport) {
+      const body = {
+        playbook: spec.name,
+        version,
+        host: transport?.label,
+        dryRun,
+        exitCode,
+        ...(error ? { error: error.message } : {}),
+        steps: outcomes,
+        warnings,
+        data: report,
+      };
+      process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    }
+    process.exitCode = code;
+    return code;
+  }
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
+}
+
+async function askApply(title: string): Promise<'yes' | 'no' | 'all'> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const a = (await rl.question(`Apply '${title}'? [y]es / [n]o / [a]ll `)).trim().toLowerCase();
+    if (a === 'a' || a === 'all') return 'all';
+    if (a === 'y' || a === 'yes') return 'yes';
+    return 'no';
+  } finally {
+    rl.close();
+  }
+}
+
+/** A spinner on a terminal; a start line and an end line elsewhere. */
+export async function progress<T>(title: string, fn: () => Promise<T>, quietStdout = false): Promise<T> {
+  if (process.stderr.isTTY && !process.env.CI) return spinner(title, fn);
+  const started = Date.now();
+  const out = quietStdout ? process.stderr : process.stderr;
+  out.write(`  … ${title}\n`);
+  const r = await fn();
+  const ms = Date.now() - started;
+  if (ms > 1000) out.write(`  … ${title}: ${(ms / 1000).toFixed(1)} s\n`);
+  return r;
+}
