@@ -1,0 +1,61 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** Simulators of xe, xl, xm and recording stand-ins: put first on PATH by runPlaybook({ sim }). */
+export const SIM_BIN = path.join(ROOT, 'test/sim/bin');
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed, when --json was passed. */
+  json?: any;
+}
+
+export interface RunOptions {
+  /** A state folder for the simulators: sets XR_SIM_DIR and puts test/sim/bin first on PATH. */
+  sim?: string;
+  env?: Record<string, string>;
+  input?: string;
+  cwd?: string;
+  timeoutMs?: number;
+  /** Run through zx's command line instead of node. */
+  zx?: boolean;
+}
+
+/** Run `node playbooks/NAME.mjs ...args` (no terminal: stdin is a pipe). */
+export function runPlaybook(name: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const file = path.join(ROOT, 'playbooks', `${name}.mjs`);
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), NODE_ENV: 'production' };
+  delete env.VITEST;
+  if (opts.sim) {
+    env.XR_SIM_DIR = opts.sim;
+    env.PATH = `${SIM_BIN}:${env.PATH ?? ''}`;
+  }
+  Object.assign(env, opts.env ?? {});
+  const cmd = opts.zx ? [path.join(ROOT, 'node_modules/zx/build/cli.js'), file, ...args] : [file, ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, cmd, { cwd: opts.cwd ?? ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const r: RunResult = { code, stdout, stderr };
+      if (args.includes('--json') && stdout.trim()) {
+        try {
+          r.json = JSON.parse(stdout);
+        } catch {
+          /* left undefined: the test will say so */
+        }
+      }
+      resolve(r);
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
