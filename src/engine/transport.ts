@@ -80,8 +80,11 @@ export async function execLocal(argv: readonly string[], opts: RunOptions = {}):
     env: { ...process.env, ...opts.env },
     timeout: opts.timeoutMs,
   })`${argv}`;
+  // Collect stdout as raw bytes: zx keeps it as text, which would mangle binary output.
+  const chunks: Buffer[] = [];
+  p.stdout.on('data', (c: Buffer | string) => chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c)));
   const out = await p;
-  const bytes = out.buffer();
+  const bytes = Buffer.concat(chunks);
   const result: CommandResult = {
     argv: [...argv],
     command: formatCommand(argv),

@@ -1,0 +1,87 @@
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SshTransport, StepError, templateToArgv } from '../../src/engine/index.js';
+import { runSample } from '../helpers/sample.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
+
+const t = (pieces: TemplateStringsArray, ...values: unknown[]) => templateToArgv(pieces, values);
+let sshd: Sshd;
+let dir: string;
+let ssh: SshTransport;
+beforeAll(async () => {
+  sshd = await startSshd();
+  dir = mkdtempSync(path.join(os.tmpdir(), 'xr-ssh-'));
+  ssh = new SshTransport({ destination: sshd.destination, configFile: sshd.configFile });
+});
+afterAll(async () => {
+  await sshd?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const HOSTILE = ['a; rm -rf /', '$(reboot)', '`id`', "it's", '"dq"', 'two\nlines', '-rf', '*', '', '\\', '$HOME'];
+
+describe('the ssh transport against a real sshd on 127.0.0.1', () => {
+  it.each(HOSTILE)('sends %j to the remote shell as one argument', async (value) => {
+    const r = await ssh.exec(t`printf ${'%s\\0'} ${value} end`);
+    expect(r.stdout.split('\0').slice(0, -1)).toEqual([value, 'end']);
+  });
+
+  it('reads, writes atomically keeping the mode, backs up once, and stats files', async () => {
+    const f = path.join(dir, "odd name's.cfg");
+    writeFileSync(f, 'old\n');
+    chmodSync(f, 0o640);
+    expect(await ssh.readText(f)).toBe('old\n');
+    expect(await ssh.readText(path.join(dir, 'missing'))).toBeUndefined();
+    expect(await ssh.backup(f)).toBe(`${f}.orig`);
+    await ssh.writeFileAtomic(f, 'new\n');
+    expect(await ssh.backup(f)).toBeUndefined();
+    expect(readFileSync(f, 'utf8')).toBe('new\n');
+    expect(readFileSync(`${f}.orig`, 'utf8')).toBe('old\n');
+    expect(statSync(f).mode & 0o7777).toBe(0o640);
+    expect(await ssh.stat(f)).toMatchObject({ type: 'file', mode: 0o640, size: 4 });
+    expect(await ssh.stat(path.join(dir, 'missing'))).toBeUndefined();
+    await ssh.mkdir(path.join(dir, 'a/b'));
+    await ssh.symlink('a/b', path.join(dir, 'link'));
+    expect(await ssh.readlink(path.join(dir, 'link'))).toBe('a/b');
+    expect(await ssh.stat(path.join(dir, 'link'))).toMatchObject({ type: 'symlink' });
+    expect(await ssh.readdir(dir)).toEqual(['a', 'link', "odd name's.cfg", "odd name's.cfg.orig"]);
+    const bin = Buffer.from([0, 1, 2, 255, 10, 13]);
+    await ssh.writeFileAtomic(path.join(dir, 'bin'), bin, { mode: 0o600 });
+    expect(Buffer.compare(await ssh.readFile(path.join(dir, 'bin')), bin)).toBe(0);
+    expect(statSync(path.join(dir, 'bin')).mode & 0o7777).toBe(0o600);
+  });
+
+  it('runs a playbook over --host: same result as locally', async () => {
+    const f = path.join(dir, 'remote.conf');
+    writeFileSync(f, 'before\n');
+    const args = ['vm-remote', '--file', f, '--host', sshd.destination, '--ssh-config', sshd.configFile];
+    const dry = await runSample([...args, '--dry-run', '--json', '--value=a; rm -rf /']);
+    expect(dry.code).toBe(0);
+    expect(dry.json.host).toBe(`ssh ${sshd.destination}`);
+    expect(dry.json.data.argv).toEqual(['a; rm -rf /', 'end']);
+    expect(readFileSync(f, 'utf8')).toBe('before\n');
+    const run = await runSample([...args, '--yes']);
+    expect(run.code).toBe(0);
+    expect(readFileSync(f, 'utf8')).toBe('name = vm-remote\ncount = 2\nmode = safe\n');
+    expect(readFileSync(`${f}.orig`, 'utf8')).toBe('before\n');
+    const again = await runSample([...args, '--yes', '--json']);
+    expect(again.json.steps.map((s: { status: string }) => s.status)).toEqual(['ok', 'ok']);
+  });
+
+  it('checks the host key: an unknown host fails without prompting (exit 1)', async () => {
+    const cfg = path.join(dir, 'no-known-hosts');
+    writeFileSync(
+      cfg,
+      readFileSync(sshd.configFile, 'utf8').replace(/UserKnownHostsFile .*/, `UserKnownHostsFile ${path.join(dir, 'empty_known_hosts')}`),
+    );
+    const t = new SshTransport({ destination: sshd.destination, configFile: cfg });
+    await expect(t.exec(['true'])).rejects.toBeInstanceOf(StepError);
+    await expect(t.exec(['true'])).rejects.toThrow(/Host key verification failed/);
+    expect(existsSync(path.join(dir, 'empty_known_hosts'))).toBe(false);
+    const r = await runSample(['--file', path.join(dir, 'x'), '--host', sshd.destination, '--ssh-config', cfg, '--yes']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/ssh to .* failed: [^]*Host key verification failed/);
+  });
+});
