@@ -1,0 +1,696 @@
+/**
+ * QoS and dynamic resources: the rate syntax, the bounds, and the model of what applies live.
+ *
+ * One source for the playbook and the runbook page: `playbooks/xen-qos.mjs` decides with
+ * {@link decide} and validates with the bound checks below; the page's table is rendered from
+ * {@link MODEL} by `src/components/QosModelTable.astro`.
+ *
+ * Facts behind the numbers:
+ * - xl (libxlu_vif.c) reads `rate=` as `^[0-9]+[GMK]?[Bb]/s$`, decimal multipliers (K = 1000),
+ *   bits divided by 8 after the multiplier (integer division), the number at most 2^32-1; the
+ *   interval `@N(s|ms|us)` defaults to 50 ms; netback receives `bytes_per_interval,interval_us`
+ *   with bytes_per_interval = bytes_per_sec × interval_us / 1 000 000 (integer division).
+ * - xend (xm) reads the same syntax and silently falls back to "unlimited" when
+ *   bytes_per_interval is 0 or above 2^32-1.
+ * - xapi (xe) keeps `qos_algorithm_params:kbps` in kilobytes of 1024 bytes per second and turns it
+ *   into `kbps × 1024 × 50000 / 1 000000` bytes per 50 ms (xenopsd Device.Vif.add), which must be
+ *   between 1 and 2^32-2 or the limit is dropped.
+ */
+
+/* ------------------------------------------------------------------ rate */
+
+export type RateUnit = 'GB' | 'MB' | 'KB' | 'B' | 'Gb' | 'Mb' | 'Kb' | 'b';
+export type IntervalUnit = 's' | 'ms' | 'us';
+
+export const RATE_SYNTAX = 'NUMBER(GB|MB|KB|B|Gb|Mb|Kb|b)/s[@NUMBER(s|ms|us)]';
+/** The interval xl, xm and xapi use when none is given. */
+export const DEFAULT_INTERVAL_US = 50_000;
+const UINT32_MAX = 4_294_967_295n;
+/** xapi keeps the limit only while kbps × 1024 × 50000 / 10^6 < 0xffffffff. */
+export const XE_KBPS_MAX = 83_886_079;
+
+export interface Rate {
+  /** As the administrator wrote it, e.g. `8Mb/s@50ms`. */
+  text: string;
+  amount: number;
+  unit: RateUnit;
+  /** The interval as written, if any. */
+  interval?: { amount: number; unit: IntervalUnit };
+  /** Bytes per second, computed as xl computes it (integer division for bits). */
+  bytesPerSecond: number;
+  /** Microseconds per credit interval (default 50 ms). */
+  intervalUs: number;
+  /** Bytes of credit netback gets every interval. */
+  bytesPerInterval: number;
+}
+
+/** A value outside its bound or syntax; the message names the bound. */
+export class BoundError extends Error {
+  readonly bound: string;
+  constructor(bound: string, message: string) {
+    super(message);
+    this.name = 'BoundError';
+    this.bound = bound;
+  }
+}
+
+const RATE_RE = /^([0-9]+)(GB|MB|KB|B|Gb|Mb|Kb|b)\/s(?:@([0-9]+)(s|ms|us))?$/;
+const PREFIX: Record<string, bigint> = { G: 1_000_000_000n, M: 1_000_000n, K: 1000n, '': 1n };
+const INTERVAL_FACTOR: Record<IntervalUnit, bigint> = { s: 1_000_000n, ms: 1000n, us: 1n };
+
+/** Parse `8Mb/s@50ms`; throws {@link BoundError} naming the syntax or the bound it breaks. */
+export function parseRate(text: string): Rate {
+  const t = text.trim();
+  const m = RATE_RE.exec(t);
+  if (!m) {
+    throw new BoundError('rate syntax', `rate '${text}' does not match ${RATE_SYNTAX} (example: 8Mb/s@50ms)`);
+  }
+  const [, num = '', unit = 'B', inum, iunit] = m;
+  if (/^0\d/.test(num) || (inum !== undefined && /^0\d/.test(inum))) {
+    // xl reads numbers with strtoull(…, 0): a leading 0 means octal.
+    throw new BoundError(
+      'rate syntax',
+      `rate '${text}': write numbers without a leading 0 (xl would read them as octal)`,
+    );
+  }
+  const n = BigInt(num);
+  if (n === 0n || n > UINT32_MAX) {
+    throw new BoundError('rate number', `rate '${text}': the number must be 1 to ${UINT32_MAX} (xl refuses others)`);
+  }
+  let bps = n * (PREFIX[unit.slice(0, -1)] ?? 1n);
+  if (unit.endsWith('b')) bps /= 8n;
+  let intervalUs = BigInt(DEFAULT_INTERVAL_US);
+  let interval: Rate['interval'];
+  if (inum !== undefined && iunit !== undefined) {
+    const i = BigInt(inum);
+    intervalUs = i * INTERVAL_FACTOR[iunit as IntervalUnit];
+    if (i === 0n || intervalUs > UINT32_MAX) {
+      throw new BoundError(
+        'rate interval',
+        `rate '${text}': the interval must be 1 µs to ${UINT32_MAX} µs (about 71 minutes)`,
+      );
+    }
+    interval = { amount: Number(i), unit: iunit as IntervalUnit };
+  }
+  const perInterval = (bps * intervalUs) / 1_000_000n;
+  if (perInterval < 1n || perInterval > UINT32_MAX) {
+    throw new BoundError(
+      'rate credit',
+      `rate '${text}' gives ${perInterval} bytes per ${formatInterval(Number(intervalUs))}: the credit per interval must be 1 to ${UINT32_MAX} bytes ` +
+        `(xm would silently make the interface unlimited)`,
+    );
+  }
+  return {
+    text: t,
+    amount: Number(n),
+    unit: unit as RateUnit,
+    ...(interval ? { interval } : {}),
+    bytesPerSecond: Number(bps),
+    intervalUs: Number(intervalUs),
+    bytesPerInterval: Number(perInterval),
+  };
+}
+
+/** Two rates give the same credit: the same bytes per interval and the same interval. */
+export function sameRate(a: Rate, b: Rate): boolean {
+  return a.bytesPerInterval === b.bytesPerInterval && a.intervalUs === b.intervalUs;
+}
+
+export function formatInterval(us: number): string {
+  if (us % 1_000_000 === 0) return `${us / 1_000_000} s`;
+  if (us % 1000 === 0) return `${us / 1000} ms`;
+  return `${us} µs`;
+}
+
+function group(n: number | bigint): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
+}
+
+/** The arithmetic from the written rate to bytes per second, e.g. `8 × 1 000 000 bit/s ÷ 8 = 1 000 000 bytes/s`. */
+export function bytesPerSecondArithmetic(rate: Rate): string {
+  const prefix = PREFIX[rate.unit.slice(0, -1)] ?? 1n;
+  const bits = rate.unit.endsWith('b');
+  const factor = prefix === 1n ? '' : ` × ${group(prefix)}`;
+  return bits
+    ? `${rate.amount}${factor} bit/s ÷ 8 = ${group(rate.bytesPerSecond)} bytes/s`
+    : `${rate.amount}${factor} bytes/s = ${group(rate.bytesPerSecond)} bytes/s`;
+}
+
+export interface XeRate {
+  /** The integer xe takes: `qos_algorithm_params:kbps=`. */
+  kbps: number;
+  /** bytes/s ÷ 1024 before rounding. */
+  exact: number;
+  /** The whole conversion, as shown to the administrator. */
+  arithmetic: string;
+  /** Set when xe cannot express the rate exactly as asked (interval, rounding). */
+  notes: string[];
+}
+
+/** xe counts kilobytes of 1024 bytes per second, outbound, with a fixed 50 ms interval. */
+export function toXeKbps(rate: Rate): XeRate {
+  const exact = rate.bytesPerSecond / 1024;
+  const kbps = Math.max(1, Math.round(exact));
+  const shown = Number.isInteger(exact) ? String(exact) : String(Number(exact.toFixed(4)));
+  const arithmetic =
+    `${rate.text}: ${bytesPerSecondArithmetic(rate)}; ÷ 1024 = ${shown} KiB/s` +
+    (Number.isInteger(exact) ? ` → kbps=${kbps}` : ` → kbps=${kbps} (rounded)`);
+  const notes: string[] = [];
+  if (rate.intervalUs !== DEFAULT_INTERVAL_US) {
+    notes.push(`xe has no interval setting: xapi uses 50 ms, not ${formatInterval(rate.intervalUs)}`);
+  }
+  if (kbps > XE_KBPS_MAX) {
+    throw new BoundError('xe kbps', `rate '${rate.text}' is ${kbps} kbps; xapi drops limits above ${XE_KBPS_MAX} kbps`);
+  }
+  return { kbps, exact, arithmetic, notes };
+}
+
+/** The credit netback gets, e.g. `1 000 000 bytes/s × 50 ms = 50 000 bytes every 50 ms`. */
+export function creditArithmetic(rate: Rate): string {
+  return `${bytesPerSecondArithmetic(rate)}; × ${formatInterval(rate.intervalUs)} = ${group(rate.bytesPerInterval)} bytes every ${formatInterval(rate.intervalUs)}`;
+}
+
+const TC_UNIT: Record<RateUnit, string> = {
+  GB: 'gbps',
+  MB: 'mbps',
+  KB: 'kbps',
+  B: 'bps',
+  Gb: 'gbit',
+  Mb: 'mbit',
+  Kb: 'kbit',
+  b: 'bit',
+};
+
+/** Oracle VM's inbound form for `vif_other_config` (tc tbf): `rate=8mbit,latency=50ms`. */
+export function toTbfParams(rate: Rate): string {
+  const latency = rate.interval ? `${rate.interval.amount}${rate.interval.unit}` : '50ms';
+  return `rate=${rate.amount}${TC_UNIT[rate.unit]},latency=${latency}`;
+}
+
+/* ------------------------------------------------------------------ bounds */
+
+export const WEIGHT_MIN = 1;
+export const WEIGHT_MAX = 65535;
+/** The credit schedulers' default weight. */
+export const WEIGHT_DEFAULT = 256;
+
+/** Oracle VM Manager's CPU priority names and the weights they stand for. */
+export const ORACLE_WEIGHTS: Readonly<Record<'High' | 'Intermediate' | 'Low', number>> = {
+  High: 100,
+  Intermediate: 50,
+  Low: 1,
+};
+
+export interface Weight {
+  weight: number;
+  /** The Oracle VM name it was given by, if any. */
+  name?: keyof typeof ORACLE_WEIGHTS;
+}
+
+/** `512`, `High`, `intermediate`, `low` → a weight within 1–65535. */
+export function parseWeight(text: string): Weight {
+  const t = text.trim();
+  const named = (Object.keys(ORACLE_WEIGHTS) as (keyof typeof ORACLE_WEIGHTS)[]).find(
+    (k) => k.toLowerCase() === t.toLowerCase(),
+  );
+  if (named) return { weight: ORACLE_WEIGHTS[named], name: named };
+  if (!/^\d+$/.test(t)) {
+    throw new BoundError(
+      'weight',
+      `CPU weight '${text}' is not a number ${WEIGHT_MIN}–${WEIGHT_MAX} nor one of High (100), Intermediate (50), Low (1)`,
+    );
+  }
+  const weight = Number(t);
+  if (weight < WEIGHT_MIN || weight > WEIGHT_MAX) {
+    throw new BoundError('weight', `CPU weight ${weight} is outside the weight bound ${WEIGHT_MIN}–${WEIGHT_MAX}`);
+  }
+  return { weight };
+}
+
+/** The cap is a percentage of one physical CPU: 0 (no cap) to 100 × the host's CPUs. */
+export function capMax(nrCpus: number): number {
+  return 100 * nrCpus;
+}
+
+export function checkCap(cap: number, nrCpus: number): void {
+  if (!Number.isInteger(cap) || cap < 0 || cap > capMax(nrCpus)) {
+    throw new BoundError(
+      'cap',
+      `CPU cap ${cap} is outside the cap bound 0 (none) to ${capMax(nrCpus)} (100 × ${nrCpus} host CPUs)`,
+    );
+  }
+}
+
+export function checkLiveVcpus(vcpus: number, bootMax: number): void {
+  if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > bootMax) {
+    throw new BoundError(
+      'live vCPUs',
+      `${vcpus} vCPUs is outside the live vCPU bound 1 to ${bootMax} (the maximum the domain booted with)`,
+    );
+  }
+}
+
+/** Bytes; the live bound is the boot maximum (xl/xm maxmem, xe memory-static-max). */
+export function checkLiveMemory(bytes: number, bootMax: number, min = 0): void {
+  if (bytes <= 0 || bytes < min || bytes > bootMax) {
+    const floor = min > 0 ? `${mib(min)}` : '1';
+    throw new BoundError(
+      'live memory',
+      `memory ${mib(bytes)} MiB is outside the live memory bound ${floor}–${mib(bootMax)} MiB ` +
+        `(up to the maximum the domain booted with${min > 0 ? ', from its static minimum' : ''})`,
+    );
+  }
+}
+
+export const IO_PRIORITY_MIN = 0;
+export const IO_PRIORITY_MAX = 7;
+
+export function checkIoPriority(prio: number): void {
+  if (!Number.isInteger(prio) || prio < IO_PRIORITY_MIN || prio > IO_PRIORITY_MAX) {
+    throw new BoundError(
+      'I/O priority',
+      `I/O priority ${prio} is outside the I/O priority bound ${IO_PRIORITY_MIN}–${IO_PRIORITY_MAX} (0 is the highest)`,
+    );
+  }
+}
+
+export type IoClass = 'rt' | 'be' | 'idle';
+
+/** The ionice classes as each toolstack writes them. */
+export const IO_CLASSES: Readonly<Record<IoClass, { title: string; xe: string; oracle: string }>> = {
+  rt: { title: 'real-time', xe: 'rt', oracle: 'real-time' },
+  be: { title: 'best-effort', xe: 'best-effort', oracle: 'best-effort' },
+  idle: { title: 'idle (only when the disk is otherwise unused)', xe: 'idle', oracle: 'idle' },
+};
+
+/** xapi's `sched` value back to a class (`rt` and `real-time` are the same). */
+export function ioClassOf(sched: string | undefined): IoClass | undefined {
+  switch ((sched ?? '').trim().toLowerCase()) {
+    case 'rt':
+    case 'real-time':
+      return 'rt';
+    case 'be':
+    case 'best-effort':
+      return 'be';
+    case 'idle':
+      return 'idle';
+    default:
+      return undefined;
+  }
+}
+
+/** Oracle VM's `disk_other_config` value: `sched=real-time,prio=2` (idle has no level). */
+export function oracleIoniceParams(cls: IoClass, prio: number | undefined): string {
+  const sched = `sched=${IO_CLASSES[cls].oracle}`;
+  return cls === 'idle' || prio === undefined ? sched : `${sched},prio=${prio}`;
+}
+
+/** Memory in whole MiB, as xl.cfg and xm take it. */
+export function mib(bytes: number): number {
+  return Math.floor(bytes / 1024 ** 2);
+}
+
+/* ------------------------------------------------------------------ the model */
+
+export type Toolstack = 'xl' | 'xe' | 'xm';
+export type DomainState = 'running' | 'halted';
+export type RequestKind =
+  | 'cpu-weight'
+  | 'cpu-cap'
+  | 'vcpus'
+  | 'vcpus-above-max'
+  | 'memory'
+  | 'memory-above-max'
+  | 'vif-rate'
+  | 'vif-rate-in'
+  | 'io-priority';
+
+/**
+ * When a request takes effect:
+ * - `live`: at once, on the running domain;
+ * - `replug`: when the device is unplugged and plugged again (the playbook asks first);
+ * - `restart`: only when the domain next starts (shut down and start, not a reboot inside the guest
+ *   for xe; `xl reboot` does not re-read the config file either);
+ * - `start`: the domain is halted; the value is written for its next start;
+ * - `unsupported`: this toolstack has no such setting.
+ */
+export type Effect = 'live' | 'replug' | 'restart' | 'start' | 'unsupported';
+
+export interface ModelCell {
+  effect: Effect;
+  /** What the playbook runs or writes, in the toolstack's own words. */
+  how: string;
+  /**
+   * Where the value is kept for the next start. `itself`: the change is stored by the command
+   * that applies it; `persist`: only with --persist; absent: cannot be kept (see `why`).
+   */
+  keep?: { by: 'itself' | 'persist'; where: string };
+  /** A sentence for the page and for refusals. */
+  why?: string;
+}
+
+export const TOOLSTACKS: readonly Toolstack[] = ['xl', 'xe', 'xm'];
+export const STATES: readonly DomainState[] = ['running', 'halted'];
+
+export const REQUESTS: readonly { kind: RequestKind; title: string; option: string }[] = [
+  { kind: 'cpu-weight', title: 'CPU weight', option: '--cpu-weight' },
+  { kind: 'cpu-cap', title: 'CPU cap', option: '--cpu-cap' },
+  { kind: 'vcpus', title: 'vCPUs, up to the boot maximum', option: '--vcpus' },
+  { kind: 'vcpus-above-max', title: 'vCPUs above the boot maximum', option: '--vcpus' },
+  { kind: 'memory', title: 'Memory, up to the boot maximum', option: '--memory' },
+  { kind: 'memory-above-max', title: 'Memory above the boot maximum', option: '--memory' },
+  { kind: 'vif-rate', title: 'Network rate, outbound', option: '--rate' },
+  { kind: 'vif-rate-in', title: 'Network rate, inbound', option: '--inbound-rate' },
+  { kind: 'io-priority', title: 'Disk I/O priority', option: '--io-priority, --io-class' },
+];
+
+type Row = Record<Toolstack, Record<DomainState, ModelCell>>;
+
+const XL_HALTED = (key: string): ModelCell => ({
+  effect: 'start',
+  how: `config file: ${key}`,
+  keep: { by: 'itself', where: key },
+});
+
+/** THE MODEL: request × toolstack × domain state. */
+export const MODEL: Readonly<Record<RequestKind, Row>> = {
+  'cpu-weight': {
+    xl: {
+      running: {
+        effect: 'live',
+        how: 'xl sched-credit -d DOM -w W (credit2: xl sched-credit2)',
+        keep: { by: 'persist', where: 'cpu_weight = W' },
+      },
+      halted: XL_HALTED('cpu_weight = W'),
+    },
+    xe: {
+      running: {
+        effect: 'live',
+        how: 'xl sched-credit -d DOMID -w W on the host running the VM',
+        keep: { by: 'persist', where: 'VCPUs-params:weight=W' },
+        why: 'xapi applies VCPUs-params only when it builds the domain',
+      },
+      halted: {
+        effect: 'start',
+        how: 'xe vm-param-set VCPUs-params:weight=W',
+        keep: { by: 'itself', where: 'VCPUs-params:weight=W' },
+      },
+    },
+    xm: {
+      running: { effect: 'live', how: 'xm sched-credit -d DOM -w W', keep: { by: 'persist', where: 'cpu_weight = W' } },
+      halted: XL_HALTED('cpu_weight = W'),
+    },
+  },
+  'cpu-cap': {
+    xl: {
+      running: {
+        effect: 'live',
+        how: 'xl sched-credit -d DOM -c C (credit2: xl sched-credit2)',
+        keep: { by: 'persist', where: 'cap = C' },
+      },
+      halted: XL_HALTED('cap = C'),
+    },
+    xe: {
+      running: {
+        effect: 'live',
+        how: 'xl sched-credit -d DOMID -c C on the host running the VM',
+        keep: { by: 'persist', where: 'VCPUs-params:cap=C' },
+        why: 'xapi applies VCPUs-params only when it builds the domain',
+      },
+      halted: {
+        effect: 'start',
+        how: 'xe vm-param-set VCPUs-params:cap=C',
+        keep: { by: 'itself', where: 'VCPUs-params:cap=C' },
+      },
+    },
+    xm: {
+      running: { effect: 'live', how: 'xm sched-credit -d DOM -c C', keep: { by: 'persist', where: 'cap = C' } },
+      halted: XL_HALTED('cap = C'),
+    },
+  },
+  vcpus: {
+    xl: {
+      running: { effect: 'live', how: 'xl vcpu-set DOM N', keep: { by: 'persist', where: 'vcpus = N' } },
+      halted: XL_HALTED('vcpus = N'),
+    },
+    xe: {
+      running: {
+        effect: 'live',
+        how: 'xe vm-vcpu-hotplug new-vcpus=N',
+        keep: { by: 'itself', where: 'VCPUs-at-startup (xapi updates it)' },
+        why: 'older xapi refuses CPU hotplug for HVM guests',
+      },
+      halted: {
+        effect: 'start',
+        how: 'xe vm-param-set VCPUs-at-startup=N',
+        keep: { by: 'itself', where: 'VCPUs-at-startup=N' },
+      },
+    },
+    xm: {
+      running: { effect: 'live', how: 'xm vcpu-set DOM N', keep: { by: 'persist', where: 'vcpus = N' } },
+      halted: XL_HALTED('vcpus = N'),
+    },
+  },
+  'vcpus-above-max': {
+    xl: {
+      running: {
+        effect: 'restart',
+        how: 'nothing live: the domain booted with fewer vCPU slots',
+        keep: { by: 'persist', where: 'maxvcpus = N, vcpus = N' },
+      },
+      halted: XL_HALTED('maxvcpus = N, vcpus = N'),
+    },
+    xe: {
+      running: {
+        effect: 'restart',
+        how: 'nothing live: the domain booted with fewer vCPU slots',
+        why: 'xapi changes VCPUs-max only while the VM is halted: shut it down, then run again',
+      },
+      halted: {
+        effect: 'start',
+        how: 'xe vm-param-set VCPUs-max=N VCPUs-at-startup=N',
+        keep: { by: 'itself', where: 'VCPUs-max=N, VCPUs-at-startup=N' },
+      },
+    },
+    xm: {
+      running: {
+        effect: 'restart',
+        how: 'nothing live: the domain booted with fewer vCPU slots',
+        keep: { by: 'persist', where: 'maxvcpus = N, vcpus = N' },
+      },
+      halted: XL_HALTED('maxvcpus = N, vcpus = N'),
+    },
+  },
+  memory: {
+    xl: {
+      running: {
+        effect: 'live',
+        how: 'xl mem-set DOM Mm (the guest balloon driver gives or takes the memory)',
+        keep: { by: 'persist', where: 'memory = M' },
+      },
+      halted: XL_HALTED('memory = M'),
+    },
+    xe: {
+      running: {
+        effect: 'live',
+        how: 'xe vm-memory-dynamic-range-set min=M max=M (the balloon driver follows)',
+        keep: { by: 'itself', where: 'memory-dynamic-min/max' },
+      },
+      halted: {
+        effect: 'start',
+        how: 'xe vm-memory-dynamic-range-set min=M max=M',
+        keep: { by: 'itself', where: 'memory-dynamic-min/max' },
+      },
+    },
+    xm: {
+      running: {
+        effect: 'live',
+        how: 'xm mem-set DOM M (the guest balloon driver gives or takes the memory)',
+        keep: { by: 'persist', where: 'memory = M' },
+      },
+      halted: XL_HALTED('memory = M'),
+    },
+  },
+  'memory-above-max': {
+    xl: {
+      running: {
+        effect: 'restart',
+        how: 'nothing live: the guest booted with a smaller memory map',
+        keep: { by: 'persist', where: 'maxmem = M, memory = M' },
+      },
+      halted: XL_HALTED('maxmem = M, memory = M'),
+    },
+    xe: {
+      running: {
+        effect: 'restart',
+        how: 'nothing live: the guest booted with a smaller memory map',
+        why: 'xapi changes memory-static-max only while the VM is halted: shut it down, then run again',
+      },
+      halted: {
+        effect: 'start',
+        how: 'xe vm-memory-limits-set static-max=M dynamic-max=M dynamic-min=M',
+        keep: { by: 'itself', where: 'memory-static-max, memory-dynamic-min/max' },
+      },
+    },
+    xm: {
+      running: {
+        effect: 'restart',
+        how: 'nothing live: the guest booted with a smaller memory map',
+        keep: { by: 'persist', where: 'maxmem = M, memory = M' },
+      },
+      halted: XL_HALTED('maxmem = M, memory = M'),
+    },
+  },
+  'vif-rate': {
+    xl: {
+      running: {
+        effect: 'replug',
+        how: 'xl network-detach, then xl network-attach with rate= (the same MAC and devid)',
+        keep: { by: 'persist', where: "vif = [ '…, rate=R' ]" },
+        why: 'xl sets the rate when it attaches the interface',
+      },
+      halted: XL_HALTED("vif = [ '…, rate=R' ]"),
+    },
+    xe: {
+      running: {
+        effect: 'replug',
+        how: 'xe vif-param-set qos_algorithm_type=ratelimit qos_algorithm_params:kbps=K, then vif-unplug/vif-plug',
+        keep: { by: 'itself', where: 'qos_algorithm_params:kbps' },
+        why: 'xapi reads the limit when it plugs the VIF; until then (or the next start) the old rate stays',
+      },
+      halted: {
+        effect: 'start',
+        how: 'xe vif-param-set qos_algorithm_type=ratelimit qos_algorithm_params:kbps=K',
+        keep: { by: 'itself', where: 'qos_algorithm_params:kbps' },
+      },
+    },
+    xm: {
+      running: {
+        effect: 'replug',
+        how: 'xm network-detach, then xm network-attach with rate= (the same MAC)',
+        keep: { by: 'persist', where: "vif = [ '…, rate=R' ]" },
+        why: 'xend sets the rate when it attaches the interface',
+      },
+      halted: XL_HALTED("vif = [ '…, rate=R' ]"),
+    },
+  },
+  'vif-rate-in': {
+    xl: {
+      running: { effect: 'unsupported', how: '—', why: 'xl limits outbound traffic only (rate=)' },
+      halted: { effect: 'unsupported', how: '—', why: 'xl limits outbound traffic only (rate=)' },
+    },
+    xe: {
+      running: { effect: 'unsupported', how: '—', why: 'xapi limits outbound traffic only (kbps)' },
+      halted: { effect: 'unsupported', how: '—', why: 'xapi limits outbound traffic only (kbps)' },
+    },
+    xm: {
+      running: {
+        effect: 'restart',
+        how: 'nothing from the command line',
+        keep: { by: 'persist', where: "vif_other_config = [ [MAC, 'tbf', 'rate=…,latency=…'] ]" },
+        why: 'Oracle VM reads vif_other_config when it starts the domain',
+      },
+      halted: XL_HALTED("vif_other_config = [ [MAC, 'tbf', 'rate=…,latency=…'] ]"),
+    },
+  },
+  'io-priority': {
+    xl: {
+      running: {
+        effect: 'unsupported',
+        how: '—',
+        why: 'xl.cfg has no per-disk I/O priority (by hand: ionice the blkback thread or qemu process serving the disk)',
+      },
+      halted: {
+        effect: 'unsupported',
+        how: '—',
+        why: 'xl.cfg has no per-disk I/O priority (by hand: ionice the blkback thread or qemu process serving the disk)',
+      },
+    },
+    xe: {
+      running: {
+        effect: 'restart',
+        how: 'xe vbd-param-set qos_algorithm_type=ionice qos_algorithm_params:sched=S qos_algorithm_params:class=P',
+        keep: { by: 'itself', where: 'VBD qos_algorithm_params' },
+        why: 'xapi applies ionice when it plugs the disk; the playbook never unplugs a disk the guest may be using',
+      },
+      halted: {
+        effect: 'start',
+        how: 'xe vbd-param-set qos_algorithm_type=ionice qos_algorithm_params:sched=S qos_algorithm_params:class=P',
+        keep: { by: 'itself', where: 'VBD qos_algorithm_params' },
+      },
+    },
+    xm: {
+      running: {
+        effect: 'restart',
+        how: 'nothing from the command line',
+        keep: { by: 'persist', where: "disk_other_config = [ [VDEV, 'ionice', 'sched=…,prio=P'] ]" },
+        why: 'Oracle VM reads disk_other_config when it starts the domain',
+      },
+      halted: XL_HALTED("disk_other_config = [ [VDEV, 'ionice', 'sched=…,prio=P'] ]"),
+    },
+  },
+};
+
+export interface Decision extends ModelCell {
+  kind: RequestKind;
+  toolstack: Toolstack;
+  state: DomainState;
+  /** The value is written for the next start in this run (persisted, or stored by the change itself). */
+  kept: boolean;
+  /** Applied now but gone at the next start, because --persist was not given. */
+  lostOnRestart: boolean;
+  /** Why nothing can be done in this run (the caller reports it as bad input, exit 2). */
+  impossible?: string;
+}
+
+/** What the model says for one request; the playbook acts on it and the page shows it. */
+export function decide(kind: RequestKind, toolstack: Toolstack, state: DomainState, persist: boolean): Decision {
+  const cell = MODEL[kind][toolstack][state];
+  const kept = cell.keep ? cell.keep.by === 'itself' || persist : false;
+  const appliesNow = cell.effect === 'live' || cell.effect === 'replug';
+  const d: Decision = {
+    ...cell,
+    kind,
+    toolstack,
+    state,
+    kept,
+    lostOnRestart: appliesNow && !kept,
+  };
+  if (cell.effect === 'unsupported') {
+    d.impossible = `${toolstack} cannot do this: ${cell.why ?? 'no such setting'}`;
+  } else if (cell.effect === 'restart' && !kept) {
+    d.impossible = cell.keep
+      ? `this only takes effect when the domain next starts, and nothing would be written without --persist (it goes to ${cell.keep.where})`
+      : (cell.why ?? 'this cannot be changed while the domain runs');
+  }
+  return d;
+}
+
+export const EFFECT_TITLES: Readonly<Record<Effect, string>> = {
+  live: 'live',
+  replug: 'device re-plug',
+  restart: 'restart',
+  start: 'next start',
+  unsupported: 'not available',
+};
+
+/** One line saying, before anything is done, when the request applies. */
+export function describeDecision(d: Decision): string {
+  const when: Record<Effect, string> = {
+    live: 'applies live',
+    replug: 'needs the device re-plugged',
+    restart: 'needs a restart of the domain',
+    start: 'the domain is halted: written for its next start',
+    unsupported: 'not available',
+  };
+  let line = `${when[d.effect]} (${d.how})`;
+  if (d.impossible) return `${line}: ${d.impossible}`;
+  if (d.effect === 'live' || d.effect === 'replug') {
+    if (d.keep?.by === 'itself') line += `; kept in ${d.keep.where}`;
+    else if (d.kept && d.keep) line += `; --persist writes ${d.keep.where}`;
+    else line += '; a restart would lose it (no --persist)';
+  } else if (d.effect === 'restart' && d.keep) {
+    line += `; --persist writes ${d.keep.where}`;
+  }
+  return line;
+}
