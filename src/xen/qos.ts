@@ -694,3 +694,49 @@ export function describeDecision(d: Decision): string {
   }
   return line;
 }
+
+/* ------------------------------------------------------------------ the model as the page shows it */
+
+export interface ModelTableCell {
+  effect: Effect;
+  /** `live`, `device re-plug`, … */
+  effectTitle: string;
+  how: string;
+  /** What happens at the next start: kept where, or lost. */
+  next: string;
+  why?: string;
+}
+
+export interface ModelTableRow {
+  kind: RequestKind;
+  title: string;
+  option: string;
+  cells: Record<DomainState, ModelTableCell>;
+}
+
+function nextStart(cell: ModelCell, state: DomainState): string {
+  if (cell.effect === 'unsupported') return '—';
+  if (!cell.keep) return 'cannot be kept while running';
+  if (cell.keep.by === 'itself') return state === 'halted' ? `written: ${cell.keep.where}` : `kept: ${cell.keep.where}`;
+  return cell.effect === 'restart'
+    ? `only with --persist: ${cell.keep.where}`
+    : `with --persist: ${cell.keep.where}; otherwise lost`;
+}
+
+/** The rows of the page's table for one toolstack, straight from {@link MODEL}. */
+export function modelTable(toolstack: Toolstack): ModelTableRow[] {
+  return REQUESTS.map(({ kind, title, option }) => {
+    const cells = {} as Record<DomainState, ModelTableCell>;
+    for (const state of STATES) {
+      const cell = MODEL[kind][toolstack][state];
+      cells[state] = {
+        effect: cell.effect,
+        effectTitle: EFFECT_TITLES[cell.effect],
+        how: cell.how,
+        next: nextStart(cell, state),
+        ...(cell.why ? { why: cell.why } : {}),
+      };
+    }
+    return { kind, title, option, cells };
+  });
+}

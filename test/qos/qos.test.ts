@@ -15,6 +15,7 @@ import {
   describeDecision,
   ioClassOf,
   oracleIoniceParams,
+  modelTable,
   parseRate,
   parseWeight,
   sameRate,
@@ -266,5 +267,24 @@ describe('the model', () => {
     expect(decide('io-priority', 'xl', 'running', true).impossible).toMatch(/xl cannot do this/);
     expect(decide('vif-rate-in', 'xe', 'halted', true).impossible).toMatch(/outbound traffic only/);
     expect(decide('vif-rate-in', 'xm', 'running', true).impossible).toBeUndefined();
+  });
+
+  it('gives the page the same cells the playbook decides with', () => {
+    for (const t of TOOLSTACKS) {
+      const rows = modelTable(t);
+      expect(rows.map((r) => r.kind)).toEqual(REQUESTS.map((r) => r.kind));
+      for (const row of rows) {
+        for (const s of STATES) {
+          const d = decide(row.kind, t, s, false);
+          expect(row.cells[s].effect, `${row.kind}/${t}/${s}`).toBe(d.effect);
+          expect(row.cells[s].how).toBe(d.how);
+        }
+      }
+    }
+    const xlWeight = modelTable('xl').find((r) => r.kind === 'cpu-weight');
+    expect(xlWeight?.cells.running.next).toBe('with --persist: cpu_weight = W; otherwise lost');
+    expect(xlWeight?.cells.halted.next).toBe('written: cpu_weight = W');
+    const xeVcpus = modelTable('xe').find((r) => r.kind === 'vcpus-above-max');
+    expect(xeVcpus?.cells.running.next).toBe('cannot be kept while running');
   });
 });
