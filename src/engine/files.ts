@@ -38,7 +38,11 @@ export async function planEdit(
  * Write a planned edit: the file is backed up once (FILE.orig), then replaced atomically.
  * Refuses to write when the file changed since the plan was made.
  */
-export async function applyEdit(host: Transport, edit: FileEdit, opts: { mode?: number; backup?: boolean } = {}): Promise<string | undefined> {
+export async function applyEdit(
+  host: Transport,
+  edit: FileEdit,
+  opts: { mode?: number; backup?: boolean } = {},
+): Promise<string | undefined> {
   if (!edit.changed) return undefined;
   const now = await host.readText(edit.path);
   if (now !== edit.before) {

@@ -143,7 +143,9 @@ function convert(name: string, spec: OptionSpec, raw: string | boolean): string 
     }
     case 'string': {
       if (spec.pattern && !spec.pattern.test(text)) {
-        throw new UsageError(`${flag}: '${text}' is not valid${spec.patternHint ? `: expected ${spec.patternHint}` : ''}`);
+        throw new UsageError(
+          `${flag}: '${text}' is not valid${spec.patternHint ? `: expected ${spec.patternHint}` : ''}`,
+        );
       }
       return text;
     }
@@ -269,7 +271,9 @@ export function optionDetails(spec: OptionSpec): string {
   if (spec.default !== undefined && spec.type !== 'boolean') extra.push(`default: ${String(spec.default)}`);
   if (spec.min !== undefined || spec.max !== undefined) {
     const fmt = (v: number) => (spec.type === 'size' ? formatSize(v) : String(v));
-    extra.push(`range: ${spec.min !== undefined ? fmt(spec.min) : '…'} to ${spec.max !== undefined ? fmt(spec.max) : '…'}`);
+    extra.push(
+      `range: ${spec.min !== undefined ? fmt(spec.min) : '…'} to ${spec.max !== undefined ? fmt(spec.max) : '…'}`,
+    );
   }
   if (spec.type === 'size') extra.push(`bare number in ${spec.defaultUnit ?? 'B'}`);
   return extra.length ? `${spec.description} (${extra.join('; ')})` : spec.description;

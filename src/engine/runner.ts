@@ -197,7 +197,16 @@ export interface PlaybookDescription {
   summary: string;
   description?: string;
   args: readonly ArgSpec[];
-  options: { name: string; usage: string; type: string; description: string; details: string; default?: unknown; choices?: readonly string[]; required?: boolean }[];
+  options: {
+    name: string;
+    usage: string;
+    type: string;
+    description: string;
+    details: string;
+    default?: unknown;
+    choices?: readonly string[];
+    required?: boolean;
+  }[];
   commonOptions: { name: string; usage: string; description: string }[];
   steps: { id: string; title: string }[];
   exitCodes: typeof EXIT_CODES;
@@ -207,7 +216,9 @@ export interface PlaybookDescription {
 
 export function packageVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
     return pkg.version ?? '0.0.0';
   } catch {
     return '0.0.0';
@@ -226,7 +237,18 @@ export function scriptArgv(argv: readonly string[] = process.argv): string[] {
     launcher = argv[1] ?? '';
   }
   if (!/[\\/]zx[\\/]build[\\/]cli\.[cm]?js$/.test(launcher)) return argv.slice(2);
-  const zxValued = new Set(['--shell', '--prefix', '--postfix', '--eval', '-e', '--cwd', '--ext', '--registry', '--env', '--env-file']);
+  const zxValued = new Set([
+    '--shell',
+    '--prefix',
+    '--postfix',
+    '--eval',
+    '-e',
+    '--cwd',
+    '--ext',
+    '--registry',
+    '--env',
+    '--env-file',
+  ]);
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i] as string;
     if (zxValued.has(a)) {
@@ -334,7 +356,11 @@ const SYMBOL: Record<StepOutcome['status'], string> = {
   'not-run': ' ',
 };
 
-async function runPlaybook<O extends OptionSpecs>(spec: PlaybookSpec<O>, version: string, argv: readonly string[]): Promise<ExitCode> {
+async function runPlaybook<O extends OptionSpecs>(
+  spec: PlaybookSpec<O>,
+  version: string,
+  argv: readonly string[],
+): Promise<ExitCode> {
   const jsonMode = argv.includes('--json');
   const humanOut = (text: string) => (jsonMode ? process.stderr : process.stdout).write(`${text}\n`);
   const errOut = (text: string) => process.stderr.write(`${text}\n`);
@@ -389,10 +415,17 @@ async function runPlaybook<O extends OptionSpecs>(spec: PlaybookSpec<O>, version
     if (common.host && common.root) throw new UsageError('--host and --root cannot be used together');
     if (common['ssh-config'] && !common.host) throw new UsageError('--ssh-config goes with --host');
     const verbose = common.verbose;
-    const observe = verbose ? (a: readonly string[], t: Transport) => errOut(`+ ${t.kind === 'ssh' ? `[${t.label}] ` : ''}${formatCommand(a)}`) : undefined;
+    const observe = verbose
+      ? (a: readonly string[], t: Transport) =>
+          errOut(`+ ${t.kind === 'ssh' ? `[${t.label}] ` : ''}${formatCommand(a)}`)
+      : undefined;
     if (common.host) {
-      if (!allowed.includes('ssh')) throw new UsageError(`${spec.name} does not run over ssh: run it on the host itself`);
-      transport = new SshTransport({ destination: common.host, ...(common['ssh-config'] ? { configFile: common['ssh-config'] } : {}) }, observe);
+      if (!allowed.includes('ssh'))
+        throw new UsageError(`${spec.name} does not run over ssh: run it on the host itself`);
+      transport = new SshTransport(
+        { destination: common.host, ...(common['ssh-config'] ? { configFile: common['ssh-config'] } : {}) },
+        observe,
+      );
     } else if (common.root) {
       if (!allowed.includes('root')) throw new UsageError(`${spec.name} does not take --root`);
       transport = new RootTransport(common.root, observe);
@@ -497,7 +530,10 @@ async function runPlaybook<O extends OptionSpecs>(spec: PlaybookSpec<O>, version
           if (answer === 'all') applyAll = true;
           else if (answer === 'no') {
             outcome.status = 'declined';
-            throw new PlaybookError(EXIT.refused, `stopped: '${s.title}' was not confirmed; the steps before it stay as they are`);
+            throw new PlaybookError(
+              EXIT.refused,
+              `stopped: '${s.title}' was not confirmed; the steps before it stay as they are`,
+            );
           }
         }
         if (!s.apply) throw new StepError(`step ${s.id} reported a change but has no apply`);

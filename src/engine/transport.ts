@@ -108,7 +108,8 @@ function statOf(s: import('node:fs').Stats): FileStat {
   return { type, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, size: s.size };
 }
 
-const isNotFound = (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR';
+const isNotFound = (e: unknown) =>
+  (e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR';
 
 /** This machine: host paths are used as they are. */
 export class LocalTransport implements Transport {
@@ -343,7 +344,9 @@ export class SshTransport implements Transport {
     if (r.exitCode === 255) {
       throw new StepError(
         `ssh to ${this.target.destination} failed: ${r.stderr.trim() || 'no answer'}`,
-        'check that the host key is in known_hosts and that key-based login works: ssh ' + shellQuote(this.target.destination) + ' true',
+        'check that the host key is in known_hosts and that key-based login works: ssh ' +
+          shellQuote(this.target.destination) +
+          ' true',
       );
     }
     if (!result.ok && !opts.nothrow) {
@@ -362,7 +365,10 @@ export class SshTransport implements Transport {
     return p;
   }
   async stat(p: string): Promise<FileStat | undefined> {
-    const r = await this.sh('if [ -e "$1" ] || [ -L "$1" ]; then stat -c "%f %u %g %s" -- "$1"; else echo missing; fi', [p]);
+    const r = await this.sh(
+      'if [ -e "$1" ] || [ -L "$1" ]; then stat -c "%f %u %g %s" -- "$1"; else echo missing; fi',
+      [p],
+    );
     const out = r.stdout.trim();
     if (out === 'missing') return undefined;
     const [rawMode, uid, gid, size] = out.split(' ');
@@ -380,14 +386,15 @@ export class SshTransport implements Transport {
   async readText(p: string): Promise<string | undefined> {
     const r = await this.sh('if [ -e "$1" ]; then cat -- "$1"; else exit 3; fi', [p], { nothrow: true });
     if (r.exitCode === 3) return undefined;
-    if (!r.ok) throw new CommandError(`cat ${shellQuote(p)} (on ${this.target.destination})`, r.exitCode, r.stdout, r.stderr);
+    if (!r.ok)
+      throw new CommandError(`cat ${shellQuote(p)} (on ${this.target.destination})`, r.exitCode, r.stdout, r.stderr);
     return r.stdout;
   }
   async writeFileAtomic(p: string, data: string | Buffer, opts: { mode?: number } = {}): Promise<void> {
     const script = [
       'set -e',
       'f=$1; d=$(dirname -- "$f"); t=$(mktemp "$d/.xr.XXXXXXXX")',
-      "trap 'rm -f \"$t\"' EXIT",
+      'trap \'rm -f "$t"\' EXIT',
       'cat > "$t"',
       'if [ -e "$f" ]; then chmod --reference="$f" -- "$t"; chown --reference="$f" -- "$t"; else chmod "$2" -- "$t"; fi',
       'if [ -n "$3" ]; then chmod "$3" -- "$t"; fi',
@@ -398,7 +405,10 @@ export class SshTransport implements Transport {
     await this.sh(script, [p, '644', opts.mode !== undefined ? opts.mode.toString(8) : ''], { input: data });
   }
   async backup(p: string): Promise<string | undefined> {
-    const r = await this.sh('if [ -e "$1.orig" ] || [ -L "$1.orig" ]; then echo kept; else cp -p -- "$1" "$1.orig" && echo made; fi', [p]);
+    const r = await this.sh(
+      'if [ -e "$1.orig" ] || [ -L "$1.orig" ]; then echo kept; else cp -p -- "$1" "$1.orig" && echo made; fi',
+      [p],
+    );
     return r.stdout.trim() === 'made' ? `${p}.orig` : undefined;
   }
   async mkdir(p: string): Promise<void> {

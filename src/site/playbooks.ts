@@ -55,7 +55,9 @@ export function extractSteps(source: string, fileName = 'playbook.mjs'): StepSou
         const lines = source.slice(start - startPos.character, node.getEnd()).split('\n');
         const indent = startPos.character;
         const code = lines
-          .map((l, i) => (i === 0 ? l.slice(indent) : l.startsWith(' '.repeat(indent)) ? l.slice(indent) : l.trimStart()))
+          .map((l, i) =>
+            i === 0 ? l.slice(indent) : l.startsWith(' '.repeat(indent)) ? l.slice(indent) : l.trimStart(),
+          )
           .join('\n');
         steps.push({ id: first.text, startLine: startPos.line + 1, endLine: endPos.line + 1, code });
         return; // steps do not nest
@@ -71,7 +73,9 @@ export function stepSource(name: string, id: string, root = REPO_ROOT): StepSour
   const steps = extractSteps(readPlaybook(name, root), `${name}.mjs`);
   const found = steps.find((s) => s.id === id);
   if (!found) {
-    throw new Error(`playbooks/${name}.mjs has no step '${id}' (it has: ${steps.map((s) => s.id).join(', ') || 'none'})`);
+    throw new Error(
+      `playbooks/${name}.mjs has no step '${id}' (it has: ${steps.map((s) => s.id).join(', ') || 'none'})`,
+    );
   }
   return found;
 }
@@ -91,7 +95,9 @@ export function describePlaybook(name: string, root = REPO_ROOT): PlaybookDescri
       env: { ...process.env, NODE_ENV: 'production' },
     });
   } catch (e) {
-    throw new Error(`playbooks/${name}.mjs --describe failed (is the engine built? npm run build:lib): ${(e as Error).message}`);
+    throw new Error(
+      `playbooks/${name}.mjs --describe failed (is the engine built? npm run build:lib): ${(e as Error).message}`,
+    );
   }
   const d = JSON.parse(out) as PlaybookDescription;
   described.set(key, d);

@@ -88,7 +88,19 @@ describe('the runner on bad input', () => {
   it('--help documents every option, the common options and the exit codes', async () => {
     const r = await runSample(['--help']);
     expect(r.code).toBe(0);
-    for (const o of ['--file FILE', '--value VALUE', '--count N', '--memory SIZE', '--mode fast|safe', '--dry-run', '--yes', '--json', '--verbose', '--host USER@HOST', '--root DIR']) {
+    for (const o of [
+      '--file FILE',
+      '--value VALUE',
+      '--count N',
+      '--memory SIZE',
+      '--mode fast|safe',
+      '--dry-run',
+      '--yes',
+      '--json',
+      '--verbose',
+      '--host USER@HOST',
+      '--root DIR',
+    ]) {
       expect(r.stdout).toContain(o);
     }
     expect(r.stdout).toMatch(/Exit codes:\n\s+0 .*\n\s+1 .*\n\s+2 .*\n\s+3 /);

@@ -1,10 +1,32 @@
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync, statSync, chmodSync, readdirSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readFileSync,
+  writeFileSync,
+  existsSync,
+  rmSync,
+  statSync,
+  chmodSync,
+  readdirSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runSample } from '../helpers/sample.js';
 
-const HOSTILE = ['a; rm -rf /', '$(reboot)', '`reboot`', "it's \"quoted\"", 'two\nlines', '-rf', '--yes', '*', '~root', ' spaced ', 'tab\there', '\\'];
+const HOSTILE = [
+  'a; rm -rf /',
+  '$(reboot)',
+  '`reboot`',
+  'it\'s "quoted"',
+  'two\nlines',
+  '-rf',
+  '--yes',
+  '*',
+  '~root',
+  ' spaced ',
+  'tab\there',
+  '\\',
+];
 
 let dir: string;
 let file: string;

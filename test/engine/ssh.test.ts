@@ -74,13 +74,24 @@ describe('the ssh transport against a real sshd on 127.0.0.1', () => {
     const cfg = path.join(dir, 'no-known-hosts');
     writeFileSync(
       cfg,
-      readFileSync(sshd.configFile, 'utf8').replace(/UserKnownHostsFile .*/, `UserKnownHostsFile ${path.join(dir, 'empty_known_hosts')}`),
+      readFileSync(sshd.configFile, 'utf8').replace(
+        /UserKnownHostsFile .*/,
+        `UserKnownHostsFile ${path.join(dir, 'empty_known_hosts')}`,
+      ),
     );
     const t = new SshTransport({ destination: sshd.destination, configFile: cfg });
     await expect(t.exec(['true'])).rejects.toBeInstanceOf(StepError);
     await expect(t.exec(['true'])).rejects.toThrow(/Host key verification failed/);
     expect(existsSync(path.join(dir, 'empty_known_hosts'))).toBe(false);
-    const r = await runSample(['--file', path.join(dir, 'x'), '--host', sshd.destination, '--ssh-config', cfg, '--yes']);
+    const r = await runSample([
+      '--file',
+      path.join(dir, 'x'),
+      '--host',
+      sshd.destination,
+      '--ssh-config',
+      cfg,
+      '--yes',
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/ssh to .* failed: [^]*Host key verification failed/);
   });

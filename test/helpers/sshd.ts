@@ -80,7 +80,9 @@ export async function startSshd(opts: { env?: Record<string, string> } = {}): Pr
   );
   // sshd wants an absolute path and the privilege separation directory.
   execFileSync('mkdir', ['-p', '/run/sshd']);
-  const child: ChildProcess = spawn(sshd, ['-D', '-e', '-f', k('sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(sshd, ['-D', '-e', '-f', k('sshd_config')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let log = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (log += d));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));

@@ -1,5 +1,14 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+
+/** Debian installs Xen's tools under /usr/lib/xen-<version>/bin: the newest first. */
+function xenToolPaths(name: string): string[] {
+  if (!existsSync('/usr/lib')) return [];
+  return readdirSync('/usr/lib')
+    .filter((d) => /^xen-\d+\.\d+$/.test(d))
+    .sort((a, b) => Number(b.split('.')[1]) - Number(a.split('.')[1]))
+    .map((d) => `/usr/lib/${d}/bin/${name}`);
+}
 
 /** The real tools the suite uses, and the Debian package that brings each. */
 export const TOOLS = {
@@ -7,7 +16,7 @@ export const TOOLS = {
   mke2fs: { paths: ['/usr/sbin/mke2fs', '/sbin/mke2fs'], pkg: 'e2fsprogs' },
   debugfs: { paths: ['/usr/sbin/debugfs', '/sbin/debugfs'], pkg: 'e2fsprogs' },
   e2fsck: { paths: ['/usr/sbin/e2fsck', '/sbin/e2fsck'], pkg: 'e2fsprogs' },
-  pygrub: { paths: ['/usr/lib/xen-4.17/bin/pygrub'], pkg: 'xen-utils-4.17' },
+  pygrub: { paths: xenToolPaths('pygrub'), pkg: 'xen-utils-4.17' },
   'grub-script-check': { paths: ['/usr/bin/grub-script-check'], pkg: 'grub-common' },
   chromium: { paths: ['/usr/bin/chromium'], pkg: 'chromium' },
   sshd: { paths: ['/usr/sbin/sshd'], pkg: 'openssh-server' },
@@ -28,5 +37,7 @@ export function tool(name: ToolName): string {
   } catch {
     /* not on PATH */
   }
-  throw new Error(`${name} is not installed: run 'npm test' as root on Debian/Ubuntu, or: sudo apt-get install -y ${t.pkg}`);
+  throw new Error(
+    `${name} is not installed: run 'npm test' as root on Debian/Ubuntu, or: sudo apt-get install -y ${t.pkg}`,
+  );
 }
