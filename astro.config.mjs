@@ -1,6 +1,27 @@
 // @ts-check
+import { readdirSync, readFileSync } from 'node:fs';
 import { defineConfig } from 'astro/config';
 import starlight from '@astrojs/starlight';
+
+/**
+ * The pages of one folder of content/docs/, ordered by `sidebar.order` then title. Starlight's
+ * own `autogenerate` expects src/content/docs/, and the content lives at the top of the repository.
+ * @param {string} dir
+ */
+function pagesIn(dir) {
+  const base = new URL(`./content/docs/${dir}/`, import.meta.url);
+  return readdirSync(base)
+    .filter((f) => /^[^_].*\.mdx?$/.test(f))
+    .map((f) => {
+      const text = readFileSync(new URL(f, base), 'utf8');
+      const front = /^---\n([\s\S]*?)\n---/.exec(text)?.[1] ?? '';
+      const order = Number(/^\s+order:\s*(\d+)/m.exec(front)?.[1] ?? 1000);
+      const title = /^title:\s*(.*)$/m.exec(front)?.[1] ?? f;
+      return { slug: `${dir}/${f.replace(/\.mdx?$/, '')}`, order, title };
+    })
+    .sort((a, b) => a.order - b.order || a.title.localeCompare(b.title))
+    .map((p) => p.slug);
+}
 
 export default defineConfig({
   site: 'https://xen-runbooks.github.io',
@@ -14,10 +35,11 @@ export default defineConfig({
       pagefind: true,
       sidebar: [
         { label: 'Start here', items: [{ label: 'Overview', link: '/' }] },
-        { label: 'Runbooks', autogenerate: { directory: 'runbooks' } },
-        { label: 'Reference', autogenerate: { directory: 'reference' } },
+        { label: 'Runbooks', items: pagesIn('runbooks') },
+        { label: 'Reference', items: pagesIn('reference') },
       ],
       customCss: ['./src/styles/site.css'],
+      components: { Footer: './src/components/Footer.astro' },
     }),
   ],
 });

@@ -3,3 +3,4 @@ export { default as PlaybookStep } from './PlaybookStep.astro';
 export { default as RunIt } from './RunIt.astro';
 export { default as OptionsTable } from './OptionsTable.astro';
 export { default as ExitCodes } from './ExitCodes.astro';
+export { default as AllPlaybooks } from './AllPlaybooks.astro';

@@ -1,36 +1,60 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listPlaybooks } from '../../src/site/playbooks.js';
+import { measureSite } from '../../src/site/weight.js';
+import { ROOT } from '../helpers/playbook.js';
 import { buildSite, DIST, launchChromium, serveDist } from '../helpers/site.js';
 import { tool } from '../helpers/tools.js';
 
+export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+const BASELINE = path.join(ROOT, 'test/fixtures/starlight-baseline');
+
 let browser: Browser;
+let context: BrowserContext;
 let site: Awaited<ReturnType<typeof serveDist>>;
+
+/** Every HTML page of the built site, as site paths (`/`, `/runbooks/pygrub-fix/`). */
+function sitePages(): string[] {
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) return e.name === '_astro' || e.name === 'pagefind' ? [] : walk(p);
+      return e.name.endsWith('.html') ? [p] : [];
+    });
+  return walk(DIST)
+    .map((f) => `/${path.relative(DIST, f).split(path.sep).join('/')}`)
+    .map((p) => p.replace(/index\.html$/, '').replace(/\.html$/, ''))
+    .sort();
+}
 
 beforeAll(async () => {
   tool('chromium');
   await buildSite();
   site = await serveDist();
   browser = await launchChromium();
+  context = await browser.newContext();
 });
 afterAll(async () => {
   await browser?.close();
   await site?.close();
 });
 
-async function open(p: string): Promise<Page> {
-  const page = await browser.newPage();
+async function open(p: string, ctx: BrowserContext = context): Promise<Page> {
+  const page = await ctx.newPage();
   await page.goto(`${site.url}${p}`, { waitUntil: 'load' });
   return page;
 }
 
 describe('the built site', () => {
-  it('has its index page, a Pagefind index and a sitemap', () => {
+  it('has its index page, a Pagefind index, a sitemap and a 404 page', () => {
     expect(existsSync(path.join(DIST, 'index.html'))).toBe(true);
     expect(existsSync(path.join(DIST, 'pagefind/pagefind.js'))).toBe(true);
     expect(readdirSync(path.join(DIST, 'pagefind')).some((f) => f.startsWith('pagefind-entry'))).toBe(true);
     expect(readFileSync(path.join(DIST, 'sitemap-index.xml'), 'utf8')).toContain('sitemap-0.xml');
+    expect(readFileSync(path.join(DIST, '404.html'), 'utf8')).toContain('Page not found');
   });
 
   it('shows the landing page with its title, sidebar and search box', async () => {
@@ -43,16 +67,186 @@ describe('the built site', () => {
     await page.close();
   });
 
-  it('finds a word of the landing page through the search box', async () => {
+  it('every page loads with no console error and no failed request', async () => {
+    const problems: string[] = [];
+    for (const p of sitePages()) {
+      const page = await context.newPage();
+      page.on('console', (m) => {
+        if (m.type() === 'error') problems.push(`${p}: console: ${m.text()}`);
+      });
+      page.on('pageerror', (e) => problems.push(`${p}: page error: ${e.message}`));
+      page.on('requestfailed', (r) => problems.push(`${p}: failed request ${r.url()}: ${r.failure()?.errorText}`));
+      page.on('response', (r) => {
+        if (r.status() >= 400 && !(p === '/404' && r.url().endsWith('/404'))) {
+          problems.push(`${p}: HTTP ${r.status()} for ${r.url()}`);
+        }
+      });
+      await page.goto(`${site.url}${p}`, { waitUntil: 'networkidle' });
+      await page.close();
+    }
+    expect(problems).toEqual([]);
+    expect(sitePages().length).toBeGreaterThan(3);
+  });
+
+  it('every internal link and anchor resolves', () => {
+    const ids = new Map<string, Set<string>>();
+    const html = new Map<string, string>();
+    for (const p of sitePages()) {
+      const file = path.join(DIST, p.endsWith('/') ? `${p}index.html` : `${p}.html`);
+      const text = readFileSync(file, 'utf8');
+      html.set(p, text);
+      ids.set(p, new Set([...text.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1] as string)));
+    }
+    const broken: string[] = [];
+    for (const [p, text] of html) {
+      for (const m of text.matchAll(/<a\b[^>]*\shref="([^"]+)"/g)) {
+        const href = (m[1] as string).replace(/&amp;/g, '&');
+        if (/^(https?:|mailto:)/.test(href)) continue;
+        const u = new URL(href, `http://site${p}`);
+        if (u.host !== 'site') continue;
+        const target = u.pathname;
+        const known = html.has(target) || existsSync(path.join(DIST, decodeURIComponent(target)));
+        if (!known) {
+          broken.push(`${p} → ${href} (no such page)`);
+          continue;
+        }
+        const frag = decodeURIComponent(u.hash.slice(1));
+        if (frag && html.has(target) && !ids.get(target)?.has(frag)) broken.push(`${p} → ${href} (no #${frag} there)`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+
+  it('offers dark mode and keeps it', async () => {
+    const page = await open('/');
+    await page.locator('starlight-theme-select select').first().selectOption('dark');
+    await expect(page.evaluate(() => document.documentElement.dataset.theme)).resolves.toBe('dark');
+    await page.reload();
+    await expect(page.evaluate(() => document.documentElement.dataset.theme)).resolves.toBe('dark');
+    await page.close();
+  });
+
+  it('serves the 404 page for an unknown address', async () => {
+    const page = await context.newPage();
+    const res = await page.goto(`${site.url}/no/such/page/`);
+    expect(res?.status()).toBe(404);
+    await expect(page.locator('h1').first().textContent()).resolves.toContain('Page not found');
+    await page.close();
+  });
+
+  it('shows the menu on a phone-sized screen', async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const page = await open('/runbooks/pygrub-fix/', phone);
+    const sidebar = page.locator('#starlight__sidebar');
+    await expect(sidebar.isVisible()).resolves.toBe(false);
+    const toggle = page.locator('starlight-menu-button button');
+    await expect(toggle.isVisible()).resolves.toBe(true);
+    await toggle.click();
+    await sidebar.waitFor({ state: 'visible' });
+    await expect(sidebar.locator('a[href="/runbooks/xcp-install/"]').isVisible()).resolves.toBe(true);
+    await phone.close();
+  });
+});
+
+describe('search', () => {
+  async function search(term: string): Promise<string[]> {
     const page = await open('/');
     await page.locator('site-search button[data-open-modal]').click();
     const input = page.locator('#starlight__search input[type="search"]');
     await input.waitFor({ state: 'visible' });
-    await input.fill('idempotent');
-    const first = page.locator('#starlight__search .pagefind-ui__result-link').first();
-    await first.waitFor({ state: 'visible', timeout: 15_000 });
-    const hrefs = await page.locator('#starlight__search .pagefind-ui__result-link').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).pathname));
-    expect(hrefs).toContain('/');
+    await input.fill(term);
+    await page
+      .locator('#starlight__search .pagefind-ui__result-link')
+      .first()
+      .waitFor({ state: 'visible', timeout: 15_000 });
+    const hrefs = await page
+      .locator('#starlight__search .pagefind-ui__result-link')
+      .evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).pathname));
     await page.close();
+    return hrefs;
+  }
+
+  it.each([
+    ['idempotent', '/'],
+    ['msdos1', '/runbooks/pygrub-fix/'],
+    ['sr-create', '/runbooks/xcp-install/'],
+    ['maxmem', '/runbooks/windows-hvm/'],
+    ['sched-credit', '/runbooks/xen-qos/'],
+  ])('finds %s on %s', async (term, page) => {
+    expect(await search(term)).toContain(page);
+  });
+});
+
+describe('runbook pages', () => {
+  const runbooks = listPlaybooks(ROOT);
+
+  it.each(runbooks)('%s has a Run it box, its options table, the exit codes and related runbooks', async (name) => {
+    const page = await open(`/runbooks/${name}/`);
+    const runIt = page.locator(`.xr-runit[data-playbook="${name}"]`);
+    await expect(runIt.count()).resolves.toBe(1);
+    await expect(runIt.textContent()).resolves.toContain(`playbooks/${name}.mjs`);
+    await expect(page.locator(`table.xr-options[data-playbook="${name}"]`).count()).resolves.toBe(1);
+    await expect(page.locator('table.xr-exit-codes').count()).resolves.toBe(1);
+    const related = await page
+      .locator('.xr-related a')
+      .evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).pathname));
+    expect(related.length).toBeGreaterThan(0);
+    expect(related).not.toContain(`/runbooks/${name}/`);
+    // Code is highlighted by the site's Shiki theme.
+    await expect(page.locator('.expressive-code pre span[style*="--0"]').count()).resolves.toBeGreaterThan(10);
+    await page.close();
+  });
+
+  it.each(runbooks)('the copy button of %s puts the run command on the clipboard', async (name) => {
+    const ctx = await browser.newContext();
+    await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: site.url });
+    const page = await open(`/runbooks/${name}/`, ctx);
+    const block = page.locator(`.xr-runit[data-playbook="${name}"] .expressive-code`).first();
+    await block.hover();
+    await block.locator('button[data-code]').click();
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    expect(copied).toMatch(new RegExp(`^zx playbooks/${name}\\.mjs`));
+    await ctx.close();
+  });
+
+  it.each(runbooks)('a screenshot of %s is written to the artifacts folder', async (name) => {
+    const dir = path.join(ARTIFACTS, 'screenshots');
+    mkdirSync(dir, { recursive: true });
+    const page = await open(`/runbooks/${name}/`);
+    const file = path.join(dir, `${name}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    expect(readFileSync(file).subarray(1, 4).toString()).toBe('PNG');
+    await page.close();
+  });
+
+  it('the playbooks page lists every playbook with its options', async () => {
+    const page = await open('/reference/playbooks/');
+    const listed = await page
+      .locator('section.xr-playbook')
+      .evaluateAll((s) => s.map((e) => (e as HTMLElement).dataset.playbook));
+    expect(listed).toEqual(runbooks);
+    for (const name of runbooks) {
+      await expect(page.locator(`table.xr-options[data-playbook="${name}"] tbody tr`).count()).resolves.toBeGreaterThan(
+        0,
+      );
+    }
+    await page.close();
+  });
+});
+
+describe('page weight', () => {
+  it("no page ships more JavaScript than Starlight's own page", () => {
+    const r = spawnSync('npx', ['astro', 'build', '--root', BASELINE], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_ENV: 'production' },
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const budget = Math.max(...measureSite(path.join(BASELINE, 'dist')).map((p) => p.js));
+    expect(budget).toBeGreaterThan(1000);
+    const over = measureSite(DIST)
+      .filter((p) => p.js > budget)
+      .map((p) => `${p.page}: ${p.js} bytes of JavaScript (Starlight's own: ${budget})`);
+    expect(over).toEqual([]);
   });
 });

@@ -24,7 +24,9 @@ describe('reading steps from a playbook', () => {
   });
 
   it('finds what a page shows', () => {
-    expect(stepsShownOnPage(`a\n<PlaybookStep playbook="x" id="one" />\n<PlaybookStep id='two' playbook='x'/>`)).toEqual([
+    expect(
+      stepsShownOnPage(`a\n<PlaybookStep playbook="x" id="one" />\n<PlaybookStep id='two' playbook='x'/>`),
+    ).toEqual([
       { playbook: 'x', id: 'one' },
       { playbook: 'x', id: 'two' },
     ]);
