@@ -17,6 +17,8 @@
  *   between 1 and 2^32-2 or the limit is dropped.
  */
 
+import { XlConfig, parseDiskSpec, parseVifSpec, sameValue, type XlValue } from './xlcfg.js';
+
 /* ------------------------------------------------------------------ rate */
 
 export type RateUnit = 'GB' | 'MB' | 'KB' | 'B' | 'Gb' | 'Mb' | 'Kb' | 'b';
@@ -29,7 +31,13 @@ const UINT32_MAX = 4_294_967_295n;
 /** xapi keeps the limit only while kbps × 1024 × 50000 / 10^6 < 0xffffffff. */
 export const XE_KBPS_MAX = 83_886_079;
 
-export interface Rate {
+/** What netback enforces: so many bytes per interval. */
+export interface Credit {
+  bytesPerInterval: number;
+  intervalUs: number;
+}
+
+export interface Rate extends Credit {
   /** As the administrator wrote it, e.g. `8Mb/s@50ms`. */
   text: string;
   amount: number;
@@ -38,10 +46,6 @@ export interface Rate {
   interval?: { amount: number; unit: IntervalUnit };
   /** Bytes per second, computed as xl computes it (integer division for bits). */
   bytesPerSecond: number;
-  /** Microseconds per credit interval (default 50 ms). */
-  intervalUs: number;
-  /** Bytes of credit netback gets every interval. */
-  bytesPerInterval: number;
 }
 
 /** A value outside its bound or syntax; the message names the bound. */
@@ -112,7 +116,8 @@ export function parseRate(text: string): Rate {
 }
 
 /** Two rates give the same credit: the same bytes per interval and the same interval. */
-export function sameRate(a: Rate, b: Rate): boolean {
+export function sameRate(a: Credit | undefined, b: Credit | undefined): boolean {
+  if (!a || !b) return a === b;
   return a.bytesPerInterval === b.bytesPerInterval && a.intervalUs === b.intervalUs;
 }
 
@@ -739,4 +744,350 @@ export function modelTable(toolstack: Toolstack): ModelTableRow[] {
     }
     return { kind, title, option, cells };
   });
+}
+
+/* ------------------------------------------------------------------ reading xl and xm output */
+
+/** `xl info` / `xm info`: `key : value` lines. */
+export function parseInfo(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^([A-Za-z_][\w ]*?)\s*:\s?(.*)$/.exec(line);
+    if (m?.[1]) out[m[1].trim()] = (m[2] ?? '').trim();
+  }
+  return out;
+}
+
+export interface SchedParams {
+  weight: number;
+  cap?: number;
+}
+
+/**
+ * The parameters of one domain from `xl sched-credit -d D`, `xl sched-credit2 -d D` or
+ * `xm sched-credit -d D`: the table (`Name ID Weight Cap`, Cap absent with old credit2) or the
+ * dictionary older xm printed (`{'cap': 0, 'weight': 256}`).
+ */
+export function parseSchedParams(text: string): SchedParams | undefined {
+  const dict = /\{[^}]*'weight':\s*(\d+)[^}]*\}/.exec(text);
+  if (dict) {
+    const cap = /'cap':\s*(\d+)/.exec(text);
+    return { weight: Number(dict[1]), ...(cap ? { cap: Number(cap[1]) } : {}) };
+  }
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const headerAt = lines.findIndex((l) => /^Name\s+ID\s+Weight\b/.test(l));
+  if (headerAt < 0) return undefined;
+  const header = (lines[headerAt] as string).trim().split(/\s+/);
+  const row = lines.slice(headerAt + 1).find((l) => !/^Cpupool\b/.test(l));
+  if (!row) return undefined;
+  // The name may hold spaces in xm; the numbers are the last columns.
+  const cols = row.trim().split(/\s+/);
+  const numbers = cols.slice(cols.length - (header.length - 1));
+  const at = (name: string) => {
+    const i = header.indexOf(name);
+    return i < 1 ? undefined : Number(numbers[i - 1]);
+  };
+  const weight = at('Weight');
+  if (weight === undefined || Number.isNaN(weight)) return undefined;
+  const cap = at('Cap');
+  return { weight, ...(cap !== undefined && !Number.isNaN(cap) ? { cap } : {}) };
+}
+
+/** An S-expression from `xm list --long`: atoms are strings, lists are arrays. */
+export type Sxp = string | Sxp[];
+
+export function parseSxp(text: string): Sxp[] {
+  const out: Sxp[] = [];
+  const stack: Sxp[][] = [out];
+  const re = /\s*(?:(\()|(\))|'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|([^\s()'"]+))/gy;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null) {
+    const top = stack[stack.length - 1] as Sxp[];
+    if (m[1]) {
+      const list: Sxp[] = [];
+      top.push(list);
+      stack.push(list);
+    } else if (m[2]) {
+      if (stack.length === 1) throw new SyntaxError('unbalanced ) in xm output');
+      stack.pop();
+    } else {
+      top.push(m[3] ?? m[4] ?? m[5] ?? '');
+    }
+    if (re.lastIndex >= text.length) break;
+  }
+  return out;
+}
+
+/** The value of `(key value)` directly inside an SXP list. */
+export function sxpGet(list: Sxp, key: string): string | undefined {
+  if (!Array.isArray(list)) return undefined;
+  for (const item of list) {
+    if (Array.isArray(item) && item[0] === key && typeof item[1] === 'string') return item[1];
+  }
+  return undefined;
+}
+
+/** Every `(key ...)` list directly inside an SXP list. */
+export function sxpAll(list: Sxp, key: string): Sxp[][] {
+  if (!Array.isArray(list)) return [];
+  return list.filter((i): i is Sxp[] => Array.isArray(i) && i[0] === key);
+}
+
+/* ------------------------------------------------------------------ what the playbook reads */
+
+export interface VifFacts {
+  /** devid (xl, xm) or the VIF's device number (xe): N of ethN in most guests. */
+  index: number;
+  mac: string;
+  /** The limit in force (running) or configured (halted); undefined: unlimited. */
+  credit?: Credit | undefined;
+  /** xl/xm: the parameters to attach it again with (bridge, model, script, …), without rate. */
+  params?: Record<string, string>;
+  /** xe */
+  uuid?: string;
+  qosType?: string;
+  kbps?: number;
+  attached?: boolean;
+}
+
+export interface DiskFacts {
+  vdev: string;
+  /** xe: the VBD */
+  uuid?: string;
+  ioClass?: IoClass;
+  ioPriority?: number;
+}
+
+/** What the next start of the domain would use: the config file (xl, xm) or xapi's fields (xe). */
+export interface StoredValues {
+  weight?: number;
+  cap?: number;
+  vcpus?: number;
+  maxVcpus?: number;
+  /** bytes */
+  memory?: number;
+  maxMemory?: number;
+  /** vif index → credit (undefined: unlimited) */
+  vifCredit?: Record<number, Credit | undefined>;
+  /** mac (lower case) → tbf params */
+  inbound?: Record<string, string>;
+  /** vdev → ionice params as written */
+  ionice?: Record<string, string>;
+}
+
+export interface DomainFacts {
+  toolstack: Toolstack;
+  name: string;
+  state: DomainState;
+  domid?: number;
+  uuid?: string;
+  guestType?: 'pv' | 'hvm' | 'pvh';
+  /** `xl info` xen_scheduler: credit, credit2, rtds, … */
+  scheduler: string;
+  nrCpus: number;
+  /** Live scheduler parameters (running). */
+  sched?: SchedParams;
+  /** vCPUs online now (running) or at start (halted). */
+  vcpus: number;
+  /** The boot maximum: xl/xm maxvcpus, xe VCPUs-max. */
+  maxVcpus: number;
+  /** Memory target now (running) or at start (halted), bytes. */
+  memory: number;
+  /** The boot maximum: xl/xm maxmem, xe memory-static-max, bytes. */
+  maxMemory: number;
+  /** xe memory-static-min. */
+  minMemory?: number;
+  /** Whether the guest has a balloon driver; undefined when it cannot be told. */
+  balloon?: boolean;
+  vifs: VifFacts[];
+  disks: DiskFacts[];
+  /** xl/xm: the configuration file, if one was found. */
+  configPath?: string;
+  stored: StoredValues;
+}
+
+const MiB = 1024 ** 2;
+
+function strings(v: XlValue | undefined): string[] {
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string');
+}
+
+function triples(v: XlValue | undefined): string[][] {
+  if (!Array.isArray(v)) return [];
+  return v.filter((x): x is XlValue[] => Array.isArray(x)).map((x) => x.map((y) => String(y)));
+}
+
+/** A vif's rate as written in a config file, or undefined; a rate xl would refuse is reported. */
+function creditOf(spec: Record<string, string>): Credit | undefined {
+  const r = spec.rate;
+  if (r === undefined || r === '') return undefined;
+  const p = parseRate(r);
+  return { bytesPerInterval: p.bytesPerInterval, intervalUs: p.intervalUs };
+}
+
+/** The VIFs of a config file: position = devid unless `devid=` says otherwise. */
+export function configVifs(cfg: XlConfig): VifFacts[] {
+  return strings(cfg.get('vif')).map((spec, i) => {
+    const p = parseVifSpec(spec);
+    const { rate: _rate, ...params } = p;
+    return {
+      index: p.devid !== undefined ? Number(p.devid) : i,
+      mac: (p.mac ?? '').toLowerCase(),
+      credit: creditOf(p),
+      params,
+    };
+  });
+}
+
+export function configDisks(cfg: XlConfig): DiskFacts[] {
+  const out: DiskFacts[] = [];
+  for (const spec of strings(cfg.get('disk'))) {
+    try {
+      out.push({ vdev: parseDiskSpec(spec).vdev as string });
+    } catch {
+      // A disk xl could not read: the domain would not start either; not ours to judge here.
+    }
+  }
+  return out;
+}
+
+/** What a domain configuration file says the next start will use. */
+export function storedFromConfig(cfg: XlConfig): StoredValues {
+  const vcpus = cfg.getNumber('vcpus');
+  const memory = cfg.getNumber('memory');
+  const maxVcpus = cfg.getNumber('maxvcpus') ?? vcpus;
+  const maxMemory = cfg.getNumber('maxmem') ?? memory;
+  const vifCredit: Record<number, Credit | undefined> = {};
+  for (const v of configVifs(cfg)) vifCredit[v.index] = v.credit;
+  const inbound: Record<string, string> = {};
+  for (const [mac, type, params] of triples(cfg.get('vif_other_config'))) {
+    if (mac && type === 'tbf' && params !== undefined) inbound[mac.toLowerCase()] = params;
+  }
+  const ionice: Record<string, string> = {};
+  for (const [vdev, type, params] of triples(cfg.get('disk_other_config'))) {
+    if (vdev && type === 'ionice' && params !== undefined) ionice[vdev] = params;
+  }
+  return {
+    weight: cfg.getNumber('cpu_weight') ?? WEIGHT_DEFAULT,
+    cap: cfg.getNumber('cap') ?? 0,
+    ...(vcpus !== undefined ? { vcpus } : {}),
+    ...(maxVcpus !== undefined ? { maxVcpus } : {}),
+    ...(memory !== undefined ? { memory: memory * MiB } : {}),
+    ...(maxMemory !== undefined ? { maxMemory: maxMemory * MiB } : {}),
+    vifCredit,
+    inbound,
+    ionice,
+  };
+}
+
+/* ------------------------------------------------------------------ writing the config file */
+
+/** What --persist (or a halted domain) writes into an xl or xm configuration file. */
+export interface ConfigChanges {
+  weight?: number;
+  cap?: number;
+  vcpus?: number;
+  maxVcpus?: number;
+  /** MiB */
+  memory?: number;
+  maxMemory?: number;
+  vifRate?: { index: number; mac: string; rate: string };
+  /** Oracle VM: vif_other_config [mac, 'tbf', params] */
+  inbound?: { mac: string; params: string };
+  /** Oracle VM: disk_other_config [vdev, 'ionice', params] */
+  ionice?: { vdev: string; params: string };
+}
+
+/** Set `key=value` in a comma-separated spec, keeping every other byte (and the separator style). */
+export function setSpecKey(spec: string, key: string, value: string): string {
+  const items = spec.split(',');
+  const at = items.findIndex((it) => it.trim().startsWith(`${key}=`));
+  if (at >= 0) {
+    const item = items[at] as string;
+    const lead = /^\s*/.exec(item)?.[0] ?? '';
+    items[at] = `${lead}${key}=${value}`;
+    return items.join(',');
+  }
+  const sep = items.length > 1 && /^\s/.test(items[1] as string) ? ', ' : ',';
+  return spec.trim() === '' ? `${key}=${value}` : `${spec}${sep}${key}=${value}`;
+}
+
+function upsertTriple(list: XlValue | undefined, key: string, entry: string[], ignoreCase: boolean): XlValue[] {
+  const out: XlValue[] = Array.isArray(list) ? [...list] : [];
+  const same = (a: string) => (ignoreCase ? a.toLowerCase() === key.toLowerCase() : a === key);
+  const at = out.findIndex((x) => Array.isArray(x) && typeof x[0] === 'string' && same(x[0]) && x[1] === entry[1]);
+  if (at >= 0) {
+    const old = out[at] as XlValue[];
+    out[at] = [old[0] as string, ...entry.slice(1)];
+  } else out.push(entry);
+  return out;
+}
+
+/**
+ * Replace one string of a list where it is written (its quotes and the list's layout kept), checked
+ * by parsing the result; when the string cannot be found as written, the list is set whole.
+ */
+function replaceListString(
+  cfg: XlConfig,
+  key: string,
+  before: string,
+  after: string,
+  wanted: XlValue[],
+  source: string,
+): XlConfig {
+  const statements = cfg.statementText(key);
+  const text = cfg.toString();
+  if (statements.length === 1 && !/['"\\]/.test(before + after)) {
+    const stmt = statements[0] as string;
+    for (const q of ["'", '"']) {
+      const literal = `${q}${before}${q}`;
+      if (stmt.split(literal).length === 2 && text.split(stmt).length === 2) {
+        const candidate = XlConfig.parse(
+          text.replace(stmt, () => stmt.replace(literal, () => `${q}${after}${q}`)),
+          {
+            source,
+          },
+        );
+        if (sameValue(candidate.get(key), wanted)) return candidate;
+      }
+    }
+  }
+  cfg.set(key, wanted);
+  return cfg;
+}
+
+/**
+ * The config file's new text. Only the keys asked for are touched; everything else stays byte for
+ * byte. Throws when the VIF to limit is not in the file.
+ */
+export function rewriteConfig(text: string, changes: ConfigChanges, source = 'config'): string {
+  let cfg = XlConfig.parse(text, { source });
+  if (changes.weight !== undefined) cfg.set('cpu_weight', changes.weight);
+  if (changes.cap !== undefined) cfg.set('cap', changes.cap);
+  if (changes.maxVcpus !== undefined) cfg.set('maxvcpus', changes.maxVcpus);
+  if (changes.vcpus !== undefined) cfg.set('vcpus', changes.vcpus);
+  if (changes.maxMemory !== undefined) cfg.set('maxmem', changes.maxMemory);
+  if (changes.memory !== undefined) cfg.set('memory', changes.memory);
+  if (changes.vifRate) {
+    const { index, mac, rate } = changes.vifRate;
+    const list = strings(cfg.get('vif'));
+    const vifs = configVifs(cfg);
+    let at = mac ? vifs.findIndex((v) => v.mac === mac.toLowerCase()) : -1;
+    if (at < 0) at = vifs.findIndex((v) => v.index === index && (v.mac === '' || !mac));
+    if (at < 0) {
+      throw new Error(`${source} has no vif line for interface ${index}${mac ? ` (${mac})` : ''}: add it there first`);
+    }
+    const updated = list.map((spec, i) => (i === at ? setSpecKey(spec, 'rate', rate) : spec));
+    cfg = replaceListString(cfg, 'vif', list[at] as string, updated[at] as string, updated, source);
+  }
+  if (changes.inbound) {
+    const { mac, params } = changes.inbound;
+    cfg.set('vif_other_config', upsertTriple(cfg.get('vif_other_config'), mac, [mac, 'tbf', params], true));
+  }
+  if (changes.ionice) {
+    const { vdev, params } = changes.ionice;
+    cfg.set('disk_other_config', upsertTriple(cfg.get('disk_other_config'), vdev, [vdev, 'ionice', params], false));
+  }
+  return cfg.toString();
 }
