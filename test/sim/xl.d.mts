@@ -1,0 +1,97 @@
+/** Types of the xl/xm simulator (xl.mjs), for the TypeScript tests. */
+
+export interface XlSeedVif {
+  devid?: number;
+  /** Generated (00:16:3e:…) when absent. */
+  mac?: string;
+  /** Default xenbr0. */
+  bridge?: string;
+  model?: string;
+  /** As in a vif spec: `10Mb/s`, `1MB/s@20ms`. */
+  rate?: string;
+  [key: string]: unknown;
+}
+
+export interface XlSeedDisk {
+  vdev: string;
+  target?: string;
+  /** Default raw. */
+  format?: string;
+  /** Default rw. */
+  access?: string;
+  devtype?: 'cdrom' | 'disk';
+}
+
+export interface XlSeedDomain {
+  name: string;
+  /** Default: the next free id after Domain-0. */
+  domid?: number;
+  /** Default hvm (Domain-0: pv). */
+  type?: 'hvm' | 'pv' | 'pvh';
+  /** MiB, current target (default 1024). */
+  memory?: number;
+  /** MiB, static maximum (default: memory). */
+  maxmem?: number;
+  /** Online vCPUs (default 1). */
+  vcpus?: number;
+  /** Boot maximum (default: vcpus). */
+  maxvcpus?: number;
+  /** The State column of xl list (default -b----). */
+  state?: string;
+  cpu_time?: number;
+  /** Scheduler weight (default 256) and cap (default 0). */
+  weight?: number;
+  cap?: number;
+  /** PV drivers in the guest: graceful shutdown and ballooning work (default false; Domain-0 true). */
+  pvDrivers?: boolean;
+  vifs?: XlSeedVif[];
+  disks?: XlSeedDisk[];
+  /** The configuration the domain was created from (keys and values). */
+  config?: Record<string, unknown>;
+}
+
+export interface XlSeed {
+  /** Fields of `xl info` to override (see DEFAULT_INFO): e.g. free_memory, virt_caps, xen_scheduler. */
+  info?: Record<string, string | number>;
+  domains?: XlSeedDomain[];
+  /** xl.conf autoballoon: take memory from Domain-0 when free memory is short (default false). */
+  autoballoon?: boolean;
+  /** For xm: xend is running (default false). */
+  xend?: boolean;
+  /** Overrides for Domain-0 (default 2048 MiB, nr_cpus vCPUs). */
+  dom0?: Partial<XlSeedDomain>;
+}
+
+export interface XlDomain extends Required<Omit<XlSeedDomain, 'vifs' | 'disks' | 'config'>> {
+  uuid: string;
+  vifs: (XlSeedVif & { devid: number; mac: string; bridge: string })[];
+  disks: XlSeedDisk[];
+  config: Record<string, unknown>;
+  /** After `xl mem-set` on a guest without a balloon driver: the target it was asked to reach. */
+  target?: number;
+  /** For domains created by `xl create`: the absolute path of the config file. */
+  configFile?: string;
+}
+
+export interface XlState {
+  info: Record<string, string | number>;
+  autoballoon: boolean;
+  xend: boolean;
+  nextDomid: number;
+  domains: XlDomain[];
+}
+
+export declare const DEFAULT_INFO: Record<string, string | number>;
+/** Write $dir/xl.json: a host with Domain-0 and the given domains. */
+export declare function seedXl(dir: string, seed?: XlSeed): XlState;
+/** The state (undefined: no hypervisor). */
+export declare function readXl(dir: string): XlState | undefined;
+/** Run one command line in-process. */
+export declare function runXl(
+  tool: 'xl' | 'xm',
+  argv: string[],
+  dir: string,
+): { code: number; stdout: string; stderr: string };
+/** The device number xl shows for a vdev (hda 768, hdc 5632, xvda 51712). */
+export declare function vdevNumber(vdev: string): number;
+export declare function main(tool: 'xl' | 'xm'): void;

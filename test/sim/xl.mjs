@@ -1,0 +1,1228 @@
+// @ts-check
+/**
+ * A simulator of Xen's `xl` (and of xend's `xm`) for the tests: real commands need a hypervisor.
+ *
+ * It keeps the host in $XR_SIM_DIR/xl.json and prints what xl 4.17 prints: the field layout of
+ * `xl info`, the columns of `xl list`, the JSON of `xl list -l`, the tables of sched-credit(2),
+ * network-list and block-list, and the error texts of xl and libxl (taken from xl's and libxl's
+ * sources: xl_info.c, xl_sched.c, xl_vcpu.c, xl_mem.c, xl_nic.c, xl_block.c, xl_vmcontrol.c,
+ * libxl_mem.c, libxl_domain.c). Configuration files are read with the same parser the
+ * playbooks use, which the test suite checks against Xen's own libxlutil.
+ * Every call is appended to $XR_SIM_DIR/calls.jsonl as {"cmd": "xl", "argv": [...]}.
+ *
+ * Without xl.json there is no hypervisor: xl says so the way the real binary does.
+ *
+ * State (xl.json), as written by seedXl(dir, seed):
+ *   {
+ *     "info": { host, release, version, machine, nr_cpus, ..., virt_caps, total_memory, free_memory,
+ *               xen_major, xen_minor, xen_extra, xen_caps, xen_scheduler, ... },   // `xl info` fields
+ *     "autoballoon": false,       // xl.conf: take memory from dom0 when free memory is short
+ *     "xend": false,              // xm only: xend is running
+ *     "nextDomid": 1,
+ *     "domains": [ {
+ *        "domid": 0, "name": "Domain-0", "uuid": "...", "type": "pv" | "hvm",
+ *        "memory": 2048, "maxmem": 2048,         // MiB: current target and static maximum
+ *        "vcpus": 4, "maxvcpus": 4,              // online now, and the boot maximum
+ *        "state": "r-----", "cpu_time": 12.3,    // xl list columns
+ *        "weight": 256, "cap": 0,                // scheduler parameters (credit / credit2)
+ *        "pvDrivers": true,                      // PV drivers: graceful shutdown, ballooning
+ *        "vifs": [ { "devid": 0, "mac": "00:16:3e:..", "bridge": "xenbr0", "model": "e1000",
+ *                    "rate": "10Mb/s@50ms", "script": "vif-bridge" } ],
+ *        "disks": [ { "vdev": "hda", "target": "/srv/x.img", "format": "raw", "access": "rw",
+ *                     "devtype": "cdrom" } ],
+ *        "config": { ... }                       // the config file's keys, as created
+ *     } ]
+ *   }
+ */
+import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { XlConfig, XlConfigError, parseDiskSpec, parseVifRate, parseMemSize } from 'xen-runbooks/xen/xlcfg';
+
+/* ------------------------------------------------------------------ state and seeding */
+
+export const DEFAULT_INFO = {
+  host: 'xenhost',
+  release: '6.1.0-18-amd64',
+  version: '#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)',
+  machine: 'x86_64',
+  nr_cpus: 4,
+  max_cpu_id: 3,
+  nr_nodes: 1,
+  cores_per_socket: 4,
+  threads_per_core: 1,
+  cpu_mhz: '3392.294',
+  hw_caps: 'bfebfbff:77faf3ff:2c100800:00000121:0000000f:009c6fbf:00000000:00000100',
+  virt_caps: 'pv hvm hvm_directio pv_directio hap shadow',
+  total_memory: 16279,
+  free_memory: 13987,
+  sharing_freed_memory: 0,
+  sharing_used_memory: 0,
+  outstanding_claims: 0,
+  free_cpus: 0,
+  xen_major: 4,
+  xen_minor: 17,
+  xen_extra: '.3-pre',
+  xen_caps: 'xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64',
+  xen_scheduler: 'credit2',
+  xen_pagesize: 4096,
+  platform_params: 'virt_start=0xffff800000000000',
+  xen_changeset: '',
+  xen_commandline: 'placeholder dom0_mem=2048M,max:2048M',
+  cc_compiler: 'x86_64-linux-gnu-gcc (Debian 12.2.0-14) 12.2.0',
+  cc_compile_by: 'pkg-xen-devel',
+  cc_compile_domain: 'lists.alioth.debian.org',
+  cc_compile_date: 'Mon Jan 15 12:00:00 UTC 2024',
+  build_id: '4c0d7e3f2b1a9d8c7e6f5a4b3c2d1e0f9a8b7c6d',
+  xend_config_format: 4,
+};
+
+const INFO_ORDER = [
+  'host',
+  'release',
+  'version',
+  'machine',
+  'nr_cpus',
+  'max_cpu_id',
+  'nr_nodes',
+  'cores_per_socket',
+  'threads_per_core',
+  'cpu_mhz',
+  'hw_caps',
+  'virt_caps',
+  'total_memory',
+  'free_memory',
+  'sharing_freed_memory',
+  'sharing_used_memory',
+  'outstanding_claims',
+  'free_cpus',
+  'xen_major',
+  'xen_minor',
+  'xen_extra',
+  'xen_version',
+  'xen_caps',
+  'xen_scheduler',
+  'xen_pagesize',
+  'platform_params',
+  'xen_changeset',
+  'xen_commandline',
+  'cc_compiler',
+  'cc_compile_by',
+  'cc_compile_domain',
+  'cc_compile_date',
+  'build_id',
+  'xend_config_format',
+];
+
+/** @param {number} domid @param {number} devid */
+function macFor(domid, devid) {
+  const r = randomBytes(3);
+  r[0] = (r[0] ?? 0) & 0x7f;
+  void domid;
+  void devid;
+  return `00:16:3e:${[...r].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+}
+
+/**
+ * @param {any} d a domain as given to seedXl
+ * @param {number} domid
+ */
+function normalizeDomain(d, domid) {
+  const memory = d.memory ?? 1024;
+  const vcpus = d.vcpus ?? 1;
+  const dom = {
+    domid: d.domid ?? domid,
+    name: d.name,
+    uuid: d.uuid ?? (domid === 0 ? '00000000-0000-0000-0000-000000000000' : randomUUID()),
+    type: d.type ?? (domid === 0 ? 'pv' : 'hvm'),
+    memory,
+    maxmem: d.maxmem ?? memory,
+    vcpus,
+    maxvcpus: d.maxvcpus ?? vcpus,
+    state: d.state ?? (domid === 0 ? 'r-----' : '-b----'),
+    cpu_time: d.cpu_time ?? 0,
+    weight: d.weight ?? 256,
+    cap: d.cap ?? 0,
+    pvDrivers: d.pvDrivers ?? domid === 0,
+    vifs: (d.vifs ?? []).map((/** @type {any} */ v, /** @type {number} */ i) => ({
+      devid: v.devid ?? i,
+      mac: v.mac ?? macFor(domid, i),
+      bridge: v.bridge ?? 'xenbr0',
+      ...Object.fromEntries(Object.entries(v).filter(([k]) => !['devid', 'mac', 'bridge'].includes(k))),
+    })),
+    disks: (d.disks ?? []).map((/** @type {any} */ x) => ({ format: 'raw', access: 'rw', ...x })),
+    config: d.config ?? {},
+  };
+  return dom;
+}
+
+/**
+ * Write a host for the simulator. `info` overrides fields of `xl info`; `domains` are added
+ * after Domain-0 (which is created unless given) with domids 1, 2, ... unless they carry one.
+ * @param {string} dir
+ * @param {{ info?: Record<string, unknown>, domains?: any[], autoballoon?: boolean, xend?: boolean, dom0?: any }} [seed]
+ */
+export function seedXl(dir, seed = {}) {
+  const info = { ...DEFAULT_INFO, ...(seed.info ?? {}) };
+  if (seed.info && 'nr_cpus' in seed.info && !('max_cpu_id' in seed.info)) info.max_cpu_id = Number(info.nr_cpus) - 1;
+  const dom0 = normalizeDomain({ name: 'Domain-0', memory: 2048, vcpus: info.nr_cpus, ...(seed.dom0 ?? {}) }, 0);
+  const domains = [dom0];
+  let next = 1;
+  for (const d of seed.domains ?? []) {
+    const dom = normalizeDomain(d, d.domid ?? next);
+    next = Math.max(next, dom.domid) + 1;
+    domains.push(dom);
+  }
+  const state = { info, autoballoon: seed.autoballoon ?? false, xend: seed.xend ?? false, nextDomid: next, domains };
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'xl.json'), `${JSON.stringify(state, null, 2)}\n`);
+  return state;
+}
+
+/** The simulator's state, for assertions (undefined: no hypervisor). @param {string} dir */
+export function readXl(dir) {
+  const f = path.join(dir, 'xl.json');
+  return existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) : undefined;
+}
+
+/* ------------------------------------------------------------------ running */
+
+class Exit extends Error {
+  /** @param {number} code */
+  constructor(code) {
+    super(`exit ${code}`);
+    this.code = code;
+  }
+}
+
+/**
+ * Run one xl (or xm) command line against the state in `dir`.
+ * @param {'xl' | 'xm'} tool
+ * @param {string[]} argv
+ * @param {string} dir
+ * @returns {{ code: number, stdout: string, stderr: string }}
+ */
+export function runXl(tool, argv, dir) {
+  let stdout = '';
+  let stderr = '';
+  const out = (/** @type {string} */ s) => (stdout += s);
+  const err = (/** @type {string} */ s) => (stderr += s);
+  const file = path.join(dir, 'xl.json');
+  try {
+    appendFileSync(path.join(dir, 'calls.jsonl'), `${JSON.stringify({ cmd: tool, argv })}\n`);
+  } catch {
+    /* a missing directory is reported below */
+  }
+  const state = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined;
+  const save = () => writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`);
+  const die = (/** @type {number} */ code = 1) => {
+    throw new Exit(code);
+  };
+  try {
+    if (!state) {
+      if (tool === 'xm') {
+        err('Error: Unable to connect to xend: No such file or directory. Is xend running?\n');
+        die(1);
+      }
+      err('xencall: error: Could not obtain handle on privileged command interface: No such file or directory\n');
+      err('libxl: error: libxl.c:102:libxl_ctx_alloc: cannot open libxc handle: No such file or directory\n');
+      err('cannot init xl context\n');
+      die(1);
+    }
+    if (tool === 'xm' && !state.xend) {
+      err('Error: Unable to connect to xend: No such file or directory. Is xend running?\n');
+      die(1);
+    }
+    const sim = new Sim(tool, state, out, err, die);
+    const code = sim.dispatch(argv);
+    save();
+    return { code, stdout, stderr };
+  } catch (e) {
+    if (e instanceof Exit) {
+      if (state && e.code === 0) save();
+      return { code: e.code, stdout, stderr };
+    }
+    throw e;
+  }
+}
+
+const LIBXL_HVM_EXTRA_MEMORY = 2048; // KiB
+
+class Sim {
+  /**
+   * @param {'xl'|'xm'} tool
+   * @param {any} state
+   * @param {(s: string) => void} out
+   * @param {(s: string) => void} err
+   * @param {(code?: number) => never} die
+   */
+  constructor(tool, state, out, err, die) {
+    this.tool = tool;
+    this.state = state;
+    this.out = out;
+    this.err = err;
+    this.die = die;
+  }
+
+  /** @param {string[]} argv */
+  dispatch(argv) {
+    // Global options of xl: -v (verbose), -N (dry run), -f, -t, -T.
+    let i = 0;
+    let dryrun = false;
+    while (argv[i]?.startsWith('-')) {
+      if (argv[i] === '-N') dryrun = true;
+      i++;
+    }
+    const cmd = argv[i];
+    const args = argv.slice(i + 1);
+    switch (cmd) {
+      case 'info':
+        return this.info(args);
+      case 'list':
+        return this.list(args);
+      case 'create':
+        return this.create(args, dryrun);
+      case 'destroy':
+        return this.destroy(args);
+      case 'shutdown':
+        return this.shutdown(args);
+      case 'sched-credit':
+        return this.schedCredit('credit', args);
+      case 'sched-credit2':
+        return this.schedCredit('credit2', args);
+      case 'vcpu-set':
+        return this.vcpuSet(args);
+      case 'mem-set':
+        return this.memSet(args);
+      case 'mem-max':
+        return this.memMax(args);
+      case 'network-list':
+        return this.networkList(args);
+      case 'network-attach':
+        return this.networkAttach(args, dryrun);
+      case 'network-detach':
+        return this.networkDetach(args);
+      case 'block-list':
+        return this.blockList(args);
+      case undefined:
+        this.err(`Usage ${this.tool} [-vfNtT] <subcommand> [args]\n`);
+        return 1;
+      default:
+        if (this.tool === 'xm') this.err(`Error: Subcommand ${cmd} not found!\n`);
+        else this.err(`command not implemented\n`);
+        return 1;
+    }
+  }
+
+  /* ---------------------------------------------------------------- helpers */
+
+  get domains() {
+    return /** @type {any[]} */ (this.state.domains);
+  }
+
+  /**
+   * find_domain(): a domid or a name; exits as xl does when there is no such domain.
+   * @param {string | undefined} q
+   * @returns {any}
+   */
+  find(q) {
+    if (q === undefined) return this.die(1);
+    const s = q;
+    const dom = /^\d+$/.test(s)
+      ? this.domains.find((d) => d.domid === Number(s))
+      : this.domains.find((d) => d.name === s);
+    if (dom) return dom;
+    if (this.tool === 'xm') {
+      this.err(`Error: Domain '${s}' does not exist.\n`);
+      this.die(1);
+    }
+    if (/^\d+$/.test(s)) {
+      this.err(`Domain ${s} does not exist.\n`);
+      this.die(1);
+    }
+    this.err(`${s} is an invalid domain identifier (rc=-6)\n`);
+    return this.die(1);
+  }
+
+  /** @param {string} where @param {string} msg @param {number} [domid] */
+  libxlError(where, msg, domid) {
+    this.err(`libxl: error: ${where}: ${domid === undefined ? '' : `Domain ${domid}:`}${msg}\n`);
+  }
+
+  /** The requirements of `xl <cmd> A B`: exactly `n` positional arguments. @param {string[]} args @param {number} n @param {string} cmd */
+  need(args, n, cmd) {
+    const pos = args.filter((a) => !a.startsWith('-') || /^-\d/.test(a));
+    if (pos.length < n) {
+      this.err(`'${this.tool} ${cmd}' requires at least ${n === 1 ? 'one argument' : `${n} arguments`}.\n\n`);
+      this.die(1);
+    }
+    return pos;
+  }
+
+  /* ---------------------------------------------------------------- info, list */
+
+  /** @param {string[]} args */
+  info(args) {
+    const info = {
+      ...this.state.info,
+      xen_version: `${this.state.info.xen_major}.${this.state.info.xen_minor}${this.state.info.xen_extra}`,
+    };
+    const name = args.find((a) => !a.startsWith('-'));
+    for (const key of INFO_ORDER) {
+      const v = info[key];
+      if (v === undefined) continue;
+      const line = `${key.padEnd(23)}: ${v}\n`;
+      if (name) {
+        if (key.startsWith(name)) this.out(`${v}\n`);
+      } else this.out(line);
+    }
+    return 0;
+  }
+
+  /** @param {string[]} args */
+  list(args) {
+    const long = args.includes('-l') || args.includes('--long');
+    const names = args.filter((a) => !a.startsWith('-'));
+    const doms = names.length ? names.map((n) => this.find(n)) : [...this.domains].sort((a, b) => a.domid - b.domid);
+    if (long) {
+      if (this.tool === 'xm') {
+        for (const d of doms)
+          this.out(
+            `(domain\n    (domid ${d.domid})\n    (name ${d.name})\n    (memory ${d.memory})\n    (maxmem ${d.maxmem})\n    (vcpus ${d.maxvcpus})\n)\n`,
+          );
+        return 0;
+      }
+      this.out(
+        `${JSON.stringify(
+          doms.map((d) => this.domainJson(d)),
+          null,
+          4,
+        )}\n`,
+      );
+      return 0;
+    }
+    if (this.tool === 'xm') {
+      this.out(
+        `${'Name'.padEnd(40)} ${'ID'.padStart(5)} ${'Mem'.padStart(5)} ${'VCPUs'.padStart(5)} ${'State'.padStart(10)} ${'Time(s)'.padStart(9)}\n`,
+      );
+      for (const d of doms) {
+        this.out(
+          `${d.name.padEnd(40)} ${String(d.domid).padStart(5)} ${String(d.memory).padStart(5)} ${String(d.vcpus).padStart(5)} ${d.state.padStart(10)} ${d.cpu_time.toFixed(1).padStart(9)}\n`,
+        );
+      }
+      return 0;
+    }
+    this.out('Name                                        ID   Mem VCPUs\tState\tTime(s)\n');
+    for (const d of doms) {
+      this.out(
+        `${d.name.padEnd(40)} ${String(d.domid).padStart(5)} ${String(d.memory).padStart(5)} ${String(d.vcpus).padStart(5)}     ${d.state}  ${d.cpu_time.toFixed(1).padStart(8)}\n`,
+      );
+    }
+    return 0;
+  }
+
+  /** libxl_domain_config as `xl list -l` prints it. @param {any} d */
+  domainJson(d) {
+    const hvm = d.type === 'hvm';
+    const c = d.config ?? {};
+    const bool = (/** @type {unknown} */ v) => (v === undefined ? undefined : String(v) !== '0' ? 'True' : 'False');
+    /** @type {Record<string, unknown>} */
+    const typeHvm = {};
+    if (hvm) {
+      if (c.vga) typeHvm.vga = { kind: c.vga === 'stdvga' ? 'std' : c.vga };
+      if (c.vnc !== undefined)
+        typeHvm.vnc = {
+          enable: bool(c.vnc),
+          ...(c.vnclisten ? { listen: c.vnclisten } : {}),
+          ...(c.vncpasswd !== undefined ? { passwd: c.vncpasswd } : {}),
+          ...(c.vncdisplay !== undefined ? { display: Number(c.vncdisplay) } : {}),
+          ...(c.vncunused !== undefined ? { findunused: bool(c.vncunused) } : {}),
+        };
+      if (c.boot) typeHvm.boot = c.boot;
+      if (c.usb !== undefined) typeHvm.usb = bool(c.usb);
+      if (Array.isArray(c.usbdevice)) typeHvm.usbdevice_list = c.usbdevice;
+      if (c.viridian !== undefined) typeHvm.viridian = bool(Array.isArray(c.viridian) ? 1 : c.viridian);
+    }
+    return {
+      domid: d.domid,
+      config: {
+        c_info: { type: d.type, name: d.name, uuid: d.uuid, run_hotplug_scripts: 'True' },
+        b_info: {
+          max_vcpus: d.maxvcpus,
+          avail_vcpus: Array.from({ length: d.vcpus }, (_, i) => i),
+          max_memkb: d.maxmem * 1024,
+          target_memkb: d.memory * 1024,
+          ...(hvm && c.videoram !== undefined ? { video_memkb: Number(c.videoram) * 1024 } : {}),
+          sched_params: { sched: this.state.info.xen_scheduler, weight: d.weight, cap: d.cap },
+          ...(hvm ? { 'type.hvm': typeHvm } : {}),
+          ...(d.type === 'pv' ? { 'type.pv': {} } : {}),
+        },
+        disks: d.disks.map((/** @type {any} */ x) => ({
+          pdev_path: x.target ?? '',
+          vdev: x.vdev,
+          backend: x.target?.startsWith('/dev/') ? 'phy' : 'qdisk',
+          format: x.format ?? 'raw',
+          ...(x.devtype === 'cdrom'
+            ? { removable: 1, is_cdrom: 1 }
+            : x.access === 'ro' || x.access === 'r'
+              ? {}
+              : { readwrite: 1 }),
+        })),
+        nics: d.vifs.map((/** @type {any} */ v) => {
+          const rate = v.rate ? parseVifRate(v.rate) : undefined;
+          return {
+            devid: v.devid,
+            mac: v.mac,
+            bridge: v.bridge,
+            ...(v.model ? { model: v.model } : {}),
+            ...(v.script ? { script: v.script } : {}),
+            ...(v.ip ? { ip: v.ip } : {}),
+            nictype: hvm && v.type !== 'vif' ? 'vif_ioemu' : 'vif',
+            ...(rate
+              ? { rate_bytes_per_interval: rate.bytesPerInterval, rate_interval_usecs: rate.intervalUsecs }
+              : {}),
+          };
+        }),
+        on_poweroff: 'destroy',
+        on_reboot: 'restart',
+        on_watchdog: 'destroy',
+        on_crash: 'destroy',
+        on_soft_reset: 'soft_reset',
+      },
+    };
+  }
+
+  /* ---------------------------------------------------------------- create */
+
+  /** @param {string[]} args @param {boolean} dryrunGlobal */
+  create(args, dryrunGlobal) {
+    let dryrun = dryrunGlobal;
+    let quiet = false;
+    let paused = false;
+    const rest = [];
+    for (const a of args) {
+      if (a === '-n' || a === '--dryrun') dryrun = true;
+      else if (a === '-q' || a === '--quiet') quiet = true;
+      else if (a === '-p') paused = true;
+      else if (a === '-c' || a === '-V' || a === '-e' || a === '-F' || a === '-d') continue;
+      else if (a.startsWith('-f')) rest.push(a.slice(2) || undefined);
+      else rest.push(a);
+    }
+    const positional = rest.filter((x) => x !== undefined);
+    let file = positional.find((a) => !a.includes('='));
+    const extra = positional.filter((a) => a.includes('='));
+    if (!file) {
+      this.err(
+        this.tool === 'xm'
+          ? 'Error: Configuration file not specified\n'
+          : 'Config file not specified and none in save file\n',
+      );
+      return 1;
+    }
+    if (this.tool === 'xm' && !existsSync(file) && existsSync(path.join('/etc/xen', file)))
+      file = path.join('/etc/xen', file);
+    let text;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      if (this.tool === 'xm') {
+        this.err(`Error: CONFIG_FILE: ${file} does not exist\n`);
+        return 1;
+      }
+      this.err(
+        `Failed to read config file: ${file}: ${/** @type {any} */ (e).code === 'EISDIR' ? 'Is a directory' : 'No such file or directory'}\n`,
+      );
+      return 1;
+    }
+    if (extra.length) text += `\n${extra.join('\n')}\n`;
+    if (this.tool === 'xm') this.out(`Using config file "${file}".\n`);
+    else if (!quiet) this.err(`Parsing config from ${file}\n`);
+
+    /** @type {XlConfig} */
+    let cfg;
+    try {
+      cfg = XlConfig.parse(text, { lenient: this.tool === 'xm', source: file });
+    } catch (e) {
+      if (!(e instanceof XlConfigError)) throw e;
+      const lines = text.split('\n');
+      const near = (lines[e.line - 1] ?? '').slice(e.column - 1).split(/\s/)[0] ?? '';
+      this.err(`${file}:${e.line}: config parsing error near \`${near}': ${e.message.replace(/^.*?:\d+:\d+: /, '')}\n`);
+      if (/^\s*(import|from|if|def|for|while)\b|\w\(|[()]/m.test(text)) {
+        this.err('warning: Config file looks like it contains Python code.\n');
+        this.err('warning:  Arbitrary Python is no longer supported.\n');
+        this.err('warning:  See https://wiki.xen.org/wiki/PythonInXlConfig\n');
+      }
+      this.err('Failed to parse config: Invalid argument\n');
+      return 1;
+    }
+    /** @type {Record<string, any>} */
+    const c = Object.fromEntries(cfg.keys().map((k) => [k, cfg.get(k)]));
+
+    // Domain type: xl reads type=; builder= is xend's and still honoured.
+    let type = typeof c.type === 'string' ? c.type : undefined;
+    if (c.builder !== undefined) {
+      const fromBuilder = c.builder === 'hvm' ? 'hvm' : 'pv';
+      if (type !== undefined && type !== fromBuilder && this.tool === 'xl') {
+        this.err('Contradicting "builder" and "type" options specified.\n');
+        return 1;
+      }
+      type ??= fromBuilder;
+    }
+    if (this.tool === 'xm' && c.builder === undefined) type = 'pv';
+    type ??= 'pv';
+    if (!['hvm', 'pv', 'pvh'].includes(type)) {
+      this.err(`Invalid domain type ${type}.\n`);
+      return 1;
+    }
+    if (this.tool === 'xl') {
+      if (type === 'hvm' && typeof c.kernel === 'string') {
+        this.err(
+          'WARNING: you seem to be using "kernel" directive to override HVM guest firmware. Ignore that. Use "firmware_override" instead if you really want a non-default firmware\n',
+        );
+      }
+      if (c.device_model !== undefined) {
+        this.err('WARNING: ignoring device_model directive.\n');
+        this.err('WARNING: Use "device_model_override" instead if you really want a non-default device_model\n');
+        this.err('WARNING: Or use "device_model_stubdomain_override" if you  want to enable stubdomains\n');
+      }
+      if (c.vncviewer !== undefined) {
+        this.err(
+          'WARNING: ignoring "vncviewer" option. Use "-V" option of "xl create" to automatically spawn vncviewer.\n',
+        );
+      }
+    }
+    const num = (/** @type {string} */ k, /** @type {number} */ def) => {
+      const n = cfg.getNumber(k);
+      if (c[k] !== undefined && n === undefined) {
+        this.err(
+          `${file}:${cfg.line(k)}: warning: parameter \`${k}' could not be parsed as a number: ${String(c[k])}\n`,
+        );
+        this.die(1);
+      }
+      return n ?? def;
+    };
+    const memory = num('memory', 128);
+    const maxmem = num('maxmem', memory);
+    const vcpus = num('vcpus', 1);
+    const maxvcpus = num('maxvcpus', vcpus);
+    if (maxvcpus < vcpus) {
+      this.err('xl: maxvcpus < vcpus\n');
+      return 1;
+    }
+    const name = typeof c.name === 'string' ? c.name : undefined;
+    if (!name) {
+      this.err(
+        this.tool === 'xm'
+          ? 'Error: Missing required configuration option: name\n'
+          : 'Domain name must be specified.\n',
+      );
+      return 1;
+    }
+    if (maxmem < memory) {
+      this.libxlError('libxl_create.c:537:libxl__domain_build_info_setdefault', 'max_memkb is lower than target_memkb');
+      return 1;
+    }
+    if (type === 'hvm' && !/\bhvm\b/.test(this.state.info.virt_caps)) {
+      this.libxlError(
+        'libxl_create.c:1194:libxl__domain_config_setdefault',
+        'HVM guest not supported by this hypervisor',
+      );
+      this.err('libxl: error: libxl_create.c:1294:initiate_domain_create: Unable to set domain create info defaults\n');
+      return 1;
+    }
+
+    // Disks and network interfaces, as libxl reads them.
+    /** @type {any[]} */
+    const disks = [];
+    for (const spec of Array.isArray(c.disk) ? c.disk : c.disk !== undefined ? [c.disk] : []) {
+      try {
+        const p = parseDiskSpec(String(spec));
+        disks.push({
+          vdev: p.vdev,
+          target: p.target,
+          format: p.format ?? (p.target ? 'raw' : 'empty'),
+          access: p.access ?? (p.devtype === 'cdrom' ? 'ro' : 'rw'),
+          ...(p.devtype ? { devtype: p.devtype } : {}),
+        });
+      } catch (e) {
+        this.err(`${file}: ${/** @type {Error} */ (e).message}\n`);
+        return 1;
+      }
+    }
+    /** @type {any[]} */
+    const vifs = [];
+    for (const [i, spec] of (Array.isArray(c.vif) ? c.vif : []).entries()) {
+      /** @type {Record<string, string>} */
+      const v = {};
+      for (const item of String(spec).split(',')) {
+        const t = item.trim();
+        if (!t) continue;
+        const eq = t.indexOf('=');
+        if (eq < 0) {
+          this.err(`unrecognized argument \`${t}'\n`);
+          return 1;
+        }
+        v[t.slice(0, eq)] = t.slice(eq + 1);
+      }
+      if (v.rate !== undefined) {
+        try {
+          parseVifRate(v.rate);
+        } catch (e) {
+          this.err(
+            `${file}: ${/** @type {Error} */ (e).message.replace(/^config parsing error in vif: /, 'config parsing error in vif: ')}\n`,
+          );
+          return 1;
+        }
+      }
+      vifs.push({ devid: i, ...v, mac: v.mac ?? macFor(0, i), bridge: v.bridge ?? 'xenbr0' });
+    }
+
+    if (dryrun) {
+      const dom = {
+        domid: -1,
+        name,
+        uuid: randomUUID(),
+        type,
+        memory,
+        maxmem,
+        vcpus,
+        maxvcpus,
+        weight: num('cpu_weight', 256),
+        cap: num('cap', 0),
+        vifs,
+        disks,
+        config: c,
+        state: '------',
+        cpu_time: 0,
+      };
+      const j = this.domainJson(dom);
+      this.out(`${JSON.stringify(j.config, null, 4)}\n`);
+      return 0;
+    }
+
+    const domid = this.state.nextDomid;
+    if (this.domains.some((d) => d.name === name)) {
+      if (this.tool === 'xm') {
+        this.err(
+          `Error: Domain '${name}' already exists with ID '${this.domains.find((d) => d.name === name).domid}'\n`,
+        );
+        return 1;
+      }
+      this.libxlError('libxl_domain.c:583:libxl__domain_make', `Domain with name "${name}" already exists.`);
+      this.libxlError('libxl_create.c:1345:initiate_domain_create', 'cannot make domain: -6');
+      return 1;
+    }
+    // Memory: what libxl_domain_need_memory() asks for.
+    const shadowKb = type === 'pv' ? 0 : 4 * (256 * maxvcpus + 2 * maxmem);
+    let needKb = memory * 1024 + shadowKb + (type === 'pv' ? 0 : LIBXL_HVM_EXTRA_MEMORY);
+    if (needKb % 2048) needKb += 2048 - (needKb % 2048);
+    const needMb = Math.ceil(needKb / 1024);
+    const info = this.state.info;
+    if (info.free_memory < needMb) {
+      const dom0 = this.domains.find((d) => d.domid === 0);
+      const short = needMb - info.free_memory;
+      if (this.state.autoballoon && dom0 && dom0.memory - short >= 512) {
+        dom0.memory -= short;
+        info.free_memory += short;
+      } else if (this.state.autoballoon) {
+        this.err('failed to free memory for the domain\n');
+        return 1;
+      } else {
+        if (this.tool === 'xm') {
+          this.err(
+            `Error: Not enough free memory and enable-dom0-ballooning is False, so I cannot release any more.  I need ${needKb} KiB but only have ${info.free_memory * 1024}.\n`,
+          );
+          return 1;
+        }
+        this.err(
+          `xc: error: panic: xc_dom_boot.c:121: xc_dom_boot_mem_init: can't allocate low memory for domain: Out of memory\n`,
+        );
+        this.libxlError('libxl_dom.c:586:libxl__build_dom', 'xc_dom_boot_mem_init failed: Cannot allocate memory');
+        this.libxlError('libxl_create.c:1646:domcreate_rebuild_done', 'cannot (re-)build domain: -3', domid);
+        this.destroyFailed(domid);
+        this.state.nextDomid++;
+        return 1;
+      }
+    }
+    for (const [i, d] of disks.entries()) {
+      if (d.target === undefined || d.target === '') continue;
+      if (!existsSync(d.target)) {
+        if (this.tool === 'xm') {
+          this.err(`Error: Disk image does not exist: ${d.target}\n`);
+          return 1;
+        }
+        this.libxlError(
+          'libxl_device.c:397:libxl__device_disk_set_backend',
+          `Disk vdev=${d.vdev} failed to stat: ${d.target}: No such file or directory`,
+        );
+        this.libxlError(
+          'libxl_create.c:1289:initiate_domain_create',
+          `Unable to set disk defaults for disk ${i}`,
+          domid,
+        );
+        this.destroyFailed(domid);
+        this.state.nextDomid++;
+        return 1;
+      }
+      const st = statSync(d.target);
+      if (!st.isFile() && !st.isBlockDevice()) {
+        this.libxlError(
+          'libxl_device.c:420:libxl__device_disk_set_backend',
+          `Disk vdev=${d.vdev}, backend phy unsuitable as phys path not a block device`,
+        );
+        this.libxlError(
+          'libxl_create.c:1289:initiate_domain_create',
+          `Unable to set disk defaults for disk ${i}`,
+          domid,
+        );
+        this.destroyFailed(domid);
+        this.state.nextDomid++;
+        return 1;
+      }
+    }
+    this.state.nextDomid++;
+    info.free_memory -= needMb;
+    this.domains.push({
+      domid,
+      name,
+      uuid: typeof c.uuid === 'string' ? c.uuid : randomUUID(),
+      type,
+      memory,
+      maxmem,
+      vcpus,
+      maxvcpus,
+      state: paused ? '--p---' : 'r-----',
+      cpu_time: 0,
+      weight: num('cpu_weight', 256),
+      cap: num('cap', 0),
+      pvDrivers: false,
+      needKb,
+      vifs: vifs.map((v) => ({ ...v, mac: v.mac })),
+      disks,
+      config: c,
+      configFile: path.resolve(file),
+    });
+    if (this.tool === 'xm') this.out(`Started domain ${name} (id=${domid})\n`);
+    return 0;
+  }
+
+  /** What libxl prints when it cleans up a domain it failed to build. @param {number} domid */
+  destroyFailed(domid) {
+    this.libxlError('libxl_domain.c:1183:libxl__destroy_domid', 'Non-existant domain', domid);
+    this.libxlError('libxl_domain.c:1137:domain_destroy_callback', 'Unable to destroy guest', domid);
+    this.libxlError('libxl_domain.c:1064:domain_destroy_cb', 'Destruction of domain failed', domid);
+  }
+
+  /** @param {any} d */
+  remove(d) {
+    this.state.domains = this.domains.filter((x) => x !== d);
+    const kb = d.needKb ?? d.memory * 1024;
+    this.state.info.free_memory += Math.ceil(kb / 1024);
+  }
+
+  /* ---------------------------------------------------------------- destroy, shutdown */
+
+  /** @param {string[]} args */
+  destroy(args) {
+    const force = args.includes('-f');
+    const [q] = this.need(args, 1, 'destroy');
+    const d = this.find(q);
+    if (d.domid === 0 && !force) {
+      this.err(
+        'Not destroying domain 0; use -f to force.\nThis can only be done when using a disaggregated hardware domain and toolstack.\n\n',
+      );
+      return 1;
+    }
+    this.remove(d);
+    return 0;
+  }
+
+  /** @param {string[]} args */
+  shutdown(args) {
+    const all = args.includes('-a') || args.includes('--all');
+    const wait = args.includes('-w') || args.includes('--wait');
+    const fallback = args.includes('-F');
+    const pos = args.filter((a) => !a.startsWith('-'));
+    if (!pos.length && !all) {
+      this.err('You must specify -a or a domain id.\n\n');
+      return 1;
+    }
+    const targets = all ? this.domains.filter((d) => d.domid !== 0) : [this.find(pos[0])];
+    for (const d of targets) {
+      if (this.tool === 'xm') {
+        this.remove(d);
+        continue;
+      }
+      this.err(`Shutting down domain ${d.domid}\n`);
+      if (!d.pvDrivers) {
+        if (fallback) {
+          this.err('PV control interface not available: sending ACPI power button event.\n');
+        } else {
+          this.err('PV control interface not available: external graceful shutdown not possible.\n');
+          this.err('Use "-F" to fallback to ACPI power event.\n');
+          this.err('shutdown failed (rc=-10)\n');
+          return 1;
+        }
+      }
+      this.remove(d);
+    }
+    if (wait && this.tool === 'xl') {
+      this.err(`Waiting for ${targets.length} domains\n`);
+      for (const d of targets) this.err(`Domain ${d.domid} has been destroyed\n`);
+    }
+    return 0;
+  }
+
+  /* ---------------------------------------------------------------- schedulers */
+
+  /** @param {'credit'|'credit2'} sched @param {string[]} args */
+  schedCredit(sched, args) {
+    /** @type {Record<string, string>} */
+    const o = {};
+    let schedparam = false;
+    for (let i = 0; i < args.length; i++) {
+      const a = /** @type {string} */ (args[i]);
+      const long = /^--(domain|weight|cap|cpupool)=(.*)$/.exec(a);
+      /** @type {Record<string, string>} */
+      const short = { domain: 'd', weight: 'w', cap: 'c', cpupool: 'p' };
+      if (long) o[short[long[1] ?? ''] ?? ''] = long[2] ?? '';
+      else if (a === '-s' || a === '--schedparam') schedparam = true;
+      else if (/^-[dwcptrm]$/.test(a)) o[a[1] ?? ''] = args[++i] ?? '';
+      else if (/^-[dwcptrm]./.test(a)) o[a[1] ?? ''] = a.slice(2);
+    }
+    const running = this.state.info.xen_scheduler;
+    const ratelimit = this.state.info.ratelimit_us ?? 1000;
+    const poolLine = () =>
+      sched === 'credit'
+        ? `Cpupool Pool-0: tslice=${this.state.info.tslice_ms ?? 30}ms ratelimit=${ratelimit}us migration-delay=0us\n`
+        : `Cpupool Pool-0: ratelimit=${ratelimit}us\n`;
+    if (this.tool === 'xm' && sched === 'credit2') {
+      this.err('Error: Subcommand sched-credit2 not found!\n');
+      return 1;
+    }
+    const hasDomOpt = o.d !== undefined || o.w !== undefined || o.c !== undefined;
+    if ((o.p !== undefined || schedparam) && hasDomOpt) {
+      this.err(
+        sched === 'credit'
+          ? 'Specifying a cpupool or schedparam is not allowed with domain options.\n'
+          : 'Specifying a cpupool is not allowed with other options.\n',
+      );
+      return 1;
+    }
+    if (o.d === undefined && (o.w !== undefined || o.c !== undefined)) {
+      this.err('Must specify a domain.\n');
+      return 1;
+    }
+    const header = () =>
+      this.out(`${'Name'.padEnd(33)} ${'ID'.padStart(4)} ${'Weight'.padStart(6)} ${'Cap'.padStart(4)}\n`);
+    const row = (/** @type {any} */ d) =>
+      this.out(
+        `${d.name.padEnd(33)} ${String(d.domid).padStart(4)} ${String(d.weight).padStart(6)} ${String(d.cap).padStart(4)}\n`,
+      );
+    if (schedparam) {
+      if (running === sched) this.out(poolLine());
+      else this.out('Cpupool Pool-0: [sched params unavailable]\n');
+      return 0;
+    }
+    if (o.d === undefined) {
+      if (running !== sched) return 0; // no pool runs this scheduler: nothing to list
+      this.out(poolLine());
+      header();
+      for (const d of [...this.domains].sort((a, b) => a.domid - b.domid)) row(d);
+      return 0;
+    }
+    const d = this.find(o.d);
+    if (o.w === undefined && o.c === undefined) {
+      header();
+      if (running !== sched) {
+        this.err(`libxl_domain_sched_params_get returned ${running} not ${sched}.\n`);
+        return 1;
+      }
+      row(d);
+      return 0;
+    }
+    if (running !== sched) {
+      this.libxlError(
+        `libxl_sched.c:${sched === 'credit' ? 334 : 455}:sched_${sched}_domain_set`,
+        `Getting domain sched ${sched}: Invalid argument`,
+        d.domid,
+      );
+      this.err('libxl_domain_sched_params_set failed.\n');
+      return 1;
+    }
+    const weight = o.w !== undefined ? parseInt(o.w, 10) || 0 : undefined;
+    const cap = o.c !== undefined ? parseInt(o.c, 10) || 0 : undefined;
+    if (weight !== undefined && (weight < 1 || weight > 65535)) {
+      this.libxlError(
+        `libxl_sched.c:${sched === 'credit' ? 342 : 463}:sched_${sched}_domain_set`,
+        'Cpu weight out of range, valid values are within range from 1 to 65535',
+        d.domid,
+      );
+      this.err('libxl_domain_sched_params_set failed.\n');
+      return 1;
+    }
+    if (cap !== undefined && (cap < 0 || cap > d.maxvcpus * 100)) {
+      this.libxlError(
+        `libxl_sched.c:${sched === 'credit' ? 351 : 472}:sched_${sched}_domain_set`,
+        `Cpu cap out of range, valid range is from 0 to ${d.maxvcpus * 100} for specified number of vcpus`,
+        d.domid,
+      );
+      this.err('libxl_domain_sched_params_set failed.\n');
+      return 1;
+    }
+    if (weight !== undefined) d.weight = weight;
+    if (cap !== undefined) d.cap = cap;
+    return 0;
+  }
+
+  /* ---------------------------------------------------------------- vcpus and memory */
+
+  /** @param {string[]} args */
+  vcpuSet(args) {
+    const ignoreHost = args.includes('-i') || args.includes('--ignore-host');
+    const [q, n] = this.need(args, 2, 'vcpu-set');
+    const d = this.find(q);
+    const m = /^\d+/.exec(n ?? '');
+    if (!m) {
+      this.err('Error: Invalid argument.\n');
+      return 1;
+    }
+    const want = Number(m[0]);
+    const hostCpus = this.state.info.nr_cpus;
+    if (!ignoreHost && want > d.vcpus && want > hostCpus) {
+      this.err(
+        `You are overcommmitting! You have ${hostCpus} physical CPUs and want ${want} vCPUs! Aborting, use --ignore-host to continue\n`,
+      );
+      return 1;
+    }
+    if (want === 0) {
+      this.libxlError('libxl_domain.c:1910:libxl_set_vcpuonline', 'Requested 0 VCPUs!: Success', d.domid);
+      this.err(`libxl_set_vcpuonline failed domid=${d.domid} max_vcpus=0, rc: -3\n`);
+      return 1;
+    }
+    if (want > d.maxvcpus) {
+      this.libxlError(
+        'libxl_domain.c:1916:libxl_set_vcpuonline',
+        `Requested ${want} VCPUs, however maxcpus is ${d.maxvcpus}!: Success`,
+        d.domid,
+      );
+      this.err(`libxl_set_vcpuonline failed domid=${d.domid} max_vcpus=${want}, rc: -3\n`);
+      return 1;
+    }
+    d.vcpus = want;
+    return 0;
+  }
+
+  /** @param {string[]} args */
+  memSet(args) {
+    const [q, size] = this.need(args, 2, 'mem-set');
+    const d = this.find(q);
+    const kb = parseMemSize(size ?? '');
+    if (kb === undefined) {
+      this.err(`invalid memory size: ${size}\n`);
+      return 1;
+    }
+    if (kb > d.maxmem * 1024) {
+      this.libxlError(
+        'libxl_mem.c:323:libxl_set_memory_target',
+        'memory_dynamic_max must be less than or equal to memory_static_max\n',
+        d.domid,
+      );
+      this.err(`cannot set domid ${d.domid} dynamic max memory to : ${size}\n`);
+      return 1;
+    }
+    const mb = Math.floor(kb / 1024);
+    this.state.info.free_memory += d.memory - mb;
+    // Without a balloon driver the guest does not give memory back: xl sets the target anyway.
+    if (d.pvDrivers || d.domid === 0) d.memory = mb;
+    else d.target = mb;
+    return 0;
+  }
+
+  /** @param {string[]} args */
+  memMax(args) {
+    const [q, size] = this.need(args, 2, 'mem-max');
+    const d = this.find(q);
+    const kb = parseMemSize(size ?? '');
+    if (kb === undefined) {
+      this.err(`invalid memory size: ${size}\n`);
+      return 1;
+    }
+    if (kb < d.memory * 1024) {
+      this.libxlError(
+        'libxl_domain.c:1705:libxl_domain_setmaxmem',
+        'memory_static_max must be greater than or or equal to memory_dynamic_max',
+        d.domid,
+      );
+      this.err(`cannot set domid ${d.domid} static max memory to : ${size}\n`);
+      return 1;
+    }
+    d.maxmem = Math.floor(kb / 1024);
+    return 0;
+  }
+
+  /* ---------------------------------------------------------------- devices */
+
+  /** @param {string[]} args */
+  networkList(args) {
+    const pos = this.need(args, 1, 'network-list');
+    if (this.tool === 'xm') this.out('Idx BE     MAC Addr.     handle state evt-ch tx-/rx-ring-ref BE-path\n');
+    else
+      this.out(
+        `${'Idx'.padEnd(3)} ${'BE'.padEnd(2)} ${'Mac Addr.'.padEnd(17)} ${'handle'.padEnd(6)} ${'state'.padEnd(5)} ${'evt-ch'.padEnd(6)} ${'tx-'.padStart(5)}/${'rx-ring-ref'.padEnd(5)} ${'BE-path'.padEnd(30)}\n`,
+      );
+    for (const q of pos) {
+      const d = this.find(q);
+      for (const v of d.vifs) {
+        const be = `/local/domain/0/backend/vif/${d.domid}/${v.devid}`;
+        const evtch = 20 + v.devid * 2;
+        const tx = 768 + v.devid * 2;
+        this.out(
+          `${String(v.devid).padEnd(3)} ${'0'.padEnd(2)} ${v.mac}${String(v.devid).padStart(6)} ${'4'.padStart(5)} ${String(evtch).padStart(6)} ${String(tx).padStart(5)}/${String(tx + 1).padEnd(11)} ${be.padEnd(30)}\n`,
+        );
+      }
+    }
+    return 0;
+  }
+
+  /** @param {string[]} args @param {boolean} dryrun */
+  networkAttach(args, dryrun) {
+    const [q, ...specs] = this.need(args, 1, 'network-attach');
+    const d = this.find(q);
+    /** @type {Record<string, string>} */
+    const v = {};
+    const known = [
+      'type',
+      'mac',
+      'bridge',
+      'netdev',
+      'ip',
+      'script',
+      'backend',
+      'vifname',
+      'rate',
+      'model',
+      'accel',
+      'mtu',
+      'gatewaydev',
+      'devid',
+      'trusted',
+      'untrusted',
+    ];
+    for (const s of specs) {
+      const eq = s.indexOf('=');
+      const key = eq < 0 ? s : s.slice(0, eq);
+      if (eq < 0 || !known.includes(key)) {
+        this.err(`unrecognized argument \`${s}'\n`);
+        return 1;
+      }
+      v[key] = s.slice(eq + 1);
+    }
+    if (v.mac !== undefined && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(v.mac)) {
+      this.err("Invalid parameter `mac'.\n");
+      return 1;
+    }
+    if (v.rate !== undefined) {
+      try {
+        parseVifRate(v.rate);
+      } catch (e) {
+        this.err(`command line: ${/** @type {Error} */ (e).message}\n`);
+        return 1;
+      }
+    }
+    const devid =
+      v.devid !== undefined ? Number(v.devid) : d.vifs.reduce((m, /** @type {any} */ x) => Math.max(m, x.devid + 1), 0);
+    if (d.vifs.some((/** @type {any} */ x) => x.devid === devid)) {
+      this.libxlError('libxl_device.c:1223:device_addrm_aocomplete', 'unable to add device', d.domid);
+      this.err('libxl_device_nic_add failed.\n');
+      return 1;
+    }
+    const vif = { devid, mac: v.mac ?? macFor(d.domid, devid), bridge: v.bridge ?? 'xenbr0', ...v };
+    delete vif.devid;
+    if (dryrun) {
+      this.out(`vif: ${JSON.stringify({ ...vif, devid })}\n`);
+      return 0;
+    }
+    d.vifs.push({ ...vif, devid });
+    return 0;
+  }
+
+  /** @param {string[]} args */
+  networkDetach(args) {
+    const [q, id] = this.need(args, 2, 'network-detach');
+    const d = this.find(q);
+    const sel = String(id);
+    const vif = sel.includes(':')
+      ? d.vifs.find((/** @type {any} */ v) => v.mac.toLowerCase() === sel.toLowerCase())
+      : d.vifs.find((/** @type {any} */ v) => v.devid === (parseInt(sel, 10) || 0));
+    if (!vif) {
+      this.err(`Unknown device ${sel}.\n`);
+      return 1;
+    }
+    d.vifs = d.vifs.filter((/** @type {any} */ v) => v !== vif);
+    return 0;
+  }
+
+  /** @param {string[]} args */
+  blockList(args) {
+    const pos = this.need(args, 1, 'block-list');
+    this.out(
+      `${'Vdev'.padEnd(5)} ${'BE'.padEnd(3)} ${'handle'.padEnd(6)} ${'state'.padEnd(5)} ${'evt-ch'.padEnd(6)} ${'ring-ref'.padEnd(8)} ${'BE-path'.padEnd(30)}\n`,
+    );
+    for (const q of pos) {
+      const d = this.tool === 'xl' ? this.findForBlockList(q) : this.find(q);
+      if (!d) continue;
+      for (const x of d.disks) {
+        const devid = vdevNumber(x.vdev);
+        const kind = x.target?.startsWith('/dev/') ? 'vbd' : 'qdisk';
+        const be = `/local/domain/0/backend/${kind}/${d.domid}/${devid}`;
+        this.out(
+          `${String(devid).padEnd(5)} ${'0'.padEnd(3)} ${String(d.domid).padEnd(6)} ${'4'.padEnd(5)} ${String(30 + (devid % 16)).padEnd(6)} ${'8'.padEnd(8)} ${be.padEnd(30)}\n`,
+        );
+      }
+    }
+    return 0;
+  }
+
+  /** block-list reports a bad domain and goes on with the next. @param {string} q */
+  findForBlockList(q) {
+    const dom = /^\d+$/.test(q)
+      ? this.domains.find((d) => d.domid === Number(q))
+      : this.domains.find((d) => d.name === q);
+    if (!dom) this.err(`${q} is an invalid domain identifier\n`);
+    return dom;
+  }
+}
+
+/** The device number xl shows for a vdev (xen-vbd-interface). @param {string} vdev */
+export function vdevNumber(vdev) {
+  const letters = (/** @type {string} */ s) => [...s].reduce((n, ch) => n * 26 + (ch.charCodeAt(0) - 96), 0) - 1;
+  let m = /^xvd([a-z]+)(\d*)$/.exec(vdev);
+  if (m) {
+    const disk = letters(m[1] ?? 'a');
+    const part = Number(m[2] || 0);
+    return disk < 16 ? (202 << 8) | (disk << 4) | part : (1 << 28) | (disk << 8) | part;
+  }
+  m = /^hd([a-z])(\d*)$/.exec(vdev);
+  if (m) {
+    const disk = letters(m[1] ?? 'a');
+    const major = [3, 3, 22, 22][disk] ?? 3;
+    return (major << 8) | ((disk % 2) << 6) | Number(m[2] || 0);
+  }
+  m = /^sd([a-z])(\d*)$/.exec(vdev);
+  if (m) return (8 << 8) | (letters(m[1] ?? 'a') << 4) | Number(m[2] || 0);
+  return Number(vdev) || 0;
+}
+
+/** Entry point of test/sim/bin/xl and xm. @param {'xl'|'xm'} tool */
+export function main(tool) {
+  const dir = process.env.XR_SIM_DIR;
+  if (!dir) {
+    process.stderr.write(`${tool} simulator: XR_SIM_DIR is not set\n`);
+    process.exit(2);
+  }
+  const r = runXl(tool, process.argv.slice(2), dir);
+  process.stdout.write(r.stdout);
+  process.stderr.write(r.stderr);
+  process.exitCode = r.code;
+}

@@ -1,0 +1,377 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SIM_BIN } from '../helpers/playbook.js';
+import { readXl, runXl, seedXl, vdevNumber } from '../sim/xl.mjs';
+
+let dir: string;
+const xl = (...argv: string[]) => runXl('xl', argv, dir);
+const xm = (...argv: string[]) => runXl('xm', argv, dir);
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'xr-xl-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function writeCfg(name: string, text: string): string {
+  const f = path.join(dir, name);
+  writeFileSync(f, text);
+  return f;
+}
+
+function guestCfg(extra = '', disk = path.join(dir, 'win.img')): string {
+  writeFileSync(disk, '');
+  return writeCfg(
+    'win.cfg',
+    [
+      'type = "hvm"',
+      'name = "win7"',
+      'memory = 4096',
+      'maxmem = 4096',
+      'vcpus = 2',
+      `disk = [ 'format=raw, vdev=hda, access=rw, target=${disk}' ]`,
+      "vif = [ 'bridge=xenbr0,model=e1000' ]",
+      extra,
+      '',
+    ].join('\n'),
+  );
+}
+
+describe('xl without a hypervisor', () => {
+  it('cannot even start, as the real xl', () => {
+    const r = xl('info');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('cannot init xl context');
+    expect(r.stderr).toContain('libxl_ctx_alloc: cannot open libxc handle');
+  });
+  it('xm says xend is not running', () => {
+    expect(xm('list').stderr).toBe('Error: Unable to connect to xend: No such file or directory. Is xend running?\n');
+    seedXl(dir);
+    expect(xm('list').code).toBe(1);
+    seedXl(dir, { xend: true });
+    expect(xm('list').code).toBe(0);
+  });
+});
+
+describe('xl info and xl list', () => {
+  it('prints every field of xl info with the colon in column 24', () => {
+    seedXl(dir, { info: { free_memory: 5000, xen_scheduler: 'credit' } });
+    const r = xl('info');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    for (const l of lines) expect(l.indexOf(':'), l).toBe(23);
+    const keys = lines.map((l) => l.slice(0, 23).trim());
+    expect(keys.slice(0, 4)).toEqual(['host', 'release', 'version', 'machine']);
+    expect(keys.indexOf('virt_caps')).toBeLessThan(keys.indexOf('total_memory'));
+    expect(keys.indexOf('free_memory')).toBe(keys.indexOf('total_memory') + 1);
+    expect(keys.at(-1)).toBe('xend_config_format');
+    expect(r.stdout).toContain('free_memory            : 5000\n');
+    expect(r.stdout).toContain('xen_version            : 4.17.3-pre\n');
+    expect(r.stdout).toContain('xen_scheduler          : credit\n');
+    expect(xl('info', 'free_memory').stdout).toBe('5000\n');
+  });
+
+  it('lists domains in the real columns', () => {
+    seedXl(dir, { domains: [{ name: 'win7', memory: 4096, vcpus: 2, cpu_time: 12.34 }] });
+    const r = xl('list');
+    expect(r.stdout.split('\n')[0]).toBe('Name                                        ID   Mem VCPUs\tState\tTime(s)');
+    expect(r.stdout.split('\n')[1]).toBe(`Domain-0${' '.repeat(32)}     0  2048     4     r-----       0.0`);
+    expect(r.stdout.split('\n')[2]).toBe(`win7${' '.repeat(36)}     1  4096     2     -b----      12.3`);
+    expect(xl('list', 'nope')).toMatchObject({ code: 1, stderr: 'nope is an invalid domain identifier (rc=-6)\n' });
+    expect(xl('list', '7')).toMatchObject({ code: 1 });
+  });
+
+  it('prints the domain configuration as JSON with -l', () => {
+    seedXl(dir, {
+      domains: [
+        {
+          name: 'win7',
+          memory: 2048,
+          maxmem: 4096,
+          vcpus: 2,
+          maxvcpus: 4,
+          vifs: [{ bridge: 'xenbr1', mac: '00:16:3e:00:00:01', rate: '10Mb/s' }],
+          disks: [{ vdev: 'hda', target: '/dev/vg0/win7' }],
+        },
+      ],
+    });
+    const j = JSON.parse(xl('list', '-l', 'win7').stdout);
+    expect(j).toHaveLength(1);
+    expect(j[0].domid).toBe(1);
+    expect(j[0].config.b_info).toMatchObject({
+      max_vcpus: 4,
+      avail_vcpus: [0, 1],
+      max_memkb: 4194304,
+      target_memkb: 2097152,
+    });
+    expect(j[0].config.disks[0]).toMatchObject({
+      pdev_path: '/dev/vg0/win7',
+      vdev: 'hda',
+      backend: 'phy',
+      readwrite: 1,
+    });
+    expect(j[0].config.nics[0]).toMatchObject({
+      mac: '00:16:3e:00:00:01',
+      bridge: 'xenbr1',
+      rate_bytes_per_interval: 62500,
+      rate_interval_usecs: 50000,
+    });
+  });
+});
+
+describe('xl create', () => {
+  it('creates the domain, takes its memory from the free memory, prints only the parsing line', () => {
+    seedXl(dir, { info: { free_memory: 10000 } });
+    const f = guestCfg();
+    const r = xl('create', f);
+    expect(r).toMatchObject({ code: 0, stdout: '', stderr: `Parsing config from ${f}\n` });
+    const s = readXl(dir);
+    const d = s?.domains.find((x) => x.name === 'win7');
+    expect(d).toMatchObject({ domid: 1, type: 'hvm', memory: 4096, maxmem: 4096, vcpus: 2, state: 'r-----' });
+    expect(d?.vifs[0]).toMatchObject({ devid: 0, bridge: 'xenbr0', model: 'e1000' });
+    expect(d?.vifs[0]?.mac).toMatch(/^00:16:3e(:[0-9a-f]{2}){3}$/);
+    expect(s?.info.free_memory).toBeLessThan(10000 - 4096);
+    expect(xl('list').stdout).toContain('win7');
+    expect(xl('create', f).stderr).toContain('Domain with name "win7" already exists.');
+  });
+
+  it('fails like libxl when a disk file is missing, and creates nothing', () => {
+    seedXl(dir);
+    const f = guestCfg();
+    rmSync(path.join(dir, 'win.img'));
+    const r = xl('create', f);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `libxl__device_disk_set_backend: Disk vdev=hda failed to stat: ${path.join(dir, 'win.img')}: No such file or directory`,
+    );
+    expect(r.stderr).toContain('Unable to set disk defaults for disk 0');
+    expect(readXl(dir)?.domains).toHaveLength(1);
+  });
+
+  it('fails when memory is short, or balloons Domain-0 down when autoballoon is on', () => {
+    seedXl(dir, { info: { free_memory: 2000 } });
+    const f = guestCfg();
+    const r = xl('create', f);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("xc_dom_boot_mem_init: can't allocate low memory for domain: Out of memory");
+    expect(readXl(dir)?.domains).toHaveLength(1);
+    seedXl(dir, { info: { free_memory: 2000 }, autoballoon: true, dom0: { memory: 8192 } });
+    expect(xl('create', f).code).toBe(0);
+    expect(readXl(dir)?.domains[0]?.memory).toBeLessThan(8192);
+    seedXl(dir, { info: { free_memory: 100 }, autoballoon: true, dom0: { memory: 1024 } });
+    expect(xl('create', f)).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('failed to free memory for the domain'),
+    });
+  });
+
+  it('reports syntax errors and Python as xl does', () => {
+    seedXl(dir);
+    const f = writeCfg('py.cfg', "import os\nname = 'x'\n");
+    const r = xl('create', f);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${f}:1: config parsing error near \`os': expected '=' after import`);
+    expect(r.stderr).toContain('warning: Config file looks like it contains Python code.');
+    expect(r.stderr).toContain('Failed to parse config: Invalid argument');
+    expect(xl('create', path.join(dir, 'none.cfg')).stderr).toBe(
+      `Failed to read config file: ${path.join(dir, 'none.cfg')}: No such file or directory\n`,
+    );
+  });
+
+  it('warns about xend keys and refuses contradictions', () => {
+    seedXl(dir);
+    const f = guestCfg('kernel = "/usr/lib/xen/boot/hvmloader"\ndevice_model = "/usr/lib/xen/bin/qemu-dm"');
+    const r = xl('create', f);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('WARNING: you seem to be using "kernel" directive to override HVM guest firmware.');
+    expect(r.stderr).toContain('WARNING: ignoring device_model directive.');
+    const g = guestCfg('builder = "linux"');
+    expect(xl('create', g)).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('Contradicting "builder" and "type" options specified.'),
+    });
+    const h = guestCfg('maxvcpus = 1');
+    expect(xl('create', h).stderr).toContain('xl: maxvcpus < vcpus');
+  });
+
+  it('refuses an HVM guest on a hypervisor without HVM', () => {
+    seedXl(dir, { info: { virt_caps: 'pv pv_directio shadow' } });
+    expect(xl('create', guestCfg()).code).toBe(1);
+  });
+
+  it('prints the configuration and creates nothing with -n', () => {
+    seedXl(dir);
+    const r = xl('create', '-n', guestCfg());
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).c_info.name).toBe('win7');
+    expect(readXl(dir)?.domains).toHaveLength(1);
+  });
+});
+
+describe('destroy and shutdown', () => {
+  it('destroys a guest and gives its memory back; refuses Domain-0', () => {
+    seedXl(dir, { info: { free_memory: 1000 }, domains: [{ name: 'w', memory: 2048 }] });
+    expect(xl('destroy', '0')).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('Not destroying domain 0; use -f to force.'),
+    });
+    expect(xl('destroy', 'w').code).toBe(0);
+    expect(readXl(dir)?.info.free_memory).toBe(3048);
+  });
+
+  it('cannot shut down a guest without PV drivers unless -F sends the ACPI power button', () => {
+    seedXl(dir, { domains: [{ name: 'w' }, { name: 'pv', pvDrivers: true }] });
+    const r = xl('shutdown', 'w');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'Shutting down domain 1\nPV control interface not available: external graceful shutdown not possible.\nUse "-F" to fallback to ACPI power event.\nshutdown failed (rc=-10)\n',
+    );
+    expect(xl('shutdown', '-F', 'w').stderr).toContain('sending ACPI power button event');
+    expect(xl('shutdown', '-w', 'pv').stderr).toContain('Domain 2 has been destroyed');
+    expect(readXl(dir)?.domains).toHaveLength(1);
+  });
+});
+
+describe('schedulers', () => {
+  it('prints the credit2 table and sets weight and cap within bounds', () => {
+    seedXl(dir, { domains: [{ name: 'w', vcpus: 2 }] });
+    expect(xl('sched-credit2').stdout).toBe(
+      'Cpupool Pool-0: ratelimit=1000us\nName                                ID Weight  Cap\nDomain-0                             0    256    0\nw                                    1    256    0\n',
+    );
+    expect(xl('sched-credit2', '-d', 'w', '-w', '512', '-c', '150').code).toBe(0);
+    expect(xl('sched-credit2', '-d', 'w').stdout.split('\n')[1]).toBe(
+      'w                                    1    512  150',
+    );
+    const bad = xl('sched-credit2', '-d', 'w', '-w', '70000');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('Cpu weight out of range, valid values are within range from 1 to 65535');
+    expect(xl('sched-credit2', '-d', 'w', '-c', '201').stderr).toContain('valid range is from 0 to 200');
+    expect(xl('sched-credit2', '-w', '5').stderr).toBe('Must specify a domain.\n');
+  });
+
+  it('refuses the other scheduler as xl does', () => {
+    seedXl(dir, { domains: [{ name: 'w' }] });
+    expect(xl('sched-credit')).toMatchObject({ code: 0, stdout: '' });
+    const view = xl('sched-credit', '-d', 'w');
+    expect(view.code).toBe(1);
+    expect(view.stderr).toBe('libxl_domain_sched_params_get returned credit2 not credit.\n');
+    const set = xl('sched-credit', '-d', 'w', '-w', '512');
+    expect(set.code).toBe(1);
+    expect(set.stderr).toContain('Getting domain sched credit: Invalid argument');
+    expect(readXl(dir)?.domains[1]?.weight).toBe(256);
+    seedXl(dir, { info: { xen_scheduler: 'credit' }, domains: [{ name: 'w' }] });
+    expect(xl('sched-credit').stdout.split('\n')[0]).toBe(
+      'Cpupool Pool-0: tslice=30ms ratelimit=1000us migration-delay=0us',
+    );
+    expect(xl('sched-credit', '-d', 'w', '-w', '512').code).toBe(0);
+    expect(xl('sched-credit2', '-d', 'w', '-w', '512').code).toBe(1);
+  });
+});
+
+describe('vCPUs and memory', () => {
+  it('sets vCPUs up to the boot maximum', () => {
+    seedXl(dir, { info: { nr_cpus: 8 }, domains: [{ name: 'w', vcpus: 2, maxvcpus: 4 }] });
+    expect(xl('vcpu-set', 'w', '4').code).toBe(0);
+    expect(readXl(dir)?.domains[1]?.vcpus).toBe(4);
+    const r = xl('vcpu-set', 'w', '6');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Requested 6 VCPUs, however maxcpus is 4!');
+    expect(r.stderr).toContain('libxl_set_vcpuonline failed domid=1 max_vcpus=6, rc: -3');
+    expect(xl('vcpu-set', 'w', '16').stderr).toContain(
+      'You are overcommmitting! You have 8 physical CPUs and want 16 vCPUs!',
+    );
+    expect(xl('vcpu-set', 'w', 'x').stderr).toBe('Error: Invalid argument.\n');
+  });
+
+  it('sets memory up to maxmem, and maxmem not below the current memory', () => {
+    seedXl(dir, { domains: [{ name: 'w', memory: 2048, maxmem: 4096, pvDrivers: true }] });
+    expect(xl('mem-set', 'w', '3g').code).toBe(0);
+    expect(readXl(dir)?.domains[1]?.memory).toBe(3072);
+    const r = xl('mem-set', 'w', '5000');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('memory_dynamic_max must be less than or equal to memory_static_max');
+    expect(r.stderr).toContain('cannot set domid 1 dynamic max memory to : 5000');
+    expect(xl('mem-set', 'w', '2gb').stderr).toBe('invalid memory size: 2gb\n');
+    expect(xl('mem-max', 'w', '1024').stderr).toContain('cannot set domid 1 static max memory to : 1024');
+    expect(xl('mem-max', 'w', '8192m').code).toBe(0);
+    expect(readXl(dir)?.domains[1]?.maxmem).toBe(8192);
+  });
+});
+
+describe('network and block devices', () => {
+  it('lists, attaches with a rate and detaches vifs', () => {
+    seedXl(dir, { domains: [{ name: 'w', vifs: [{ mac: '00:16:3e:aa:bb:cc' }] }] });
+    const list = xl('network-list', 'w').stdout.split('\n');
+    expect(list[0]).toBe(
+      'Idx BE Mac Addr.         handle state evt-ch   tx-/rx-ring-ref BE-path                       ',
+    );
+    expect(list[1]).toMatch(
+      /^0   0  00:16:3e:aa:bb:cc     0     4 +\d+ +\d+\/\d+ +\/local\/domain\/0\/backend\/vif\/1\/0/,
+    );
+    expect(xl('network-attach', 'w', 'bridge=xenbr1', 'rate=5Mb/s@20ms').code).toBe(0);
+    expect(readXl(dir)?.domains[1]?.vifs[1]).toMatchObject({ devid: 1, bridge: 'xenbr1', rate: '5Mb/s@20ms' });
+    expect(xl('network-attach', 'w', 'rate=fast').stderr).toBe(
+      "command line: config parsing error in vif: invalid rate in `fast'\n",
+    );
+    expect(xl('network-attach', 'w', 'colour=red').stderr).toBe("unrecognized argument `colour=red'\n");
+    expect(xl('network-detach', 'w', '00:16:3e:aa:bb:cc').code).toBe(0);
+    expect(xl('network-detach', 'w', '7')).toMatchObject({ code: 1, stderr: 'Unknown device 7.\n' });
+    expect(readXl(dir)?.domains[1]?.vifs.map((v) => v.devid)).toEqual([1]);
+  });
+
+  it('lists block devices by device number', () => {
+    seedXl(dir, {
+      domains: [
+        {
+          name: 'w',
+          disks: [
+            { vdev: 'hda', target: '/srv/a.img' },
+            { vdev: 'hdc', target: '/srv/w.iso', devtype: 'cdrom' },
+          ],
+        },
+      ],
+    });
+    const lines = xl('block-list', 'w').stdout.trimEnd().split('\n');
+    expect(lines[0]?.trimEnd()).toBe('Vdev  BE  handle state evt-ch ring-ref BE-path');
+    expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['768', '5632']);
+    expect([vdevNumber('xvda'), vdevNumber('xvdb'), vdevNumber('hdb'), vdevNumber('sda')]).toEqual([
+      51712, 51728, 832, 2048,
+    ]);
+  });
+});
+
+describe('xm', () => {
+  it('speaks xend: its own list columns and create output', () => {
+    seedXl(dir, { xend: true });
+    const f = guestCfg().replace('win.cfg', 'win.cfg');
+    writeFileSync(f, readFileSync(f, 'utf8').replace('type = "hvm"', "builder = 'hvm'"));
+    const r = xm('create', f);
+    expect(r).toMatchObject({ code: 0, stdout: `Using config file "${f}".\nStarted domain win7 (id=1)\n` });
+    expect(xm('list').stdout.split('\n')[0]).toBe(
+      'Name                                        ID   Mem VCPUs      State   Time(s)',
+    );
+    expect(xm('sched-credit2').code).toBe(1);
+  });
+});
+
+describe('the executables', () => {
+  it('run from test/sim/bin with XR_SIM_DIR and record each call', () => {
+    seedXl(dir);
+    const env = { ...process.env, XR_SIM_DIR: dir, PATH: `${SIM_BIN}:${process.env.PATH ?? ''}` };
+    expect(execFileSync('xl', ['list'], { env, encoding: 'utf8' })).toContain('Domain-0');
+    const bad = spawnSync('xl', ['list', 'nope'], { env, encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    const calls = readFileSync(path.join(dir, 'calls.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(calls).toEqual([
+      { cmd: 'xl', argv: ['list'] },
+      { cmd: 'xl', argv: ['list', 'nope'] },
+    ]);
+  });
+});
