@@ -1,0 +1,1973 @@
+// @ts-check
+/**
+ * A simulator of `xe`, the XenAPI command line, for tests: no hypervisor, no xapi; the pool, hosts,
+ * VMs, devices and storage live in one JSON file, `$XR_SIM_DIR/xe.json`.
+ *
+ * What it reproduces from xapi's sources (xe-cli/newcli.ml, xapi-cli-server/cli_printer.ml,
+ * cli_operations.ml, cli_util.ml, xapi_cli.ml, cli_frontend.ml, idl/datamodel_errors.ml):
+ * - the client joins its arguments with newlines and the server splits them again, so a value with a
+ *   line break becomes two parameters (a parameter without `=` gets an empty value);
+ * - `--flag` is `flag=true`; `key=value` splits at the first `=`; `-s/-u/-pw/-pwf/-p` and
+ *   `server= username= password= port=` are the client's own and never reach the server;
+ * - records: `key (TAG): value`, colons aligned, first key padded right, others left, each record
+ *   followed by two empty lines; maps `k: v; k2: v2`, sets `a; b`, null references `<not in database>`;
+ * - `--minimal`: first field of each record (or the listed values) joined by `,`, with `\,` and `\\`;
+ * - `<class>-list` filters (`field=value`, `map:key=value`, `set:contains=value`), `params=a,b|all`
+ *   (printed in the record's own field order), the classes' default columns;
+ * - `<class>-param-list/-get/-set/-add/-remove/-clear` on the RW/MRW/SRW rules;
+ * - VM operations select VMs like `do_vm_op`: every parameter that is not the operation's own is a
+ *   filter, templates are never selected, several matches need `--multiple`;
+ * - errors: xapi errors as their documentation sentence and `name: value` lines, CLI failures as
+ *   `Error: …`, undocumented ones as `Error code:`/`Error parameters:`, all on stderr with status 1
+ *   (pool-join's "cannot contact" report goes to stdout with status 0, as in xapi);
+ * - `xe` without a running xapi: `Error: Connection refused (calling connect )`.
+ *
+ * State file (`version: 1`), see createState() for a complete example:
+ *   { version, flavour: 'xcp-ng'|'legacy', xapi: boolean, seed, next, clock,
+ *     drivers: string[]            SR types the storage manager knows (sr-create checks it)
+ *     nfsExports: string[]|null    'server:/path' an NFS SR may use (null: any)
+ *     masters: { ADDRESS: { username, password, objects } }   pools this host may join
+ *     objects: { pool|host|vm|vif|vbd|vdi|sr|pbd|network|pif|sm: { UUID: { field: value } } } }
+ * Field values: strings, maps as objects, sets as arrays, references as a uuid or null.
+ * UUIDs, MACs and times are derived from `seed` and a counter: the same commands on the same state
+ * give the same file.
+ */
+import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+
+export const STATE_FILE = 'xe.json';
+export const CALLS_FILE = 'calls.jsonl';
+export const GiB = 1024 ** 3;
+export const MiB = 1024 ** 2;
+export const NOT_IN_DATABASE = '<not in database>';
+
+/* ================================================================== schema */
+
+/**
+ * @typedef {'RO'|'RW'|'MRO'|'MRW'|'SRO'|'SRW'} Tag
+ * @typedef {{ name: string, tag: Tag, ref?: string, get?: (o: any, db: Db) => any, set?: (o: any, v: string, db: Db) => void, ci?: boolean }} Field
+ * @typedef {{ api: string, fields: Field[], list: string[], filters?: [string, string][] }} ClassDef
+ */
+
+/** @param {string} name @param {Tag} tag @param {Partial<Field>} [extra] @returns {Field} */
+const f = (name, tag, extra = {}) => ({ name, tag, ...extra });
+
+/** Halted-only numeric VM fields. */
+const memoryField = (/** @type {string} */ name) =>
+  f(name, 'RW', {
+    set: (o, v, db) => {
+      const n = bytes(name, v);
+      const next = { ...o, [name]: String(n) };
+      if (name.startsWith('memory-static')) requireHalted(db, o);
+      assertMemoryOrder(next);
+      o[name] = String(n);
+    },
+  });
+
+const vcpuField = (/** @type {string} */ name) =>
+  f(name, 'RW', {
+    set: (o, v, db) => {
+      requireHalted(db, o);
+      const n = integer(name, v);
+      const max = name === 'VCPUs-max' ? n : Number(o['VCPUs-max']);
+      const start = name === 'VCPUs-at-startup' ? n : Number(o['VCPUs-at-startup']);
+      if (n < 1 || start > max) {
+        throw apiError('INVALID_VALUE', ['VCPU values must satisfy: 0 < VCPUs_at_startup ≤ VCPUs_max', String(n)]);
+      }
+      o[name] = String(n);
+    },
+  });
+
+/** @type {Record<string, ClassDef>} */
+export const CLASSES = {
+  pool: {
+    api: 'pool',
+    list: ['uuid', 'name-label', 'name-description', 'master', 'default-SR'],
+    fields: [
+      f('uuid', 'RO'),
+      f('name-label', 'RW'),
+      f('name-description', 'RW'),
+      f('master', 'RO', { ref: 'host' }),
+      f('default-SR', 'RW', {
+        ref: 'sr',
+        set: (o, v, db) => {
+          o['default-SR'] = lookup(db, 'sr', v).uuid;
+        },
+      }),
+      f('crash-dump-SR', 'RW', { ref: 'sr', set: (o, v, db) => void (o['crash-dump-SR'] = lookup(db, 'sr', v).uuid) }),
+      f('suspend-image-SR', 'RW', {
+        ref: 'sr',
+        set: (o, v, db) => void (o['suspend-image-SR'] = lookup(db, 'sr', v).uuid),
+      }),
+      f('supported-sr-types', 'SRO', { get: (_o, db) => [...db.state.drivers] }),
+      f('other-config', 'MRW'),
+      f('ha-enabled', 'RO'),
+      f('tags', 'SRW'),
+    ],
+  },
+  host: {
+    api: 'host',
+    list: ['uuid', 'name-label', 'name-description'],
+    fields: [
+      f('uuid', 'RO'),
+      f('name-label', 'RW'),
+      f('name-description', 'RW'),
+      f('enabled', 'RO'),
+      f('API-version-major', 'RO'),
+      f('API-version-minor', 'RO'),
+      f('software-version', 'MRO'),
+      f('address', 'RO'),
+      f('hostname', 'RO'),
+      f('other-config', 'MRW'),
+      f('memory-total', 'RO'),
+      f('memory-free', 'RO', {
+        get: (o, db) => {
+          const used = all(db, 'vm')
+            .filter((v) => v['resident-on'] === o.uuid && v['power-state'] === 'running')
+            .reduce((s, v) => s + Number(v['memory-dynamic-max']), 0);
+          return String(Math.max(0, Number(o['memory-total']) - used));
+        },
+      }),
+      f('resident-vms', 'SRO', {
+        get: (o, db) =>
+          all(db, 'vm')
+            .filter((v) => v['resident-on'] === o.uuid)
+            .map((v) => v.uuid),
+      }),
+      f('tags', 'SRW'),
+    ],
+  },
+  vm: {
+    api: 'VM',
+    list: ['name-label', 'uuid', 'power-state'],
+    filters: [['is-a-template', 'false']],
+    fields: [
+      f('uuid', 'RO'),
+      f('name-label', 'RW'),
+      f('name-description', 'RW'),
+      f('user-version', 'RW'),
+      f('is-a-template', 'RW'),
+      f('is-default-template', 'RW'),
+      f('is-a-snapshot', 'RO'),
+      f('is-control-domain', 'RO'),
+      f('power-state', 'RO'),
+      f('memory-actual', 'RO', {
+        get: (o) => (o['power-state'] === 'running' ? o['memory-dynamic-max'] : '0'),
+      }),
+      f('memory-target', 'RO', {
+        get: (o) => (o['power-state'] === 'running' ? o['memory-dynamic-max'] : '0'),
+      }),
+      memoryField('memory-static-max'),
+      memoryField('memory-dynamic-max'),
+      memoryField('memory-dynamic-min'),
+      memoryField('memory-static-min'),
+      f('suspend-VDI-uuid', 'RW', { ref: 'vdi' }),
+      f('suspend-SR-uuid', 'RW', { ref: 'sr' }),
+      f('VCPUs-params', 'MRW'),
+      vcpuField('VCPUs-max'),
+      vcpuField('VCPUs-at-startup'),
+      f('actions-after-shutdown', 'RW'),
+      f('actions-after-reboot', 'RW'),
+      f('actions-after-crash', 'RW'),
+      f('console-uuids', 'SRO', { get: () => [] }),
+      f('platform', 'MRW'),
+      f('allowed-operations', 'SRO', { get: (o) => allowedOperations(o) }),
+      f('current-operations', 'MRO', { get: () => ({}) }),
+      f('blocked-operations', 'MRW'),
+      f('allowed-VBD-devices', 'SRO', { get: (o, db) => freeDevices(db, 'vbd', o.uuid, 'userdevice', 16) }),
+      f('allowed-VIF-devices', 'SRO', { get: (o, db) => freeDevices(db, 'vif', o.uuid, 'device', 7) }),
+      f('possible-hosts', 'RO', {
+        get: (_o, db) =>
+          all(db, 'host')
+            .map((h) => h.uuid)
+            .join('; '),
+      }),
+      f('HVM-boot-policy', 'RW'),
+      f('HVM-boot-params', 'MRW'),
+      f('HVM-shadow-multiplier', 'RW'),
+      f('PV-kernel', 'RW'),
+      f('PV-ramdisk', 'RW'),
+      f('PV-args', 'RW'),
+      f('PV-legacy-args', 'RW'),
+      f('PV-bootloader', 'RW'),
+      f('PV-bootloader-args', 'RW'),
+      f('last-boot-CPU-flags', 'RO'),
+      f('last-boot-record', 'RO'),
+      f('resident-on', 'RO', { ref: 'host' }),
+      f('affinity', 'RW', { ref: 'host' }),
+      f('other-config', 'MRW'),
+      f('dom-id', 'RO'),
+      f('recommendations', 'RO'),
+      f('xenstore-data', 'MRW'),
+      f('ha-always-run', 'RW'),
+      f('ha-restart-priority', 'RW'),
+      f('blobs', 'RO'),
+      f('start-time', 'RO'),
+      f('install-time', 'RO'),
+      f('VCPUs-number', 'RO'),
+      f('VCPUs-utilisation', 'MRO', {
+        get: (o) =>
+          o['power-state'] === 'running'
+            ? Object.fromEntries(Array.from({ length: Number(o['VCPUs-number']) }, (_, i) => [String(i), '0.000']))
+            : {},
+      }),
+      f('os-version', 'MRO'),
+      f('PV-drivers-version', 'MRO'),
+      f('PV-drivers-up-to-date', 'RO'),
+      f('memory', 'MRO'),
+      f('disks', 'MRO'),
+      f('networks', 'MRO'),
+      f('other', 'MRO'),
+      f('live', 'RO'),
+      f('guest-metrics-last-updated', 'RO'),
+      f('cooperative', 'RO'),
+      f('tags', 'SRW'),
+      f('appliance', 'RW'),
+      f('start-delay', 'RW'),
+      f('shutdown-delay', 'RW'),
+      f('order', 'RW'),
+      f('version', 'RO'),
+      f('generation-id', 'RO'),
+      f('hardware-platform-version', 'RW'),
+      f('has-vendor-device', 'RW'),
+      f('requires-reboot', 'RO'),
+    ],
+  },
+  vif: {
+    api: 'VIF',
+    list: ['uuid', 'device', 'vm-uuid', 'network-uuid'],
+    fields: [
+      f('uuid', 'RO'),
+      f('vm-uuid', 'RO', { ref: 'vm' }),
+      f('vm-name-label', 'RO', { get: (o, db) => nameOf(db, 'vm', o['vm-uuid']) }),
+      f('allowed-operations', 'SRO', { get: (o) => (o['currently-attached'] === 'true' ? ['unplug'] : ['plug']) }),
+      f('current-operations', 'MRO', { get: () => ({}) }),
+      f('device', 'RO'),
+      f('MAC', 'RO'),
+      f('MAC-autogenerated', 'RO'),
+      f('MTU', 'RO'),
+      f('currently-attached', 'RO'),
+      f('qos_algorithm_type', 'RW'),
+      f('qos_algorithm_params', 'MRW'),
+      f('qos_supported_algorithms', 'SRO', { get: () => ['ratelimit'] }),
+      f('other-config', 'MRW'),
+      f('network-uuid', 'RO', { ref: 'network' }),
+      f('network-name-label', 'RO', { get: (o, db) => nameOf(db, 'network', o['network-uuid']) }),
+      f('io_read_kbs', 'RO'),
+      f('io_write_kbs', 'RO'),
+      f('locking-mode', 'RW'),
+      f('ipv4-allowed', 'SRW'),
+      f('ipv6-allowed', 'SRW'),
+    ],
+  },
+  vbd: {
+    api: 'VBD',
+    list: ['uuid', 'vm-uuid', 'vm-name-label', 'vdi-uuid', 'device', 'empty'],
+    fields: [
+      f('uuid', 'RO'),
+      f('vm-uuid', 'RO', { ref: 'vm' }),
+      f('vm-name-label', 'RO', { get: (o, db) => nameOf(db, 'vm', o['vm-uuid']) }),
+      f('vdi-uuid', 'RO', { ref: 'vdi' }),
+      f('vdi-name-label', 'RO', { get: (o, db) => nameOf(db, 'vdi', o['vdi-uuid']) }),
+      f('allowed-operations', 'SRO', { get: (o) => (o['currently-attached'] === 'true' ? ['unplug'] : ['plug']) }),
+      f('current-operations', 'MRO', { get: () => ({}) }),
+      f('empty', 'RO'),
+      f('device', 'RO'),
+      f('userdevice', 'RW'),
+      f('bootable', 'RW'),
+      f('mode', 'RW'),
+      f('type', 'RW'),
+      f('unpluggable', 'RW'),
+      f('currently-attached', 'RO'),
+      f('attachable', 'RO'),
+      f('storage-lock', 'RO'),
+      f('status-code', 'RO'),
+      f('status-detail', 'RO'),
+      f('qos_algorithm_type', 'RW'),
+      f('qos_algorithm_params', 'MRW'),
+      f('qos_supported_algorithms', 'SRO', { get: () => ['ionice'] }),
+      f('other-config', 'MRW'),
+      f('io_read_kbs', 'RO'),
+      f('io_write_kbs', 'RO'),
+    ],
+  },
+  vdi: {
+    api: 'VDI',
+    list: ['uuid', 'name-label', 'name-description', 'virtual-size', 'read-only', 'sharable', 'sr-uuid'],
+    fields: [
+      f('uuid', 'RO'),
+      f('name-label', 'RW'),
+      f('name-description', 'RW'),
+      f('is-a-snapshot', 'RO'),
+      f('sr-uuid', 'RO', { ref: 'sr' }),
+      f('sr-name-label', 'RO', { get: (o, db) => nameOf(db, 'sr', o['sr-uuid']) }),
+      f('vbd-uuids', 'SRO', {
+        get: (o, db) =>
+          all(db, 'vbd')
+            .filter((b) => b['vdi-uuid'] === o.uuid)
+            .map((b) => b.uuid),
+      }),
+      f('virtual-size', 'RO'),
+      f('physical-utilisation', 'RO'),
+      f('location', 'RO'),
+      f('type', 'RO'),
+      f('sharable', 'RO'),
+      f('read-only', 'RO'),
+      f('managed', 'RO'),
+      f('other-config', 'MRW'),
+      f('sm-config', 'MRO'),
+      f('on-boot', 'RW'),
+      f('allow-caching', 'RW'),
+      f('tags', 'SRW'),
+    ],
+  },
+  sr: {
+    api: 'SR',
+    list: ['uuid', 'name-label', 'name-description', 'host', 'type', 'content-type'],
+    fields: [
+      f('uuid', 'RO'),
+      f('name-label', 'RW'),
+      f('name-description', 'RW'),
+      f('host', 'RO', {
+        get: (o, db) => {
+          if (o.shared === 'true') return '<shared>';
+          const pbd = all(db, 'pbd').find((p) => p['sr-uuid'] === o.uuid);
+          return pbd ? nameOf(db, 'host', pbd['host-uuid']) : NOT_IN_DATABASE;
+        },
+      }),
+      f('allowed-operations', 'SRO', { get: () => ['unplug', 'plug', 'vdi_create', 'scan', 'destroy', 'forget'] }),
+      f('current-operations', 'MRO', { get: () => ({}) }),
+      f('VDIs', 'SRO', {
+        get: (o, db) =>
+          all(db, 'vdi')
+            .filter((v) => v['sr-uuid'] === o.uuid)
+            .map((v) => v.uuid),
+      }),
+      f('PBDs', 'SRO', {
+        get: (o, db) =>
+          all(db, 'pbd')
+            .filter((p) => p['sr-uuid'] === o.uuid)
+            .map((p) => p.uuid),
+      }),
+      f('virtual-allocation', 'RO', {
+        get: (o, db) =>
+          String(
+            all(db, 'vdi')
+              .filter((v) => v['sr-uuid'] === o.uuid)
+              .reduce((s, v) => s + Number(v['virtual-size']), 0),
+          ),
+      }),
+      f('physical-utilisation', 'RO'),
+      f('physical-size', 'RO'),
+      f('type', 'RO'),
+      f('content-type', 'RO'),
+      f('shared', 'RW'),
+      f('introduced-by', 'RO'),
+      f('is-tools-sr', 'RO'),
+      f('other-config', 'MRW'),
+      f('sm-config', 'MRO'),
+      f('blobs', 'RO'),
+      f('local-cache-enabled', 'RO'),
+      f('tags', 'SRW'),
+      f('clustered', 'RO'),
+    ],
+  },
+  pbd: {
+    api: 'PBD',
+    list: ['uuid', 'host-uuid', 'sr-uuid', 'device-config', 'currently-attached'],
+    fields: [
+      f('uuid', 'RO'),
+      f('host-uuid', 'RO', { ref: 'host' }),
+      f('host-name-label', 'RO', { get: (o, db) => nameOf(db, 'host', o['host-uuid']) }),
+      f('sr-uuid', 'RO', { ref: 'sr' }),
+      f('sr-name-label', 'RO', { get: (o, db) => nameOf(db, 'sr', o['sr-uuid']) }),
+      f('device-config', 'MRO'),
+      f('currently-attached', 'RO'),
+      f('other-config', 'MRW'),
+    ],
+  },
+  network: {
+    api: 'network',
+    list: ['uuid', 'name-label', 'name-description', 'bridge'],
+    fields: [
+      f('uuid', 'RO'),
+      f('name-label', 'RW'),
+      f('name-description', 'RW'),
+      f('VIF-uuids', 'SRO', {
+        get: (o, db) =>
+          all(db, 'vif')
+            .filter((v) => v['network-uuid'] === o.uuid)
+            .map((v) => v.uuid),
+      }),
+      f('PIF-uuids', 'SRO', {
+        get: (o, db) =>
+          all(db, 'pif')
+            .filter((p) => p['network-uuid'] === o.uuid)
+            .map((p) => p.uuid),
+      }),
+      f('MTU', 'RW'),
+      f('bridge', 'RO'),
+      f('managed', 'RO'),
+      f('other-config', 'MRW'),
+      f('blobs', 'RO'),
+      f('tags', 'SRW'),
+      f('default-locking-mode', 'RW'),
+    ],
+  },
+  pif: {
+    api: 'PIF',
+    list: ['uuid', 'device', 'VLAN', 'MAC', 'network-uuid', 'currently-attached', 'host-uuid'],
+    fields: [
+      f('uuid', 'RO'),
+      f('device', 'RO'),
+      f('MAC', 'RO'),
+      f('physical', 'RO'),
+      f('managed', 'RO'),
+      f('currently-attached', 'RO'),
+      f('MTU', 'RO'),
+      f('VLAN', 'RO'),
+      f('network-uuid', 'RO', { ref: 'network' }),
+      f('network-name-label', 'RO', { get: (o, db) => nameOf(db, 'network', o['network-uuid']) }),
+      f('host-uuid', 'RO', { ref: 'host' }),
+      f('host-name-label', 'RO', { get: (o, db) => nameOf(db, 'host', o['host-uuid']) }),
+      f('IP-configuration-mode', 'RO'),
+      f('IP', 'RO'),
+      f('netmask', 'RO'),
+      f('gateway', 'RO'),
+      f('DNS', 'RO'),
+      f('management', 'RO'),
+      f('other-config', 'MRW'),
+    ],
+  },
+  sm: {
+    api: 'SM',
+    list: ['uuid', 'type', 'name-label', 'name-description', 'vendor', 'copyright', 'configuration'],
+    fields: [
+      f('uuid', 'RO'),
+      f('name-label', 'RO'),
+      f('name-description', 'RO'),
+      f('type', 'RO'),
+      f('vendor', 'RO'),
+      f('copyright', 'RO'),
+      f('required-api-version', 'RO'),
+      f('capabilities', 'SRO'),
+      f('configuration', 'MRO'),
+      f('driver-filename', 'RO'),
+    ],
+  },
+};
+
+/** CLI aliases: `template-list` is the VM class seen through other default filters. */
+const ALIASES = {
+  template: {
+    cls: 'vm',
+    list: ['name-label', 'name-description', 'uuid'],
+    filters: /** @type {[string, string][]} */ ([
+      ['is-a-template', 'true'],
+      ['is-a-snapshot', 'false'],
+    ]),
+  },
+};
+
+const STDPARAMS = [
+  'server',
+  'password',
+  'port',
+  'username',
+  'minimal',
+  'force',
+  'multiple',
+  'all',
+  'message-priority',
+  'trace',
+];
+
+/* ================================================================== errors */
+
+/** Documentation sentences of xapi errors (datamodel_errors.ml) and their parameter names. */
+const API_ERRORS = {
+  UUID_INVALID: { doc: 'The uuid you supplied was invalid.', params: ['type', 'uuid'] },
+  SR_UNKNOWN_DRIVER: {
+    doc: 'The SR could not be connected because the driver was not recognised.',
+    params: ['driver'],
+  },
+  VM_BAD_POWER_STATE: {
+    doc: "You attempted an operation on a VM that was not in an appropriate power state at the time; for example, you attempted to start a VM that was already running.  The parameters returned are the VM's handle, and the expected and actual VM state at the time of the call.",
+    params: ['vm', 'expected', 'actual'],
+  },
+  INVALID_VALUE: { doc: 'The value given is invalid', params: ['field', 'value'] },
+  MEMORY_CONSTRAINT_VIOLATION: {
+    doc: 'The dynamic memory range does not satisfy the following constraint.',
+    params: ['constraint'],
+  },
+  DEVICE_ALREADY_ATTACHED: { doc: 'The device is already attached to a VM', params: ['device'] },
+  DEVICE_ALREADY_DETACHED: { doc: 'The device is not currently attached', params: ['device'] },
+  DEVICE_ALREADY_EXISTS: { doc: 'A device with the name given already exists on the selected VM', params: ['device'] },
+  MAC_INVALID: { doc: 'The MAC address specified is not valid.', params: ['MAC'] },
+  JOINING_HOST_CANNOT_CONTAIN_SHARED_SRS: {
+    doc: 'The host joining the pool cannot contain any shared storage.',
+    params: [],
+  },
+  JOINING_HOST_CANNOT_HAVE_RUNNING_VMS: { doc: 'The host joining the pool cannot have any running VMs.', params: [] },
+  JOINING_HOST_CANNOT_BE_MASTER_OF_OTHER_HOSTS: {
+    doc: 'The host joining the pool cannot already be a master of another pool.',
+    params: [],
+  },
+  HOST_IS_SLAVE: {
+    doc: 'You cannot make regular API calls directly on a slave. Please pass API calls via the master host.',
+    params: ['Master IP address'],
+  },
+};
+
+class XeExit extends Error {
+  /** @param {number} code @param {string} stderr @param {string} [stdout] */
+  constructor(code, stderr, stdout = '') {
+    super(stderr);
+    this.code = code;
+    this.stderr = stderr;
+    this.stdout = stdout;
+    /** The xapi error code, when the failure is one. */
+    this.apiCode = '';
+    /** Keep the changes made before the failure (--multiple: the other objects were changed). */
+    this.commit = false;
+  }
+}
+
+/** A documented xapi error: its sentence, then `param: value` lines (references shown as `uuid (name)`). */
+function apiError(/** @type {keyof typeof API_ERRORS} */ code, /** @type {string[]} */ params = []) {
+  const e = API_ERRORS[code];
+  const lines = [e.doc];
+  const names = e.params;
+  const n = Math.max(names.length, params.length);
+  for (let i = 0; i < n; i++) lines.push(`${names[i] ?? '<extra>'}: ${params[i] ?? '<unknown>'}`);
+  const err = new XeExit(1, `${lines.join('\n')}\n`);
+  err.apiCode = code;
+  return err;
+}
+
+/** An error xapi has no documentation for: the client prints the code and the parameters. */
+function undocumentedError(/** @type {string} */ code, /** @type {string[]} */ params) {
+  return new XeExit(1, `Error code: ${code}\nError parameters: ${params.join(', ')}\n`);
+}
+
+/** A CLI failure (`failwith` in cli_operations): `Error: …`. */
+const cliFailure = (/** @type {string} */ msg) => new XeExit(1, `Error: ${msg}\n`);
+/** A parameter error: the message and the usage pointer. */
+const paramError = (/** @type {string} */ msg) => new XeExit(1, `${msg}\nFor usage run: 'xe help'\n`);
+
+/* ================================================================== state */
+
+/**
+ * @typedef {Record<string, any>} Obj
+ * @typedef {{ version: number, flavour: 'xcp-ng'|'legacy', xapi: boolean, seed: string, next: number, clock: number,
+ *   drivers: string[], nfsExports: string[] | null, masters: Record<string, { username: string, password: string, objects: Record<string, Record<string, Obj>> }>,
+ *   objects: Record<string, Record<string, Obj>> }} State
+ * @typedef {{ state: State }} Db
+ */
+
+function hash(/** @type {string} */ s) {
+  return createHash('sha1').update(s).digest('hex');
+}
+
+/** The next UUID of this state (deterministic). */
+export function newUuid(/** @type {State} */ state) {
+  const h = hash(`${state.seed}:uuid:${state.next++}`);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16] ?? '0', 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+function newMac(/** @type {State} */ state) {
+  const h = hash(`${state.seed}:mac:${state.next++}`);
+  // Locally administered, unicast, as xapi's random_mac_local.
+  const first = ((parseInt(h.slice(0, 2), 16) & 0xfc) | 0x02).toString(16).padStart(2, '0');
+  return [first, h.slice(2, 4), h.slice(4, 6), h.slice(6, 8), h.slice(8, 10), h.slice(10, 12)].join(':');
+}
+
+function now(/** @type {State} */ state) {
+  const t = new Date(Date.UTC(2024, 0, 1) + state.clock++ * 1000);
+  return t
+    .toISOString()
+    .replace(/[-]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+}
+
+function all(/** @type {Db} */ db, /** @type {string} */ cls) {
+  return Object.values(db.state.objects[cls] ?? {});
+}
+
+function nameOf(/** @type {Db} */ db, /** @type {string} */ cls, /** @type {string|null|undefined} */ uuid) {
+  if (!uuid) return NOT_IN_DATABASE;
+  return db.state.objects[cls]?.[uuid]?.['name-label'] ?? NOT_IN_DATABASE;
+}
+
+/** Object by uuid, or UUID_INVALID as xapi's get_by_uuid raises it. */
+function lookup(/** @type {Db} */ db, /** @type {string} */ cls, /** @type {string} */ uuid) {
+  const o = db.state.objects[cls]?.[uuid];
+  if (!o) throw apiError('UUID_INVALID', [CLASSES[cls]?.api ?? cls, uuid]);
+  return o;
+}
+
+function insert(/** @type {State} */ state, /** @type {string} */ cls, /** @type {Obj} */ fields) {
+  const def = CLASSES[cls];
+  if (!def) throw new Error(`no class ${cls}`);
+  const uuid = fields.uuid ?? newUuid(state);
+  /** @type {Obj} */
+  const o = { uuid };
+  for (const fd of def.fields) {
+    if (fd.get || fd.name === 'uuid') continue;
+    o[fd.name] = fd.name in fields ? fields[fd.name] : (DEFAULTS[cls]?.[fd.name] ?? defaultFor(fd));
+  }
+  for (const [k, v] of Object.entries(fields)) if (!(k in o)) o[k] = v;
+  (state.objects[cls] ??= {})[uuid] = o;
+  return o;
+}
+
+function defaultFor(/** @type {Field} */ fd) {
+  if (fd.ref) return null;
+  if (fd.tag === 'MRO' || fd.tag === 'MRW') return {};
+  if (fd.tag === 'SRO' || fd.tag === 'SRW') return [];
+  return '';
+}
+
+/** @type {Record<string, Obj>} */
+const DEFAULTS = {
+  vm: {
+    'user-version': '1',
+    'is-a-template': 'false',
+    'is-default-template': 'false',
+    'is-a-snapshot': 'false',
+    'is-control-domain': 'false',
+    'power-state': 'halted',
+    'memory-static-max': String(256 * MiB),
+    'memory-dynamic-max': String(256 * MiB),
+    'memory-dynamic-min': String(256 * MiB),
+    'memory-static-min': String(128 * MiB),
+    'VCPUs-max': '1',
+    'VCPUs-at-startup': '1',
+    'actions-after-shutdown': 'destroy',
+    'actions-after-reboot': 'restart',
+    'actions-after-crash': 'restart',
+    'HVM-shadow-multiplier': '1.000',
+    'dom-id': '-1',
+    'VCPUs-number': '0',
+    'ha-always-run': 'false',
+    'ha-restart-priority': '',
+    'PV-drivers-up-to-date': '<not in database>',
+    live: '<not in database>',
+    'guest-metrics-last-updated': '<not in database>',
+    cooperative: 'true',
+    'start-delay': '0',
+    'shutdown-delay': '0',
+    order: '0',
+    version: '0',
+    'generation-id': '',
+    'hardware-platform-version': '0',
+    'has-vendor-device': 'false',
+    'requires-reboot': 'false',
+    'start-time': '19700101T00:00:00Z',
+    'install-time': '19700101T00:00:00Z',
+    'last-boot-CPU-flags': '',
+    'last-boot-record': '',
+    recommendations: '',
+    blobs: '',
+    'PV-legacy-args': '',
+  },
+  vif: {
+    'MAC-autogenerated': 'true',
+    MTU: '1500',
+    'currently-attached': 'false',
+    qos_algorithm_type: '',
+    io_read_kbs: '0.000',
+    io_write_kbs: '0.000',
+    'locking-mode': 'network_default',
+  },
+  vbd: {
+    empty: 'false',
+    bootable: 'false',
+    mode: 'RW',
+    type: 'Disk',
+    unpluggable: 'true',
+    'currently-attached': 'false',
+    attachable: '<expensive field>',
+    'storage-lock': 'false',
+    'status-code': '0',
+    qos_algorithm_type: '',
+    io_read_kbs: '0.000',
+    io_write_kbs: '0.000',
+  },
+  vdi: {
+    'is-a-snapshot': 'false',
+    'physical-utilisation': '0',
+    type: 'User',
+    sharable: 'false',
+    'read-only': 'false',
+    managed: 'true',
+    'on-boot': 'persist',
+    'allow-caching': 'false',
+  },
+  sr: {
+    'physical-utilisation': '0',
+    'physical-size': '0',
+    shared: 'false',
+    'introduced-by': '<not in database>',
+    'is-tools-sr': 'false',
+    blobs: '',
+    'local-cache-enabled': 'false',
+    clustered: 'false',
+  },
+  pbd: { 'currently-attached': 'true' },
+  network: { MTU: '1500', managed: 'true', blobs: '', 'default-locking-mode': 'unlocked' },
+  pif: { physical: 'true', managed: 'true', 'currently-attached': 'true', MTU: '1500', VLAN: '-1' },
+  host: { enabled: 'true', 'API-version-major': '2', 'API-version-minor': '16', 'memory-total': String(32 * GiB) },
+  pool: { 'ha-enabled': 'false' },
+};
+
+/* ================================================================== seeding */
+
+const SM_DRIVERS = {
+  ext: 'Local EXT3 VHD',
+  lvm: 'Local LVM',
+  nfs: 'NFS VHD',
+  iso: 'ISO',
+  udev: 'Local Devices',
+  file: 'Local Path VHD',
+};
+
+/** The disks a template provisions, as xapi keeps them in other-config:disks. */
+export function provisionXml(/** @type {{ device: string, size: number, bootable?: boolean }[]} */ disks) {
+  const items = disks
+    .map(
+      (d) =>
+        `<disk device="${d.device}" size="${d.size}" sr="" bootable="${d.bootable ? 'true' : 'false'}" type="system"/>`,
+    )
+    .join('');
+  return `<provision>${items}</provision>`;
+}
+
+/**
+ * A fresh state: a pool with one host (its control domain running), the bridged network xenbr0 on
+ * eth0, the host-internal management network, the storage drivers, and templates.
+ * flavour 'legacy': XCP 1.5 on Ubuntu 12.04 (no lvm driver, template "CentOS 5 (64-bit)"); 'xcp-ng':
+ * XCP-ng 8.2.
+ * @param {{ flavour?: 'xcp-ng'|'legacy', seed?: string, xapi?: boolean, hostName?: string, address?: string,
+ *   drivers?: string[], nfsExports?: string[] | null }} [opts]
+ * @returns {State}
+ */
+export function createState(opts = {}) {
+  const flavour = opts.flavour ?? 'xcp-ng';
+  /** @type {State} */
+  const state = {
+    version: 1,
+    flavour,
+    xapi: opts.xapi ?? true,
+    seed: opts.seed ?? 'xe-sim',
+    next: 0,
+    clock: 0,
+    drivers:
+      opts.drivers ??
+      (flavour === 'legacy' ? ['ext', 'nfs', 'iso', 'udev', 'file'] : ['ext', 'lvm', 'nfs', 'iso', 'udev', 'file']),
+    nfsExports: opts.nfsExports ?? null,
+    masters: {},
+    objects: {},
+  };
+  const hostName = opts.hostName ?? (flavour === 'legacy' ? 'xcp-precise' : 'xcp-ng-01');
+  const address = opts.address ?? '192.0.2.2';
+  const software =
+    flavour === 'legacy'
+      ? {
+          product_version: '1.5.0',
+          product_brand: 'XCP',
+          platform_name: 'XCP',
+          platform_version: '1.5.0',
+          xapi: '1.3',
+          xen: '4.1.2',
+          hostname: hostName,
+        }
+      : {
+          product_version: '8.2.1',
+          product_version_text: '8.2',
+          product_brand: 'XCP-ng',
+          platform_name: 'XCP',
+          platform_version: '3.2.1',
+          xapi: '1.249',
+          xen: '4.13.5',
+          hostname: hostName,
+        };
+  const host = insert(state, 'host', {
+    'name-label': hostName,
+    'name-description': 'Default install',
+    address,
+    hostname: hostName,
+    'software-version': software,
+  });
+  insert(state, 'pool', {
+    'name-label': '',
+    master: host.uuid,
+    'default-SR': null,
+    'crash-dump-SR': null,
+    'suspend-image-SR': null,
+  });
+  insert(state, 'vm', {
+    'name-label': `Control domain on host: ${hostName}`,
+    'name-description': 'The domain which manages physical devices and manages other domains',
+    'is-control-domain': 'true',
+    'power-state': 'running',
+    'dom-id': '0',
+    'resident-on': host.uuid,
+    'VCPUs-max': '4',
+    'VCPUs-at-startup': '4',
+    'VCPUs-number': '4',
+    'memory-static-max': String(4 * GiB),
+    'memory-dynamic-max': String(4 * GiB),
+    'memory-dynamic-min': String(4 * GiB),
+    'memory-static-min': String(4 * GiB),
+  });
+  const net = insert(state, 'network', {
+    'name-label': 'Pool-wide network associated with eth0',
+    bridge: 'xenbr0',
+  });
+  insert(state, 'pif', {
+    device: 'eth0',
+    MAC: newMac(state),
+    'network-uuid': net.uuid,
+    'host-uuid': host.uuid,
+    'IP-configuration-mode': 'Static',
+    IP: address,
+    netmask: '255.255.255.0',
+    gateway: '192.0.2.1',
+    management: 'true',
+  });
+  insert(state, 'network', {
+    'name-label': 'Host internal management network',
+    'name-description':
+      'Network on which guests will be assigned a private link-local IP address which can be used to talk XenAPI',
+    bridge: 'xenapi',
+    'other-config': { is_guest_installer_network: 'true', is_host_internal_management_network: 'true' },
+  });
+  for (const type of Object.keys(SM_DRIVERS)) {
+    if (!state.drivers.includes(type)) continue;
+    insert(state, 'sm', {
+      'name-label': SM_DRIVERS[/** @type {keyof typeof SM_DRIVERS} */ (type)],
+      type,
+      vendor: 'Citrix Systems Inc',
+      copyright: '(C) 2008 Citrix Systems Inc',
+      'required-api-version': '1.0',
+    });
+  }
+  const templates =
+    flavour === 'legacy'
+      ? [{ name: 'CentOS 5 (64-bit)', disks: [{ device: '0', size: 8 * GiB, bootable: true }] }]
+      : [
+          { name: 'CentOS 7', disks: [{ device: '0', size: 10 * GiB, bootable: true }] },
+          { name: 'Debian Bookworm 12', disks: [{ device: '0', size: 10 * GiB, bootable: true }] },
+          { name: 'Other install media', disks: [] },
+        ];
+  for (const t of templates) addTemplate(state, t);
+  return state;
+}
+
+/** A template (is-a-template, default template), with the disks it provisions. */
+export function addTemplate(
+  /** @type {State} */ state,
+  /** @type {{ name: string, disks?: { device: string, size: number, bootable?: boolean }[], memory?: number }} */ t,
+) {
+  const memory = t.memory ?? 512 * MiB;
+  return insert(state, 'vm', {
+    'name-label': t.name,
+    'name-description': `Template that allows VM installation from Xen-aware ${t.name} distributions.`,
+    'is-a-template': 'true',
+    'is-default-template': 'true',
+    'memory-static-max': String(memory),
+    'memory-dynamic-max': String(memory),
+    'memory-dynamic-min': String(memory),
+    'memory-static-min': String(256 * MiB),
+    'PV-bootloader': 'eliloader',
+    'other-config': {
+      default_template: 'true',
+      'install-methods': 'cdrom,nfs,http,ftp',
+      ...(t.disks?.length ? { disks: provisionXml(t.disks) } : {}),
+    },
+  }).uuid;
+}
+
+function thisHost(/** @type {State} */ state) {
+  const h = Object.values(state.objects.host ?? {})[0];
+  if (!h) throw new Error('the state has no host');
+  return h;
+}
+
+function thePool(/** @type {State} */ state) {
+  const p = Object.values(state.objects.pool ?? {})[0];
+  if (!p) throw new Error('the state has no pool');
+  return p;
+}
+
+/** The network on a bridge (seeding helper). */
+export function networkByBridge(/** @type {State} */ state, /** @type {string} */ bridge) {
+  const n = Object.values(state.objects.network ?? {}).find((x) => x.bridge === bridge);
+  if (!n) throw new Error(`no network on bridge ${bridge}`);
+  return n.uuid;
+}
+
+/**
+ * A storage repository with its PBD on this host (or on every host when shared).
+ * @param {State} state
+ * @param {{ name: string, type?: string, device?: string, server?: string, serverPath?: string, shared?: boolean,
+ *   contentType?: string, size?: number, makeDefault?: boolean }} o
+ */
+export function addSr(state, o) {
+  const type = o.type ?? 'ext';
+  const shared = o.shared ?? type === 'nfs';
+  const sr = insert(state, 'sr', {
+    'name-label': o.name,
+    type,
+    'content-type': o.contentType ?? 'user',
+    shared: String(shared),
+    'physical-size': String(o.size ?? 0),
+    'sm-config': type === 'ext' || type === 'nfs' ? { devserial: '' } : {},
+  });
+  /** @type {Record<string, string>} */
+  const config =
+    type === 'nfs' ? { server: o.server ?? '', serverpath: o.serverPath ?? '' } : o.device ? { device: o.device } : {};
+  const hosts = shared ? Object.values(state.objects.host ?? {}) : [thisHost(state)];
+  for (const h of hosts)
+    insert(state, 'pbd', { 'host-uuid': h.uuid, 'sr-uuid': sr.uuid, 'device-config': { ...config } });
+  if (o.makeDefault) thePool(state)['default-SR'] = sr.uuid;
+  return sr.uuid;
+}
+
+/** A virtual disk on an SR. */
+export function addVdi(
+  /** @type {State} */ state,
+  /** @type {string} */ sr,
+  /** @type {{ name?: string, size?: number }} */ o = {},
+) {
+  const uuid = newUuid(state);
+  return insert(state, 'vdi', {
+    uuid,
+    'name-label': o.name ?? '',
+    'sr-uuid': sr,
+    'virtual-size': String(o.size ?? 8 * GiB),
+    location: uuid,
+  }).uuid;
+}
+
+/**
+ * A VM (not a template). Running VMs get a dom-id, sit on this host and count their vCPUs.
+ * @param {State} state
+ * @param {{ name: string, powerState?: 'halted'|'running'|'paused'|'suspended', vcpusMax?: number, vcpusAtStartup?: number,
+ *   memory?: { staticMin?: number, dynamicMin?: number, dynamicMax?: number, staticMax?: number } | number,
+ *   otherConfig?: Record<string, string>, vcpusParams?: Record<string, string> }} o
+ */
+export function addVm(state, o) {
+  const m =
+    typeof o.memory === 'number'
+      ? { staticMax: o.memory, dynamicMax: o.memory, dynamicMin: o.memory }
+      : (o.memory ?? {});
+  const staticMax = m.staticMax ?? 1 * GiB;
+  const vm = insert(state, 'vm', {
+    'name-label': o.name,
+    'memory-static-max': String(staticMax),
+    'memory-dynamic-max': String(m.dynamicMax ?? staticMax),
+    'memory-dynamic-min': String(m.dynamicMin ?? m.dynamicMax ?? staticMax),
+    'memory-static-min': String(m.staticMin ?? Math.min(256 * MiB, staticMax)),
+    'VCPUs-max': String(o.vcpusMax ?? 1),
+    'VCPUs-at-startup': String(o.vcpusAtStartup ?? o.vcpusMax ?? 1),
+    'VCPUs-params': o.vcpusParams ?? {},
+    'other-config': o.otherConfig ?? {},
+  });
+  const power = o.powerState ?? 'halted';
+  if (power !== 'halted') bootVm(state, vm, power);
+  return vm.uuid;
+}
+
+/** A VIF on a network (given by bridge name or network uuid). */
+export function addVif(
+  /** @type {State} */ state,
+  /** @type {string} */ vm,
+  /** @type {{ network?: string, device?: string, mac?: string }} */ o = {},
+) {
+  const net =
+    o.network && state.objects.network?.[o.network] ? o.network : networkByBridge(state, o.network ?? 'xenbr0');
+  const v = state.objects.vm?.[vm];
+  if (!v) throw new Error(`no VM ${vm}`);
+  return insert(state, 'vif', {
+    'vm-uuid': vm,
+    'network-uuid': net,
+    device: o.device ?? freeDevices({ state }, 'vif', vm, 'device', 7)[0] ?? '0',
+    MAC: o.mac ?? newMac(state),
+    'MAC-autogenerated': o.mac ? 'false' : 'true',
+    'currently-attached': v['power-state'] === 'running' ? 'true' : 'false',
+  }).uuid;
+}
+
+/** A VBD linking a VM to a VDI (created on `sr` when no vdi is given). */
+export function addVbd(
+  /** @type {State} */ state,
+  /** @type {string} */ vm,
+  /** @type {{ vdi?: string, sr?: string, size?: number, userdevice?: string, bootable?: boolean, mode?: 'RW'|'RO', type?: 'Disk'|'CD' }} */ o = {},
+) {
+  const v = state.objects.vm?.[vm];
+  if (!v) throw new Error(`no VM ${vm}`);
+  let vdi = o.vdi;
+  if (!vdi) {
+    const sr = o.sr ?? Object.keys(state.objects.sr ?? {})[0];
+    if (!sr) throw new Error('addVbd needs an SR: add one with addSr()');
+    vdi = addVdi(state, sr, { name: `${v['name-label']} disk`, ...(o.size ? { size: o.size } : {}) });
+  }
+  const userdevice = o.userdevice ?? freeDevices({ state }, 'vbd', vm, 'userdevice', 16)[0] ?? '0';
+  const running = v['power-state'] === 'running';
+  return insert(state, 'vbd', {
+    'vm-uuid': vm,
+    'vdi-uuid': vdi,
+    userdevice,
+    device: running ? `xvd${String.fromCharCode(97 + Number(userdevice))}` : '',
+    bootable: String(o.bootable ?? userdevice === '0'),
+    mode: o.mode ?? 'RW',
+    type: o.type ?? 'Disk',
+    'currently-attached': String(running),
+    'other-config': { owner: '' },
+  }).uuid;
+}
+
+/**
+ * A pool this host may join: `xe pool-join master-address=ADDRESS master-username=… master-password=…`.
+ * @param {State} state
+ * @param {string} address
+ * @param {{ username?: string, password: string, poolName?: string, hostName?: string,
+ *   nfs?: { name: string, server: string, serverPath: string, makeDefault?: boolean } }} o
+ */
+export function addMaster(state, address, o) {
+  const remote = createState({
+    flavour: state.flavour,
+    seed: `${state.seed}:${address}`,
+    hostName: o.hostName ?? 'xcp-ng-master',
+    address,
+  });
+  thePool(remote)['name-label'] = o.poolName ?? 'pool';
+  for (const cls of ['vm', 'sm', 'pif']) delete remote.objects[cls];
+  if (o.nfs) {
+    addSr(remote, {
+      name: o.nfs.name,
+      type: 'nfs',
+      server: o.nfs.server,
+      serverPath: o.nfs.serverPath,
+      makeDefault: o.nfs.makeDefault ?? true,
+    });
+  }
+  state.masters[address] = { username: o.username ?? 'root', password: o.password, objects: remote.objects };
+  return { pool: thePool(remote).uuid, host: thisHost(remote).uuid };
+}
+
+/* ================================================================== file */
+
+export function statePath(/** @type {string} */ dir) {
+  return path.join(dir, STATE_FILE);
+}
+
+/** @returns {State} */
+export function readXe(/** @type {string} */ dir) {
+  return JSON.parse(readFileSync(statePath(dir), 'utf8'));
+}
+
+export function writeXe(/** @type {string} */ dir, /** @type {State} */ state) {
+  mkdirSync(dir, { recursive: true });
+  const file = statePath(dir);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
+  renameSync(tmp, file);
+}
+
+/**
+ * Seed `dir/xe.json` and return the uuids tests need.
+ *   seedXe(dir)                                      one XCP-ng host, no SR, no VM
+ *   seedXe(dir, { flavour: 'legacy', xapi: false })  XCP 1.5 on Ubuntu 12.04, xapi not running yet
+ *   seedXe(dir, { sr: { name: 'Local storage', type: 'ext', device: '/dev/sdb', makeDefault: true },
+ *                 vms: [{ name: 'web01', powerState: 'running', vcpusMax: 4, vcpusAtStartup: 2,
+ *                         vifs: [{ network: 'xenbr0' }], vbds: [{ size: 8 * GiB }] }] })
+ *   seedXe(dir, state)                               a state built with createState()/addVm()/…
+ * @param {string} dir
+ * @param {State | { flavour?: 'xcp-ng'|'legacy', seed?: string, xapi?: boolean, drivers?: string[], nfsExports?: string[] | null,
+ *   hostName?: string, address?: string,
+ *   sr?: Parameters<typeof addSr>[1],
+ *   vms?: (Parameters<typeof addVm>[1] & { vifs?: Parameters<typeof addVif>[2][], vbds?: Parameters<typeof addVbd>[2][] })[],
+ *   masters?: Record<string, Parameters<typeof addMaster>[2]> }} [spec]
+ */
+export function seedXe(dir, spec = {}) {
+  /** @type {State} */
+  let state;
+  /** @type {string | undefined} */
+  let sr;
+  /** @type {Record<string, { uuid: string, vifs: string[], vbds: string[] }>} */
+  const vms = {};
+  if ('objects' in spec) {
+    state = /** @type {State} */ (spec);
+  } else {
+    const { sr: srSpec, vms: vmSpecs, masters, ...opts } = spec;
+    state = createState(opts);
+    if (srSpec) sr = addSr(state, srSpec);
+    for (const v of vmSpecs ?? []) {
+      const { vifs = [], vbds = [], ...vmOpts } = v;
+      const uuid = addVm(state, vmOpts);
+      const vbdIds = vbds.map((b) => {
+        if (!b.vdi && !b.sr && !sr) sr = addSr(state, { name: 'Local storage', type: 'ext', device: '/dev/sdb' });
+        return addVbd(state, uuid, { ...(sr ? { sr } : {}), ...b });
+      });
+      vms[v.name] = { uuid, vifs: vifs.map((x) => addVif(state, uuid, x)), vbds: vbdIds };
+    }
+    for (const [address, m] of Object.entries(masters ?? {})) addMaster(state, address, m);
+  }
+  writeXe(dir, state);
+  return { state, pool: thePool(state).uuid, host: thisHost(state).uuid, sr, vms };
+}
+
+/** The calls recorded in dir/calls.jsonl (xe and the recording stand-ins). */
+export function readCalls(/** @type {string} */ dir) {
+  let text = '';
+  try {
+    text = readFileSync(path.join(dir, CALLS_FILE), 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => /** @type {{ cmd: string, argv: string[] }} */ (JSON.parse(l)));
+}
+
+/* ================================================================== values and printing */
+
+/** @param {Field} fd @param {Obj} o @param {Db} db @returns {string} */
+function printValue(fd, o, db) {
+  const v = fd.get ? fd.get(o, db) : o[fd.name];
+  if (v === null || v === undefined) return fd.ref ? NOT_IN_DATABASE : '';
+  if (Array.isArray(v)) return v.join('; ');
+  if (typeof v === 'object') {
+    return Object.entries(v)
+      .map(([k, x]) => `${k}: ${x}`)
+      .join('; ');
+  }
+  return String(v);
+}
+
+function tagText(/** @type {Tag} */ tag) {
+  return tag.length === 2 ? ` ${tag}` : tag;
+}
+
+/** cli_printer.multi_line_record: first key padded right, the others left, to 4 + the longest key. */
+function multiLineRecord(/** @type {[string, string][]} */ r) {
+  const maxlen = 4 + Math.max(0, ...r.map(([k]) => k.length));
+  return `${r.map(([k, v], i) => `${i === 0 ? k.padEnd(maxlen) : k.padStart(maxlen)}: ${v}`).join('\n')}\n`;
+}
+
+function escapeCommas(/** @type {string} */ s) {
+  return s.replace(/\\/g, '\\\\').replace(/,/g, '\\,');
+}
+
+/** Collects output as cli_printer does, in normal or --minimal mode. */
+class Printer {
+  constructor(/** @type {boolean} */ minimal) {
+    this.minimal = minimal;
+    this.out = '';
+    /** @type {string[]} */
+    this.buffer = [];
+  }
+  /** A table of records: [[key-with-tag, value], …]. */
+  table(/** @type {[string, string][][]} */ rs) {
+    if (this.minimal) {
+      if (rs.length > 0 && (rs[0]?.length ?? 0) > 0)
+        this.buffer.unshift(rs.map((r) => escapeCommas(r[0]?.[1] ?? '')).join(','));
+      return;
+    }
+    for (const r of rs) this.out += `${multiLineRecord(r)}\n\n`;
+  }
+  list(/** @type {string[]} */ ss) {
+    if (this.minimal) this.buffer.unshift(ss.map(escapeCommas).join(','));
+    else for (const s of ss) this.out += `${s}\n`;
+  }
+  msg(/** @type {string} */ s) {
+    if (!this.minimal) this.out += `${s}\n`;
+  }
+  flush() {
+    if (this.minimal) this.out += `${this.buffer.join(',')}\n`;
+    return this.out;
+  }
+}
+
+/** @param {Obj} o @param {Field[]} fields @param {Db} db @returns {[string, string][]} */
+function recordRows(o, fields, db) {
+  return fields.map((fd) => [`${fd.name} (${tagText(fd.tag)})`, printValue(fd, o, db)]);
+}
+
+/* ================================================================== parameters */
+
+/**
+ * What xapi receives: the client keeps its own options, joins the rest with newlines, and the
+ * server splits at newlines (dropping a trailing CR) and parses each `key=value` / `--flag`.
+ * @param {string[]} argv
+ */
+export function wireParams(argv) {
+  const clientKeys = new Set([
+    'server',
+    'port',
+    'username',
+    'password',
+    'passwordfile',
+    'nossl',
+    'debug',
+    'debugonfail',
+    'traceparent',
+  ]);
+  const switches = new Set(['-s', '-p', '-u', '-pw', '-pwf', '-h', '--traceparent']);
+  /** @type {string[]} */
+  const rest = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = /** @type {string} */ (argv[i]);
+    if (switches.has(a) && i + 1 < argv.length) {
+      i++;
+      continue;
+    }
+    if (a === '--nossl' || a === '--debug' || a === '--debug-on-fail') continue;
+    const eq = a.indexOf('=');
+    if (eq > 0 && clientKeys.has(a.slice(0, eq))) continue;
+    rest.push(a);
+  }
+  const wire = rest
+    .join('\n')
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''));
+  const cmd = wire.shift() ?? '';
+  /** @type {[string, string][]} */
+  const params = [];
+  for (let i = 0; i < wire.length; i++) {
+    const p = /** @type {string} */ (wire[i]);
+    if (p.startsWith('--')) params.push([p.slice(2), 'true']);
+    else if (p.startsWith('-')) {
+      if (i + 1 >= wire.length) throw paramError('Syntax error: ');
+      const sw = { '-u': 'username', '-pw': 'password', '-p': 'port', '-s': 'server' }[p] ?? p;
+      params.push([sw, /** @type {string} */ (wire[++i])]);
+    } else {
+      const eq = p.indexOf('=');
+      params.push(eq < 0 ? [p, ''] : [p.slice(0, eq), p.slice(eq + 1)]);
+    }
+  }
+  return { cmd, params };
+}
+
+class Params {
+  constructor(/** @type {[string, string][]} */ list) {
+    this.list = list;
+  }
+  has(/** @type {string} */ k) {
+    return this.list.some(([n]) => n === k);
+  }
+  get(/** @type {string} */ k) {
+    const hit = this.list.find(([n]) => n === k);
+    return hit ? hit[1] : undefined;
+  }
+  req(/** @type {string} */ k) {
+    const v = this.get(k);
+    if (v === undefined) throw paramError(`Required parameter not found: ${k}`);
+    return v;
+  }
+  bool(/** @type {string} */ k) {
+    const v = this.get(k);
+    return v !== undefined && /^(true|yes|on|1)$/i.test(v);
+  }
+  /** `name:key=value` parameters of one map. */
+  map(/** @type {string} */ name) {
+    /** @type {Record<string, string>} */
+    const out = {};
+    for (const [k, v] of this.list) if (k.startsWith(`${name}:`)) out[k.slice(name.length + 1)] = v;
+    return out;
+  }
+}
+
+function integer(/** @type {string} */ name, /** @type {string} */ v) {
+  if (!/^-?\d+$/.test(v.trim())) throw cliFailure(`Parameter ${name} must be an integer`);
+  return Number(v);
+}
+
+/** Record_util.bytes_of_string: an integer with an optional KiB/MiB/GiB/TiB suffix. */
+function bytes(/** @type {string} */ name, /** @type {string} */ v) {
+  const m = /^\s*(\d+)\s*(KiB|MiB|GiB|TiB)?\s*$/i.exec(v);
+  if (!m)
+    throw cliFailure(
+      `Failed to parse parameter '${name}': expecting an integer (optionally with IEC binary unit prefix)`,
+    );
+  const unit = (m[2] ?? '').toLowerCase();
+  const factor = { '': 1, kib: 1024, mib: MiB, gib: GiB, tib: 1024 * GiB }[unit] ?? 1;
+  return Number(m[1]) * factor;
+}
+
+function assertMemoryOrder(/** @type {Obj} */ o) {
+  const sMin = Number(o['memory-static-min']);
+  const dMin = Number(o['memory-dynamic-min']);
+  const dMax = Number(o['memory-dynamic-max']);
+  const sMax = Number(o['memory-static-max']);
+  if (!(sMin <= dMin && dMin <= dMax && dMax <= sMax)) {
+    throw apiError('MEMORY_CONSTRAINT_VIOLATION', [
+      'Memory limits must satisfy: static_min ≤ dynamic_min ≤ dynamic_max ≤ static_max',
+    ]);
+  }
+}
+
+function vmHandle(/** @type {Obj} */ vm) {
+  return `${vm.uuid} (${vm['name-label']})`;
+}
+
+function requireHalted(/** @type {Db} */ _db, /** @type {Obj} */ vm) {
+  if (vm['is-a-template'] === 'true') return;
+  if (vm['power-state'] !== 'halted') throw apiError('VM_BAD_POWER_STATE', [vmHandle(vm), 'halted', vm['power-state']]);
+}
+
+function requireRunning(/** @type {Obj} */ vm) {
+  if (vm['power-state'] !== 'running')
+    throw apiError('VM_BAD_POWER_STATE', [vmHandle(vm), 'running', vm['power-state']]);
+}
+
+function allowedOperations(/** @type {Obj} */ o) {
+  if (o['is-a-template'] === 'true')
+    return ['changing_memory_limits', 'changing_VCPUs', 'clone', 'copy', 'export', 'provision'];
+  if (o['power-state'] === 'running')
+    return [
+      'changing_dynamic_range',
+      'changing_VCPUs_live',
+      'clean_shutdown',
+      'hard_shutdown',
+      'clean_reboot',
+      'hard_reboot',
+      'pause',
+      'suspend',
+    ];
+  return [
+    'changing_dynamic_range',
+    'changing_static_range',
+    'changing_memory_limits',
+    'changing_VCPUs',
+    'clone',
+    'copy',
+    'destroy',
+    'export',
+    'start',
+    'start_on',
+  ];
+}
+
+function freeDevices(
+  /** @type {Db} */ db,
+  /** @type {string} */ cls,
+  /** @type {string} */ vm,
+  /** @type {string} */ field,
+  /** @type {number} */ n,
+) {
+  const used = new Set(
+    all(db, cls)
+      .filter((x) => x['vm-uuid'] === vm)
+      .map((x) => x[field]),
+  );
+  return Array.from({ length: n }, (_, i) => String(i)).filter((d) => !used.has(d));
+}
+
+function bootVm(/** @type {State} */ state, /** @type {Obj} */ vm, /** @type {string} */ power = 'running') {
+  const db = { state };
+  const domids = all(db, 'vm')
+    .map((v) => Number(v['dom-id']))
+    .filter((n) => n >= 0);
+  vm['power-state'] = power;
+  vm['dom-id'] = String(Math.max(0, ...domids) + 1);
+  vm['resident-on'] = thisHost(state).uuid;
+  vm['VCPUs-number'] = vm['VCPUs-at-startup'];
+  vm['start-time'] = now(state);
+  for (const cls of ['vif', 'vbd']) {
+    for (const d of all(db, cls)) {
+      if (d['vm-uuid'] !== vm.uuid) continue;
+      d['currently-attached'] = 'true';
+      if (cls === 'vbd') d.device = `xvd${String.fromCharCode(97 + Number(d.userdevice))}`;
+    }
+  }
+}
+
+function haltVm(/** @type {State} */ state, /** @type {Obj} */ vm) {
+  const db = { state };
+  vm['power-state'] = 'halted';
+  vm['dom-id'] = '-1';
+  vm['resident-on'] = null;
+  vm['VCPUs-number'] = '0';
+  for (const cls of ['vif', 'vbd'])
+    for (const d of all(db, cls)) if (d['vm-uuid'] === vm.uuid) d['currently-attached'] = 'false';
+}
+
+/* ================================================================== selection */
+
+/** What kind of field a filter or a param-set key names (cli_operations.get_field_type). */
+function fieldType(/** @type {ClassDef} */ def, /** @type {string} */ name) {
+  const exact = def.fields.find((x) => x.name === name);
+  if (exact) return { kind: 'normal', field: exact };
+  const colon = name.indexOf(':');
+  if (colon > 0) {
+    const real = def.fields.find((x) => x.name === name.slice(0, colon));
+    if (!real) throw cliFailure(`Unknown field '${name}'`);
+    if (real.tag.startsWith('S')) return { kind: 'set', field: real, key: name.slice(colon + 1) };
+    if (real.tag.startsWith('M')) return { kind: 'map', field: real, key: name.slice(colon + 1) };
+    throw cliFailure(`Field '${real.name}' is not a set or map`);
+  }
+  throw cliFailure(`Unknown field '${name}'`);
+}
+
+/** Filter objects on `field=value`, `map:key=value`, `set:contains=value` (xapi: exact match). */
+function filter(
+  /** @type {Db} */ db,
+  /** @type {ClassDef} */ def,
+  /** @type {Obj[]} */ objs,
+  /** @type {[string, string][]} */ filters,
+) {
+  let out = objs;
+  for (const [k, v] of filters) {
+    if (out.length === 0) return out;
+    const t = fieldType(def, k);
+    if (t.kind === 'normal') out = out.filter((o) => printValue(t.field, o, db) === v);
+    else if (t.kind === 'map') {
+      out = out.filter((o) => {
+        const m = t.field.get ? t.field.get(o, db) : o[t.field.name];
+        return m && Object.prototype.hasOwnProperty.call(m, t.key) && m[t.key] === v;
+      });
+    } else {
+      if (t.key !== 'contains') throw cliFailure('Invalid syntax for set filtering (should be set-param:contains=key)');
+      out = out.filter((o) => {
+        const s = t.field.get ? t.field.get(o, db) : o[t.field.name];
+        return Array.isArray(s) && s.includes(v);
+      });
+    }
+  }
+  return out;
+}
+
+/** select_vms + do_vm_op: every parameter but the operation's own is a filter. */
+function selectVms(
+  /** @type {Db} */ db,
+  /** @type {Params} */ p,
+  /** @type {string[]} */ own,
+  /** @type {{ controlDomains?: boolean, templates?: boolean, multiple?: boolean }} */ opts = {},
+) {
+  /** @type {[string, string][]} */
+  const filters = [];
+  if (!opts.controlDomains) filters.push(['is-control-domain', 'false']);
+  if (!opts.templates) filters.push(['is-a-template', 'false']);
+  let objs = all(db, 'vm');
+  const byName = p.get('vm');
+  if (byName !== undefined) objs = objs.filter((o) => o.uuid === byName || o['name-label'] === byName);
+  for (const [k, v] of p.list) {
+    const stem = k.split(':')[0] ?? k;
+    if (k === 'vm' || STDPARAMS.includes(stem) || own.includes(stem)) continue;
+    filters.push([k, v]);
+  }
+  const vms = filter(db, CLASSES.vm, objs, filters);
+  if (vms.length === 0) throw cliFailure('No matching VMs found');
+  if (vms.length > 1) {
+    if (opts.multiple === false)
+      throw cliFailure('Multiple matches VMs found. Operation can only be performed on one VM at a time');
+    if (!p.bool('multiple'))
+      throw cliFailure('Multiple matches VMs found. --multiple required to complete the operation');
+  }
+  return vms;
+}
+
+/** do_multiple: run on each, report every failure as "operation failed on UUID: …" (stdout), status 1. */
+function doMultiple(/** @type {Obj[]} */ vms, /** @type {(vm: Obj) => void} */ op) {
+  /** @type {string[]} */
+  const fails = [];
+  for (const vm of vms) {
+    try {
+      op(vm);
+    } catch (e) {
+      if (!(e instanceof XeExit)) throw e;
+      fails.unshift(`operation failed on ${vm.uuid}: ${e.stderr.replace(/^Error: /, '').trimEnd()}`);
+    }
+  }
+  if (vms.length > 1 && fails.length) {
+    const e = new XeExit(1, '', `${fails.join('\n')}\n`);
+    e.commit = true;
+    throw e;
+  }
+  if (fails.length) throw new XeExit(1, `${fails[0]?.replace(/^operation failed on \S+: /, '')}\n`);
+}
+
+/* ================================================================== commands */
+
+/** @typedef {(db: Db, p: Params, out: Printer) => void} Command */
+
+/** @type {Record<string, Command>} */
+const COMMANDS = {};
+
+function classCommands(
+  /** @type {string} */ cliName,
+  /** @type {string} */ cls,
+  /** @type {{ list: string[], filters?: [string, string][] }} */ view,
+) {
+  const def = /** @type {ClassDef} */ (CLASSES[cls]);
+  COMMANDS[`${cliName}-list`] = (db, p, out) => {
+    /** @type {[string, string][]} */
+    const filters = [...(view.filters ?? [])];
+    for (const [k, v] of p.list)
+      if (k !== 'params' && !STDPARAMS.includes(k) && !k.startsWith('database:')) filters.push([k, v]);
+    const objs = p.bool('all') ? all(db, cls) : filter(db, def, all(db, cls), filters);
+    const chosen = p.get('params');
+    const names = chosen === undefined ? view.list : chosen === 'all' ? [] : chosen.split(',');
+    const fields = names.length ? def.fields.filter((x) => names.includes(x.name)) : def.fields;
+    out.table(objs.map((o) => recordRows(o, fields, db)));
+  };
+  if (cliName !== cls) return;
+  COMMANDS[`${cls}-param-list`] = (db, p, out) => {
+    const o = lookup(db, cls, p.req('uuid'));
+    out.table([recordRows(o, def.fields, db)]);
+  };
+  COMMANDS[`${cls}-param-get`] = (db, p, out) => {
+    const o = lookup(db, cls, p.req('uuid'));
+    const name = p.req('param-name');
+    const fd = def.fields.find((x) => x.name === name);
+    if (!fd) throw undocumentedError('Missing parameter', [name]);
+    const key = p.get('param-key');
+    if (key !== undefined && fd.tag.startsWith('M')) {
+      const m = (fd.get ? fd.get(o, db) : o[fd.name]) ?? {};
+      if (!Object.prototype.hasOwnProperty.call(m, key)) throw cliFailure(`Key ${key} not found in map`);
+      out.list([m[key]]);
+      return;
+    }
+    out.list([printValue(fd, o, db)]);
+  };
+  COMMANDS[`${cls}-param-set`] = (db, p) => {
+    const o = lookup(db, cls, p.req('uuid'));
+    for (const [k, v] of p.list) {
+      if (k === 'uuid' || STDPARAMS.includes(k)) continue;
+      const t = fieldType(def, k);
+      if (t.kind === 'map') {
+        if (t.field.tag !== 'MRW') throw cliFailure(`Map field '${t.field.name}' is read-only.`);
+        o[t.field.name] = { ...(o[t.field.name] ?? {}), [t.key]: v };
+      } else if (t.kind === 'set') {
+        throw cliFailure('Cannot param-set on set fields');
+      } else {
+        const fd = t.field;
+        if (fd.tag === 'MRW' || fd.tag === 'SRW')
+          throw cliFailure(`Field '${k}' is a map or set. use the 'name:key=value' syntax.`);
+        if (fd.tag !== 'RW') throw cliFailure(`Field '${k}' is read-only.`);
+        if (fd.set) fd.set(o, v, db);
+        else if (fd.ref) o[fd.name] = v === '' ? null : lookup(db, fd.ref, v).uuid;
+        else o[fd.name] = v;
+      }
+    }
+  };
+  COMMANDS[`${cls}-param-add`] = (db, p) => {
+    const o = lookup(db, cls, p.req('uuid'));
+    const name = p.req('param-name');
+    const fd = def.fields.find((x) => x.name === name);
+    if (!fd) throw undocumentedError('Missing parameter', [name]);
+    if (fd.tag === 'SRW') {
+      const key = p.get('param-key');
+      if (key === undefined)
+        throw cliFailure('When adding a key to a set, use the syntax: *-param-add param-name=<name> param-key=<key>');
+      if (!o[name].includes(key)) o[name] = [...o[name], key];
+    } else if (fd.tag === 'MRW') {
+      for (const [k, v] of p.list) {
+        if (['uuid', 'param-name', 'param-key', ...STDPARAMS].includes(k)) continue;
+        o[name] = { ...o[name], [k]: v };
+      }
+    } else if (fd.tag === 'SRO' || fd.tag === 'MRO') throw cliFailure('Parameter is read-only');
+    else throw cliFailure('Can only add to parameters of type Set or Map');
+  };
+  COMMANDS[`${cls}-param-remove`] = (db, p) => {
+    const o = lookup(db, cls, p.req('uuid'));
+    const name = p.req('param-name');
+    const key = p.req('param-key');
+    const fd = def.fields.find((x) => x.name === name);
+    if (!fd) throw undocumentedError('Missing parameter', [name]);
+    if (fd.tag === 'SRW') {
+      if (!o[name].includes(key)) throw cliFailure(`Key ${key} is not in the set`);
+      o[name] = o[name].filter((/** @type {string} */ x) => x !== key);
+    } else if (fd.tag === 'MRW') {
+      if (!Object.prototype.hasOwnProperty.call(o[name], key)) throw cliFailure(`Key ${key} is not in map`);
+      const { [key]: _gone, ...rest } = o[name];
+      o[name] = rest;
+    } else if (fd.tag === 'SRO' || fd.tag === 'MRO') throw cliFailure('Cannot remove parameters from read-only map');
+    else throw cliFailure('Can only remove from parameters of type Set or Map');
+  };
+  COMMANDS[`${cls}-param-clear`] = (db, p) => {
+    const o = lookup(db, cls, p.req('uuid'));
+    const name = p.req('param-name');
+    const fd = def.fields.find((x) => x.name === name);
+    if (!fd) throw undocumentedError('Missing parameter', [name]);
+    if (fd.tag === 'SRW') o[name] = [];
+    else if (fd.tag === 'MRW') o[name] = {};
+    else if (fd.tag === 'RW') {
+      if (fd.set) fd.set(o, '', db);
+      else o[name] = fd.ref ? null : '';
+    } else throw cliFailure('Can only clear RW parameters');
+  };
+}
+
+for (const cls of Object.keys(CLASSES)) classCommands(cls, cls, /** @type {ClassDef} */ (CLASSES[cls]));
+classCommands('template', 'vm', ALIASES.template);
+
+/* ---------------------------------------------------------------- VM lifecycle */
+
+COMMANDS['vm-start'] = (db, p) => {
+  const vms = selectVms(db, p, ['on', 'paused', 'progress'], { controlDomains: true });
+  doMultiple(vms, (vm) => {
+    if (vm['power-state'] !== 'halted')
+      throw apiError('VM_BAD_POWER_STATE', [vmHandle(vm), 'halted', vm['power-state']]);
+    bootVm(db.state, vm, p.bool('paused') ? 'paused' : 'running');
+  });
+};
+
+COMMANDS['vm-shutdown'] = (db, p) => {
+  const vms = selectVms(db, p, ['progress']);
+  doMultiple(vms, (vm) => {
+    if (vm['power-state'] !== 'running' && !(p.bool('force') && vm['power-state'] !== 'halted')) {
+      throw apiError('VM_BAD_POWER_STATE', [vmHandle(vm), 'running', vm['power-state']]);
+    }
+    haltVm(db.state, vm);
+  });
+};
+
+COMMANDS['vm-reboot'] = (db, p) => {
+  const vms = selectVms(db, p, []);
+  doMultiple(vms, (vm) => {
+    requireRunning(vm);
+    haltVm(db.state, vm);
+    bootVm(db.state, vm);
+  });
+};
+
+COMMANDS['vm-vcpu-hotplug'] = (db, p) => {
+  const n = integer('new-vcpus', p.req('new-vcpus'));
+  const vms = selectVms(db, p, ['new-vcpus']);
+  doMultiple(vms, (vm) => {
+    requireRunning(vm);
+    if (n < 1 || n > Number(vm['VCPUs-max'])) {
+      throw apiError('INVALID_VALUE', ['VCPU values must satisfy: 0 < VCPUs ≤ VCPUs_max', String(n)]);
+    }
+    vm['VCPUs-number'] = String(n);
+    vm['VCPUs-at-startup'] = String(n);
+  });
+};
+
+/** @param {string[]} keys the four limits this command sets */
+function memorySetter(keys, /** @type {boolean} */ haltedOnly) {
+  /** @type {Command} */
+  return (db, p) => {
+    /** @type {Record<string, number>} */
+    const values = {};
+    for (const k of keys) values[k] = bytes(k, p.req(k));
+    const vms = selectVms(db, p, keys, { controlDomains: true, templates: true });
+    doMultiple(vms, (vm) => {
+      if (haltedOnly) requireHalted(db, vm);
+      const next = { ...vm };
+      if ('min' in values) {
+        next[haltedOnly ? 'memory-static-min' : 'memory-dynamic-min'] = String(values.min);
+        next[haltedOnly ? 'memory-static-max' : 'memory-dynamic-max'] = String(values.max);
+      } else {
+        for (const [k, v] of Object.entries(values)) next[`memory-${k}`] = String(v);
+      }
+      assertMemoryOrder(next);
+      for (const k of ['memory-static-min', 'memory-dynamic-min', 'memory-dynamic-max', 'memory-static-max'])
+        vm[k] = next[k];
+    });
+  };
+}
+COMMANDS['vm-memory-dynamic-range-set'] = memorySetter(['min', 'max'], false);
+COMMANDS['vm-memory-static-range-set'] = memorySetter(['min', 'max'], true);
+COMMANDS['vm-memory-limits-set'] = memorySetter(['static-min', 'static-max', 'dynamic-min', 'dynamic-max'], true);
+
+COMMANDS['vm-install'] = (db, p, out) => {
+  const state = db.state;
+  const templates = all(db, 'vm').filter((v) => v['is-a-template'] === 'true' && v['is-control-domain'] === 'false');
+  /** @type {Obj} */
+  let template;
+  const byName = (/** @type {string} */ name) => {
+    const hits = templates.filter((t) => t['name-label'] === name);
+    if (hits.length === 0) throw cliFailure('No templates matched');
+    if (hits.length > 1) throw cliFailure('More than one matching template found');
+    return /** @type {Obj} */ (hits[0]);
+  };
+  const tu = p.get('template-uuid');
+  const tn = p.get('template-name-label') ?? p.get('template-name');
+  const t = p.get('template');
+  if (tu !== undefined) {
+    const o = state.objects.vm?.[tu];
+    if (!o) throw cliFailure('Cannot find template');
+    template = o;
+  } else if (tn !== undefined) template = byName(tn);
+  else if (t !== undefined) template = state.objects.vm?.[t] ?? byName(t);
+  else
+    throw cliFailure(
+      "Template must be specified by parameter 'template-uuid', 'template-name', 'template-name-label' or 'template'",
+    );
+  if (template['is-a-template'] !== 'true') throw cliFailure('Can only install from templates');
+  const name = p.req('new-name-label');
+  /** @type {string | undefined} */
+  let sr;
+  const srUuid = p.get('sr-uuid');
+  if (srUuid !== undefined) sr = lookup(db, 'sr', srUuid).uuid;
+  const srName = p.get('sr-name-label');
+  if (srName !== undefined) {
+    const hits = all(db, 'sr').filter((s) => s['name-label'] === srName);
+    if (hits.length === 0) throw cliFailure('No SR with that name-label found');
+    if (sr !== undefined) {
+      if (!hits.some((h) => h.uuid === sr))
+        throw cliFailure("SR specified via sr-uuid doesn't have the name specified via sr-name-label");
+    } else if (hits.length > 1) throw cliFailure('Multiple SRs with that name-label found');
+    else sr = hits[0]?.uuid;
+  }
+  const disksXml = template['other-config']?.disks;
+  let provisionSr = sr;
+  if (!provisionSr) {
+    const def = thePool(state)['default-SR'];
+    if (def && state.objects.sr?.[def]) provisionSr = def;
+    else if (disksXml) {
+      throw cliFailure(
+        state.flavour === 'legacy'
+          ? 'No SR specified and Pool default SR is null'
+          : 'Failed to find a valid default SR for the Pool. Please provide an sr-name-label or sr-uuid parameter.',
+      );
+    }
+  }
+  const { disks: _disks, default_template: _dt, ...otherConfig } = template['other-config'] ?? {};
+  const vm = insert(state, 'vm', {
+    ...Object.fromEntries(Object.entries(template).filter(([k]) => k !== 'uuid')),
+    'name-label': name,
+    'name-description': 'Installed via xe CLI',
+    'is-a-template': 'false',
+    'is-default-template': 'false',
+    'other-config': { ...otherConfig, mac_seed: newUuid(state) },
+    'suspend-SR-uuid': sr ?? null,
+    'install-time': now(state),
+    'power-state': 'halted',
+    'dom-id': '-1',
+    'resident-on': null,
+  });
+  for (const m of String(disksXml ?? '').matchAll(/<disk ([^>]*)\/>/g)) {
+    const attrs = Object.fromEntries([...(m[1] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((a) => [a[1], a[2]]));
+    const vdi = addVdi(state, /** @type {string} */ (provisionSr), {
+      name: `${name} ${attrs.device}`,
+      size: Number(attrs.size),
+    });
+    insert(state, 'vbd', {
+      'vm-uuid': vm.uuid,
+      'vdi-uuid': vdi,
+      userdevice: attrs.device,
+      bootable: attrs.bootable ?? 'false',
+      'other-config': { owner: '' },
+    });
+  }
+  out.list([vm.uuid]);
+};
+
+/* ---------------------------------------------------------------- devices */
+
+COMMANDS['vif-create'] = (db, p, out) => {
+  const vm = lookup(db, 'vm', p.req('vm-uuid'));
+  const net = lookup(db, 'network', p.req('network-uuid'));
+  const device = p.req('device');
+  if (!/^\d+$/.test(device)) throw apiError('INVALID_VALUE', ['device', device]);
+  if (all(db, 'vif').some((v) => v['vm-uuid'] === vm.uuid && v.device === device))
+    throw apiError('DEVICE_ALREADY_EXISTS', [device]);
+  let mac = p.get('mac') ?? '';
+  const auto = mac === '' || mac === 'random';
+  if (auto) mac = newMac(db.state);
+  else if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(mac)) throw apiError('MAC_INVALID', [mac]);
+  const vif = insert(db.state, 'vif', {
+    'vm-uuid': vm.uuid,
+    'network-uuid': net.uuid,
+    device,
+    MAC: mac.toLowerCase(),
+    'MAC-autogenerated': String(auto),
+  });
+  out.list([vif.uuid]);
+};
+
+for (const cls of ['vif', 'vbd']) {
+  COMMANDS[`${cls}-plug`] = (db, p) => {
+    const d = lookup(db, cls, p.req('uuid'));
+    const vm = lookup(db, 'vm', d['vm-uuid']);
+    requireRunning(vm);
+    if (d['currently-attached'] === 'true') throw apiError('DEVICE_ALREADY_ATTACHED', [d.uuid]);
+    d['currently-attached'] = 'true';
+    if (cls === 'vbd') d.device = `xvd${String.fromCharCode(97 + Number(d.userdevice))}`;
+  };
+  COMMANDS[`${cls}-unplug`] = (db, p) => {
+    const d = lookup(db, cls, p.req('uuid'));
+    const vm = lookup(db, 'vm', d['vm-uuid']);
+    requireRunning(vm);
+    if (d['currently-attached'] !== 'true') throw apiError('DEVICE_ALREADY_DETACHED', [d.uuid]);
+    d['currently-attached'] = 'false';
+  };
+  COMMANDS[`${cls}-destroy`] = (db, p) => {
+    const d = lookup(db, cls, p.req('uuid'));
+    if (d['currently-attached'] === 'true') throw apiError('DEVICE_ALREADY_ATTACHED', [d.uuid]);
+    delete db.state.objects[cls]?.[d.uuid];
+  };
+}
+
+/* ---------------------------------------------------------------- storage */
+
+COMMANDS['sr-create'] = (db, p, out) => {
+  const state = db.state;
+  const name = p.req('name-label');
+  const type = p.req('type');
+  const shared = p.bool('shared');
+  const host =
+    p.get('host-uuid') !== undefined
+      ? lookup(db, 'host', /** @type {string} */ (p.get('host-uuid')))
+      : lookup(db, 'host', thePool(state).master);
+  if (!state.drivers.includes(type)) throw apiError('SR_UNKNOWN_DRIVER', [type]);
+  const config = p.map('device-config');
+  if (type === 'ext' || type === 'lvm') {
+    if (!config.device)
+      throw undocumentedError('SR_BACKEND_FAILURE_90', ['', 'The request is missing the device parameter', '']);
+  }
+  if (type === 'nfs') {
+    if (!config.server)
+      throw undocumentedError('SR_BACKEND_FAILURE_37', ['', 'The request is missing the server parameter', '']);
+    if (!config.serverpath)
+      throw undocumentedError('SR_BACKEND_FAILURE_37', ['', 'The request is missing the serverpath parameter', '']);
+    if (state.nfsExports && !state.nfsExports.includes(`${config.server}:${config.serverpath}`)) {
+      throw undocumentedError('SR_BACKEND_FAILURE_73', [
+        '',
+        'NFS mount error [opterr=mount failed with return code 32]',
+        '',
+      ]);
+    }
+  }
+  const sr = insert(state, 'sr', {
+    'name-label': name,
+    'name-description': p.get('name-description') ?? '',
+    type,
+    'content-type': p.get('content-type') ?? '',
+    shared: String(shared),
+    'physical-size': p.get('physical-size') ?? '0',
+    'sm-config': p.map('sm-config'),
+  });
+  const hosts = shared ? all(db, 'host') : [host];
+  for (const h of hosts)
+    insert(state, 'pbd', { 'host-uuid': h.uuid, 'sr-uuid': sr.uuid, 'device-config': { ...config } });
+  out.list([sr.uuid]);
+};
+
+/* ---------------------------------------------------------------- pool */
+
+COMMANDS['pool-join'] = (db, p, out) => {
+  const state = db.state;
+  const address = p.req('master-address');
+  const username = p.req('master-username');
+  const password = p.req('master-password');
+  const master = state.masters[address];
+  if (!master) {
+    out.list([
+      'Host cannot contact destination host: connection refused.',
+      'Check destination host has services running and accessible from this host.',
+    ]);
+    return;
+  }
+  if (master.username !== username || master.password !== password) throw paramError('Authentication failed');
+  const me = thisHost(state);
+  const pool = thePool(state);
+  if (all(db, 'host').length > 1) throw apiError('JOINING_HOST_CANNOT_BE_MASTER_OF_OTHER_HOSTS');
+  if (all(db, 'vm').some((v) => v['is-control-domain'] !== 'true' && v['power-state'] !== 'halted')) {
+    throw apiError('JOINING_HOST_CANNOT_HAVE_RUNNING_VMS');
+  }
+  if (all(db, 'sr').some((s) => s.shared === 'true')) throw apiError('JOINING_HOST_CANNOT_CONTAIN_SHARED_SRS');
+  delete state.objects.pool?.[pool.uuid];
+  /** @type {Record<string, string>} this host's network → the pool's network on the same bridge */
+  const remap = {};
+  for (const [cls, objs] of Object.entries(master.objects)) {
+    for (const [uuid, o] of Object.entries(objs)) {
+      if (cls === 'network') {
+        const mine = all(db, 'network').find((n) => n.bridge === o.bridge);
+        if (mine) {
+          remap[mine.uuid] = uuid;
+          delete state.objects.network?.[mine.uuid];
+        }
+      }
+      (state.objects[cls] ??= {})[uuid] = JSON.parse(JSON.stringify(o));
+    }
+  }
+  for (const d of [...all(db, 'pif'), ...all(db, 'vif')]) {
+    const to = remap[d['network-uuid']];
+    if (to) d['network-uuid'] = to;
+  }
+  // Shared SRs of the pool get a PBD on the new member.
+  for (const sr of all(db, 'sr').filter((s) => s.shared === 'true')) {
+    const tmpl = all(db, 'pbd').find((x) => x['sr-uuid'] === sr.uuid);
+    if (tmpl && !all(db, 'pbd').some((x) => x['sr-uuid'] === sr.uuid && x['host-uuid'] === me.uuid)) {
+      insert(state, 'pbd', { 'host-uuid': me.uuid, 'sr-uuid': sr.uuid, 'device-config': { ...tmpl['device-config'] } });
+    }
+  }
+  delete state.masters[address];
+  out.list(['Host agent will restart and attempt to join pool in 10. seconds...']);
+};
+
+/* ================================================================== entry points */
+
+/**
+ * Run one xe command on the state in `dir` (in-process; bin/xe calls this).
+ * @param {string[]} argv
+ * @param {{ dir: string }} opts
+ * @returns {{ code: number, stdout: string, stderr: string }}
+ */
+export function runXe(argv, opts) {
+  if (argv.length === 0 || argv.includes('--help') || argv.includes('-help')) {
+    return {
+      code: 0,
+      stdout: '',
+      stderr:
+        'Usage: xe <cmd> [-s server] [-p port] ([-u username] [-pw password] or [-pwf <password file>]) [--traceparent traceparent] <other arguments>\n\nA full list of commands can be obtained by running \n\txe help -s <server> -p <port>\n',
+    };
+  }
+  /** @type {State} */
+  let state;
+  try {
+    state = readXe(opts.dir);
+  } catch (e) {
+    return {
+      code: 1,
+      stdout: '',
+      stderr: `xe simulator: no state in ${statePath(opts.dir)} (seed it with seedXe): ${/** @type {Error} */ (e).message}\n`,
+    };
+  }
+  if (!state.xapi) return { code: 1, stdout: '', stderr: 'Error: Connection refused (calling connect )\n' };
+  const db = { state };
+  try {
+    const { cmd, params } = wireParams(argv);
+    if (cmd.includes('=')) throw paramError('Syntax error: command name is missing');
+    const run = COMMANDS[cmd];
+    if (!run) throw paramError(`Unknown command: ${cmd}`);
+    const p = new Params(params);
+    const printer = new Printer(p.bool('minimal'));
+    run(db, p, printer);
+    writeXe(opts.dir, state);
+    return { code: 0, stdout: printer.flush(), stderr: '' };
+  } catch (e) {
+    if (e instanceof XeExit) {
+      // A failed operation changes nothing, except what --multiple did to the other objects.
+      if (e.commit) writeXe(opts.dir, state);
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+    throw e;
+  }
+}
+
+/** bin/xe: record the call, run it, print, exit. */
+export function main() {
+  const dir = process.env.XR_SIM_DIR;
+  if (!dir) {
+    process.stderr.write('xe simulator: XR_SIM_DIR is not set\n');
+    process.exit(70);
+  }
+  const argv = process.argv.slice(2);
+  mkdirSync(dir, { recursive: true });
+  appendFileSync(path.join(dir, CALLS_FILE), `${JSON.stringify({ cmd: 'xe', argv })}\n`);
+  const r = runXe(argv, { dir });
+  process.stdout.write(r.stdout);
+  process.stderr.write(r.stderr);
+  process.exitCode = r.code;
+}
