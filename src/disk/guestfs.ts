@@ -1,0 +1,356 @@
+/**
+ * Reading and writing files inside a guest's filesystem, given the image and the byte offset
+ * of the partition.
+ *
+ * - `DebugfsFs` (the default): e2fsprogs' debugfs on `IMAGE?offset=N`, in user space. Nothing is
+ *   mounted into the host kernel, no loop device is made, a hostile filesystem meets only
+ *   libext2fs in a short-lived process. Reads use catastrophic mode (`-c`: no bitmaps), so their
+ *   cost does not grow with the filesystem's size.
+ * - `MountFs` (`--backend mount`): `losetup -o OFFSET --sizelimit` + `mount` read-only (nosuid,
+ *   nodev, noexec; ext3/4 with `noload` so no journal is replayed), remounted read-write only to
+ *   write. Every path is resolved inside the mount point: a guest symlink cannot lead out.
+ *   `close()` unmounts and detaches; the caller registers it as a cleanup.
+ */
+import { mkdtemp, rm, rmdir, writeFile, readFile as fsReadFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { CommandFn, CommandResult, FileStat } from '../engine/index.js';
+import { RootTransport } from '../engine/index.js';
+
+export interface GuestStat {
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+/** A filesystem inside the image, seen from the host. Guest paths are absolute (`/grub/grub.cfg`). */
+export interface GuestFs {
+  readonly backend: 'debugfs' | 'mount';
+  /** What to show the administrator: `vm01.img?offset=1048576`. */
+  readonly label: string;
+  /** lstat: the last component is not followed. undefined when nothing is there. */
+  stat(p: string): Promise<GuestStat | undefined>;
+  /** Names in a directory (without . and ..), or undefined when it is not a directory. */
+  readdir(p: string): Promise<string[] | undefined>;
+  /** A regular file's bytes; refuses anything larger than `limit`. */
+  readFile(p: string, limit: number): Promise<Buffer>;
+  /**
+   * Replace a regular file's contents, keeping its mode and owner: the new contents go to a new
+   * file first, then take the old one's name. With `backup`, `FILE.orig` is made first unless it
+   * exists. Returns the backup's path when one was made.
+   */
+  replaceFile(p: string, data: Buffer, opts: { backup: boolean }): Promise<string | undefined>;
+  /** Remove a regular file (used by --restore for the backup once it is put back). */
+  removeFile(p: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class GuestFsError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'open' | 'not-found' | 'not-file' | 'too-large' | 'bad-path' | 'io' | 'write',
+  ) {
+    super(message);
+    this.name = 'GuestFsError';
+  }
+}
+
+/** A guest path debugfs can be asked about safely: absolute, printable, no double quote. */
+export function checkGuestPath(p: string): string {
+  if (!p.startsWith('/') || p.length > 1024 || /["\\\u0000-\u001f\u007f]/.test(p) || p.split('/').includes('..')) {
+    throw new GuestFsError(`refusing to look up a path with unusual characters: ${JSON.stringify(p)}`, 'bad-path');
+  }
+  return p;
+}
+
+const q = (p: string) => `"${checkGuestPath(p)}"`;
+/** A single name inside a directory, for debugfs commands that work in the current directory. */
+const qName = (n: string) => {
+  if (n === '' || n.includes('/') || /["\\\u0000-\u001f\u007f]/.test(n)) throw new GuestFsError(`bad file name ${JSON.stringify(n)}`, 'bad-path');
+  return `"${n}"`;
+};
+
+export class DebugfsFs implements GuestFs {
+  readonly backend = 'debugfs' as const;
+  readonly device: string;
+  readonly label: string;
+
+  constructor(
+    private readonly $: CommandFn,
+    /** The image file or block device, as an absolute host path (no `?`). */
+    readonly image: string,
+    readonly offset: number,
+  ) {
+    if (image.includes('?')) throw new GuestFsError(`debugfs cannot open a path containing '?': ${image}`, 'bad-path');
+    this.device = `${path.resolve(image)}?offset=${offset}`;
+    this.label = `${image}?offset=${offset}`;
+  }
+
+  private async request(req: string): Promise<CommandResult> {
+    const r = await this.$({ nothrow: true })`debugfs -c -R ${req} ${this.device}`;
+    const err = r.stderr.replace(/^debugfs [\d.]+ \([^)]*\)\n?/m, '').trim();
+    if (/while (trying to open|opening filesystem)|Could not open|Bad magic number|Superblock checksum|corrupt/i.test(err) || (r.exitCode !== 0 && !r.stdout)) {
+      throw new GuestFsError(`debugfs cannot open the filesystem at offset ${this.offset}: ${firstLine(err) || `exit ${r.exitCode}`}`, 'open');
+    }
+    return r;
+  }
+
+  /** Open the filesystem once: throws GuestFsError('open') when it is not a readable ext2/3/4. */
+  async probe(): Promise<{ blockSize: number; blockCount: number; features: string[] }> {
+    const r = await this.request('stats -h');
+    const bs = /^Block size:\s+(\d+)/m.exec(r.stdout);
+    const bc = /^Block count:\s+(\d+)/m.exec(r.stdout);
+    const feat = /^Filesystem features:\s+(.*)$/m.exec(r.stdout);
+    if (!bs || !bc) throw new GuestFsError(`debugfs could not read the superblock at offset ${this.offset}`, 'open');
+    return { blockSize: Number(bs[1]), blockCount: Number(bc[1]), features: (feat?.[1] ?? '').trim().split(/\s+/).filter(Boolean) };
+  }
+
+  async stat(p: string): Promise<GuestStat | undefined> {
+    const r = await this.request(`stat ${q(p)}`);
+    if (/File not found by ext2_lookup|not found/i.test(r.stderr) && !/^Inode:/m.test(r.stdout)) return undefined;
+    const type = /Type:\s+(\w+)/.exec(r.stdout)?.[1];
+    const mode = /Mode:\s+(\d+)/.exec(r.stdout)?.[1];
+    const size = /Size:\s+(\d+)/.exec(r.stdout)?.[1];
+    const user = /User:\s+(\d+)/.exec(r.stdout)?.[1];
+    const group = /Group:\s+(\d+)/.exec(r.stdout)?.[1];
+    if (!type || size === undefined) {
+      if (/^Inode:/m.test(r.stdout)) throw new GuestFsError(`unexpected debugfs output for stat ${p}`, 'io');
+      return undefined;
+    }
+    return {
+      type: type === 'regular' ? 'file' : type === 'directory' ? 'dir' : type === 'symlink' ? 'symlink' : 'other',
+      size: Number(size),
+      mode: parseInt(mode ?? '0', 8),
+      uid: Number(user ?? 0),
+      gid: Number(group ?? 0),
+    };
+  }
+
+  async readdir(p: string): Promise<string[] | undefined> {
+    const st = await this.stat(p);
+    if (st?.type !== 'dir') return undefined;
+    const r = await this.request(`ls -p ${q(p)}`);
+    const names: string[] = [];
+    for (const line of r.stdout.split('\n')) {
+      // /INODE/MODE/UID/GID/NAME/SIZE/
+      const m = /^\/(\d+)\/(\d+)\/(\d+)\/(\d+)\/(.*)\/(\d*)\/$/.exec(line);
+      if (!m || m[1] === '0') continue;
+      const name = m[5] as string;
+      if (name !== '.' && name !== '..') names.push(name);
+    }
+    return names.sort();
+  }
+
+  async readFile(p: string, limit: number): Promise<Buffer> {
+    const st = await this.stat(p);
+    if (!st) throw new GuestFsError(`${p} does not exist in ${this.label}`, 'not-found');
+    if (st.type !== 'file') throw new GuestFsError(`${p} is a ${st.type}, not a regular file`, 'not-file');
+    if (st.size > limit) throw new GuestFsError(`${p} is ${st.size} bytes, more than the ${limit} this reads`, 'too-large');
+    const r = await this.request(`cat ${q(p)}`);
+    if (r.bytes.length !== st.size) {
+      throw new GuestFsError(`reading ${p} gave ${r.bytes.length} bytes, its inode says ${st.size}: the filesystem is damaged`, 'io');
+    }
+    return r.bytes;
+  }
+
+  /** Run a script of debugfs commands read-write (`-w -f FILE`); returns what debugfs printed. */
+  private async writeScript(lines: string[], tmp: string): Promise<string> {
+    const script = path.join(tmp, 'commands');
+    await writeFile(script, `${lines.join('\n')}\n`, { mode: 0o600 });
+    const r = await this.$({ nothrow: true })`debugfs -w -f ${script} ${this.device}`;
+    const out = `${r.stdout}\n${r.stderr}`;
+    if (r.exitCode !== 0) throw new GuestFsError(`debugfs -w failed (exit ${r.exitCode}): ${firstLine(r.stderr)}`, 'write');
+    // debugfs reports failures of single commands on its output and carries on: look for them.
+    const bad = out
+      .split('\n')
+      .filter((l) => /(error|failed|not found|No free space|Could not allocate|Ext2 )/i.test(l) && !/^debugfs:/.test(l));
+    if (bad.length) throw new GuestFsError(`debugfs reported: ${bad.join('; ')}`, 'write');
+    return out;
+  }
+
+  async replaceFile(p: string, data: Buffer, opts: { backup: boolean }): Promise<string | undefined> {
+    checkGuestPath(p);
+    const dir = path.posix.dirname(p);
+    const name = path.posix.basename(p);
+    const st = await this.stat(p);
+    if (!st || st.type !== 'file') throw new GuestFsError(`${p} is not a regular file in ${this.label}`, 'not-file');
+    const origPath = `${p}.orig`;
+    const makeBackup = opts.backup && !(await this.stat(origPath));
+    const before = makeBackup ? await this.readFile(p, Math.max(st.size, 1)) : undefined;
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'xr-debugfs-'));
+    try {
+      const fresh = `.${name}.xr-${randomBytes(4).toString('hex')}`;
+      const lines = [`cd ${q(dir)}`];
+      const attrs = (target: string) => [
+        `set_inode_field ${qName(target)} mode 0${(0o100000 | st.mode).toString(8)}`,
+        `set_inode_field ${qName(target)} uid ${st.uid}`,
+        `set_inode_field ${qName(target)} gid ${st.gid}`,
+      ];
+      if (before) {
+        await writeFile(path.join(tmp, 'orig'), before, { mode: 0o600 });
+        lines.push(`write ${path.join(tmp, 'orig')} ${qName(`${name}.orig`)}`, ...attrs(`${name}.orig`));
+      }
+      await writeFile(path.join(tmp, 'new'), data, { mode: 0o600 });
+      lines.push(`write ${path.join(tmp, 'new')} ${qName(fresh)}`, ...attrs(fresh));
+      // The new inode is complete before the old name goes: rm frees the old inode, ln gives
+      // the new one the name, unlink drops the temporary name (the link count stays 1).
+      lines.push(`rm ${qName(name)}`, `ln ${qName(fresh)} ${qName(name)}`, `unlink ${qName(fresh)}`);
+      await this.writeScript(lines, tmp);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+    const check = await this.readFile(p, data.length + 1);
+    if (!check.equals(data)) throw new GuestFsError(`${p} does not read back as written`, 'write');
+    if (before) {
+      const orig = await this.readFile(origPath, before.length + 1);
+      if (!orig.equals(before)) throw new GuestFsError(`${origPath} does not read back as written`, 'write');
+    }
+    return before ? origPath : undefined;
+  }
+
+  async removeFile(p: string): Promise<void> {
+    const st = await this.stat(p);
+    if (!st) return;
+    if (st.type !== 'file') throw new GuestFsError(`${p} is not a regular file`, 'not-file');
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'xr-debugfs-'));
+    try {
+      await this.writeScript([`cd ${q(path.posix.dirname(p))}`, `rm ${qName(path.posix.basename(p))}`], tmp);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+    if (await this.stat(p)) throw new GuestFsError(`${p} is still there after rm`, 'write');
+  }
+
+  async close(): Promise<void> {}
+}
+
+function firstLine(s: string): string {
+  return s.trim().split('\n')[0] ?? '';
+}
+
+/** `--backend mount`: a loop device at the partition's offset, mounted read-only until a write. */
+export class MountFs implements GuestFs {
+  readonly backend = 'mount' as const;
+  readonly label: string;
+  loopDevice: string | undefined;
+  mountPoint: string | undefined;
+  private root: RootTransport | undefined;
+  private writable = false;
+  private closed = false;
+
+  constructor(
+    private readonly $: CommandFn,
+    readonly image: string,
+    readonly offset: number,
+    readonly sizeLimit: number,
+    /** The filesystem type for mount -t (ext2, ext3, ext4, xfs, btrfs, vfat) or undefined for auto. */
+    readonly fsType: string | undefined,
+    /** Called with each undo action as soon as there is something to undo. */
+    private readonly onCleanup: (fn: () => Promise<void>) => void,
+  ) {
+    this.label = `${image} at offset ${offset} (mounted)`;
+  }
+
+  /** Attach the loop device and mount read-only. */
+  async open(): Promise<void> {
+    this.onCleanup(() => this.close());
+    const r = await this.$`losetup --find --show --read-only --offset ${this.offset} --sizelimit ${this.sizeLimit} ${this.image}`;
+    this.loopDevice = r.stdout.trim();
+    if (!/^\/dev\/loop\d+$/.test(this.loopDevice)) throw new GuestFsError(`losetup printed ${JSON.stringify(r.stdout)}`, 'open');
+    this.mountPoint = await mkdtemp(path.join(os.tmpdir(), 'xr-pygrub-mnt-'));
+    const options = this.fsType === 'ext3' || this.fsType === 'ext4' ? 'ro,nosuid,nodev,noexec,noload' : 'ro,nosuid,nodev,noexec';
+    const type = this.fsType ? ['-t', this.fsType] : [];
+    const m = await this.$({ nothrow: true })`mount ${type} -o ${options} ${this.loopDevice} ${this.mountPoint}`;
+    if (!m.ok) {
+      throw new GuestFsError(`mount ${this.loopDevice} failed: ${firstLine(m.stderr) || `exit ${m.exitCode}`}`, 'open');
+    }
+    this.mounted = true;
+    this.root = new RootTransport(this.mountPoint);
+  }
+  private mounted = false;
+
+  private host(): RootTransport {
+    if (!this.root) throw new GuestFsError('the filesystem is not mounted', 'io');
+    return this.root;
+  }
+
+  private toStat(s: FileStat | undefined): GuestStat | undefined {
+    return s ? { type: s.type, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid } : undefined;
+  }
+
+  async stat(p: string): Promise<GuestStat | undefined> {
+    checkGuestPath(p);
+    return this.toStat(await this.host().stat(p));
+  }
+
+  async readdir(p: string): Promise<string[] | undefined> {
+    checkGuestPath(p);
+    const st = await this.stat(p);
+    if (st?.type !== 'dir') return undefined;
+    return this.host().readdir(p);
+  }
+
+  async readFile(p: string, limit: number): Promise<Buffer> {
+    const st = await this.stat(p);
+    if (!st) throw new GuestFsError(`${p} does not exist`, 'not-found');
+    if (st.type !== 'file') throw new GuestFsError(`${p} is a ${st.type}, not a regular file`, 'not-file');
+    if (st.size > limit) throw new GuestFsError(`${p} is ${st.size} bytes, more than the ${limit} this reads`, 'too-large');
+    return fsReadFile(await this.host().resolve(p));
+  }
+
+  private async makeWritable(): Promise<void> {
+    if (this.writable) return;
+    // The loop device was attached read-only: attach a writable one is not possible in place,
+    // so unmount, re-attach read-write and mount again.
+    await this.unmountAndDetach();
+    const r = await this.$`losetup --find --show --offset ${this.offset} --sizelimit ${this.sizeLimit} ${this.image}`;
+    this.loopDevice = r.stdout.trim();
+    const type = this.fsType ? ['-t', this.fsType] : [];
+    await this.$`mount ${type} -o nosuid,nodev,noexec ${this.loopDevice} ${this.mountPoint as string}`;
+    this.mounted = true;
+    this.writable = true;
+  }
+
+  async replaceFile(p: string, data: Buffer, opts: { backup: boolean }): Promise<string | undefined> {
+    const st = await this.stat(p);
+    if (!st || st.type !== 'file') throw new GuestFsError(`${p} is not a regular file`, 'not-file');
+    await this.makeWritable();
+    const h = this.host();
+    const backup = opts.backup ? await h.backup(p) : undefined;
+    await h.writeFileAtomic(p, data);
+    await this.$`sync`;
+    return backup;
+  }
+
+  async removeFile(p: string): Promise<void> {
+    const st = await this.stat(p);
+    if (!st) return;
+    if (st.type !== 'file') throw new GuestFsError(`${p} is not a regular file`, 'not-file');
+    await this.makeWritable();
+    await this.host().remove(p);
+  }
+
+  private async unmountAndDetach(): Promise<void> {
+    if (this.mounted && this.mountPoint) {
+      const u = await this.$({ nothrow: true })`umount ${this.mountPoint}`;
+      if (!u.ok) throw new GuestFsError(`umount ${this.mountPoint} failed: ${firstLine(u.stderr)}`, 'io');
+      this.mounted = false;
+    }
+    if (this.loopDevice) {
+      const d = await this.$({ nothrow: true })`losetup --detach ${this.loopDevice}`;
+      if (!d.ok) throw new GuestFsError(`losetup --detach ${this.loopDevice} failed: ${firstLine(d.stderr)}`, 'io');
+      this.loopDevice = undefined;
+    }
+  }
+
+  /** Unmount, detach, remove the mount point. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.unmountAndDetach();
+    if (this.mountPoint) await rmdir(this.mountPoint).catch(() => undefined);
+    this.closed = true;
+  }
+}
