@@ -95,3 +95,5 @@ export declare function runXl(
 /** The device number xl shows for a vdev (hda 768, hdc 5632, xvda 51712). */
 export declare function vdevNumber(vdev: string): number;
 export declare function main(tool: 'xl' | 'xm'): void;
+/** `xenstore-read PATH…`: a guest's control/feature-balloon (1 when it has PV drivers). */
+export declare function runXenstoreRead(argv: string[], dir: string): { code: number; stdout: string; stderr: string };

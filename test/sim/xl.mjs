@@ -386,10 +386,7 @@ class Sim {
     const doms = names.length ? names.map((n) => this.find(n)) : [...this.domains].sort((a, b) => a.domid - b.domid);
     if (long) {
       if (this.tool === 'xm') {
-        for (const d of doms)
-          this.out(
-            `(domain\n    (domid ${d.domid})\n    (name ${d.name})\n    (memory ${d.memory})\n    (maxmem ${d.maxmem})\n    (vcpus ${d.maxvcpus})\n)\n`,
-          );
+        for (const d of doms) this.out(xmSxp(d));
         return 0;
       }
       this.out(
@@ -451,7 +448,8 @@ class Sim {
           max_vcpus: d.maxvcpus,
           avail_vcpus: Array.from({ length: d.vcpus }, (_, i) => i),
           max_memkb: d.maxmem * 1024,
-          target_memkb: d.memory * 1024,
+          // libxl reads the target back from xenstore: it moves even when no balloon driver follows.
+          target_memkb: (d.target ?? d.memory) * 1024,
           ...(hvm && c.videoram !== undefined ? { video_memkb: Number(c.videoram) * 1024 } : {}),
           sched_params: { sched: this.state.info.xen_scheduler, weight: d.weight, cap: d.cap },
           ...(hvm ? { 'type.hvm': typeHvm } : {}),
@@ -1192,6 +1190,54 @@ class Sim {
     if (!dom) this.err(`${q} is an invalid domain identifier\n`);
     return dom;
   }
+}
+
+/**
+ * xend's `xm list --long`: the domain as an S-expression (the fields the QoS runbook reads:
+ * vcpus is the boot maximum, online_vcpus those online; memory and maxmem in MiB; devices).
+ * @param {any} d
+ */
+function xmSxp(d) {
+  const vifs = d.vifs.map(
+    (/** @type {any} */ v) =>
+      `    (device\n        (vif\n            (bridge ${v.bridge})\n            (mac ${v.mac})\n            (script ${v.script ?? 'vif-bridge'})\n            (backend 0)${v.rate ? `\n            (rate ${v.rate})` : ''}\n        )\n    )\n`,
+  );
+  const vbds = d.disks.map(
+    (/** @type {any} */ x) =>
+      `    (device\n        (vbd\n            (uname ${x.target ? `file:${x.target}` : ''})\n            (dev ${x.vdev}:${x.devtype === 'cdrom' ? 'cdrom' : 'disk'})\n            (mode ${x.access === 'ro' || x.access === 'r' ? 'r' : 'w'})\n            (backend 0)\n        )\n    )\n`,
+  );
+  const image = d.type === 'hvm' ? '(hvm (kernel ) (device_model /usr/lib/xen/bin/qemu-dm))' : '(linux (kernel ))';
+  return (
+    `(domain\n    (domid ${d.domid})\n    (uuid ${d.uuid})\n    (vcpus ${d.maxvcpus})\n    (online_vcpus ${d.vcpus})\n` +
+    `    (name ${d.name})\n    (memory ${d.target ?? d.memory})\n    (maxmem ${d.maxmem})\n` +
+    `    (cpu_weight ${d.weight})\n    (cpu_cap ${d.cap})\n    (image ${image})\n    (state ${d.state})\n` +
+    `${vifs.join('')}${vbds.join('')})\n`
+  );
+}
+
+/**
+ * `xenstore-read PATH...` in dom0, for the keys the runbooks read: a guest's balloon driver
+ * announces itself in control/feature-balloon (the Windows PV drivers write 1; a guest without
+ * PV drivers writes nothing). Other paths are not in this store.
+ * @param {string[]} argv @param {string} dir
+ * @returns {{ code: number, stdout: string, stderr: string }}
+ */
+export function runXenstoreRead(argv, dir) {
+  try {
+    appendFileSync(path.join(dir, 'calls.jsonl'), `${JSON.stringify({ cmd: 'xenstore-read', argv })}\n`);
+  } catch {
+    /* reported below */
+  }
+  const state = readXl(dir);
+  if (!state) return { code: 1, stdout: '', stderr: 'xs_open: No such file or directory\n' };
+  let stdout = '';
+  for (const p of argv.filter((a) => !a.startsWith('-'))) {
+    const m = /^\/local\/domain\/(\d+)\/control\/feature-balloon$/.exec(p);
+    const d = m ? state.domains.find((/** @type {any} */ x) => x.domid === Number(m[1])) : undefined;
+    if (!d || !d.pvDrivers) return { code: 1, stdout, stderr: `xenstore-read: couldn't read path ${p}\n` };
+    stdout += '1\n';
+  }
+  return { code: 0, stdout, stderr: '' };
 }
 
 /** The device number xl shows for a vdev (xen-vbd-interface). @param {string} vdev */
