@@ -82,6 +82,7 @@ export const COMMON_OPTIONS = {
 export type CommonValues = OptionValues<typeof COMMON_OPTIONS>;
 
 export type SizeUnit = 'B' | 'K' | 'M' | 'G' | 'T';
+const UNIT_NAMES: Record<SizeUnit, string> = { B: 'bytes', K: 'KiB', M: 'MiB', G: 'GiB', T: 'TiB' };
 const SIZE_FACTORS: Record<SizeUnit, number> = { B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 
 /** `4G`, `512M`, `2048m`, `1.5GiB`, `100` (in `defaultUnit`) → bytes, binary units. */
@@ -269,13 +270,11 @@ export function optionDetails(spec: OptionSpec): string {
   const extra: string[] = [];
   if (spec.required) extra.push('required');
   if (spec.default !== undefined && spec.type !== 'boolean') extra.push(`default: ${String(spec.default)}`);
-  if (spec.min !== undefined || spec.max !== undefined) {
-    const fmt = (v: number) => (spec.type === 'size' ? formatSize(v) : String(v));
-    extra.push(
-      `range: ${spec.min !== undefined ? fmt(spec.min) : '…'} to ${spec.max !== undefined ? fmt(spec.max) : '…'}`,
-    );
-  }
-  if (spec.type === 'size') extra.push(`bare number in ${spec.defaultUnit ?? 'B'}`);
+  const fmt = (v: number) => (spec.type === 'size' ? formatSize(v) : String(v));
+  if (spec.min !== undefined && spec.max !== undefined) extra.push(`${fmt(spec.min)} to ${fmt(spec.max)}`);
+  else if (spec.min !== undefined) extra.push(`at least ${fmt(spec.min)}`);
+  else if (spec.max !== undefined) extra.push(`at most ${fmt(spec.max)}`);
+  if (spec.type === 'size') extra.push(`a bare number is in ${UNIT_NAMES[spec.defaultUnit ?? 'B']}`);
   return extra.length ? `${spec.description} (${extra.join('; ')})` : spec.description;
 }
 
