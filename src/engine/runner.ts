@@ -572,7 +572,7 @@ async function runPlaybook<O extends OptionSpecs>(
     errOut(`${spec.name}: ${label}: ${error.message}`);
     if (error.hint) errOut(`  ${error.hint}`);
     if (error.exitCode === EXIT.usage && !parsedOk) errOut(`Try '${spec.name} --help'.`);
-    return await finish(error.exitCode, parsedOk);
+    return await finish(error.exitCode, true);
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);

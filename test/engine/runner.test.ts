@@ -114,3 +114,12 @@ describe('the step runner', () => {
     expect(r.stderr).toMatch(/sample: failed: Write the settings file: .*ENOENT/);
   });
 });
+
+describe('--json on bad input', () => {
+  it('still prints one report, with the error and exit code 2', async () => {
+    const r = await runSample(['--json', '--count', 'many']);
+    expect(r.code).toBe(2);
+    expect(r.json).toMatchObject({ playbook: 'sample', exitCode: 2, steps: [] });
+    expect(r.json.error).toContain("--count: 'many' is not a whole number");
+  });
+});
