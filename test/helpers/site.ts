@@ -9,7 +9,7 @@ import { tool } from './tools.js';
 export const DIST = path.join(ROOT, 'dist');
 
 /**
- * Build the site as `npm run build` does, in a child process with NODE_ENV=production:
+ * Build the site as `npm run build` does (the engine already compiled), in a child process with NODE_ENV=production:
  * built from inside vitest (NODE_ENV=test) the site would ship without its search UI.
  */
 export function buildSite(): Promise<{ output: string }> {
@@ -18,7 +18,9 @@ export function buildSite(): Promise<{ output: string }> {
   delete env.VITEST_WORKER_ID;
   delete env.VITEST_POOL_ID;
   return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', 'build', '--silent'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // `npm test` compiled the engine before the suite started; recompiling it here would rewrite
+    // lib/ under the feet of test files running playbooks in parallel.
+    const child = spawn('npx', ['astro', 'build'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
@@ -26,7 +28,7 @@ export function buildSite(): Promise<{ output: string }> {
     child.on('close', (code) =>
       code === 0
         ? resolve({ output })
-        : reject(new Error(`npm run build failed (exit ${code}):\n${output.slice(-4000)}`)),
+        : reject(new Error(`astro build failed (exit ${code}):\n${output.slice(-4000)}`)),
     );
   });
 }
