@@ -46,7 +46,7 @@ describe('the installed package', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'xr-pkg-'));
-    const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', dir], {
+    const tarball = execFileSync('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', dir], {
       cwd: ROOT,
       encoding: 'utf8',
     })
