@@ -11,11 +11,11 @@
  *   write. Every path is resolved inside the mount point: a guest symlink cannot lead out.
  *   `close()` unmounts and detaches; the caller registers it as a cleanup.
  */
-import { mkdtemp, rm, rmdir, writeFile, readFile as fsReadFile } from 'node:fs/promises';
+import { lstat, mkdtemp, rm, rmdir, writeFile, readFile as fsReadFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { CommandFn, CommandResult, FileStat } from '../engine/index.js';
+import type { CommandFn, CommandResult } from '../engine/index.js';
 import { RootTransport } from '../engine/index.js';
 
 export interface GuestStat {
@@ -277,13 +277,18 @@ export class MountFs implements GuestFs {
     return this.root;
   }
 
-  private toStat(s: FileStat | undefined): GuestStat | undefined {
-    return s ? { type: s.type, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid } : undefined;
-  }
-
   async stat(p: string): Promise<GuestStat | undefined> {
     checkGuestPath(p);
-    return this.toStat(await this.host().stat(p));
+    // lstat: the parent is resolved inside the mount point, the last component is not followed.
+    const parent = await this.host().resolve(path.posix.dirname(p));
+    try {
+      const s = await lstat(path.join(parent, path.posix.basename(p)));
+      const type = s.isSymbolicLink() ? 'symlink' : s.isFile() ? 'file' : s.isDirectory() ? 'dir' : 'other';
+      return { type, size: s.size, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+      throw e;
+    }
   }
 
   async readdir(p: string): Promise<string[] | undefined> {

@@ -1,0 +1,200 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { DebugfsFs, MountFs, GuestFsError, localCommands, openSource, detectFilesystem, type GuestFs } from 'xen-runbooks/disk';
+import { tool } from '../helpers/tools.js';
+import { bootImage, buildImage, imageHash, incidentImage, tempDir, writeAt, filler, GiB, MiB, lvmLabel } from '../fixtures/images.js';
+
+let dir: string;
+const $ = localCommands();
+const P1 = 1048576;
+const P1_BYTES = 497664 * 512;
+
+function e2fsckClean(img: string, offset: number): { ok: boolean; out: string } {
+  try {
+    return { ok: true, out: execFileSync(tool('e2fsck'), ['-fn', `${img}?offset=${offset}`], { encoding: 'utf8', stdio: 'pipe' }) };
+  } catch (e) {
+    const x = e as { stdout?: string; stderr?: string };
+    return { ok: false, out: `${x.stdout ?? ''}${x.stderr ?? ''}` };
+  }
+}
+
+function losetupList(img: string): string {
+  return execFileSync(tool('losetup'), ['-j', img], { encoding: 'utf8' }).trim();
+}
+
+beforeAll(() => {
+  tool('debugfs');
+  tool('e2fsck');
+  tool('losetup');
+  dir = tempDir('xr-guestfs-');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function exercise(fs: GuestFs): Promise<void> {
+  expect(await fs.stat('/grub/grub.cfg')).toMatchObject({ type: 'file', mode: 0o644 });
+  expect(await fs.stat('/grub')).toMatchObject({ type: 'dir' });
+  expect(await fs.stat('/nothing/here')).toBeUndefined();
+  expect(await fs.readdir('/grub')).toEqual(['grub.cfg', 'grubenv']);
+  expect(await fs.readdir('/grub/grub.cfg')).toBeUndefined();
+  const cfg = await fs.readFile('/grub/grub.cfg', 1 << 20);
+  expect(cfg.toString()).toMatch(/set root='\(hd0,msdos1\)'/);
+  await expect(fs.readFile('/grub/grub.cfg', 100)).rejects.toThrow(/more than the 100/);
+  await expect(fs.readFile('/grub', 1 << 20)).rejects.toThrow(/not a regular file/);
+}
+
+describe('debugfs backend', () => {
+  it('reads files at the partition offset, nothing mounted', async () => {
+    const img = path.join(dir, 'r.img');
+    incidentImage(img);
+    const fs = new DebugfsFs($, img, P1);
+    expect((await fs.probe()).blockSize).toBe(1024);
+    await exercise(fs);
+    expect(losetupList(img)).toBe('');
+  });
+
+  it('replaces a file through a new inode, keeps FILE.orig, mode and owner; e2fsck -fn stays clean; nothing outside the filesystem changes', async () => {
+    const img = path.join(dir, 'w.img');
+    incidentImage(img);
+    const outside = imageHash(img, { from: P1, to: P1 + P1_BYTES });
+    const fs = new DebugfsFs($, img, P1);
+    const before = await fs.readFile('/grub/grub.cfg', 1 << 20);
+    const after = Buffer.from(before.toString().replace(/msdos1/g, '0'));
+    expect(await fs.replaceFile('/grub/grub.cfg', after, { backup: true })).toBe('/grub/grub.cfg.orig');
+    expect((await fs.readFile('/grub/grub.cfg', 1 << 20)).equals(after)).toBe(true);
+    expect((await fs.readFile('/grub/grub.cfg.orig', 1 << 20)).equals(before)).toBe(true);
+    expect(await fs.stat('/grub/grub.cfg')).toMatchObject({ mode: 0o644, uid: 0, gid: 0 });
+    expect(await fs.readdir('/grub')).toEqual(['grub.cfg', 'grub.cfg.orig', 'grubenv']);
+    const fsck = e2fsckClean(img, P1);
+    expect(fsck.out).not.toMatch(/Fix\?|ERROR|corrupt/i);
+    expect(fsck.ok).toBe(true);
+    expect(imageHash(img, { from: P1, to: P1 + P1_BYTES })).toBe(outside);
+    // A second replace keeps the first backup.
+    const again = Buffer.from(`${after.toString()}# again\n`);
+    expect(await fs.replaceFile('/grub/grub.cfg', again, { backup: true })).toBeUndefined();
+    expect((await fs.readFile('/grub/grub.cfg.orig', 1 << 20)).equals(before)).toBe(true);
+    await fs.removeFile('/grub/grub.cfg.orig');
+    expect(await fs.stat('/grub/grub.cfg.orig')).toBeUndefined();
+    expect(e2fsckClean(img, P1).ok).toBe(true);
+  });
+
+  it('a filesystem that is not ext2/3/4 does not open', async () => {
+    const img = path.join(dir, 'garbage.img');
+    incidentImage(img, { bytes: 1 * GiB });
+    writeAt(img, P1, filler(2 * MiB, 99));
+    writeAt(img, P1 + 1080, Buffer.from([0x53, 0xef]));
+    const fs = new DebugfsFs($, img, P1);
+    await expect(fs.probe()).rejects.toThrow(GuestFsError);
+    await expect(fs.stat('/grub/grub.cfg')).rejects.toThrow(/cannot open the filesystem/);
+  });
+
+  it('refuses guest paths debugfs could misread', async () => {
+    const fs = new DebugfsFs($, '/nonexistent.img', 0);
+    await expect(fs.stat('/a"b')).rejects.toThrow(/unusual characters/);
+    await expect(fs.stat('relative')).rejects.toThrow(/unusual characters/);
+    expect(() => new DebugfsFs($, '/tmp/a?b.img', 0)).toThrow(/containing '\?'/);
+  });
+});
+
+describe('mount backend', () => {
+  it('mounts read-only at the offset, reads, writes with a backup, and always detaches', async () => {
+    const img = path.join(dir, 'm.img');
+    incidentImage(img);
+    const outside = imageHash(img, { from: P1, to: P1 + P1_BYTES });
+    const undo: (() => Promise<void>)[] = [];
+    const fs = new MountFs($, img, P1, P1_BYTES, 'ext2', (fn) => undo.push(fn));
+    try {
+      await fs.open();
+      expect(losetupList(img)).toMatch(/\/dev\/loop\d+/);
+      await exercise(fs);
+      const before = await fs.readFile('/grub/grub.cfg', 1 << 20);
+      const after = Buffer.from(before.toString().replace(/msdos1/g, '0'));
+      expect(await fs.replaceFile('/grub/grub.cfg', after, { backup: true })).toBe('/grub/grub.cfg.orig');
+      expect((await fs.readFile('/grub/grub.cfg', 1 << 20)).equals(after)).toBe(true);
+    } finally {
+      for (const fn of undo.reverse()) await fn();
+    }
+    expect(losetupList(img)).toBe('');
+    expect(e2fsckClean(img, P1).ok).toBe(true);
+    expect(imageHash(img, { from: P1, to: P1 + P1_BYTES })).toBe(outside);
+    const check = new DebugfsFs($, img, P1);
+    expect((await check.readFile('/grub/grub.cfg.orig', 1 << 20)).toString()).toMatch(/msdos1/);
+  });
+
+  it('a symlink in the guest cannot lead out of the mount point', async () => {
+    const img = path.join(dir, 'link.img');
+    bootImage(img, { 'grub/grub.cfg': { symlink: '/etc/hostname' }, 'grub/escape': { symlink: '../../../../../../etc' } });
+    const undo: (() => Promise<void>)[] = [];
+    const fs = new MountFs($, img, P1, 262144 * 512, 'ext2', (fn) => undo.push(fn));
+    try {
+      await fs.open();
+      expect(await fs.stat('/grub/grub.cfg')).toMatchObject({ type: 'symlink' });
+      await expect(fs.readFile('/grub/escape/hostname', 1 << 20)).rejects.toThrow(/does not exist|leaves/);
+    } finally {
+      for (const fn of undo.reverse()) await fn();
+    }
+    expect(losetupList(img)).toBe('');
+  });
+
+  it('a failed mount leaves no loop device behind', async () => {
+    const img = path.join(dir, 'nofs.img');
+    buildImage(img, { bytes: 256 * MiB, label: 'dos', partitions: [{ start: 2048, type: '83' }] });
+    const undo: (() => Promise<void>)[] = [];
+    const fs = new MountFs($, img, P1, 100 * MiB, 'ext2', (fn) => undo.push(fn));
+    await expect(fs.open()).rejects.toThrow(/mount .* failed/);
+    for (const fn of undo.reverse()) await fn();
+    expect(losetupList(img)).toBe('');
+  });
+});
+
+describe('filesystem signatures', () => {
+  it('tells ext2, ext4 with its features, LVM2, XFS v4/v5 and btrfs apart', async () => {
+    const img = path.join(dir, 'sig.img');
+    incidentImage(img, { bytes: 2 * GiB });
+    const src = await openSource(img);
+    try {
+      expect((await detectFilesystem(src, P1)).kind).toBe('ext2');
+      expect((await detectFilesystem(src, 501760 * 512)).kind).toBe('lvm2');
+    } finally {
+      await src.close();
+    }
+    const four = path.join(dir, 'sig4.img');
+    bootImage(four, { 'grub/grub.cfg': 'x\n' }, { type: 'ext4', features: 'metadata_csum_seed' });
+    const s4 = await openSource(four);
+    const info = await detectFilesystem(s4, P1);
+    await s4.close();
+    expect(info.kind).toBe('ext4');
+    expect(info.features).toEqual(expect.arrayContaining(['extent', 'metadata_csum', 'metadata_csum_seed']));
+    expect(info.dirty).toBe(false);
+    // XFS and btrfs are made here from their superblock signatures only (no mkfs.xfs/mkfs.btrfs needed).
+    const x = path.join(dir, 'xfs.img');
+    buildImage(x, {
+      bytes: 256 * MiB,
+      label: 'dos',
+      partitions: [
+        { start: 2048, size: 65536, type: '83', raw: [{ at: 0, data: xfsSuper(5) }] },
+        { start: 67584, size: 65536, type: '83', raw: [{ at: 0, data: xfsSuper(4) }] },
+        { start: 133120, type: '83', raw: [{ at: 0x10040, data: Buffer.from('_BHRfS_M') }] },
+      ],
+    });
+    const sx = await openSource(x);
+    try {
+      expect(await detectFilesystem(sx, 2048 * 512)).toMatchObject({ kind: 'xfs', version: 5 });
+      expect(await detectFilesystem(sx, 67584 * 512)).toMatchObject({ kind: 'xfs', version: 4 });
+      expect((await detectFilesystem(sx, 133120 * 512)).kind).toBe('btrfs');
+    } finally {
+      await sx.close();
+    }
+    expect(lvmLabel()[0]?.at).toBe(512);
+  });
+});
+
+/** The first bytes of an XFS superblock: magic, block size, and sb_versionnum (low nibble = version). */
+export function xfsSuper(version: 4 | 5): Buffer {
+  const b = Buffer.alloc(512);
+  b.write('XFSB', 0, 'latin1');
+  b.writeUInt32BE(4096, 4);
+  b.writeUInt16BE(0xb4a0 | version, 100);
+  return b;
+}
