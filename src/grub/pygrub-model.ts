@@ -156,7 +156,7 @@ export function diskPart(str: string, v: XenVersion): { disk: number; part: numb
     diskNo = c.charCodeAt(0) - 97;
   } else {
     d = d.slice(2);
-    diskNo = pyInt(d, 'disk');
+    diskNo = withValue(() => pyInt(d, 'disk'), str);
   }
   let partNo: number | null = null;
   if (part !== null) {
@@ -165,9 +165,19 @@ export function diskPart(str: string, v: XenVersion): { disk: number; part: numb
       if (p.startsWith('msdos')) p = p.slice(5);
       if (p.startsWith('gpt')) p = p.slice(3);
     }
-    partNo = pyInt(p, 'partition');
+    partNo = withValue(() => pyInt(p, 'partition'), str);
   }
   return { disk: diskNo, part: partNo };
+}
+
+/** Errors name the whole device text (`(hd0,msdos1`), not only the piece int() saw. */
+function withValue<T>(fn: () => T, value: string): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof PyError) throw new PyError(e.exception, e.why, value);
+    throw e;
+  }
 }
 
 /** get_path(s): a path with an optional `(disk,part)` prefix. */
