@@ -17,6 +17,7 @@ import {
   configDisks,
   configVifs,
   creditArithmetic,
+  formatCredit,
   decide,
   describeDecision,
   ioClassOf,
@@ -220,7 +221,8 @@ async function readXlLive(ctx, name, cfg) {
       credit: n.rate_bytes_per_interval
         ? { bytesPerInterval: Number(n.rate_bytes_per_interval), intervalUs: Number(n.rate_interval_usecs) }
         : undefined,
-      params: { ...params, mac, devid: String(devid) },
+      // The MAC as the config file spells it; the same devid, so the guest sees the same device.
+      params: { ...params, mac: params.mac ?? mac, devid: String(devid) },
     };
   });
   const type = c.c_info?.type;
@@ -275,7 +277,7 @@ async function readXmLive(ctx, name, cfg) {
             ...(sxpGet(d, 'type') ? { type: /** @type {string} */ (sxpGet(d, 'type')) } : {}),
             ...(sxpGet(d, 'script') ? { script: /** @type {string} */ (sxpGet(d, 'script')) } : {}),
           }),
-          mac,
+          mac: known?.params?.mac ?? mac,
         },
       });
     } else if (d[0] === 'vbd' || d[0] === 'tap' || d[0] === 'tap2') {
@@ -440,7 +442,7 @@ function describeFacts(f) {
               ? `kbps=${v.kbps}`
               : 'no limit'
             : v.credit
-              ? `${v.credit.bytesPerInterval} bytes every ${v.credit.intervalUs} µs`
+              ? formatCredit(v.credit)
               : 'no limit'
         }`,
     ),
@@ -492,6 +494,12 @@ function planRequests(ctx, f) {
     if (liveCpu) violations.push(msg);
     else ctx.log.warn(msg);
   }
+  if (want.weight?.name && want.weight.weight < WEIGHT_DEFAULT) {
+    ctx.log.warn(
+      `Oracle VM's ${want.weight.name} is weight ${want.weight.weight}, below the default ${WEIGHT_DEFAULT} that ` +
+        'other domains have unless set: next to them this guest gets less CPU, not more (weights are relative)',
+    );
+  }
   if (want.weight) {
     add(
       'cpu-weight',
@@ -500,7 +508,15 @@ function planRequests(ctx, f) {
     );
   }
   if (want.cap !== undefined) {
-    bound(() => checkCap(/** @type {number} */ (want.cap), f.nrCpus));
+    bound(() =>
+      checkCap(
+        /** @type {number} */ (want.cap),
+        f.nrCpus,
+        want.vcpus !== undefined && f.state === 'halted'
+          ? Math.max(want.vcpus, f.maxVcpus === Infinity ? want.vcpus : f.maxVcpus)
+          : f.maxVcpus,
+      ),
+    );
     add('cpu-cap', '--cpu-cap', String(want.cap));
   }
   if (want.vcpus !== undefined) {
@@ -511,9 +527,10 @@ function planRequests(ctx, f) {
       bound(() => checkLiveVcpus(/** @type {number} */ (want.vcpus), f.maxVcpus));
       violations.push(`  ${d.impossible}`);
     }
-    if (f.state === 'running' && !above && want.vcpus > f.nrCpus) {
-      ctx.log.warn(
-        `${want.vcpus} vCPUs on a host with ${f.nrCpus} CPUs: they will share CPUs (xl refuses unless told to overcommit)`,
+    if (f.state === 'running' && !above && f.toolstack === 'xl' && want.vcpus > f.vcpus && want.vcpus > f.nrCpus) {
+      // xl vcpu-set refuses this ("You are overcommmitting!") unless given --ignore-host.
+      violations.push(
+        `--vcpus ${want.vcpus}: more vCPUs than the host's ${f.nrCpus} CPUs; xl vcpu-set refuses to overcommit a domain`,
       );
     }
   }
@@ -682,7 +699,7 @@ function storedValue(ctx, p) {
       return s.memory !== undefined ? `${mib(s.memory)} MiB` : 'the configured memory';
     case 'vif-rate': {
       const c = p.vif ? s.vifCredit?.[p.vif.index] : undefined;
-      return c ? `${c.bytesPerInterval} bytes every ${c.intervalUs} µs` : 'no limit';
+      return c ? formatCredit(c) : 'no limit';
     }
     default:
       return 'the configured value';
@@ -1068,7 +1085,7 @@ const playbook = definePlaybook({
         }
         if (f.state === 'halted') return skip('the domain is halted: step persist writes rate= into its vif line');
         if (sameRate(vif.credit, rate))
-          return ok(`vif ${vif.index} already gives ${rate.bytesPerInterval} bytes every ${rate.intervalUs} µs`);
+          return ok(`vif ${vif.index} already gives ${formatCredit(rate)}`);
         if (options(ctx)['no-replug'])
           return skip(
             `--no-replug: vif ${vif.index} keeps its rate until the next start${options(ctx).persist ? '' : ' (and without --persist, nothing keeps the new one)'}`,

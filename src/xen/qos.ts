@@ -170,6 +170,12 @@ export function toXeKbps(rate: Rate): XeRate {
   return { kbps, exact, arithmetic, notes };
 }
 
+/** A credit as a person reads it: `50 000 bytes every 50 ms (1 000 000 bytes/s)`. */
+export function formatCredit(c: Credit): string {
+  const perSecond = Math.round((c.bytesPerInterval * 1_000_000) / c.intervalUs);
+  return `${group(c.bytesPerInterval)} bytes every ${formatInterval(c.intervalUs)} (${group(perSecond)} bytes/s)`;
+}
+
 /** The credit netback gets, e.g. `1 000 000 bytes/s × 50 ms = 50 000 bytes every 50 ms`. */
 export function creditArithmetic(rate: Rate): string {
   return `${bytesPerSecondArithmetic(rate)}; × ${formatInterval(rate.intervalUs)} = ${group(rate.bytesPerInterval)} bytes every ${formatInterval(rate.intervalUs)}`;
@@ -237,12 +243,18 @@ export function capMax(nrCpus: number): number {
   return 100 * nrCpus;
 }
 
-export function checkCap(cap: number, nrCpus: number): void {
-  if (!Number.isInteger(cap) || cap < 0 || cap > capMax(nrCpus)) {
-    throw new BoundError(
-      'cap',
-      `CPU cap ${cap} is outside the cap bound 0 (none) to ${capMax(nrCpus)} (100 × ${nrCpus} host CPUs)`,
-    );
+/**
+ * 0 (none) to 100 × the host's CPUs; libxl also refuses more than 100 × the domain's vCPU
+ * maximum (a domain cannot use more than its vCPUs), so that bound applies when it is lower.
+ */
+export function checkCap(cap: number, nrCpus: number, domainVcpus?: number): void {
+  const byDomain = domainVcpus !== undefined && Number.isFinite(domainVcpus) && domainVcpus < nrCpus;
+  const max = byDomain ? 100 * (domainVcpus as number) : capMax(nrCpus);
+  if (!Number.isInteger(cap) || cap < 0 || cap > max) {
+    const why = byDomain
+      ? `100 × the domain's ${domainVcpus} vCPUs; the host has ${nrCpus} CPUs`
+      : `100 × ${nrCpus} host CPUs`;
+    throw new BoundError('cap', `CPU cap ${cap} is outside the cap bound 0 (none) to ${max} (${why})`);
   }
 }
 

@@ -11,6 +11,7 @@ import {
   checkLiveMemory,
   checkLiveVcpus,
   creditArithmetic,
+  formatCredit,
   decide,
   describeDecision,
   ioClassOf,
@@ -108,6 +109,11 @@ describe('rate syntax', () => {
     expect(sameRate(parseRate('8Mb/s@100ms'), parseRate('8Mb/s'))).toBe(false);
   });
 
+  it('shows a credit as a person reads it', () => {
+    expect(formatCredit(parseRate('100Mb/s'))).toBe('625 000 bytes every 50 ms (12 500 000 bytes/s)');
+    expect(formatCredit({ bytesPerInterval: 3, intervalUs: 250 })).toBe('3 bytes every 250 µs (12 000 bytes/s)');
+  });
+
   it('shows the credit netback gets', () => {
     expect(creditArithmetic(parseRate('8Mb/s@50ms'))).toBe(
       '8 × 1 000 000 bit/s ÷ 8 = 1 000 000 bytes/s; × 50 ms = 50 000 bytes every 50 ms',
@@ -173,6 +179,12 @@ describe('bounds', () => {
     expect(() => checkCap(400, 4)).not.toThrow();
     expect(() => checkCap(401, 4)).toThrow(/cap bound 0 \(none\) to 400 \(100 × 4 host CPUs\)/);
     expect(boundOf(() => checkCap(-1, 4))).toBe('cap');
+    // libxl: no more than 100 × the domain's vCPUs.
+    expect(() => checkCap(200, 8, 2)).not.toThrow();
+    expect(() => checkCap(201, 8, 2)).toThrow(
+      /cap bound 0 \(none\) to 200 \(100 × the domain's 2 vCPUs; the host has 8 CPUs\)/,
+    );
+    expect(() => checkCap(800, 8, 16)).not.toThrow();
   });
 
   it('keeps live vCPUs between 1 and the boot maximum', () => {
