@@ -402,15 +402,26 @@ export async function runXe(
   opts: { input?: string } = {},
 ): Promise<CommandResult> {
   const r = await $({ nothrow: true, ...(opts.input !== undefined ? { input: opts.input } : {}) })`xe ${[...argv]}`;
-  const firstOut = r.stdout.split('\n')[0] ?? '';
-  if (r.exitCode !== 0 || FAILURE_ON_STDOUT.some((re) => re.test(firstOut))) {
-    if (r.exitCode === 127 || (/(^|: )xe: (command )?not found/m.test(r.stderr) && !r.stdout)) {
-      throw new StepError('xe is not installed on this host', 'on Ubuntu/Debian it comes with the xcp-xe package');
-    }
-    const info = parseXeError(r.exitCode !== 0 ? r.stderr : '', r.stdout);
-    throw new XeError(argv, info, `${r.stdout}${r.stderr}`);
-  }
+  const failure = xeFailure(argv, r);
+  if (failure) throw failure;
   return r;
+}
+
+/**
+ * The error an xe run ended with, or undefined when it succeeded. Also for commands that run xe
+ * indirectly (a `sh -c` feeding a secret on standard input); `argv` names the xe command.
+ */
+export function xeFailure(
+  argv: readonly string[],
+  r: Pick<CommandResult, 'exitCode' | 'stdout' | 'stderr'>,
+): StepError | undefined {
+  const firstOut = r.stdout.split('\n')[0] ?? '';
+  if (r.exitCode === 0 && !FAILURE_ON_STDOUT.some((re) => re.test(firstOut))) return undefined;
+  if (r.exitCode === 127 || (/(^|: )xe: (command )?not found/m.test(r.stderr) && !r.stdout)) {
+    return new StepError('xe is not installed on this host', 'on Ubuntu/Debian it comes with the xcp-xe package');
+  }
+  const info = parseXeError(r.exitCode !== 0 ? r.stderr : '', r.stdout);
+  return new XeError(argv, info, `${r.stdout}${r.stderr}`);
 }
 
 /** `xe CLASS-list SELECTORS params=PARAM --minimal` → the values. */
