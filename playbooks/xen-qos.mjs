@@ -322,7 +322,8 @@ async function readXe(ctx) {
     'memory-dynamic-min',
     'memory-dynamic-max',
     'HVM-boot-policy',
-    'PV-drivers-detected',
+    'PV-drivers-version',
+    'other',
   ];
   const [vm] = await xeRecords(ctx.$, 'vm', { uuid }, fields);
   if (!vm) throw fail(`xe vm-list uuid=${uuid} printed nothing`);
@@ -366,7 +367,9 @@ async function readXe(ctx) {
     const q = r.map('qos_algorithm_params');
     const cls = r.get('qos_algorithm_type') === 'ionice' ? ioClassOf(q.sched) : undefined;
     return {
-      vdev: r.get('device') || `userdevice ${r.get('userdevice')}`,
+      // A halted VM's VBD may have no device name yet: its userdevice number names it too.
+      vdev: r.get('device') || /** @type {string} */ (r.get('userdevice')),
+      aliases: [/** @type {string} */ (r.get('userdevice'))],
       uuid: /** @type {string} */ (r.get('uuid')),
       ...(cls ? { ioClass: cls } : {}),
       ...(q.class !== undefined && /^\d$/.test(q.class) ? { ioPriority: Number(q.class) } : {}),
@@ -374,6 +377,10 @@ async function readXe(ctx) {
   });
   const running = power === 'running';
   const domid = running ? Number(vm.get('dom-id')) : undefined;
+  // The guest's balloon driver announces itself; xapi shows it in the guest metrics (other:feature-balloon).
+  const other = vm.map('other');
+  const drivers = Object.keys(vm.map('PV-drivers-version')).length > 0;
+  const balloon = !running ? undefined : other['feature-balloon'] === '1' ? true : drivers ? false : undefined;
   /** @type {DomainFacts} */
   const f = {
     toolstack: 'xe',
@@ -388,7 +395,7 @@ async function readXe(ctx) {
     memory: Number(vm.get('memory-dynamic-max')),
     maxMemory: Number(vm.get('memory-static-max')),
     minMemory: Number(vm.get('memory-static-min')),
-    ...(vm.get('PV-drivers-detected') !== undefined ? { balloon: vm.get('PV-drivers-detected') === 'true' } : {}),
+    ...(balloon !== undefined ? { balloon } : {}),
     vifs,
     disks,
     stored: {
@@ -634,7 +641,7 @@ function pickDisk(f, vdev, violations) {
     );
     return undefined;
   }
-  const disk = f.disks.find((d) => d.vdev === vdev);
+  const disk = f.disks.find((d) => d.vdev === vdev || d.aliases?.includes(vdev));
   if (!disk) violations.push(`--disk ${vdev}: ${f.name} has ${f.disks.map((d) => d.vdev).join(', ')}`);
   return disk;
 }
@@ -797,7 +804,7 @@ const OPTIONS = /** @type {const} */ ({
   disk: {
     type: 'string',
     placeholder: 'VDEV',
-    description: 'The disk for --io-priority, e.g. xvda. Default: the only one.',
+    description: 'The disk for --io-priority, e.g. xvda (xe: also its userdevice number). Default: the only one.',
   },
   persist: {
     type: 'boolean',
@@ -1084,8 +1091,7 @@ const playbook = definePlaybook({
           return change(`set kbps=${r.kbps} on vif ${vif.index}${then}`, { data: { replug } });
         }
         if (f.state === 'halted') return skip('the domain is halted: step persist writes rate= into its vif line');
-        if (sameRate(vif.credit, rate))
-          return ok(`vif ${vif.index} already gives ${formatCredit(rate)}`);
+        if (sameRate(vif.credit, rate)) return ok(`vif ${vif.index} already gives ${formatCredit(rate)}`);
         if (options(ctx)['no-replug'])
           return skip(
             `--no-replug: vif ${vif.index} keeps its rate until the next start${options(ctx).persist ? '' : ' (and without --persist, nothing keeps the new one)'}`,

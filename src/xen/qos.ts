@@ -864,6 +864,8 @@ export interface VifFacts {
 
 export interface DiskFacts {
   vdev: string;
+  /** Other names --disk may give it (xe: the userdevice number). */
+  aliases?: string[];
   /** xe: the VBD */
   uuid?: string;
   ioClass?: IoClass;
