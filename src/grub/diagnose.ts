@@ -105,6 +105,10 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
   }
 
   const where = `${boot.config.path} on ${partName(boot)}`;
+  if (boot.fs.kind === 'btrfs' || boot.fs.kind === 'luks' || (boot.fs.kind === 'xfs' && (boot.fs.version ?? 5) >= 5)) {
+    const what = boot.fs.kind === 'xfs' ? `XFS version ${boot.fs.version}` : boot.fs.kind;
+    findings.push(find('boot-fs-unreadable', undefined, `${where}: the filesystem is ${what}, which pygrub cannot read`));
+  }
   if (boot.partition?.kind === 'logical') {
     findings.push(find('boot-on-logical', undefined, `the config is on logical partition ${boot.partition.number}; pygrub tries only the primary partitions`));
   }

@@ -6,3 +6,4 @@ export * from './catalogue.js';
 export * from './diagnose.js';
 export * from './rewrite.js';
 export * from './pvgrub.js';
+export * from './incident.js';

@@ -24,7 +24,7 @@ function losetupList(img: string): string {
   return execFileSync(tool('losetup'), ['-j', img], { encoding: 'utf8' }).trim();
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   tool('debugfs');
   tool('e2fsck');
   tool('losetup');
@@ -47,7 +47,7 @@ async function exercise(fs: GuestFs): Promise<void> {
 describe('debugfs backend', () => {
   it('reads files at the partition offset, nothing mounted', async () => {
     const img = path.join(dir, 'r.img');
-    incidentImage(img);
+    await incidentImage(img);
     const fs = new DebugfsFs($, img, P1);
     expect((await fs.probe()).blockSize).toBe(1024);
     await exercise(fs);
@@ -56,7 +56,7 @@ describe('debugfs backend', () => {
 
   it('replaces a file through a new inode, keeps FILE.orig, mode and owner; e2fsck -fn stays clean; nothing outside the filesystem changes', async () => {
     const img = path.join(dir, 'w.img');
-    incidentImage(img);
+    await incidentImage(img);
     const outside = imageHash(img, { from: P1, to: P1 + P1_BYTES });
     const fs = new DebugfsFs($, img, P1);
     const before = await fs.readFile('/grub/grub.cfg', 1 << 20);
@@ -81,9 +81,9 @@ describe('debugfs backend', () => {
 
   it('a filesystem that is not ext2/3/4 does not open', async () => {
     const img = path.join(dir, 'garbage.img');
-    incidentImage(img, { bytes: 1 * GiB });
-    writeAt(img, P1, filler(2 * MiB, 99));
-    writeAt(img, P1 + 1080, Buffer.from([0x53, 0xef]));
+    await incidentImage(img, { bytes: 1 * GiB });
+    await writeAt(img, P1, filler(2 * MiB, 99));
+    await writeAt(img, P1 + 1080, Buffer.from([0x53, 0xef]));
     const fs = new DebugfsFs($, img, P1);
     await expect(fs.probe()).rejects.toThrow(GuestFsError);
     await expect(fs.stat('/grub/grub.cfg')).rejects.toThrow(/cannot open the filesystem/);
@@ -100,7 +100,7 @@ describe('debugfs backend', () => {
 describe('mount backend', () => {
   it('mounts read-only at the offset, reads, writes with a backup, and always detaches', async () => {
     const img = path.join(dir, 'm.img');
-    incidentImage(img);
+    await incidentImage(img);
     const outside = imageHash(img, { from: P1, to: P1 + P1_BYTES });
     const undo: (() => Promise<void>)[] = [];
     const fs = new MountFs($, img, P1, P1_BYTES, 'ext2', (fn) => undo.push(fn));
@@ -124,7 +124,7 @@ describe('mount backend', () => {
 
   it('a symlink in the guest cannot lead out of the mount point', async () => {
     const img = path.join(dir, 'link.img');
-    bootImage(img, { 'grub/grub.cfg': { symlink: '/etc/hostname' }, 'grub/escape': { symlink: '../../../../../../etc' } });
+    await bootImage(img, { 'grub/grub.cfg': { symlink: '/etc/hostname' }, 'grub/escape': { symlink: '../../../../../../etc' } });
     const undo: (() => Promise<void>)[] = [];
     const fs = new MountFs($, img, P1, 262144 * 512, 'ext2', (fn) => undo.push(fn));
     try {
@@ -139,7 +139,7 @@ describe('mount backend', () => {
 
   it('a failed mount leaves no loop device behind', async () => {
     const img = path.join(dir, 'nofs.img');
-    buildImage(img, { bytes: 256 * MiB, label: 'dos', partitions: [{ start: 2048, type: '83' }] });
+    await buildImage(img, { bytes: 256 * MiB, label: 'dos', partitions: [{ start: 2048, type: '83' }] });
     const undo: (() => Promise<void>)[] = [];
     const fs = new MountFs($, img, P1, 100 * MiB, 'ext2', (fn) => undo.push(fn));
     await expect(fs.open()).rejects.toThrow(/mount .* failed/);
@@ -151,7 +151,7 @@ describe('mount backend', () => {
 describe('filesystem signatures', () => {
   it('tells ext2, ext4 with its features, LVM2, XFS v4/v5 and btrfs apart', async () => {
     const img = path.join(dir, 'sig.img');
-    incidentImage(img, { bytes: 2 * GiB });
+    await incidentImage(img, { bytes: 2 * GiB });
     const src = await openSource(img);
     try {
       expect((await detectFilesystem(src, P1)).kind).toBe('ext2');
@@ -160,7 +160,7 @@ describe('filesystem signatures', () => {
       await src.close();
     }
     const four = path.join(dir, 'sig4.img');
-    bootImage(four, { 'grub/grub.cfg': 'x\n' }, { type: 'ext4', features: 'metadata_csum_seed' });
+    await bootImage(four, { 'grub/grub.cfg': 'x\n' }, { type: 'ext4', features: 'metadata_csum_seed' });
     const s4 = await openSource(four);
     const info = await detectFilesystem(s4, P1);
     await s4.close();
@@ -169,7 +169,7 @@ describe('filesystem signatures', () => {
     expect(info.dirty).toBe(false);
     // XFS and btrfs are made here from their superblock signatures only (no mkfs.xfs/mkfs.btrfs needed).
     const x = path.join(dir, 'xfs.img');
-    buildImage(x, {
+    await buildImage(x, {
       bytes: 256 * MiB,
       label: 'dos',
       partitions: [

@@ -57,16 +57,16 @@ function expectSameAsSfdisk(t: PartitionTable, sf: SfdiskTable): void {
 
 const built: Record<string, BuiltImage> = {};
 
-beforeAll(() => {
+beforeAll(async () => {
   tool('sfdisk');
   tool('mke2fs');
   tool('losetup');
   dir = tempDir('xr-disk-');
-  built.incident = incidentImage(path.join(dir, 'incident.img'));
-  built.gpt = gptImage(path.join(dir, 'gpt.img'));
-  built.gpt4k = gptImage(path.join(dir, 'gpt4k.img'), { sectorSize: 4096 });
-  built.rootOnly = rootOnlyImage(path.join(dir, 'root.img'));
-  built.logicals = buildImage(path.join(dir, 'logicals.img'), {
+  built.incident = await incidentImage(path.join(dir, 'incident.img'));
+  built.gpt = await gptImage(path.join(dir, 'gpt.img'));
+  built.gpt4k = await gptImage(path.join(dir, 'gpt4k.img'), { sectorSize: 4096 });
+  built.rootOnly = await rootOnlyImage(path.join(dir, 'root.img'));
+  built.logicals = await buildImage(path.join(dir, 'logicals.img'), {
     bytes: 2 * GiB,
     label: 'dos',
     partitions: [
@@ -78,7 +78,7 @@ beforeAll(() => {
       { type: 'fd' },
     ],
   });
-  built.dos4k = buildImage(path.join(dir, 'dos4k.img'), {
+  built.dos4k = await buildImage(path.join(dir, 'dos4k.img'), {
     bytes: 1 * GiB,
     label: 'dos',
     sectorSize: 4096,
@@ -138,13 +138,13 @@ describe('partition tables agree with sfdisk --json', () => {
 describe('a damaged GPT', () => {
   it('a bad primary header CRC: the backup header is used, and sfdisk agrees', async () => {
     const file = path.join(dir, 'gpt-badprimary.img');
-    const b = gptImage(file, { bytes: 2 * GiB });
-    writeAt(file, 512 + 40, Buffer.from([0xff, 0xff])); // FirstUsableLBA, under the header CRC
+    const b = await gptImage(file, { bytes: 2 * GiB });
+    await writeAt(file, 512 + 40, Buffer.from([0xff, 0xff])); // FirstUsableLBA, under the header CRC
     const t = await read(file);
     expect(t.gpt?.header).toBe('backup');
     expect(t.gpt?.primaryError).toMatch(/header CRC mismatch/);
     expect(t.warnings.join('\n')).toMatch(/backup header/);
-    const sf = sfdiskJson(file);
+    const sf = await sfdiskJson(file);
     expect(sf).not.toBeNull();
     expectSameAsSfdisk(t, sf as SfdiskTable);
     expect(t.partitions.map((p) => p.start)).toEqual(b.parts.map((p) => p.start));
@@ -152,8 +152,8 @@ describe('a damaged GPT', () => {
 
   it('a bad entry array CRC on the primary: the backup entries are used', async () => {
     const file = path.join(dir, 'gpt-badentries.img');
-    gptImage(file, { bytes: 2 * GiB });
-    writeAt(file, 1024 + 128 + 56, Buffer.from('X\0', 'latin1')); // the name of entry 2
+    await gptImage(file, { bytes: 2 * GiB });
+    await writeAt(file, 1024 + 128 + 56, Buffer.from('X\0', 'latin1')); // the name of entry 2
     const t = await read(file);
     expect(t.gpt?.header).toBe('backup');
     expect(t.gpt?.primaryError).toMatch(/entry array CRC mismatch/);
@@ -162,9 +162,9 @@ describe('a damaged GPT', () => {
 
   it('both headers damaged: refused with both reasons', async () => {
     const file = path.join(dir, 'gpt-bothbad.img');
-    gptImage(file, { bytes: 2 * GiB });
-    writeAt(file, 512, Buffer.from('NOT PART'));
-    writeAt(file, 2 * GiB - 512, Buffer.from('NOT PART'));
+    await gptImage(file, { bytes: 2 * GiB });
+    await writeAt(file, 512, Buffer.from('NOT PART'));
+    await writeAt(file, 2 * GiB - 512, Buffer.from('NOT PART'));
     await expect(read(file)).rejects.toThrow(/GPT is damaged: primary: no "EFI PART".*backup: no "EFI PART"/);
   });
 });
@@ -179,21 +179,21 @@ describe('malformed images end with a clear error', () => {
 
   it('a file cut inside the MBR', async () => {
     const file = path.join(dir, 'cut.img');
-    incidentImage(file, { bytes: 1 * GiB });
+    await incidentImage(file, { bytes: 1 * GiB });
     truncateSync(file, 300);
     await expect(read(file)).rejects.toThrow(/too small to hold a partition table/);
   });
 
   it('a GPT cut after its header (entries and backup missing)', async () => {
     const file = path.join(dir, 'gpt-cut.img');
-    gptImage(file, { bytes: 2 * GiB });
+    await gptImage(file, { bytes: 2 * GiB });
     truncateSync(file, 1024 + 512);
     await expect(read(file)).rejects.toThrow(/GPT is damaged: primary: .*cut off/);
   });
 
   it('an EBR chain that loops back on itself', async () => {
     const file = path.join(dir, 'loop.img');
-    const b = buildImage(file, {
+    const b = await buildImage(file, {
       bytes: 1 * GiB,
       label: 'dos',
       partitions: [{ start: 2048, size: 204800, type: '83' }, { start: 206848, type: '5' }, { size: 204800, type: '83' }, { type: '83' }],
@@ -218,35 +218,35 @@ describe('malformed images end with a clear error', () => {
     link[4] = 0x05;
     link.writeUInt32LE(0, 8);
     link.writeUInt32LE(2048, 12);
-    writeAt(file, ebr2 * 512 + 462, link);
+    await writeAt(file, ebr2 * 512 + 462, link);
     await expect(read(file)).rejects.toThrow(/loops back to the EBR at sector 206848/);
   });
 
   it('partitions past the end of a truncated image', async () => {
     const file = path.join(dir, 'short.img');
-    incidentImage(file, { bytes: 2 * GiB });
+    await incidentImage(file, { bytes: 2 * GiB });
     truncateSync(file, 200 * MiB);
     await expect(read(file)).rejects.toThrow(/partition 1 \(sectors 2048–499711\) goes past the end/);
   });
 
   it('overlapping partitions', async () => {
     const file = path.join(dir, 'overlap.img');
-    buildImage(file, { bytes: 1 * GiB, label: 'dos', partitions: [{ start: 2048, size: 409600, type: '83' }, { start: 411648, size: 409600, type: '83' }] });
+    await buildImage(file, { bytes: 1 * GiB, label: 'dos', partitions: [{ start: 2048, size: 409600, type: '83' }, { start: 411648, size: 409600, type: '83' }] });
     const e = Buffer.alloc(16);
     e[4] = 0x83;
     e.writeUInt32LE(204800, 8);
     e.writeUInt32LE(409600, 12);
-    writeAt(file, 446 + 16, e);
+    await writeAt(file, 446 + 16, e);
     await expect(read(file)).rejects.toThrow(/partitions 1 \(sectors 2048–411647\) and 2 \(sectors 204800–614399\) overlap/);
   });
 
   it('a disk without a table is one whole-disk filesystem, as pygrub takes it', async () => {
     const file = path.join(dir, 'whole.img');
-    buildImage(file, { bytes: 64 * MiB, label: 'none', fs: { type: 'ext4', files: { 'boot/grub/grub.cfg': 'set default=0\n' } } });
+    await buildImage(file, { bytes: 64 * MiB, label: 'none', fs: { type: 'ext4', files: { 'boot/grub/grub.cfg': 'set default=0\n' } } });
     const t = await read(file);
     expect(t.label).toBe('none');
     expect(pygrubOffsets(t)).toEqual([0]);
-    expect(sfdiskJson(file)).toBeNull();
+    expect(await sfdiskJson(file)).toBeNull();
   });
 });
 

@@ -23,9 +23,9 @@ let pygrub: string;
 let n = 0;
 
 /** Xen's own pygrub -l on an image whose /boot holds `files`: its listing and its warnings. */
-function realPygrub(files: Tree): { listing: string; warnings: string[] } {
+async function realPygrub(files: Tree): Promise<{ listing: string; warnings: string[] }> {
   const img = path.join(dir, `p${n++}.img`);
-  bootImage(img, files);
+  await bootImage(img, files);
   const r = spawnSync(pygrub, ['-l', '-n', `--offset=${P1}`, img], { encoding: 'utf8' });
   rmSync(img);
   const warnings = r.stderr
@@ -35,11 +35,11 @@ function realPygrub(files: Tree): { listing: string; warnings: string[] } {
   return { listing: r.stdout, warnings };
 }
 
-function bootFiles(cfgPath: string, cfg: string, extra: Tree = {}): Tree {
-  return { [cfgPath]: cfg, 'vmlinuz-3.2.0-23-generic': bzImage(), 'initrd.img-3.2.0-23-generic': initrd('x'), ...extra };
+async function bootFiles(cfgPath: string, cfg: string, extra: Tree = {}): Promise<Tree> {
+  return { [cfgPath]: cfg, 'vmlinuz-3.2.0-23-generic': await bzImage(), 'initrd.img-3.2.0-23-generic': await initrd('x'), ...extra };
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   pygrub = tool('pygrub');
   tool('mke2fs');
   tool('sfdisk');
@@ -70,8 +70,8 @@ const CASES: { name: string; kind: ConfigKind; path: string; cfg: string }[] = [
 
 describe("the model agrees with Xen 4.17's real pygrub", () => {
   for (const c of CASES) {
-    it(c.name, () => {
-      const real = realPygrub(bootFiles(c.path, c.cfg));
+    it(c.name, async () => {
+      const real = await realPygrub(await bootFiles(c.path, c.cfg));
       const model = modelPygrub(c.cfg, c.kind, CURRENT);
       expect(model.error).toBeNull();
       expect(real.listing).not.toBe('');
@@ -80,9 +80,9 @@ describe("the model agrees with Xen 4.17's real pygrub", () => {
     });
   }
 
-  it('a device no pygrub parses: both give up on the partition', () => {
+  it('a device no pygrub parses: both give up on the partition', async () => {
     const cfg = "menuentry 'x' {\n\tlinux (lvm/vg-boot)/vmlinuz-3.2.0-23-generic ro\n}\n";
-    const real = realPygrub(bootFiles('grub/grub.cfg', cfg));
+    const real = await realPygrub(await bootFiles('grub/grub.cfg', cfg));
     const model = modelPygrub(cfg, 'grub2', CURRENT);
     expect(real.listing).toBe('');
     expect(model.error?.exception).toBe("ValueError: invalid literal for int() with base 10: 'm/vg-boot'");

@@ -1,0 +1,141 @@
+/**
+ * Is an image in use? Writing a guest's boot files while the guest runs corrupts them (its
+ * kernel caches the filesystem), so the playbook asks every witness it has:
+ * - the toolstack: the disks of running domains in `xl list -l` (JSON) and `xm list -l` (SXP);
+ * - the kernel: loop devices attached to the file (xend's file: backend used them), and, for a
+ *   block device, an exclusive open (O_EXCL fails with EBUSY while it is mounted or held);
+ * - other processes: open file descriptors on the image (qemu's qdisk backend, another tool),
+ *   from /proc of this machine.
+ */
+import { constants as fsc, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { CommandFn } from '../engine/index.js';
+
+export interface DomainUse {
+  tool: 'xl' | 'xm';
+  domain: string;
+  target: string;
+}
+
+async function real(p: string): Promise<string> {
+  try {
+    return await fsp.realpath(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+/** Strip the xend/xl prefixes from a disk target: `file:/x.img`, `tap:aio:/x.img`, `phy:/dev/vg/x`. */
+export function diskTargetPath(target: string): string {
+  const t = target.replace(/^(?:file|phy|tap2?:\w+|tap|aio|qcow2?|vhd|raw):/, '').replace(/^(?:aio|qcow2?|vhd|raw):/, '');
+  return t.split(',')[0] ?? t;
+}
+
+/** xl list -l: [{ config: { c_info: { name }, disks: [{ pdev_path }] } }]. */
+export function parseXlListLong(json: string): { domain: string; targets: string[] }[] {
+  const data = JSON.parse(json) as unknown;
+  if (!Array.isArray(data)) return [];
+  return data.map((d: { domid?: number; config?: { c_info?: { name?: string }; disks?: { pdev_path?: string; target?: string }[] } }) => ({
+    domain: d.config?.c_info?.name ?? `domid ${d.domid ?? '?'}`,
+    targets: (d.config?.disks ?? []).map((x) => x.pdev_path ?? x.target ?? '').filter(Boolean),
+  }));
+}
+
+/** xm list -l: one (domain …) S-expression per domain, disks as (uname file:/path). */
+export function parseXmListLong(sxp: string): { domain: string; targets: string[] }[] {
+  return sxp
+    .split(/^\(domain\b/m)
+    .slice(1)
+    .map((block) => ({
+      domain: /\(name\s+([^)\s]+)\)/.exec(block)?.[1] ?? '?',
+      targets: [...block.matchAll(/\(uname\s+([^)\s]+)\)/g)].map((m) => diskTargetPath(m[1] as string)),
+    }));
+}
+
+/** Running domains whose disks are this image, by xl and xm. Tools that are missing or find no hypervisor say nothing. */
+export async function domainsUsing($: CommandFn, image: string): Promise<{ uses: DomainUse[]; notes: string[] }> {
+  const want = new Set([path.resolve(image), await real(image)]);
+  const uses: DomainUse[] = [];
+  const notes: string[] = [];
+  for (const tool of ['xl', 'xm'] as const) {
+    const r = await $({ nothrow: true })`${tool} list -l`;
+    if (r.exitCode === 127 || /command not found|No such file/.test(r.stderr) && !r.stdout) {
+      notes.push(`${tool}: not installed`);
+      continue;
+    }
+    if (!r.ok) {
+      notes.push(`${tool} list -l failed (no hypervisor or toolstack here?): ${r.stderr.trim().split('\n')[0] ?? ''}`);
+      continue;
+    }
+    let doms: { domain: string; targets: string[] }[] = [];
+    try {
+      doms = tool === 'xl' ? parseXlListLong(r.stdout || '[]') : parseXmListLong(r.stdout);
+    } catch (e) {
+      notes.push(`${tool} list -l printed something unexpected: ${(e as Error).message}`);
+      continue;
+    }
+    for (const d of doms) {
+      for (const t of d.targets) {
+        const p = diskTargetPath(t);
+        if (want.has(path.resolve(p)) || want.has(await real(p))) uses.push({ tool, domain: d.domain, target: t });
+      }
+    }
+  }
+  return { uses, notes };
+}
+
+/** Loop devices attached to the file (`losetup -j`). */
+export async function loopDevicesOf($: CommandFn, image: string): Promise<string[]> {
+  const r = await $({ nothrow: true })`losetup --associated ${image}`;
+  if (!r.ok) return [];
+  return r.stdout
+    .split('\n')
+    .map((l) => /^(\/dev\/loop\d+):/.exec(l)?.[1])
+    .filter((x): x is string => Boolean(x));
+}
+
+/** Processes of this machine with the image open, from /proc/PID/fd. */
+export async function processesHolding(image: string): Promise<{ pid: number; command: string }[]> {
+  const target = await real(image);
+  const out: { pid: number; command: string }[] = [];
+  let pids: string[] = [];
+  try {
+    pids = (await fsp.readdir('/proc')).filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid);
+  } catch {
+    return out;
+  }
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = await fsp.readdir(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      let link: string;
+      try {
+        link = await fsp.readlink(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      if (link === target) {
+        const command = await fsp.readFile(`/proc/${pid}/comm`, 'utf8').then((s) => s.trim(), () => '?');
+        out.push({ pid: Number(pid), command });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** A block device held by the kernel (mounted, in a device-mapper table, attached to a domain's blkback) cannot be opened O_EXCL. */
+export async function blockDeviceBusy(device: string): Promise<boolean> {
+  try {
+    const fh = await fsp.open(device, fsc.O_RDONLY | fsc.O_EXCL);
+    await fh.close();
+    return false;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EBUSY') return true;
+    throw e;
+  }
+}
