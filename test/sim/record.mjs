@@ -28,7 +28,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const CALLS_FILE = 'calls.jsonl';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -107,14 +107,22 @@ export function aptGet(argv) {
   const statusFile = inRoot('/var/lib/dpkg/status');
   const installed = statusFile ? installedPackages(readText(statusFile) ?? '') : new Set();
   const sources = inRoot('/etc/apt/sources.list.d');
-  const listed = sources && existsSync(sources) ? readdirSync(sources).map((f) => readText(path.join(sources, f)) ?? '') : [];
+  const listed =
+    sources && existsSync(sources) ? readdirSync(sources).map((f) => readText(path.join(sources, f)) ?? '') : [];
   /** @type {string[]} */
   const plan = [];
   const visit = (/** @type {string} */ name) => {
     const p = pkgs[name];
-    if (!p) throw { stderr: `Reading package lists...\nBuilding dependency tree...\nE: Unable to locate package ${name}\n`, code: 100 };
+    if (!p)
+      throw {
+        stderr: `Reading package lists...\nBuilding dependency tree...\nE: Unable to locate package ${name}\n`,
+        code: 100,
+      };
     if (p.ppa && statusFile && !listed.some((t) => t.includes(`ppa.launchpad.net/${p.ppa}/`))) {
-      throw { stderr: `Reading package lists...\nBuilding dependency tree...\nE: Unable to locate package ${name}\n`, code: 100 };
+      throw {
+        stderr: `Reading package lists...\nBuilding dependency tree...\nE: Unable to locate package ${name}\n`,
+        code: 100,
+      };
     }
     for (const d of p.depends ?? []) visit(d);
     if (!installed.has(name) && !plan.includes(name)) plan.push(name);
@@ -165,9 +173,14 @@ export function addAptRepository(argv) {
     const codename = /^DISTRIB_CODENAME=(\S+)/m.exec(lsb)?.[1] ?? 'precise';
     mkdirSync(target, { recursive: true });
     const url = `http://ppa.launchpad.net/${m[1]}/${m[2]}/ubuntu`;
-    writeFileSync(path.join(target, `${m[1]}-${m[2]}-${codename}.list`), `deb ${url} ${codename} main\ndeb-src ${url} ${codename} main\n`);
+    writeFileSync(
+      path.join(target, `${m[1]}-${m[2]}-${codename}.list`),
+      `deb ${url} ${codename} main\ndeb-src ${url} ${codename} main\n`,
+    );
   }
-  return { stdout: `You are about to add the following PPA to your system:\n\n More info: https://launchpad.net/~${m[1]}/+archive/${m[2]}\n` };
+  return {
+    stdout: `You are about to add the following PPA to your system:\n\n More info: https://launchpad.net/~${m[1]}/+archive/${m[2]}\n`,
+  };
 }
 
 /* ---------------------------------------------------------------- update-rc.d */
@@ -176,9 +189,11 @@ export function addAptRepository(argv) {
 export function updateRcD(argv) {
   const args = argv.filter((a) => a !== '-f' && a !== '-n');
   const [name, action] = args;
-  if (!name || !action) return { stderr: 'usage: update-rc.d [-n] [-f] <basename> remove|defaults|disable|enable\n', code: 1 };
+  if (!name || !action)
+    return { stderr: 'usage: update-rc.d [-n] [-f] <basename> remove|defaults|disable|enable\n', code: 1 };
   const script = inRoot(`/etc/init.d/${name}`);
-  if (script && !existsSync(script)) return { stderr: `update-rc.d: /etc/init.d/${name}: file does not exist\n`, code: 1 };
+  if (script && !existsSync(script))
+    return { stderr: `update-rc.d: /etc/init.d/${name}: file does not exist\n`, code: 1 };
   if (action !== 'disable' || !script) return {};
   for (const level of ['2', '3', '4', '5']) {
     const d = /** @type {string} */ (inRoot(`/etc/rc${level}.d`));
@@ -215,10 +230,14 @@ export function updateGrub(_argv) {
   if (!cfg) return { stderr };
   const def = grubDefault(readText(/** @type {string} */ (inRoot('/etc/default/grub'))) ?? '');
   const text = readText(cfg);
-  if (text === undefined) return { stderr: '/usr/sbin/grub-probe: error: cannot find a device for /boot/grub\n', code: 1 };
+  if (text === undefined)
+    return { stderr: '/usr/sbin/grub-probe: error: cannot find a device for /boot/grub\n', code: 1 };
   // 00_header writes the value as it is, inside double quotes.
   const value = def === 'saved' ? '${saved_entry}' : def;
-  writeFileSync(cfg, text.replace(/^set default=".*"$/m, () => `set default="${value}"`));
+  writeFileSync(
+    cfg,
+    text.replace(/^set default=".*"$/m, () => `set default="${value}"`),
+  );
   return { stderr };
 }
 
@@ -240,11 +259,20 @@ const BEHAVIOUR = {
 };
 
 /** The body of each bin/ stand-in. */
-export function standIn(/** @type {keyof typeof BEHAVIOUR} */ cmd) {
-  const argv = process.argv.slice(2);
+export function standIn(/** @type {keyof typeof BEHAVIOUR} */ cmd, argv = process.argv.slice(2)) {
   record(cmd, argv);
   const r = BEHAVIOUR[cmd](argv);
   if (r.stdout) process.stdout.write(r.stdout);
   if (r.stderr) process.stderr.write(r.stderr);
   process.exitCode = r.code ?? 0;
+}
+
+// `node record.mjs NAME ARGS…`: for stand-ins whose name node cannot load as a module (update-rc.d).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const cmd = /** @type {keyof typeof BEHAVIOUR} */ (process.argv[2] ?? '');
+  if (!(cmd in BEHAVIOUR)) {
+    process.stderr.write(`record.mjs: no stand-in named '${cmd}'\n`);
+    process.exit(70);
+  }
+  standIn(cmd, process.argv.slice(3));
 }

@@ -1,5 +1,3 @@
-#!/usr/bin/env node
-// Recording stand-in for update-rc.d: see test/sim/record.mjs.
-import { standIn } from '../record.mjs';
-
-standIn('update-rc.d');
+#!/bin/sh
+# Recording stand-in for update-rc.d: see test/sim/record.mjs (node cannot load a file named *.d as a module).
+exec node "$(dirname "$(readlink -f "$0")")/../record.mjs" update-rc.d "$@"
