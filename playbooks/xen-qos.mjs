@@ -139,7 +139,7 @@ async function readXlXm(ctx, tool) {
   if (listed.exitCode !== 0 && !/invalid domain|not found|does not exist|no such domain/i.test(listed.stderr)) {
     throw fail(`${tool} list ${name} failed: ${listed.stderr.trim() || listed.stdout.trim()}`);
   }
-  const stored = cfg ? storedFromConfig(cfg) : {};
+  const stored = cfg ? storedFromConfig(cfg, tool) : {};
   if (listed.exitCode !== 0) {
     if (!cfg)
       throw usage(
@@ -154,7 +154,8 @@ async function readXlXm(ctx, tool) {
       scheduler,
       nrCpus,
       vcpus: stored.vcpus ?? 1,
-      maxVcpus: cfg.getNumber('maxvcpus') ?? Infinity,
+      // xl: no maxvcpus means no limit to raise; xm: vcpus is the maximum (default 1).
+      maxVcpus: tool === 'xm' ? (stored.maxVcpus ?? 1) : (cfg.getNumber('maxvcpus') ?? Infinity),
       memory: stored.memory ?? 0,
       maxMemory: cfg.getNumber('maxmem') !== undefined ? /** @type {number} */ (stored.maxMemory) : Infinity,
       vifs: configVifs(cfg),
@@ -1194,7 +1195,9 @@ const playbook = definePlaybook({
         const path = /** @type {string} */ (f.configPath);
         let edit;
         try {
-          edit = await ctx.planEdit(path, (text) => rewriteConfig(text ?? '', changes, path));
+          edit = await ctx.planEdit(path, (text) =>
+            rewriteConfig(text ?? '', changes, path, f.toolstack === 'xm' ? 'xm' : 'xl'),
+          );
         } catch (e) {
           throw usage(`${path}: ${/** @type {Error} */ (e).message}`);
         }

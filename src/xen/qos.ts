@@ -441,8 +441,8 @@ export const MODEL: Readonly<Record<RequestKind, Row>> = {
       },
     },
     xm: {
-      running: { effect: 'live', how: 'xm sched-credit -d DOM -c C', keep: { by: 'persist', where: 'cap = C' } },
-      halted: XL_HALTED('cap = C'),
+      running: { effect: 'live', how: 'xm sched-credit -d DOM -c C', keep: { by: 'persist', where: 'cpu_cap = C' } },
+      halted: XL_HALTED('cpu_cap = C'),
     },
   },
   vcpus: {
@@ -464,8 +464,9 @@ export const MODEL: Readonly<Record<RequestKind, Row>> = {
       },
     },
     xm: {
-      running: { effect: 'live', how: 'xm vcpu-set DOM N', keep: { by: 'persist', where: 'vcpus = N' } },
-      halted: XL_HALTED('vcpus = N'),
+      // xend has no maxvcpus: vcpus is the maximum, vcpu_avail the bitmask of those online at start.
+      running: { effect: 'live', how: 'xm vcpu-set DOM N', keep: { by: 'persist', where: 'vcpu_avail = 2^N−1' } },
+      halted: XL_HALTED('vcpu_avail = 2^N−1'),
     },
   },
   'vcpus-above-max': {
@@ -493,9 +494,9 @@ export const MODEL: Readonly<Record<RequestKind, Row>> = {
       running: {
         effect: 'restart',
         how: 'nothing live: the domain booted with fewer vCPU slots',
-        keep: { by: 'persist', where: 'maxvcpus = N, vcpus = N' },
+        keep: { by: 'persist', where: 'vcpus = N (and no vcpu_avail)' },
       },
-      halted: XL_HALTED('maxvcpus = N, vcpus = N'),
+      halted: XL_HALTED('vcpus = N (and no vcpu_avail)'),
     },
   },
   memory: {
@@ -966,11 +967,29 @@ export function configDisks(cfg: XlConfig): DiskFacts[] {
   return out;
 }
 
-/** What a domain configuration file says the next start will use. */
-export function storedFromConfig(cfg: XlConfig): StoredValues {
+/** The number of bits set in xend's vcpu_avail bitmask. */
+function popcount(n: number): number {
+  let c = 0;
+  for (let v = BigInt(n); v > 0n; v >>= 1n) c += Number(v & 1n);
+  return c;
+}
+
+/** The config file's vCPUs at start and their maximum: xl `vcpus`/`maxvcpus`, xm `vcpu_avail`/`vcpus`. */
+export function configVcpus(cfg: XlConfig, dialect: 'xl' | 'xm' = 'xl'): { vcpus?: number; maxVcpus?: number } {
   const vcpus = cfg.getNumber('vcpus');
+  if (dialect === 'xm') {
+    const avail = cfg.getNumber('vcpu_avail');
+    const online = avail !== undefined && vcpus !== undefined ? Math.min(popcount(avail), vcpus) : vcpus;
+    return { ...(online !== undefined ? { vcpus: online } : {}), ...(vcpus !== undefined ? { maxVcpus: vcpus } : {}) };
+  }
+  const max = cfg.getNumber('maxvcpus') ?? vcpus;
+  return { ...(vcpus !== undefined ? { vcpus } : {}), ...(max !== undefined ? { maxVcpus: max } : {}) };
+}
+
+/** What a domain configuration file says the next start will use (xm: xend's keys). */
+export function storedFromConfig(cfg: XlConfig, dialect: 'xl' | 'xm' = 'xl'): StoredValues {
+  const { vcpus, maxVcpus } = configVcpus(cfg, dialect);
   const memory = cfg.getNumber('memory');
-  const maxVcpus = cfg.getNumber('maxvcpus') ?? vcpus;
   const maxMemory = cfg.getNumber('maxmem') ?? memory;
   const vifCredit: Record<number, Credit | undefined> = {};
   for (const v of configVifs(cfg)) vifCredit[v.index] = v.credit;
@@ -984,7 +1003,7 @@ export function storedFromConfig(cfg: XlConfig): StoredValues {
   }
   return {
     weight: cfg.getNumber('cpu_weight') ?? WEIGHT_DEFAULT,
-    cap: cfg.getNumber('cap') ?? 0,
+    cap: cfg.getNumber(dialect === 'xm' ? 'cpu_cap' : 'cap') ?? 0,
     ...(vcpus !== undefined ? { vcpus } : {}),
     ...(maxVcpus !== undefined ? { maxVcpus } : {}),
     ...(memory !== undefined ? { memory: memory * MiB } : {}),
@@ -1075,12 +1094,28 @@ function replaceListString(
  * The config file's new text. Only the keys asked for are touched; everything else stays byte for
  * byte. Throws when the VIF to limit is not in the file.
  */
-export function rewriteConfig(text: string, changes: ConfigChanges, source = 'config'): string {
+export function rewriteConfig(
+  text: string,
+  changes: ConfigChanges,
+  source = 'config',
+  dialect: 'xl' | 'xm' = 'xl',
+): string {
   let cfg = XlConfig.parse(text, { source });
   if (changes.weight !== undefined) cfg.set('cpu_weight', changes.weight);
-  if (changes.cap !== undefined) cfg.set('cap', changes.cap);
-  if (changes.maxVcpus !== undefined) cfg.set('maxvcpus', changes.maxVcpus);
-  if (changes.vcpus !== undefined) cfg.set('vcpus', changes.vcpus);
+  if (changes.cap !== undefined) cfg.set(dialect === 'xm' ? 'cpu_cap' : 'cap', changes.cap);
+  if (dialect === 'xm') {
+    // xend: vcpus is the maximum; vcpu_avail, a bitmask, brings fewer online at start.
+    const max = changes.maxVcpus ?? configVcpus(cfg, 'xm').maxVcpus;
+    if (changes.maxVcpus !== undefined) cfg.set('vcpus', changes.maxVcpus);
+    if (changes.vcpus !== undefined || changes.maxVcpus !== undefined) {
+      const online = changes.vcpus ?? configVcpus(cfg, 'xm').vcpus;
+      if (online === undefined || max === undefined || online >= max) cfg.delete('vcpu_avail');
+      else cfg.set('vcpu_avail', 2 ** online - 1);
+    }
+  } else {
+    if (changes.maxVcpus !== undefined) cfg.set('maxvcpus', changes.maxVcpus);
+    if (changes.vcpus !== undefined) cfg.set('vcpus', changes.vcpus);
+  }
   if (changes.maxMemory !== undefined) cfg.set('maxmem', changes.maxMemory);
   if (changes.memory !== undefined) cfg.set('memory', changes.memory);
   if (changes.vifRate) {

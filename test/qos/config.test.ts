@@ -160,6 +160,28 @@ describe('what a config file says the next start uses', () => {
   });
 });
 
+describe("xend's keys (xm)", () => {
+  it('writes cpu_cap, and fewer vCPUs at start as the vcpu_avail bitmask (vcpus stays the maximum)', () => {
+    const before = fixture('vm02.cfg');
+    const after = rewriteConfig(before, { cap: 50, vcpus: 1 }, 'vm.cfg', 'xm');
+    expect(changedLines(before, after)).toEqual({ added: ['cpu_cap = 50', 'vcpu_avail = 1'], removed: [] });
+    const stored = storedFromConfig(XlConfig.parse(after), 'xm');
+    expect(stored).toMatchObject({ cap: 50, vcpus: 1, maxVcpus: 2 });
+    // xl would read neither key.
+    expect(storedFromConfig(XlConfig.parse(after), 'xl')).toMatchObject({ cap: 0, vcpus: 2 });
+  });
+
+  it('raises the maximum with vcpus and drops vcpu_avail when all are online', () => {
+    const once = rewriteConfig(fixture('vm02.cfg'), { vcpus: 1 }, 'vm.cfg', 'xm');
+    const raised = rewriteConfig(once, { vcpus: 4, maxVcpus: 4 }, 'vm.cfg', 'xm');
+    const cfg = XlConfig.parse(raised);
+    expect(cfg.get('vcpus')).toBe(4);
+    expect(cfg.has('vcpu_avail')).toBe(false);
+    expect(rewriteConfig(raised, { vcpus: 4, maxVcpus: 4 }, 'vm.cfg', 'xm')).toBe(raised);
+    expect(rewriteConfig(once, { vcpus: 3, maxVcpus: 4 }, 'vm.cfg', 'xm')).toMatch(/^vcpu_avail = 7$/m);
+  });
+});
+
 describe('vif spec editing', () => {
   it('keeps the separator style and every other byte', () => {
     expect(setSpecKey('mac=00:16:3e:00:00:01,bridge=xenbr0', 'rate', '1MB/s')).toBe(

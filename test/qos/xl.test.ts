@@ -405,6 +405,25 @@ describe('xen-qos with xm (Oracle VM 2)', () => {
     expect(simText()).toBe(before);
   });
 
+  it('keeps fewer vCPUs with vcpu_avail and the cap as cpu_cap, as xend reads them', async () => {
+    seedXl(sim, { info: { nr_cpus: 4, xen_scheduler: 'credit' }, xend: true, domains: [vm02] });
+    mkdirSync(path.join(root, 'OVS/running_pool/vm02'), { recursive: true });
+    copyFileSync(path.join(FIXTURES, 'vm02.cfg'), path.join(root, VMCFG));
+    const r = await qos(['vm02', '--toolstack', 'xm', '--vcpus', '1', '--cpu-cap', '50', '--persist', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(changingCalls().map((c) => [c.cmd, ...c.argv])).toEqual([
+      ['xm', 'sched-credit', '-d', '1', '-c', '50'],
+      ['xm', 'vcpu-set', '1', '1'],
+    ]);
+    expect(dom('vm02')).toMatchObject({ vcpus: 1, cap: 50 });
+    const text = readFileSync(path.join(root, VMCFG), 'utf8');
+    expect(text).toMatch(/^cpu_cap = 50$/m);
+    expect(text).toMatch(/^vcpu_avail = 1$/m);
+    expect(text).toMatch(/^vcpus = 2$/m);
+    const again = await qos(['vm02', '--toolstack', 'xm', '--vcpus', '1', '--cpu-cap', '50', '--persist', '--yes']);
+    expect(again.stdout).toContain('Nothing to do');
+  });
+
   it('refuses an inbound rate or an I/O priority on a running domain without --persist: nothing would happen', async () => {
     seedXl(sim, { info: { nr_cpus: 4, xen_scheduler: 'credit' }, xend: true, domains: [vm02] });
     mkdirSync(path.join(root, 'OVS/running_pool/vm02'), { recursive: true });
