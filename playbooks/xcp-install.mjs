@@ -339,6 +339,200 @@ async function probeDevice(ctx, dev) {
   return { block: true, mounted, inUse, contents };
 }
 
+/* ------------------------------------------------------------------ plans: read-only, refusals happen here */
+
+/** Storage, pool or VM asked for? @param {Ctx} ctx */
+const storageAsked = (ctx) => Boolean(opts(ctx)['sr-device'] || opts(ctx)['sr-type'] === 'nfs');
+
+/** This host and its pool as xapi sees them (again after a pool join). @param {Ctx} ctx */
+async function xapiFacts(ctx, refresh = false) {
+  if (ctx.state.host && !refresh) return;
+  const me = await thisHost(ctx);
+  ctx.state.host = me.get('uuid');
+  ctx.state.hostName = me.get('name-label');
+  ctx.state.pool = await thePool(ctx);
+}
+
+/**
+ * The storage: an SR already there (reused, whatever its name), or the one to create. Refuses a path
+ * that is not a block device, a device that is mounted or in use, and one holding data unless --force.
+ * @param {Ctx} ctx
+ * @returns {Promise<{ existing?: string, existingName?: string, existingType?: string, type: string, note: string, contents: string[] }>}
+ */
+async function storagePlan(ctx) {
+  const o = opts(ctx);
+  if (o['sr-type'] === 'nfs') {
+    const server = /** @type {string} */ (o['nfs-server']);
+    const path = /** @type {string} */ (o['nfs-path']);
+    if (ctx.state.xapi) {
+      const selectors = { 'device-config:server': server, 'device-config:serverpath': path };
+      const [sr] = await xeList(ctx.$, 'pbd', selectors, 'sr-uuid');
+      if (sr)
+        return {
+          existing: sr,
+          existingName: await xeGet(ctx.$, 'sr', sr, 'name-label'),
+          existingType: 'nfs',
+          type: 'nfs',
+          note: '',
+          contents: [],
+        };
+      if ((await xeList(ctx.$, 'sm', { type: 'nfs' })).length === 0)
+        throw fail('this xapi has no nfs storage driver (xe sm-list)');
+    }
+    return { type: 'nfs', note: '', contents: [] };
+  }
+  const device = /** @type {string} */ (o['sr-device']);
+  if (ctx.state.xapi) {
+    // An SR of this host already on this device, by any path to it, is reused.
+    const pbds = await xeRecords(ctx.$, 'pbd', { 'host-uuid': /** @type {string} */ (ctx.state.host) }, [
+      'uuid',
+      'sr-uuid',
+      'device-config',
+    ]);
+    const withDevice = pbds.filter((p) => p.map('device-config').device);
+    if (withDevice.length) {
+      const paths = [device, ...withDevice.map((p) => p.map('device-config').device ?? '')];
+      const real = (await ctx.$({ nothrow: true })`readlink -f -- ${paths}`).stdout.split('\n');
+      const pbd = withDevice.find(
+        (p, i) => p.map('device-config').device === device || (real[0] && real[i + 1] === real[0]),
+      );
+      if (pbd) {
+        const sr = /** @type {string} */ (pbd.get('sr-uuid'));
+        const [rec] = await xeRecords(ctx.$, 'sr', { uuid: sr }, ['uuid', 'name-label', 'type']);
+        return {
+          existing: sr,
+          existingName: rec?.get('name-label') ?? sr,
+          existingType: rec?.get('type'),
+          type: rec?.get('type') ?? '',
+          note: '',
+          contents: [],
+        };
+      }
+    }
+  }
+  const dev = await probeDevice(ctx, device);
+  if (!dev.block)
+    throw refuse(
+      `${device} is not a block device on this host`,
+      'list the disks with lsblk; prefer /dev/disk/by-id/… paths',
+    );
+  if (dev.mounted.length)
+    throw refuse(
+      `${device} is in use: mounted (${dev.mounted.join('; ')})`,
+      'an SR takes the whole device: pick an unused one',
+    );
+  if (dev.inUse.length)
+    throw refuse(`${device} is in use: ${dev.inUse.join('; ')}`, 'an SR takes the whole device: pick an unused one');
+  if (dev.contents.length && !o.force) {
+    throw refuse(
+      `${device} holds ${dev.contents.join(', ')}: creating the SR destroys it`,
+      `look with: blkid -p ${device}; lsblk ${device}. If it may go, run again with --force`,
+    );
+  }
+  let type = o['sr-type'];
+  let note = '';
+  if (type === 'lvm' && ctx.state.xapi && (await xeList(ctx.$, 'sm', { type: 'lvm' })).length === 0) {
+    if (ctx.given.has('sr-type')) {
+      throw fail(
+        'this xapi has no lvm storage driver (xe sr-create would answer SR_UNKNOWN_DRIVER, driver: lvm)',
+        'XCP 1.5 on Ubuntu ships no LVM driver: run again with --sr-type ext',
+      );
+    }
+    type = 'ext';
+    note = ' (lvm: no such storage driver here, as on XCP 1.5 for Ubuntu; ext instead)';
+  }
+  return { type, note, contents: dev.contents };
+}
+
+/**
+ * Joining the pool: already a member, or what to do; refuses what xapi would refuse.
+ * @param {Ctx} ctx
+ * @returns {Promise<{ member: boolean, message: string }>}
+ */
+async function joinPlan(ctx) {
+  const address = /** @type {string} */ (opts(ctx)['join-pool']);
+  const me = /** @type {string} */ (ctx.state.host);
+  const pool = /** @type {Awaited<ReturnType<typeof thePool>>} */ (ctx.state.pool);
+  const hosts = await xeRecords(ctx.$, 'host', {}, ['uuid', 'name-label', 'address', 'hostname']);
+  const master = hosts.find((h) => h.get('uuid') === pool.master);
+  const masterNames = [master?.get('address'), master?.get('hostname'), master?.get('name-label')];
+  if (pool.master !== me && masterNames.includes(address)) {
+    return { member: true, message: `member of pool "${pool.name}" (master ${master?.get('address')})` };
+  }
+  if (masterNames.includes(address)) throw refuse(`${address} is this host: a host cannot join its own pool`);
+  if (pool.master !== me) {
+    throw refuse(
+      `this host already belongs to the pool whose master is ${master?.get('address') ?? pool.master}`,
+      'to move it, eject it first (xe pool-eject on the master; the host then reinstalls its database and reboots)',
+    );
+  }
+  if (hosts.length > 1)
+    throw refuse(`this host is the master of a pool of ${hosts.length} hosts: it cannot join another pool`);
+  const vms = await xeRecords(ctx.$, 'vm', { 'is-control-domain': 'false' }, ['uuid', 'name-label', 'power-state']);
+  const busy = vms.filter((v) => v.get('power-state') !== 'halted');
+  if (busy.length) {
+    throw refuse(
+      `${busy.length} VM${busy.length > 1 ? 's are' : ' is'} running or suspended on this host (${busy.map((v) => v.get('name-label')).join(', ')}): a host joins a pool only with none`,
+      'shut them down (xe vm-shutdown uuid=…), then run again',
+    );
+  }
+  if ((await xeList(ctx.$, 'sr', { shared: 'true' })).length) {
+    throw refuse(
+      'this host has shared storage: a host joins a pool only without',
+      'detach it (xe sr-forget), then run again',
+    );
+  }
+  return { member: false, message: `to join the pool whose master is ${address}` };
+}
+
+/**
+ * The VM: found by name, or what its installation needs (template, network, SR). Refuses two VMs
+ * of that name; fails on a missing template, bridge or SR.
+ * @param {Ctx} ctx
+ * @param {{ joining?: boolean }} [how]
+ * @returns {Promise<{ existing?: string, network: string, sr?: string }>}
+ */
+async function vmPlan(ctx, how = {}) {
+  const o = opts(ctx);
+  const name = /** @type {string} */ (o['vm-name']);
+  const found = await xeList(ctx.$, 'vm', { 'name-label': name, 'is-control-domain': 'false' });
+  if (found.length > 1) {
+    throw refuse(
+      `${found.length} VMs are named "${name}"`,
+      'rename or remove all but one: xe vm-list name-label=… params=uuid,power-state',
+    );
+  }
+  const bridge = o['network-bridge'];
+  const nets = await xeList(ctx.$, 'network', { bridge });
+  if (nets.length !== 1) {
+    const bridges = await xeList(ctx.$, 'network', {}, 'bridge');
+    throw fail(
+      `no network on bridge ${bridge}`,
+      `bridges here: ${bridges.join(', ')}; choose one with --network-bridge`,
+    );
+  }
+  const network = /** @type {string} */ (nets[0]);
+  if (found[0]) return { existing: found[0], network };
+  const templates = await xeList(ctx.$, 'template', { 'name-label': o.template });
+  if (templates.length !== 1) {
+    const names = (await xeList(ctx.$, 'template', {}, 'name-label')).sort();
+    throw fail(
+      templates.length
+        ? `${templates.length} templates are named "${o.template}"`
+        : `no template named "${o.template}"`,
+      `templates here: ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', …' : ''} (xe template-list params=name-label)`,
+    );
+  }
+  const sr = /** @type {string | undefined} */ (ctx.state.sr) ?? (await thePool(ctx)).defaultSr;
+  if (!sr && !storageAsked(ctx) && !how.joining) {
+    throw fail(
+      'there is no SR to install the VM on: no --sr-device was given and the pool has no default SR (xe would answer: No SR specified and Pool default SR is null)',
+      'give --sr-device (or --sr-type nfs …), or set a default SR: xe pool-param-set uuid=POOL default-SR=SR',
+    );
+  }
+  return { network, ...(sr ? { sr } : {}) };
+}
+
 /* ------------------------------------------------------------------ the playbook */
 
 const playbook = definePlaybook({
@@ -472,6 +666,36 @@ this machine: it is meant for tests and dry runs; to act on a host run it there 
         return ok(
           `${p.name} (${p.codename}): the XCP packages and workarounds apply; xapi ${xapi.up ? 'answers' : 'does not answer yet'}`,
         );
+      },
+    }),
+
+    step('preflight', {
+      title: 'Look before changing anything: storage device, pool, VM',
+      when: (ctx) =>
+        storageAsked(ctx) || opts(ctx)['join-pool'] || opts(ctx)['vm-name'] ? true : 'no pool, storage or VM asked for',
+      async check(ctx) {
+        /** @type {string[]} */
+        const seen = [];
+        if (ctx.state.xapi) await xapiFacts(ctx);
+        let joining = false;
+        if (opts(ctx)['join-pool'] && ctx.state.xapi) {
+          const j = await joinPlan(ctx);
+          joining = !j.member;
+          seen.push(j.message);
+        }
+        if (storageAsked(ctx)) {
+          const s = await storagePlan(ctx);
+          seen.push(s.existing ? `SR "${s.existingName}" is there` : `${s.type} SR to create${s.note}`);
+        }
+        if (opts(ctx)['vm-name'] && ctx.state.xapi) {
+          const v = await vmPlan(ctx, { joining });
+          seen.push(
+            v.existing ? `VM "${opts(ctx)['vm-name']}" is there` : `VM to install from "${opts(ctx).template}"`,
+          );
+        }
+        if (!ctx.state.xapi && (opts(ctx)['join-pool'] || opts(ctx)['vm-name']))
+          seen.push('pool and VM: looked at once xapi answers');
+        return ok(seen.join('; '));
       },
     }),
 
@@ -700,11 +924,7 @@ this machine: it is meant for tests and dry runs; to act on a host run it there 
     step('xapi-ready', {
       title: 'Check that xapi answers',
       async check(ctx) {
-        const p = platform(ctx);
-        if (!ctx.state.xapi) {
-          const probe = await probeXapi(ctx);
-          ctx.state.xapi = probe.up;
-        }
+        if (!ctx.state.xapi) ctx.state.xapi = (await probeXapi(ctx)).up;
         if (!ctx.state.xapi) {
           ctx.report.rebootRequired = true;
           const into = ctx.report.grubDefault ? `"${ctx.report.grubDefault}"` : 'Xen';
@@ -712,60 +932,18 @@ this machine: it is meant for tests and dry runs; to act on a host run it there 
             `xapi does not answer yet: reboot into ${into}, then run this playbook again for the pool, storage and VM steps`,
           );
         }
-        const me = await thisHost(ctx);
-        ctx.state.host = me.get('uuid');
-        ctx.state.hostName = me.get('name-label');
-        ctx.state.pool = await thePool(ctx);
-        return ok(`xapi answers on ${me.get('name-label')} (${p?.name ?? ''})`);
+        await xapiFacts(ctx);
+        return ok(`xapi answers on ${ctx.state.hostName} (${platform(ctx)?.name ?? ''})`);
       },
     }),
 
     step('join-pool', {
       title: 'Join the pool',
-      when: (ctx) => {
-        if (!opts(ctx)['join-pool']) return 'no --join-pool given';
-        return needsXapi(ctx);
-      },
+      when: (ctx) => (opts(ctx)['join-pool'] ? needsXapi(ctx) : 'no --join-pool given'),
       async check(ctx) {
-        const address = /** @type {string} */ (opts(ctx)['join-pool']);
-        const me = /** @type {string} */ (ctx.state.host);
-        const pool = /** @type {Awaited<ReturnType<typeof thePool>>} */ (ctx.state.pool);
-        const hosts = await xeRecords(ctx.$, 'host', {}, ['uuid', 'name-label', 'address', 'hostname']);
-        const master = hosts.find((h) => h.get('uuid') === pool.master);
-        const masterNames = [master?.get('address'), master?.get('hostname'), master?.get('name-label')];
-        if (pool.master !== me && masterNames.includes(address)) {
-          return ok(`member of pool "${pool.name}" (master ${master?.get('address')})`);
-        }
-        if (pool.master === me && masterNames.includes(address)) {
-          throw refuse(`${address} is this host: a host cannot join its own pool`);
-        }
-        if (pool.master !== me) {
-          throw refuse(
-            `this host already belongs to the pool whose master is ${master?.get('address') ?? pool.master}`,
-            'to move it, eject it first (xe pool-eject on the master; the host then reinstalls its database and reboots)',
-          );
-        }
-        if (hosts.length > 1)
-          throw refuse(`this host is the master of a pool of ${hosts.length} hosts: it cannot join another pool`);
-        const running = await xeRecords(ctx.$, 'vm', { 'is-control-domain': 'false' }, [
-          'uuid',
-          'name-label',
-          'power-state',
-        ]);
-        const busy = running.filter((v) => v.get('power-state') !== 'halted');
-        if (busy.length) {
-          throw refuse(
-            `${busy.length} VM${busy.length > 1 ? 's are' : ' is'} running or suspended on this host (${busy.map((v) => v.get('name-label')).join(', ')}): a host joins a pool only with none`,
-            'shut them down (xe vm-shutdown uuid=…), then run again',
-          );
-        }
-        const shared = await xeList(ctx.$, 'sr', { shared: 'true' });
-        if (shared.length)
-          throw refuse(
-            'this host has shared storage: a host joins a pool only without',
-            'detach it (xe sr-forget) or join first',
-          );
-        return change(`join the pool whose master is ${address} (as ${opts(ctx)['pool-user']})`);
+        const plan = await joinPlan(ctx);
+        if (plan.member) return ok(plan.message);
+        return change(`join the pool whose master is ${opts(ctx)['join-pool']} (as ${opts(ctx)['pool-user']})`);
       },
       async apply(ctx) {
         const address = /** @type {string} */ (opts(ctx)['join-pool']);
@@ -777,22 +955,20 @@ this machine: it is meant for tests and dry runs; to act on a host run it there 
           if (!password) throw usage('no password given');
           assertXeValue('the pool password', password);
         }
-        const argv = ['pool-join', `master-address=${address}`, `master-username=${user}`, 'master-password=…'];
+        // The password goes to xe through standard input, never on the command line that ssh, ps or --verbose show.
         const r = await ctx.$({
           nothrow: true,
           input: `${password}\n`,
         })`sh -c ${POOL_JOIN_SCRIPT} xcp-install ${address} ${user}`;
-        const failure = xeFailure(argv, r);
+        const failure = xeFailure(['pool-join'], r);
         if (failure) throw failure;
         // xapi restarts to join; wait until this host reports the new master.
         for (let i = 0; i < 60; i++) {
-          const probe = await probeXapi(ctx);
-          if (probe.up) {
+          if ((await probeXapi(ctx)).up) {
             const pool = await thePool(ctx);
-            const addr = pool.master ? await xeGet(ctx.$, 'host', pool.master, 'address') : undefined;
-            if (addr === address || (pool.master && pool.master !== ctx.state.host)) {
-              ctx.state.pool = pool;
-              return `joined pool "${pool.name}" (master ${address})`;
+            if (pool.master && pool.master !== ctx.state.host) {
+              await xapiFacts(ctx, true);
+              return `joined the pool "${pool.name}" (master ${address})`;
             }
           }
           await new Promise((resolve) => setTimeout(resolve, 2000));
@@ -807,89 +983,28 @@ this machine: it is meant for tests and dry runs; to act on a host run it there 
     step('storage-repository', {
       title: 'Create the storage repository',
       long: true,
-      when: (ctx) => {
-        if (!opts(ctx)['sr-device'] && opts(ctx)['sr-type'] !== 'nfs') return 'no --sr-device (or --sr-type nfs) given';
-        return needsXapi(ctx);
-      },
+      when: (ctx) => (storageAsked(ctx) ? needsXapi(ctx) : 'no --sr-device (or --sr-type nfs) given'),
       async check(ctx) {
-        const o = opts(ctx);
-        const me = /** @type {string} */ (ctx.state.host);
-        const name = o['sr-name'];
-        if (o['sr-type'] === 'nfs') {
-          const server = /** @type {string} */ (o['nfs-server']);
-          const path = /** @type {string} */ (o['nfs-path']);
-          const [sr] = await xeList(
-            ctx.$,
-            'pbd',
-            { 'device-config:server': server, 'device-config:serverpath': path },
-            'sr-uuid',
-          );
-          if (sr) {
-            ctx.state.sr = sr;
-            return ok(`SR "${await xeGet(ctx.$, 'sr', sr, 'name-label')}" already uses ${server}:${path}`);
-          }
-          if ((await xeList(ctx.$, 'sm', { type: 'nfs' })).length === 0)
-            throw fail('this xapi has no nfs storage driver (xe sm-list)');
-          return change(`create the shared NFS SR "${name}" on ${server}:${path}`, { data: { type: 'nfs' } });
+        const name = opts(ctx)['sr-name'];
+        const plan = await storagePlan(ctx);
+        if (plan.existing) {
+          ctx.state.sr = plan.existing;
+          if (plan.existingName !== name)
+            ctx.log.warn(`the SR there is named "${plan.existingName}", not "${name}": it is used as it is`);
+          const where =
+            plan.type === 'nfs' ? `${opts(ctx)['nfs-server']}:${opts(ctx)['nfs-path']}` : opts(ctx)['sr-device'];
+          return ok(`SR "${plan.existingName}" (${plan.existingType}) is already on ${where}`);
         }
-        const device = /** @type {string} */ (o['sr-device']);
-        // An SR already on this device (by any path to it) is reused.
-        const pbds = await xeRecords(ctx.$, 'pbd', { 'host-uuid': me }, ['uuid', 'sr-uuid', 'device-config']);
-        const withDevice = pbds.filter((p) => p.map('device-config').device);
-        if (withDevice.length) {
-          const paths = [device, ...withDevice.map((p) => p.map('device-config').device ?? '')];
-          const real = (await ctx.$({ nothrow: true })`readlink -f -- ${paths}`).stdout.split('\n');
-          const hit = withDevice.findIndex(
-            (p, i) => p.map('device-config').device === device || (real[0] && real[i + 1] === real[0]),
+        if (plan.contents.length)
+          ctx.log.warn(
+            `--force: ${opts(ctx)['sr-device']} holds ${plan.contents.join(', ')}, which the SR will overwrite`,
           );
-          const pbd = withDevice[hit];
-          if (pbd) {
-            const sr = /** @type {string} */ (pbd.get('sr-uuid'));
-            ctx.state.sr = sr;
-            const [rec] = await xeRecords(ctx.$, 'sr', { uuid: sr }, ['uuid', 'name-label', 'type']);
-            const srName = rec?.get('name-label') ?? sr;
-            if (srName !== name)
-              ctx.log.warn(`the SR on ${device} is named "${srName}", not "${name}": it is used as it is`);
-            return ok(`SR "${srName}" (${rec?.get('type')}) is already on ${device}`);
-          }
+        if (plan.type === 'nfs') {
+          return change(`create the shared NFS SR "${name}" on ${opts(ctx)['nfs-server']}:${opts(ctx)['nfs-path']}`, {
+            data: plan,
+          });
         }
-        const dev = await probeDevice(ctx, device);
-        if (!dev.block)
-          throw refuse(
-            `${device} is not a block device on this host`,
-            'list the disks with lsblk; prefer /dev/disk/by-id/… paths',
-          );
-        if (dev.mounted.length)
-          throw refuse(
-            `${device} is in use: mounted (${dev.mounted.join('; ')})`,
-            'an SR takes the whole device: pick an unused one',
-          );
-        if (dev.inUse.length)
-          throw refuse(
-            `${device} is in use: ${dev.inUse.join('; ')}`,
-            'an SR takes the whole device: pick an unused one',
-          );
-        if (dev.contents.length && !o.force) {
-          throw refuse(
-            `${device} holds ${dev.contents.join(', ')}: creating the SR destroys it`,
-            `check with: blkid -p ${device}; lsblk ${device}. If it may go, run again with --force`,
-          );
-        }
-        if (dev.contents.length)
-          ctx.log.warn(`--force: ${device} holds ${dev.contents.join(', ')}, which the SR will overwrite`);
-        let type = o['sr-type'];
-        let note = '';
-        if (type === 'lvm' && (await xeList(ctx.$, 'sm', { type: 'lvm' })).length === 0) {
-          if (ctx.given.has('sr-type')) {
-            throw fail(
-              'this xapi has no lvm storage driver (xe sr-create would answer SR_UNKNOWN_DRIVER, driver: lvm)',
-              'XCP 1.5 on Ubuntu ships no LVM driver: run again with --sr-type ext',
-            );
-          }
-          type = 'ext';
-          note = ' (lvm: no such storage driver here, as on XCP 1.5 for Ubuntu; ext instead)';
-        }
-        return change(`create the ${type} SR "${name}" on ${device}${note}`, { data: { type } });
+        return change(`create the ${plan.type} SR "${name}" on ${opts(ctx)['sr-device']}${plan.note}`, { data: plan });
       },
       async apply(ctx, c) {
         const o = opts(ctx);
@@ -942,26 +1057,27 @@ this machine: it is meant for tests and dry runs; to act on a host run it there 
     step('default-sr', {
       title: "Make it the pool's default SR",
       when: (ctx) => {
-        const x = needsXapi(ctx);
-        if (x !== true) return x;
-        return ctx.state.sr || ctx.dryRun ? true : 'no SR set up by this run: the default SR is left as it is';
+        if (!storageAsked(ctx)) return 'no SR asked for: the pool default SR is left as it is';
+        return needsXapi(ctx);
       },
       async check(ctx) {
         const sr = /** @type {string | undefined} */ (ctx.state.sr);
         if (!sr) return change(`make "${opts(ctx)['sr-name']}" the pool's default SR once it exists`);
         const pool = await thePool(ctx);
         ctx.state.pool = pool;
-        if (pool.defaultSr === sr)
-          return ok(`"${await xeGet(ctx.$, 'sr', sr, 'name-label')}" is the pool's default SR`);
+        const label = async (/** @type {string | undefined} */ u) =>
+          u ? `"${await xeGet(ctx.$, 'sr', u, 'name-label')}"` : 'none';
+        if (pool.defaultSr === sr) return ok(`${await label(sr)} is the pool's default SR`);
         const shared = (await xeGet(ctx.$, 'sr', sr, 'shared')) === 'true';
         const hosts = await xeList(ctx.$, 'host');
-        if (!shared && (hosts.length > 1 || pool.master !== ctx.state.host)) {
+        if (!shared && hosts.length > 1) {
           return skip(
-            `the pool has ${hosts.length} hosts and this SR is local to one: the pool's default stays ${pool.defaultSr ? await xeGet(ctx.$, 'sr', pool.defaultSr, 'name-label') : 'unset'}`,
+            `the pool has ${hosts.length} hosts and this SR is local to one: the pool's default stays ${await label(pool.defaultSr)}`,
           );
         }
-        const before = pool.defaultSr ? `"${await xeGet(ctx.$, 'sr', pool.defaultSr, 'name-label')}"` : 'none';
-        return change(`xe pool-param-set default-SR=${sr} (was ${before})`, { data: { pool: pool.uuid, sr } });
+        return change(`xe pool-param-set default-SR=${sr} (was ${await label(pool.defaultSr)})`, {
+          data: { pool: pool.uuid, sr },
+        });
       },
       async apply(ctx, c) {
         await xe(ctx.$, xeArgs('pool-param-set', { uuid: dataOf(c).pool, 'default-SR': dataOf(c).sr }));
@@ -974,58 +1090,22 @@ this machine: it is meant for tests and dry runs; to act on a host run it there 
       when: (ctx) => (opts(ctx)['vm-name'] ? needsXapi(ctx) : 'no --vm-name given'),
       async check(ctx) {
         const name = /** @type {string} */ (opts(ctx)['vm-name']);
-        const found = await xeList(ctx.$, 'vm', { 'name-label': name, 'is-control-domain': 'false' });
-        const bridge = opts(ctx)['network-bridge'];
-        const nets = await xeList(ctx.$, 'network', { bridge });
-        if (nets.length !== 1) {
-          const bridges = await xeList(ctx.$, 'network', {}, 'bridge');
-          throw fail(
-            `no network on bridge ${bridge}`,
-            `bridges on this host: ${bridges.join(', ')}; choose one with --network-bridge`,
-          );
+        const plan = await vmPlan(ctx);
+        ctx.state.network = plan.network;
+        if (plan.existing) {
+          ctx.state.vm = plan.existing;
+          return ok(`VM "${name}" exists (${plan.existing})`);
         }
-        ctx.state.network = nets[0];
-        if (found.length > 1) {
-          throw refuse(
-            `${found.length} VMs are named "${name}"`,
-            `rename or remove all but one: xe vm-list name-label=… params=uuid,power-state`,
-          );
-        }
-        if (found[0]) {
-          ctx.state.vm = found[0];
-          return ok(`VM "${name}" exists (${found[0]})`);
-        }
-        const template = opts(ctx).template;
-        const templates = await xeList(ctx.$, 'template', { 'name-label': template });
-        if (templates.length !== 1) {
-          const names = (await xeList(ctx.$, 'template', {}, 'name-label')).sort();
-          throw fail(
-            templates.length
-              ? `${templates.length} templates are named "${template}"`
-              : `no template named "${template}"`,
-            `templates here: ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', …' : ''} (xe template-list params=name-label)`,
-          );
-        }
-        let sr = /** @type {string | undefined} */ (ctx.state.sr);
-        const willCreate = ctx.dryRun && (opts(ctx)['sr-device'] || opts(ctx)['sr-type'] === 'nfs');
-        if (!sr && !willCreate) {
-          sr = (await thePool(ctx)).defaultSr;
-          if (!sr) {
-            throw fail(
-              'there is no SR to install the VM on: no --sr-device was given and the pool has no default SR (xe would say: No SR specified and Pool default SR is null)',
-              'give --sr-device (or --sr-type nfs …), or set a default SR: xe pool-param-set uuid=POOL default-SR=SR',
-            );
-          }
-        }
-        const srName = sr ? await xeGet(ctx.$, 'sr', sr, 'name-label') : opts(ctx)['sr-name'];
-        return change(`install "${name}" from "${template}" on the SR "${srName}"`, { data: { sr } });
+        const srName = plan.sr ? await xeGet(ctx.$, 'sr', plan.sr, 'name-label') : opts(ctx)['sr-name'];
+        return change(`install "${name}" from "${opts(ctx).template}" on the SR "${srName}"`, {
+          data: { sr: plan.sr },
+        });
       },
       async apply(ctx, c) {
         const sr = /** @type {string} */ (dataOf(c).sr ?? ctx.state.sr);
         const name = /** @type {string} */ (opts(ctx)['vm-name']);
-        const uuid = (
-          await xe(ctx.$, xeArgs('vm-install', { template: opts(ctx).template, 'new-name-label': name, 'sr-uuid': sr }))
-        ).trim();
+        const args = xeArgs('vm-install', { template: opts(ctx).template, 'new-name-label': name, 'sr-uuid': sr });
+        const uuid = (await xe(ctx.$, args)).trim();
         ctx.state.vm = uuid;
         return `installed "${name}" (${uuid})`;
       },
