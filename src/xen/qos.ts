@@ -346,8 +346,8 @@ export type RequestKind =
  * When a request takes effect:
  * - `live`: at once, on the running domain;
  * - `replug`: when the device is unplugged and plugged again (the playbook asks first);
- * - `restart`: only when the domain next starts (shut down and start, not a reboot inside the guest
- *   for xe; `xl reboot` does not re-read the config file either);
+ * - `restart`: only when the domain next starts (xl, xm: shut down and create again; a reboot keeps
+ *   the configuration the domain was created with);
  * - `start`: the domain is halted; the value is written for its next start;
  * - `unsupported`: this toolstack has no such setting.
  */

@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/playbook.js';
+import { XlConfig } from '../../src/xen/xlcfg.js';
+import { MODEL, parseRate, toTbfParams, toXeKbps } from '../../src/xen/qos.js';
+
+const page = readFileSync(path.join(ROOT, 'content/docs/runbooks/xen-qos.mdx'), 'utf8');
+const component = readFileSync(path.join(ROOT, 'src/components/QosModelTable.astro'), 'utf8');
+
+describe('the runbook page says what the code does', () => {
+  it('shows the model table, drawn from the model itself', () => {
+    expect(page).toContain('<QosModelTable />');
+    expect(component).toMatch(/import \{ TOOLSTACKS, modelTable, type Toolstack \} from '\.\.\/xen\/qos\.ts'/);
+    // The component marks every cell with the model's effect, for the browser test and for readers of the HTML.
+    expect(component).toContain('data-effect={row.cells.running.effect}');
+    expect(component).toContain('data-effect={row.cells.halted.effect}');
+    expect(Object.keys(MODEL)).toHaveLength(9);
+  });
+
+  it('gives the Oracle VM forms exactly as the playbook writes them into vm.cfg', () => {
+    const golden = XlConfig.parse(readFileSync(path.join(ROOT, 'test/fixtures/qos/vm02.persist.cfg'), 'utf8'));
+    const literal = (key: string) => {
+      const m = new RegExp(`\`(${key} = \\[\\[[^\`]*\\]\\])\``).exec(page);
+      expect(m, key).not.toBeNull();
+      return XlConfig.parse(`${m?.[1] ?? ''}\n`).get(key);
+    };
+    expect(literal('vif_other_config')).toEqual(golden.get('vif_other_config'));
+    // The golden file keeps an older entry for xvdb; the page shows the one the playbook added.
+    const disks = golden.get('disk_other_config') as string[][];
+    expect(literal('disk_other_config')).toEqual(disks.filter((e) => e[0] === 'xvda'));
+  });
+
+  it('quotes the xe conversion and the tc form the code computes', () => {
+    const rate = parseRate('8Mb/s@50ms');
+    expect(page).toContain(`qos_algorithm_params:kbps=${toXeKbps(rate).kbps}`);
+    expect(toTbfParams(rate)).toBe('rate=8mbit,latency=50ms');
+    expect(page).toContain("'rate=8mbit,latency=50ms'");
+  });
+});
