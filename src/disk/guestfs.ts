@@ -110,7 +110,12 @@ export class DebugfsFs implements GuestFs {
 
   async stat(p: string): Promise<GuestStat | undefined> {
     const r = await this.request(`stat ${q(p)}`);
-    if (/File not found by ext2_lookup|not found/i.test(r.stderr) && !/^Inode:/m.test(r.stdout)) return undefined;
+    const err = r.stderr.replace(/^debugfs [\d.]+ \([^)]*\)\n?/m, '').trim();
+    if (!/^Inode:/m.test(r.stdout)) {
+      if (!err || /File not found by ext2_lookup/.test(err)) return undefined;
+      // Anything else (a missing inode table, a bad directory block) is a damaged filesystem.
+      throw new GuestFsError(`debugfs cannot look up ${p}: ${firstLine(err).replace(/^.*?: /, '')}`, 'io');
+    }
     const type = /Type:\s+(\w+)/.exec(r.stdout)?.[1];
     const mode = /Mode:\s+(\d+)/.exec(r.stdout)?.[1];
     const size = /Size:\s+(\d+)/.exec(r.stdout)?.[1];
