@@ -295,7 +295,6 @@ function parseText(
   };
 
   while (type() !== 'eof') {
-    const stmtLine = tok.line;
     try {
       if (type() === 'newline' || type() === ';') {
         advance();

@@ -11,6 +11,8 @@
  * Every call is appended to $XR_SIM_DIR/calls.jsonl as {"cmd": "xl", "argv": [...]}.
  *
  * Without xl.json there is no hypervisor: xl says so the way the real binary does.
+ * With XR_SIM_ROOT=DIR, the paths a configuration names (disk images) are looked up under DIR,
+ * as on a host whose / is DIR (the playbooks' --root).
  *
  * State (xl.json), as written by seedXl(dir, seed):
  *   {
@@ -200,9 +202,10 @@ class Exit extends Error {
  * @param {'xl' | 'xm'} tool
  * @param {string[]} argv
  * @param {string} dir
+ * @param {{ root?: string }} [opts] root: where the host's / is (disk paths are looked up under it)
  * @returns {{ code: number, stdout: string, stderr: string }}
  */
-export function runXl(tool, argv, dir) {
+export function runXl(tool, argv, dir, opts = {}) {
   let stdout = '';
   let stderr = '';
   const out = (/** @type {string} */ s) => (stdout += s);
@@ -233,7 +236,7 @@ export function runXl(tool, argv, dir) {
       err('Error: Unable to connect to xend: No such file or directory. Is xend running?\n');
       die(1);
     }
-    const sim = new Sim(tool, state, out, err, die);
+    const sim = new Sim(tool, state, out, err, die, opts.root);
     const code = sim.dispatch(argv);
     save();
     return { code, stdout, stderr };
@@ -255,8 +258,10 @@ class Sim {
    * @param {(s: string) => void} out
    * @param {(s: string) => void} err
    * @param {(code?: number) => never} die
+   * @param {string} [root]
    */
-  constructor(tool, state, out, err, die) {
+  constructor(tool, state, out, err, die, root) {
+    this.root = root;
     this.tool = tool;
     this.state = state;
     this.out = out;
@@ -744,7 +749,8 @@ class Sim {
     }
     for (const [i, d] of disks.entries()) {
       if (d.target === undefined || d.target === '') continue;
-      if (!existsSync(d.target)) {
+      const onHost = this.root ? path.join(this.root, d.target) : d.target;
+      if (!existsSync(onHost)) {
         if (this.tool === 'xm') {
           this.err(`Error: Disk image does not exist: ${d.target}\n`);
           return 1;
@@ -762,7 +768,7 @@ class Sim {
         this.state.nextDomid++;
         return 1;
       }
-      const st = statSync(d.target);
+      const st = statSync(onHost);
       if (!st.isFile() && !st.isBlockDevice()) {
         this.libxlError(
           'libxl_device.c:420:libxl__device_disk_set_backend',
@@ -1267,7 +1273,7 @@ export function main(tool) {
     process.stderr.write(`${tool} simulator: XR_SIM_DIR is not set\n`);
     process.exit(2);
   }
-  const r = runXl(tool, process.argv.slice(2), dir);
+  const r = runXl(tool, process.argv.slice(2), dir, process.env.XR_SIM_ROOT ? { root: process.env.XR_SIM_ROOT } : {});
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
   process.exitCode = r.code;

@@ -310,7 +310,7 @@ describe('network and block devices', () => {
       'Idx BE Mac Addr.         handle state evt-ch   tx-/rx-ring-ref BE-path                       ',
     );
     expect(list[1]).toMatch(
-      /^0   0  00:16:3e:aa:bb:cc     0     4 +\d+ +\d+\/\d+ +\/local\/domain\/0\/backend\/vif\/1\/0/,
+      /^0 {3}0 {2}00:16:3e:aa:bb:cc {5}0 {5}4 +\d+ +\d+\/\d+ +\/local\/domain\/0\/backend\/vif\/1\/0/,
     );
     expect(xl('network-attach', 'w', 'bridge=xenbr1', 'rate=5Mb/s@20ms').code).toBe(0);
     expect(readXl(dir)?.domains[1]?.vifs[1]).toMatchObject({ devid: 1, bridge: 'xenbr1', rate: '5Mb/s@20ms' });
