@@ -334,8 +334,16 @@ async function probeDevice(ctx, dev) {
   if (swaps.stdout.split('\n').some((l) => l.split(/\s+/)[0] === real)) inUse.push('active swap');
   const probe = await ctx.$({ nothrow: true })`blkid -p -o export ${dev}`;
   const found = parseKeyValues(probe.stdout);
-  if (found.PTTYPE) contents.push(`a ${found.PTTYPE} partition table`);
-  if (found.TYPE) contents.push(found.TYPE === 'LVM2_member' ? 'an LVM physical volume' : `a ${found.TYPE} filesystem`);
+  if (found.PTTYPE) contents.push(`a partition table (${found.PTTYPE})`);
+  if (found.TYPE) {
+    contents.push(
+      found.TYPE === 'LVM2_member'
+        ? 'an LVM physical volume'
+        : found.TYPE === 'swap'
+          ? 'swap space'
+          : `a filesystem (${found.TYPE})`,
+    );
+  }
   return { block: true, mounted, inUse, contents };
 }
 
