@@ -160,7 +160,7 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
       }
     }
     findings.push(find('bls-config', undefined, `${where} loads its entries with blscfg and has no menuentry${count ? ` (${count} entr${count === 1 ? 'y' : 'ies'} in loader/entries)` : ''}: pygrub finds nothing to boot`));
-  } else if (!entries.some((e) => e.kernel)) {
+  } else if (!entries.some((e) => e.kernel) && !current.error) {
     findings.push(find('no-kernel-entry', undefined, `${where} has no entry with a kernel`));
   }
 
