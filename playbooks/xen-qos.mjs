@@ -411,7 +411,6 @@ async function readXe(ctx) {
   if (domid !== undefined) {
     f.domid = domid;
     ctx.state.residentOn = vm.get('resident-on');
-    f.memory = Number(vm.get('memory-dynamic-max'));
     if (vm.get('memory-dynamic-min') !== vm.get('memory-dynamic-max')) ctx.state.dynamicRange = true;
     if (['credit', 'credit2'].includes(f.scheduler) && (await residentHere(ctx))) {
       const cmd = f.scheduler === 'credit2' ? 'sched-credit2' : 'sched-credit';
@@ -516,15 +515,12 @@ function planRequests(ctx, f) {
     );
   }
   if (want.cap !== undefined) {
-    bound(() =>
-      checkCap(
-        /** @type {number} */ (want.cap),
-        f.nrCpus,
-        want.vcpus !== undefined && f.state === 'halted'
-          ? Math.max(want.vcpus, f.maxVcpus === Infinity ? want.vcpus : f.maxVcpus)
-          : f.maxVcpus,
-      ),
-    );
+    // libxl checks a cap against the domain's vCPU maximum: the one it runs with, or will start with.
+    const domainVcpus =
+      f.state === 'running'
+        ? f.maxVcpus
+        : Math.max(want.vcpus ?? 0, Number.isFinite(f.maxVcpus) ? f.maxVcpus : f.vcpus);
+    bound(() => checkCap(/** @type {number} */ (want.cap), f.nrCpus, domainVcpus));
     add('cpu-cap', '--cpu-cap', String(want.cap));
   }
   if (want.vcpus !== undefined) {
@@ -665,7 +661,7 @@ function configChanges(ctx) {
     c.vcpus = want.vcpus;
     if (vcpus?.decision.kind === 'vcpus-above-max') c.maxVcpus = want.vcpus;
     // Keep the room to grow back live: without maxvcpus, the next start's maximum would be vcpus.
-    else if (f.state === 'running' && want.vcpus < f.maxVcpus && f.stored.maxVcpus !== f.maxVcpus)
+    else if (f.state === 'running' && want.vcpus < f.maxVcpus && (f.stored.explicitMaxVcpus ?? 0) < f.maxVcpus)
       c.maxVcpus = f.maxVcpus;
   }
   const memory = request(ctx, 'memory', 'memory-above-max');
@@ -675,7 +671,7 @@ function configChanges(ctx) {
     else if (
       f.state === 'running' &&
       want.memory < f.maxMemory &&
-      f.stored.maxMemory !== f.maxMemory &&
+      (f.stored.explicitMaxMemory ?? 0) < f.maxMemory &&
       (f.guestType !== 'hvm' || f.balloon === true)
     ) {
       c.maxMemory = mib(f.maxMemory);

@@ -882,6 +882,9 @@ export interface StoredValues {
   /** bytes */
   memory?: number;
   maxMemory?: number;
+  /** The maxima as written (xl maxvcpus, xm vcpus; maxmem in bytes), absent when the file leaves them to the defaults. */
+  explicitMaxVcpus?: number;
+  explicitMaxMemory?: number;
   /** vif index → credit (undefined: unlimited) */
   vifCredit?: Record<number, Credit | undefined>;
   /** mac (lower case) → tbf params */
@@ -1001,7 +1004,11 @@ export function storedFromConfig(cfg: XlConfig, dialect: 'xl' | 'xm' = 'xl'): St
   for (const [vdev, type, params] of triples(cfg.get('disk_other_config'))) {
     if (vdev && type === 'ionice' && params !== undefined) ionice[vdev] = params;
   }
+  const explicitMaxVcpus = cfg.getNumber(dialect === 'xm' ? 'vcpus' : 'maxvcpus');
+  const explicitMaxMemory = cfg.getNumber('maxmem');
   return {
+    ...(explicitMaxVcpus !== undefined ? { explicitMaxVcpus } : {}),
+    ...(explicitMaxMemory !== undefined ? { explicitMaxMemory: explicitMaxMemory * MiB } : {}),
     weight: cfg.getNumber('cpu_weight') ?? WEIGHT_DEFAULT,
     cap: cfg.getNumber(dialect === 'xm' ? 'cpu_cap' : 'cap') ?? 0,
     ...(vcpus !== undefined ? { vcpus } : {}),

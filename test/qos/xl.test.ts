@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -246,6 +246,17 @@ describe('xen-qos with xl', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(changingCalls().map((c) => c.argv)).toEqual([['sched-credit', '-d', '1', '-w', '50']]);
     expect(r.stdout).toContain('--cpu-weight Intermediate (50): applies live');
+  });
+
+  it('keeps the room to grow back when it persists fewer vCPUs or less memory in a file without maxima', async () => {
+    host({ domains: [vm01({ vcpus: 4, maxvcpus: 4, memory: 2048, maxmem: 2048 })] }, false);
+    mkdirSync(path.join(root, 'etc/xen'), { recursive: true });
+    writeFileSync(path.join(root, 'etc/xen/vm01.cfg'), 'name = "vm01"\ntype = "pv"\nvcpus = 4\nmemory = 2048\n');
+    const r = await qos(['vm01', '--toolstack', 'xl', '--vcpus', '2', '--memory', '1024', '--persist', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(cfgText()).toBe('name = "vm01"\ntype = "pv"\nvcpus = 2\nmemory = 1024\nmaxvcpus = 4\nmaxmem = 2048\n');
+    const again = await qos(['vm01', '--toolstack', 'xl', '--vcpus', '2', '--memory', '1024', '--persist', '--yes']);
+    expect(again.stdout).toContain('Nothing to do');
   });
 
   it('writes vCPUs above the boot maximum for the next start with --persist, and changes nothing live', async () => {
