@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { compile } from '@mdx-js/mdx';
+import { extractSteps, stepsShownOnPage } from '../../src/site/playbooks.js';
+import { CATALOGUE } from 'xen-runbooks/grub';
+import { ROOT } from '../helpers/playbook.js';
+
+const page = readFileSync(path.join(ROOT, 'content/docs/runbooks/pygrub-fix.mdx'), 'utf8');
+const source = readFileSync(path.join(ROOT, 'playbooks/pygrub-fix.mjs'), 'utf8');
+
+describe('the pygrub-fix runbook page', () => {
+  it('shows every step of the playbook once, in the playbook order', () => {
+    const steps = extractSteps(source, 'pygrub-fix.mjs').map((s) => s.id);
+    const shown = stepsShownOnPage(page).filter((s) => s.playbook === 'pygrub-fix').map((s) => s.id);
+    expect(steps.length).toBe(9);
+    expect(shown).toEqual(steps);
+  });
+
+  it('is valid MDX', async () => {
+    await expect(compile(page)).resolves.toBeDefined();
+  });
+
+  it('gives the manual commands of the story and the pv-grub way', () => {
+    for (const cmd of ['fdisk -ul', 'losetup -o 1048576', 'mount /dev/loop1 /mnt/tmp', 'cp grub.cfg grub.cfg.orig', 'sed -i', 'umount /mnt/tmp', 'losetup -d /dev/loop1']) {
+      expect(page).toContain(cmd);
+    }
+    expect(page).toContain('kernel="/usr/lib/xen/boot/pv-grub-x86_64.gz"');
+    expect(page).toContain('extra="(hd0,0)/grub/grub.cfg"');
+    expect(page).toMatch(/update-grub/);
+    expect(page).toContain('<DiagnosisTable />');
+  });
+
+  it('the catalogue behind its diagnosis table is complete and unique', () => {
+    const ids = CATALOGUE.map((c) => c.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ['grub2-partition-name', 'grub2-default-variable', 'bls-config', 'no-config', 'no-kernel-entry', 'kernel-missing', 'kernel-compression', 'boot-fs-unreadable', 'root-in-lvm']) {
+      expect(ids).toContain(id);
+    }
+    for (const c of CATALOGUE) {
+      expect(c.explanation.length).toBeGreaterThan(40);
+      expect(c.fix.length).toBeGreaterThan(20);
+      expect(c.xen).not.toBe('');
+    }
+  });
+});
