@@ -1000,11 +1000,11 @@ const playbook = definePlaybook({
           if (n === f.stored.vcpus && n <= /** @type {number} */ (f.stored.maxVcpus))
             return ok(`${n} vCPUs at startup already`);
           return change(
-            `VCPUs-at-startup ${f.stored.vcpus} → ${n}${n > f.maxVcpus ? `, VCPUs-max ${f.maxVcpus} → ${n}` : ''}`,
+            `set VCPUs-at-startup ${f.stored.vcpus} → ${n}${n > f.maxVcpus ? `, VCPUs-max ${f.maxVcpus} → ${n}` : ''}`,
           );
         }
         if (n === f.vcpus) return ok(`${n} vCPUs online already`);
-        return change(`${f.vcpus} → ${n} vCPUs online (boot maximum ${f.maxVcpus})`);
+        return change(`set ${f.vcpus} → ${n} vCPUs online (boot maximum ${f.maxVcpus})`);
       },
       async apply(ctx) {
         const f = facts(ctx);
@@ -1037,7 +1037,7 @@ const playbook = definePlaybook({
         const pinned = f.toolstack !== 'xe' || !ctx.state.dynamicRange;
         if (m === f.memory && pinned && (f.toolstack !== 'xe' || m <= f.maxMemory)) return ok(`${mib(m)} MiB already`);
         return change(
-          `${mib(f.memory)} → ${mib(m)} MiB${f.state === 'running' ? ' (the balloon driver gives or takes the difference)' : ''}`,
+          `set the memory ${mib(f.memory)} → ${mib(m)} MiB${f.state === 'running' ? ' (the balloon driver gives or takes the difference)' : ''}`,
         );
       },
       async apply(ctx) {
@@ -1149,7 +1149,7 @@ const playbook = definePlaybook({
           '  ionice acts only where the disk’s I/O scheduler honours it (CFQ, BFQ): on XCP-ng set other-config:scheduler=cfq on the SR',
         );
         return change(
-          `ionice ${IO_CLASSES[cls].title}${prio !== undefined ? ` ${prio}` : ''} on ${disk.vdev}${f.state === 'running' ? ' (applied when the disk is next plugged: the next start)' : ''}`,
+          `set ionice ${IO_CLASSES[cls].title}${prio !== undefined ? ` ${prio}` : ''} on ${disk.vdev}${f.state === 'running' ? ' (applied when the disk is next plugged: the next start)' : ''}`,
         );
       },
       async apply(ctx) {
@@ -1184,7 +1184,7 @@ const playbook = definePlaybook({
             ...(cap !== undefined && cap !== f.stored.cap ? [`VCPUs-params:cap=${cap}`] : []),
           ];
           if (!params.length) return ok('xapi keeps everything asked for');
-          return change(`xe vm-param-set ${params.join(' ')}`, { data: /** @type {PersistData} */ ({ params }) });
+          return change(`run xe vm-param-set ${params.join(' ')}`, { data: /** @type {PersistData} */ ({ params }) });
         }
         const changes = configChanges(ctx);
         if (Object.keys(changes).length === 0) return ok('nothing to write');

@@ -708,7 +708,7 @@ export function describeDecision(d: Decision): string {
     else if (d.kept && d.keep) line += `; --persist writes ${d.keep.where}`;
     else line += '; a restart would lose it (no --persist)';
   } else if (d.effect === 'restart' && d.keep) {
-    line += `; --persist writes ${d.keep.where}`;
+    line += d.keep.by === 'itself' ? `; kept in ${d.keep.where}` : `; --persist writes ${d.keep.where}`;
   }
   return line;
 }

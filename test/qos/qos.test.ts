@@ -261,6 +261,15 @@ describe('the model', () => {
     expect(describeDecision(withPersist)).toMatch(/--persist writes cpu_weight = W/);
   });
 
+  it('says a restart-only change xapi stores itself is kept, not that --persist writes it', () => {
+    expect(describeDecision(decide('io-priority', 'xe', 'running', false))).toMatch(
+      /^needs a restart of the domain \(xe vbd-param-set .*\); kept in VBD qos_algorithm_params$/,
+    );
+    expect(describeDecision(decide('io-priority', 'xm', 'running', true))).toMatch(
+      /; --persist writes disk_other_config/,
+    );
+  });
+
   it('knows xapi stores the vCPU count and memory range itself', () => {
     expect(decide('vcpus', 'xe', 'running', false).lostOnRestart).toBe(false);
     expect(decide('memory', 'xe', 'running', false).lostOnRestart).toBe(false);

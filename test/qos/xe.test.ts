@@ -252,6 +252,7 @@ describe('xen-qos with xe (XCP-ng, XenServer)', () => {
     const r = await qos([uuid, '--cpu-weight', '300', '--dry-run']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('would set weight 256 → 300');
+    expect(writes()).toEqual([]);
     const none = await qos(['db01', '--cpu-weight', '300', '--dry-run']);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('xe knows no VM named db01');
