@@ -119,7 +119,13 @@ async function findConfig(ctx, tool) {
       ];
   for (const path of candidates) {
     const text = await ctx.host.readText(path);
-    if (text !== undefined) return { path, cfg: XlConfig.parse(text, { source: path }) };
+    if (text === undefined) continue;
+    try {
+      // xend executed its files as Python: read what xl's grammar allows and skip the rest.
+      return { path, cfg: XlConfig.parse(text, { source: path, lenient: tool === 'xm' }) };
+    } catch (e) {
+      throw usage(`${path} cannot be read as a domain configuration: ${/** @type {Error} */ (e).message}`);
+    }
   }
   if (given) throw usage(`--config ${given}: no such file`);
   return { path: undefined, cfg: undefined, looked: candidates };

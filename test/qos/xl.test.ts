@@ -286,6 +286,16 @@ describe('xen-qos with xl', () => {
     expect(changingCalls()).toEqual([]);
   });
 
+  it('refuses a config file xl could not read, before anything', async () => {
+    host();
+    writeFileSync(path.join(root, 'etc/xen/vm01.cfg'), 'name = "vm01"\nmemory = [1024\n');
+    const before = simText();
+    const r = await qos(['vm01', '--toolstack', 'xl', '--cpu-weight', '512', '--yes']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('/etc/xen/vm01.cfg cannot be read as a domain configuration: /etc/xen/vm01.cfg:');
+    expect(simText()).toBe(before);
+  });
+
   it('refuses a halted domain without a config file, naming where it looked', async () => {
     host({ domains: [] }, false);
     const r = await qos(['vm01', '--toolstack', 'xl', '--vcpus', '2', '--yes']);
