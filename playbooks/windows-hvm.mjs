@@ -774,7 +774,7 @@ async function grub2Check(ctx, grubCfg) {
   if (!xenEntries.length) {
     throw fail(
       `${grubCfg} has no entry that loads Xen (multiboot ... xen.gz)`,
-      `install the hypervisor package (Debian: xen-hypervisor-*, which adds /etc/grub.d/20_linux_xen), then ${regenerate.join(' ')}`,
+      `install the hypervisor package (Debian: xen-hypervisor-*; /etc/grub.d/20_linux_xen makes entries for the /boot/xen-*.gz it installs), then ${regenerate.join(' ')}`,
     );
   }
   // What grub.cfg boots now: its `set default=` (from GRUB_DEFAULT when it was generated).

@@ -223,6 +223,25 @@ export function xenMac(random: Uint8Array): string {
   return `00:16:3e:${b.map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
 }
 
+/** The guest of the runbook page's example (the password shown masked, as the playbook shows it). */
+export function exampleGuest(installed = false): HvmGuest {
+  return {
+    name: 'win7',
+    memory: 4096,
+    maxmem: 4096,
+    vcpus: 2,
+    disk: '/srv/xen/win7.img',
+    diskIsBlockDevice: false,
+    iso: installed ? undefined : '/srv/iso/win7.iso',
+    bridge: 'xenbr0',
+    mac: '00:16:3e:5a:01:02',
+    vncListen: '127.0.0.1',
+    vncDisplay: 1,
+    vncPassword: '********',
+    boot: installed ? 'c' : 'dc',
+  };
+}
+
 /* ------------------------------------------------------------------ memory */
 
 /**
