@@ -33,6 +33,8 @@ export interface GuestFs {
   readonly label: string;
   /** lstat: the last component is not followed. undefined when nothing is there. */
   stat(p: string): Promise<GuestStat | undefined>;
+  /** Several lstat()s at once (a backend may do them in one go). */
+  statMany?(paths: readonly string[]): Promise<(GuestStat | undefined)[]>;
   /** Names in a directory (without . and ..), or undefined when it is not a directory. */
   readdir(p: string): Promise<string[] | undefined>;
   /** A regular file's bytes; refuses anything larger than `limit`. */
@@ -116,22 +118,33 @@ export class DebugfsFs implements GuestFs {
       // Anything else (a missing inode table, a bad directory block) is a damaged filesystem.
       throw new GuestFsError(`debugfs cannot look up ${p}: ${firstLine(err).replace(/^.*?: /, '')}`, 'io');
     }
-    const type = /Type:\s+(\w+)/.exec(r.stdout)?.[1];
-    const mode = /Mode:\s+(\d+)/.exec(r.stdout)?.[1];
-    const size = /Size:\s+(\d+)/.exec(r.stdout)?.[1];
-    const user = /User:\s+(\d+)/.exec(r.stdout)?.[1];
-    const group = /Group:\s+(\d+)/.exec(r.stdout)?.[1];
-    if (!type || size === undefined) {
-      if (/^Inode:/m.test(r.stdout)) throw new GuestFsError(`unexpected debugfs output for stat ${p}`, 'io');
-      return undefined;
+    const st = parseStat(r.stdout);
+    if (!st) throw new GuestFsError(`unexpected debugfs output for stat ${p}`, 'io');
+    return st;
+  }
+
+  /**
+   * Many lstat()s in one debugfs process (`-f -`, one `stat` per line): what looking for a
+   * config in pygrub's thirteen places costs. Falls back to one process per path when the
+   * output cannot be split unambiguously (a symlink target that mimics debugfs's prompt).
+   */
+  async statMany(paths: readonly string[]): Promise<(GuestStat | undefined)[]> {
+    const lines = paths.map((p) => `stat ${q(p)}`);
+    const r = await this.$({ nothrow: true, input: `${lines.join('\n')}\n` })`debugfs -c -f - ${this.device}`;
+    const err = r.stderr.replace(/^debugfs [\d.]+ \([^)]*\)\n?/m, '').trim();
+    if (/while (trying to open|opening filesystem)|Could not open|Bad magic number/i.test(err)) {
+      throw new GuestFsError(`debugfs cannot open the filesystem at offset ${this.offset}: ${firstLine(err)}`, 'open');
     }
-    return {
-      type: type === 'regular' ? 'file' : type === 'directory' ? 'dir' : type === 'symlink' ? 'symlink' : 'other',
-      size: Number(size),
-      mode: parseInt(mode ?? '0', 8),
-      uid: Number(user ?? 0),
-      gid: Number(group ?? 0),
-    };
+    const other = err.split('\n').filter((l) => l && !/File not found by ext2_lookup/.test(l));
+    if (other.length) throw new GuestFsError(`debugfs: ${other[0]}`, 'io');
+    const out = r.stdout.split('\n');
+    const markers = out.map((l, i) => (l.startsWith('debugfs: ') ? i : -1)).filter((i) => i >= 0);
+    if (markers.length !== lines.length || markers.some((m, k) => out[m] !== `debugfs: ${lines[k]}`)) {
+      const one: (GuestStat | undefined)[] = [];
+      for (const p of paths) one.push(await this.stat(p));
+      return one;
+    }
+    return markers.map((m, k) => parseStat(out.slice(m + 1, markers[k + 1] ?? out.length).join('\n')));
   }
 
   async readdir(p: string): Promise<string[] | undefined> {
@@ -230,6 +243,23 @@ export class DebugfsFs implements GuestFs {
   }
 
   async close(): Promise<void> {}
+}
+
+/** debugfs `stat` output → GuestStat (undefined when it holds no inode). */
+function parseStat(out: string): GuestStat | undefined {
+  const type = /Type:\s+(\w+)/.exec(out)?.[1];
+  const mode = /Mode:\s+(\d+)/.exec(out)?.[1];
+  const size = /Size:\s+(\d+)/.exec(out)?.[1];
+  const user = /User:\s+(\d+)/.exec(out)?.[1];
+  const group = /Group:\s+(\d+)/.exec(out)?.[1];
+  if (!/^Inode:/m.test(out) || !type || size === undefined) return undefined;
+  return {
+    type: type === 'regular' ? 'file' : type === 'directory' ? 'dir' : type === 'symlink' ? 'symlink' : 'other',
+    size: Number(size),
+    mode: parseInt(mode ?? '0', 8),
+    uid: Number(user ?? 0),
+    gid: Number(group ?? 0),
+  };
 }
 
 function firstLine(s: string): string {

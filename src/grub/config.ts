@@ -45,8 +45,10 @@ export class ConfigError extends Error {
 /** The config pygrub would read from this filesystem, or undefined. */
 export async function findConfig(fs: GuestFs): Promise<FoundConfig | undefined> {
   let found: FoundConfig | undefined;
-  for (const c of PYGRUB_SEARCH_ORDER) {
-    const st = await fs.stat(c.path);
+  const paths = PYGRUB_SEARCH_ORDER.map((c) => c.path);
+  const stats = fs.statMany ? await fs.statMany(paths) : await Promise.all(paths.map((p) => fs.stat(p)));
+  for (const [i, c] of PYGRUB_SEARCH_ORDER.entries()) {
+    const st = stats[i];
     if (!st) continue;
     if (!found) found = { ...c, stat: st, hidden: [] };
     else found.hidden.push(c);
