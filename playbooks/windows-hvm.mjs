@@ -27,6 +27,7 @@ import {
   isLegacyXenEntry,
   legacyDefaultIndex,
   legacyXenEntry,
+  maskPasswords,
   mergeConfig,
   parseGrub2Menu,
   parseGrubLegacy,
@@ -184,6 +185,10 @@ async function statFollow(ctx, p) {
   throw fail(`too many symbolic links from ${p}`);
 }
 
+/** The VNC display: --vnc-display, else the one the existing file fixes, else none (first free). @param {Ctx} ctx */
+const vncDisplay = (ctx) =>
+  opts(ctx)['vnc-display'] ?? /** @type {number | undefined} */ (ctx.state.existingVncDisplay);
+
 /** Memory in bytes (4 GiB unless given). @param {Ctx} ctx */
 const memoryBytes = (ctx) => opts(ctx).memory ?? 4 * GiB;
 
@@ -202,7 +207,7 @@ function guest(ctx) {
     bridge: o.bridge,
     mac: /** @type {string} */ (ctx.state.mac),
     vncListen: o['vnc-listen'],
-    vncDisplay: o['vnc-display'],
+    vncDisplay: vncDisplay(ctx),
     vncPassword: /** @type {string | undefined} */ (ctx.state.vncPassword),
     boot: o.installed ? 'c' : 'dc',
     ...(ctx.state.deviceModel ? { deviceModel: /** @type {string} */ (ctx.state.deviceModel) } : {}),
@@ -434,6 +439,7 @@ const playbook = definePlaybook({
           }
         }
         ctx.state.existingDisks = targets;
+        ctx.state.existingVncDisplay = cfg.getNumber('vncdisplay');
         ctx.state.mac ??= existingMac(cfg) ?? xenMac(randomBytes(3));
         const fixes = deprecated.length
           ? `, ${deprecated.length} xend-era setting${deprecated.length === 1 ? '' : 's'} to modernize`
@@ -603,7 +609,8 @@ const playbook = definePlaybook({
         });
         if (!edit.changed) return ok(`${file} already says so`);
         const password = g.vncPassword;
-        const diff = password ? edit.diff.split(password).join('********') : edit.diff;
+        const masked = maskPasswords(edit.diff);
+        const diff = password ? masked.split(password).join('********') : masked;
         return change(edit.before === undefined ? `write ${file}` : `update ${file}: ${changed.join(', ')}`, {
           diff,
           data: edit,
@@ -651,7 +658,7 @@ const playbook = definePlaybook({
     const failed = outcomes.some((o) => o.status === 'failed' || o.status === 'declined');
     if (failed) return;
     const o = opts(ctx);
-    const display = o['vnc-display'];
+    const display = vncDisplay(ctx);
     const local = o['vnc-listen'].startsWith('127.') || o['vnc-listen'] === '::1';
     ctx.report.config = configFile(ctx);
     ctx.report.vnc = {

@@ -162,6 +162,11 @@ export function conflictingKeys(toolstack: Toolstack): string[] {
     : ['type', 'vga', 'device_model_version'];
 }
 
+/** Hide VNC passwords in a diff or any text shown to people. */
+export function maskPasswords(text: string): string {
+  return text.replace(/^([-+ ]?\s*vncpasswd\s*=\s*)(["'])((?:\\.|(?!\2).)*)\2/gm, '$1$2********$2');
+}
+
 /** A new configuration file: a header and every setting with its comment. */
 export function renderConfig(g: HvmGuest, toolstack: Toolstack): string {
   const lines = [
@@ -193,10 +198,9 @@ export function mergeConfig(existing: XlConfig, g: HvmGuest, toolstack: Toolstac
   }
   const settings = hvmSettings(g, toolstack);
   const wanted = new Set(settings.map((s) => s.key));
-  // A display given once and dropped later: the other form must go.
-  for (const key of ['vncdisplay', 'vncpasswd']) {
-    if (!wanted.has(key) && existing.delete(key)) changed.push(key);
-  }
+  // vncunused = 1 and a fixed vncdisplay exclude each other. A password not given is left as the
+  // file has it (the playbook never removes one).
+  if (!wanted.has('vncdisplay') && existing.delete('vncdisplay')) changed.push('vncdisplay');
   for (const st of settings) {
     if (existing.set(st.key, st.value)) changed.push(st.key);
   }

@@ -14,6 +14,7 @@ import {
   hvmMemoryNeedMiB,
   isLegacyXenEntry,
   legacyDefaultIndex,
+  maskPasswords,
   mergeConfig,
   parseGrub2Menu,
   parseGrubLegacy,
@@ -202,13 +203,16 @@ describe('the guest configuration', () => {
     );
   });
 
-  it('a display given later replaces vncunused; a password dropped later goes', () => {
+  it('vncunused replaces a fixed display; a password is never removed, and never shown', () => {
     const withPw = XlConfig.parse(renderConfig({ ...GUEST, vncPassword: 'pw', vncDisplay: 3 }, 'xl'));
     const r = mergeConfig(withPw, GUEST, 'xl');
     const after = XlConfig.parse(r.text);
-    expect(after.has('vncpasswd')).toBe(false);
+    expect(after.get('vncpasswd')).toBe('pw');
     expect(after.has('vncdisplay')).toBe(false);
     expect(after.get('vncunused')).toBe(1);
+    expect(maskPasswords("+vncpasswd = \"pw\"\n vncpasswd='it\\'s'\n-vnc = 1\n")).toBe(
+      '+vncpasswd = "********"\n vncpasswd=\'********\'\n-vnc = 1\n',
+    );
   });
 
   it('counts the memory Xen needs as libxl does: memory, shadow pool, HVM extras, 2 MiB steps', () => {

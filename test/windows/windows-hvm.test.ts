@@ -224,6 +224,22 @@ describe('an existing file is updated in place', () => {
     expect(r.stdout).toContain('update /etc/xen/win7.cfg: memory, maxmem');
   });
 
+  it('keeps a password and a display the file already has, and never shows the password', async () => {
+    const h = host();
+    expect((await h.run([...WIN7, '--yes'])).code).toBe(0);
+    const noPw = WIN7.filter(
+      (a, i) =>
+        !['--vnc-password-file', '--vnc-display'].includes(a) &&
+        !['--vnc-password-file', '--vnc-display'].includes(WIN7[i - 1] ?? ''),
+    );
+    const r = await h.run([...noPw.map((a) => (a === '2' ? '4' : a)), '--yes', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const v = xlu({ configs: [h.read('/etc/xen/win7.cfg')] }).configs[0]?.values;
+    expect(v).toMatchObject({ vcpus: '4', vncpasswd: 's3cret', vncdisplay: '1', vncunused: '0' });
+    expect(r.stdout + r.stderr).not.toContain('s3cret');
+    expect(r.json.data.vnc).toEqual({ listen: '127.0.0.1', display: 1, port: 5901 });
+  });
+
   it('modernizes an xend file for xl, naming each deprecated setting, and keeps its MAC', async () => {
     const old = [
       '# Windows 2008 R2, from the Red Hat 5 days',
@@ -620,11 +636,50 @@ describe('--start', () => {
     expect(readXl(h.sim)?.domains).toHaveLength(1);
   });
 
+  it('creates the domain with xm on xend', async () => {
+    const h = host({ xl: { xend: true, info: { free_memory: 12000 } } });
+    const r = await h.run([...WIN7, '--toolstack', 'xm', '--start', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('win7 started (domain 1)');
+    const calls = readFileSync(path.join(h.sim, 'calls.jsonl'), 'utf8');
+    expect(calls).toContain(JSON.stringify({ cmd: 'xm', argv: ['create', path.join(h.root, 'etc/xen/win7.cfg')] }));
+    expect(readXl(h.sim)?.domains.find((d) => d.name === 'win7')?.type).toBe('hvm');
+  });
+
   it('is skipped until the host runs Xen', async () => {
     const h = host({ dom0: false, xl: false, grub: { kind: 'legacy', file: 'centos6-xen-default' } });
     const r = await h.run([...WIN7, '--start', '--yes', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.steps.find((s: { id: string }) => s.id === 'start').message).toContain('reboot into the Xen entry');
+  });
+});
+
+describe('the command line', () => {
+  it('runs through zx as well as node, and describes itself', async () => {
+    const viaZx = await runPlaybook('windows-hvm', ['--help'], { zx: true });
+    expect(viaZx.code).toBe(0);
+    expect(viaZx.stdout).toContain('--vnc-password-file FILE');
+    const d = JSON.parse((await runPlaybook('windows-hvm', ['--describe'])).stdout);
+    expect(d.steps.map((s: { id: string }) => s.id)).toEqual([
+      'check-cpu',
+      'check-dom0',
+      'check-xen',
+      'check-config',
+      'check-disk',
+      'boot-entry',
+      'create-disk',
+      'write-config',
+      'start',
+    ]);
+    expect(d.options.find((o: { name: string }) => o.name === 'toolstack').choices).toEqual(['xl', 'xm']);
+  });
+
+  it('refuses to change anything without a terminal and without --yes', async () => {
+    const h = host();
+    const r = await h.run(WIN7);
+    expect(r.code).toBe(3);
+    expect(h.exists('/srv/xen/win7.img')).toBe(false);
+    expect(h.exists('/etc/xen/win7.cfg')).toBe(false);
   });
 });
 
