@@ -25,6 +25,11 @@ const NEEDS = [
   { what: 'chromium', pkg: 'chromium', present: () => has('chromium', ['/usr/bin/chromium']) },
   { what: 'sshd', pkg: 'openssh-server', present: () => has('sshd', ['/usr/sbin/sshd']) },
   { what: 'ssh, ssh-keygen', pkg: 'openssh-client', present: () => has('ssh', ['/usr/bin/ssh']) },
+  {
+    what: 'script (a pseudo-terminal for the prompt tests)',
+    pkg: 'bsdutils',
+    present: () => has('script', ['/usr/bin/script']),
+  },
   { what: 'losetup, mount', pkg: 'mount', present: () => has('losetup', ['/usr/sbin/losetup', '/sbin/losetup']) },
 ];
 

@@ -3,42 +3,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { formatCommand } from '../../src/engine/index.js';
 import { ROOT } from '../helpers/playbook.js';
 import { SAMPLE } from '../helpers/sample.js';
+import { onTerminal } from '../helpers/terminal.js';
 
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'xr-tty-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Run a command on a real pseudo-terminal (util-linux `script`), typing `answers` as they are asked for. */
-function onTerminal(argv: string[], answers: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('script', ['-qfec', formatCommand(argv), '/dev/null'], {
-      cwd: ROOT,
-      env: { ...process.env, TERM: 'dumb', CI: '' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const pending = [...answers];
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      const prompts = output.split(/\[a\]ll |\[y\/N\] /).length - 1;
-      if (prompts > answers.length - pending.length && pending.length) {
-        child.stdin.write(`${pending.shift()}\n`);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
 
 describe('on a terminal', () => {
   it('asks before changing anything, and a no changes nothing (exit 3)', async () => {

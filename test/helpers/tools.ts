@@ -23,6 +23,7 @@ export const TOOLS = {
   'ssh-keygen': { paths: ['/usr/bin/ssh-keygen'], pkg: 'openssh-client' },
   ssh: { paths: ['/usr/bin/ssh'], pkg: 'openssh-client' },
   losetup: { paths: ['/usr/sbin/losetup', '/sbin/losetup'], pkg: 'mount' },
+  script: { paths: ['/usr/bin/script'], pkg: 'bsdutils' },
 } as const;
 
 export type ToolName = keyof typeof TOOLS;

@@ -1,17 +1,16 @@
-import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { formatCommand } from '../../src/engine/index.js';
+import { onTerminal as runOnTerminal } from '../helpers/terminal.js';
+import { tool } from '../helpers/tools.js';
 import { ROOT, SIM_BIN } from '../helpers/playbook.js';
 import { readXl, seedXl } from '../sim/xl.mjs';
 
 let sim: string;
 let root: string;
 beforeAll(() => {
-  // util-linux's script(1) gives the playbook a real terminal.
-  expect(existsSync('/usr/bin/script'), 'script(1) from util-linux (apt-get install -y util-linux)').toBe(true);
+  tool('script'); // util-linux's script(1) gives the playbook a real terminal
 });
 beforeEach(() => {
   sim = mkdtempSync(path.join(os.tmpdir(), 'xr-qos-tty-'));
@@ -40,30 +39,11 @@ afterEach(() => {
 });
 
 /** Run the playbook on a pseudo-terminal, answering each question in turn. */
-function onTerminal(args: string[], answers: string[]): Promise<{ code: number | null; output: string }> {
-  const argv = [process.execPath, path.join(ROOT, 'playbooks/xen-qos.mjs'), ...args];
-  return new Promise((resolve) => {
-    const child = spawn('script', ['-qfec', formatCommand(argv), '/dev/null'], {
-      cwd: ROOT,
-      env: { ...process.env, TERM: 'dumb', CI: '', XR_SIM_DIR: sim, PATH: `${SIM_BIN}:${process.env.PATH ?? ''}` },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const pending = [...answers];
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      const asked = output.split(/\[a\]ll |\[y\/N\] /).length - 1;
-      if (asked > answers.length - pending.length && pending.length) child.stdin.write(`${pending.shift()}\n`);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
+const onTerminal = (args: string[], answers: string[]) =>
+  runOnTerminal([process.execPath, path.join(ROOT, 'playbooks/xen-qos.mjs'), ...args], answers, {
+    XR_SIM_DIR: sim,
+    PATH: `${SIM_BIN}:${process.env.PATH ?? ''}`,
   });
-}
 
 const ARGS = () => ['vm01', '--root', root, '--toolstack', 'xl', '--rate', '8Mb/s@50ms', '--persist'];
 const detached = () =>
