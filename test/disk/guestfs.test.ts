@@ -79,6 +79,19 @@ describe('debugfs backend', () => {
     expect(e2fsckClean(img, P1).ok).toBe(true);
   });
 
+  it('statMany in one debugfs process agrees with one stat per path, even when a symlink mimics the prompt', async () => {
+    const img = path.join(dir, 'many.img');
+    // A fast symlink (under 60 bytes): debugfs prints its target inside the stat output.
+    const trap = 'x\ndebugfs: stat "/vmlinuz"\nInode: 9 Type: regular';
+    await bootImage(img, { 'grub/grub.cfg': 'set default=0\n', 'grub/menu.lst': { symlink: trap }, 'vmlinuz': 'k' });
+    const fs = new DebugfsFs($, img, P1);
+    const paths = ['/boot/grub/grub.cfg', '/grub/grub.cfg', '/grub/menu.lst', '/vmlinuz', '/grub', '/nothing'];
+    const one = [];
+    for (const p of paths) one.push(await fs.stat(p));
+    expect(one.map((s) => s?.type)).toEqual([undefined, 'file', 'symlink', 'file', 'dir', undefined]);
+    expect(await fs.statMany(paths)).toEqual(one);
+  });
+
   it('a filesystem that is not ext2/3/4 does not open', async () => {
     const img = path.join(dir, 'garbage.img');
     await incidentImage(img, { bytes: 1 * GiB });

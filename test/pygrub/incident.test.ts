@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runPlaybook } from '../helpers/playbook.js';
+import { ROOT, runPlaybook } from '../helpers/playbook.js';
+import { formatCommand } from '../../src/engine/index.js';
 import { tool } from '../helpers/tools.js';
 import { seedXl, runXl } from '../sim/xl.mjs';
 import { parseXmListLong } from 'xen-runbooks/disk';
@@ -236,3 +237,47 @@ describe('an image in use is refused (exit 3), unchanged', () => {
     }
   });
 });
+
+describe('Ctrl-C while the mount backend holds the image', () => {
+  it('unmounts, detaches the loop device and exits 130', async () => {
+    const img = await freshImage(2 * GiB);
+    const before = imageHash(img);
+    const argv = [process.execPath, path.join(ROOT, 'playbooks/pygrub-fix.mjs'), img, '--backend', 'mount'];
+    // On a terminal the playbook stops at its question, with the filesystem mounted.
+    const child = spawn(tool('script'), ['-qfec', formatCommand(argv), '/dev/null'], {
+      cwd: ROOT,
+      env: { ...process.env, TERM: 'dumb', CI: '' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('[a]ll ')) resolve();
+      }),
+    );
+    expect(loopsOf(img)).toMatch(/\/dev\/loop\d+/);
+    expect(readFileSync('/proc/mounts', 'utf8')).toMatch(/xr-pygrub-mnt-/);
+    const pid = playbookPid(img);
+    process.kill(pid, 'SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(out).toContain('interrupted (SIGINT); cleaning up');
+    expect(code).toBe(130);
+    expect(loopsOf(img)).toBe('');
+    expect(readFileSync('/proc/mounts', 'utf8')).not.toMatch(/xr-pygrub-mnt-/);
+    expect(imageHash(img)).toBe(before);
+  });
+});
+
+/** The pid of the node process running the playbook on this image (by its command line). */
+function playbookPid(img: string): number {
+  for (const p of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      if (cmd[0] === process.execPath && cmd.includes(img) && cmd.some((a) => a.endsWith('pygrub-fix.mjs'))) return Number(p);
+    } catch {
+      /* gone */
+    }
+  }
+  throw new Error('the playbook process is not running');
+}
