@@ -13,7 +13,7 @@ export const DIST = path.join(ROOT, 'dist');
  * built from inside vitest (NODE_ENV=test) the site would ship without its search UI.
  */
 export function buildSite(): Promise<{ output: string }> {
-  const env = { ...(process.env as Record<string, string>), NODE_ENV: 'production' };
+  const env: Record<string, string | undefined> = { ...process.env, NODE_ENV: 'production' };
   delete env.VITEST;
   delete env.VITEST_WORKER_ID;
   delete env.VITEST_POOL_ID;
