@@ -269,6 +269,8 @@ const playbook = definePlaybook({
       if (text === undefined) throw usage(`--vnc-password-file ${pwFile}: no such file`);
       const password = text.split('\n')[0]?.replace(/\r$/, '') ?? '';
       if (password === '') throw usage(`--vnc-password-file ${pwFile}: the first line is empty`);
+      if (/[\x00-\x1f\x7f]/.test(password))
+        throw usage(`--vnc-password-file ${pwFile}: control characters in the password`);
       if (password.length > 8)
         ctx.log.warn(`the VNC password has ${password.length} characters; VNC uses only the first 8`);
       ctx.state.vncPassword = password;
@@ -278,7 +280,6 @@ const playbook = definePlaybook({
         'give --vnc-password-file FILE, or keep the default 127.0.0.1 and use an ssh tunnel',
       );
     }
-    if (o.start && ctx.dryRun) ctx.log.detail('--start under --dry-run: the plan only');
   },
 
   steps: [

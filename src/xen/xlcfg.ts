@@ -17,6 +17,7 @@
  *   cfg.getNumber('memory')                a number also when written as a string ("4096"), as xl reads it
  *   cfg.has(key); cfg.keys()               keys in file order, each once
  *   cfg.line(key)                          1-based line of the statement that sets the value
+ *   cfg.statementText(key)                 the statement(s) for the key as written (for messages)
  *   cfg.set('memory', 4096)                replaces the value where it is written (quote style, list
  *                                          layout and everything else in the file kept byte for byte);
  *                                          a new key is appended at the end. Returns false when the
@@ -29,6 +30,7 @@
  *                                          device_model=, file:/phy:/tap:aio: disk prefixes, ...)
  *
  *   formatValue(value, opts?)              the text of a value, so that parsing it gives the value back
+ *   sameValue(a, b)                        equal as xl reads them (4096 and "4096" are the same)
  *   parseDiskSpec(spec) / formatDiskSpec(params)   'format=raw, vdev=xvda, access=rw, target=/path'
  *                                          <-> { format, vdev, access, target }; target= is written last
  *   modernizeDiskSpec(spec), legacyDiskSyntax(spec)  'file:/x.img,hda,w' -> 'format=raw, vdev=hda,

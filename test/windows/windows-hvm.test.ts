@@ -279,6 +279,27 @@ describe('an existing file is updated in place', () => {
     expect(h.read('/etc/xen/win7.cfg.orig')).toBe(old);
   });
 
+  it('for xm, keeps the Python of an xend file and updates the values around it', async () => {
+    const py = [
+      'import os, re',
+      "arch_libdir = 'lib'",
+      'arch = os.uname()[4]',
+      "if os.uname()[0] == 'Linux' and re.search('64', arch):",
+      "    arch_libdir = 'lib64'",
+      "name = 'win7'",
+      "builder = 'hvm'",
+      'memory = 1024',
+      '',
+    ].join('\n');
+    const h = host({ xl: { xend: true }, files: { '/etc/xen/win7.cfg': py } });
+    const r = await h.run([...WIN7, '--toolstack', 'xm', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('/etc/xen/win7.cfg:3: left as it is (Python for xend): arch = os.uname()[4]');
+    const text = h.read('/etc/xen/win7.cfg');
+    expect(text.startsWith(py.replace('memory = 1024', 'memory = 4096'))).toBe(true);
+    expect(text).toContain('\nmaxmem = 4096\n');
+  });
+
   it('refuses a file with Python xl cannot read, and leaves everything as it was', async () => {
     const py = "import os\narch = os.uname()[4]\nname = 'win7'\nmemory = 1024\n";
     const h = host({ files: { '/etc/xen/win7.cfg': py } });
