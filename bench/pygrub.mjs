@@ -48,8 +48,15 @@ async function diagnosis(image) {
     if (!config) throw new Error('no config');
     const text = await readConfig(fs, config);
     const filesystems = [{ partition: p, offset: p.offset, fs: info }];
-    const d = await diagnose({ version: parseXenVersion('old'), table, filesystems, boot: { ...filesystems[0], config, text }, fs });
-    if (!d.findings.some((f) => f.id === 'grub2-partition-name')) throw new Error('the diagnosis missed the partition names');
+    const d = await diagnose({
+      version: parseXenVersion('old'),
+      table,
+      filesystems,
+      boot: { ...filesystems[0], config, text },
+      fs,
+    });
+    if (!d.findings.some((f) => f.id === 'grub2-partition-name'))
+      throw new Error('the diagnosis missed the partition names');
   } finally {
     await src.close();
   }
@@ -70,7 +77,9 @@ export async function run() {
         d.push(await timed(() => diagnosis(image)));
         dry.push(
           await timed(() => {
-            const r = spawnSync(process.execPath, [path.join(root, 'playbooks/pygrub-fix.mjs'), image, '--dry-run'], { encoding: 'utf8' });
+            const r = spawnSync(process.execPath, [path.join(root, 'playbooks/pygrub-fix.mjs'), image, '--dry-run'], {
+              encoding: 'utf8',
+            });
             if (r.status !== 0) throw new Error(`--dry-run exit ${r.status}: ${r.stderr}`);
           }),
         );
@@ -96,11 +105,15 @@ export async function run() {
     await rm(dir, { recursive: true, force: true });
   }
   printTable(rows, ['image', 'diagnosis ms', 'dry-run ms', 'pygrub -l ms', 'dry-run / pygrub', 'diagnosis / pygrub']);
-  console.log(`\nMedians of ${ROUNDS} rounds. The dry run is a whole process: starting Node and loading the engine (about 250 ms), the in-use checks, e2fsck -fn on /boot.`);
+  console.log(
+    `\nMedians of ${ROUNDS} rounds. The dry run is a whole process: starting Node and loading the engine (about 250 ms), the in-use checks, e2fsck -fn on /boot.`,
+  );
   const first = rows[0];
   const last = rows[rows.length - 1];
   if (first && last && last['dry-run ms'] > 3 * first['dry-run ms'] + 200) {
-    throw new Error(`--dry-run grows with the image: ${first['dry-run ms']} ms at ${first.image}, ${last['dry-run ms']} ms at ${last.image}`);
+    throw new Error(
+      `--dry-run grows with the image: ${first['dry-run ms']} ms at ${first.image}, ${last['dry-run ms']} ms at ${last.image}`,
+    );
   }
   return rows;
 }

@@ -7,7 +7,18 @@
  * read in user space by debugfs unless --backend mount is asked for.
  */
 import { stat as fsStat } from 'node:fs/promises';
-import { definePlaybook, step, fileStep, ok, change, skip, usage, refuse, fail, unifiedDiff } from 'xen-runbooks/engine';
+import {
+  definePlaybook,
+  step,
+  fileStep,
+  ok,
+  change,
+  skip,
+  usage,
+  refuse,
+  fail,
+  unifiedDiff,
+} from 'xen-runbooks/engine';
 import {
   openSource,
   readPartitionTable,
@@ -70,13 +81,19 @@ what can be fixed: --strategy rewrite (the default) rewrites only the lines old 
 keeping grub.cfg.orig; --strategy pvgrub switches the domain's config to pv-grub instead. The image
 is read in user space with debugfs at the partition's offset; nothing is mounted unless you ask for
 --backend mount. Shut the guest down first: an image in use is refused.`,
-  args: [{ name: 'IMAGE', description: 'The guest\'s disk image file or block device (e.g. /srv/xen/vm01.img, /dev/vg0/vm01-disk).' }],
+  args: [
+    {
+      name: 'IMAGE',
+      description: "The guest's disk image file or block device (e.g. /srv/xen/vm01.img, /dev/vg0/vm01-disk).",
+    },
+  ],
   options: {
     strategy: {
       type: 'enum',
       choices: ['rewrite', 'pvgrub'],
       default: 'rewrite',
-      description: 'rewrite: fix grub.cfg in the image (grub.cfg.orig kept). pvgrub: leave the image, boot the domain through pv-grub.',
+      description:
+        'rewrite: fix grub.cfg in the image (grub.cfg.orig kept). pvgrub: leave the image, boot the domain through pv-grub.',
     },
     'domain-config': {
       type: 'string',
@@ -89,19 +106,21 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
       default: 'old',
       pattern: /^(old|\d+\.\d+(\.\d+)?)$/,
       patternHint: "a release such as 4.0, 4.1.2, 4.17, or 'old'",
-      description: "The Xen whose pygrub will read the image (xl info | grep xen_version). 'old' assumes Xen 4.0, the strictest.",
+      description:
+        "The Xen whose pygrub will read the image (xl info | grep xen_version). 'old' assumes Xen 4.0, the strictest.",
     },
     backend: {
       type: 'enum',
       choices: ['debugfs', 'mount'],
       default: 'debugfs',
-      description: 'debugfs: read and write ext2/3/4 in user space. mount: losetup -o + mount (root; for filesystems debugfs cannot read).',
+      description:
+        'debugfs: read and write ext2/3/4 in user space. mount: losetup -o + mount (root; for filesystems debugfs cannot read).',
     },
     partition: {
       type: 'integer',
       min: 1,
       max: 256,
-      description: 'The partition holding the boot config, when you know better than pygrub\'s search order.',
+      description: "The partition holding the boot config, when you know better than pygrub's search order.",
     },
     'sector-size': {
       type: 'enum',
@@ -113,7 +132,8 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
       type: 'enum',
       choices: ['auto', 'pvgrub2', 'legacy'],
       default: 'auto',
-      description: 'With --strategy pvgrub: PVGRUB2 (grub-xen-host) or legacy PV-GRUB; auto takes PVGRUB2 when the host has it.',
+      description:
+        'With --strategy pvgrub: PVGRUB2 (grub-xen-host) or legacy PV-GRUB; auto takes PVGRUB2 when the host has it.',
     },
     arch: {
       type: 'enum',
@@ -121,8 +141,14 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
       default: 'x86_64',
       description: "The guest's architecture, for the pv-grub image.",
     },
-    restore: { type: 'boolean', description: 'Put the backups back: grub.cfg.orig over grub.cfg (or the domain config .orig).' },
-    force: { type: 'boolean', description: 'Go on even when a running domain or another process uses the image. Dangerous.' },
+    restore: {
+      type: 'boolean',
+      description: 'Put the backups back: grub.cfg.orig over grub.cfg (or the domain config .orig).',
+    },
+    force: {
+      type: 'boolean',
+      description: 'Go on even when a running domain or another process uses the image. Dangerous.',
+    },
   },
   transports: ['local', 'root'],
   examples: [
@@ -134,9 +160,10 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
   ],
   validate(ctx) {
     if (ctx.opts.strategy === 'pvgrub' && !ctx.opts['domain-config']) {
-      throw usage('--strategy pvgrub needs --domain-config FILE (the domain\'s xm/xl config)');
+      throw usage("--strategy pvgrub needs --domain-config FILE (the domain's xm/xl config)");
     }
-    if (ctx.opts.strategy !== 'pvgrub' && ctx.given.has('domain-config')) throw usage('--domain-config goes with --strategy pvgrub');
+    if (ctx.opts.strategy !== 'pvgrub' && ctx.given.has('domain-config'))
+      throw usage('--domain-config goes with --strategy pvgrub');
     ctx.state.version = parseXenVersion(ctx.opts['xen-version']);
     ctx.state.image = ctx.args.IMAGE;
     ctx.state.filesystems = [];
@@ -148,7 +175,8 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
         const image = await ctx.host.resolve(found(ctx).image);
         const st = await fsStat(image).catch(() => undefined);
         if (!st) throw usage(`${found(ctx).image}: no such file or device`);
-        if (!st.isFile() && !st.isBlockDevice()) throw usage(`${found(ctx).image} is neither a regular file nor a block device`);
+        if (!st.isFile() && !st.isBlockDevice())
+          throw usage(`${found(ctx).image} is neither a regular file nor a block device`);
         found(ctx).image = image;
         const users = [];
         const { uses, notes } = await domainsUsing(ctx.$, image);
@@ -156,13 +184,19 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
         for (const u of uses) users.push(`domain ${u.domain} has it as a disk (${u.tool} list -l: ${u.target})`);
         for (const loop of await loopDevicesOf(ctx.$, image)) users.push(`it is attached to ${loop} (losetup -j)`);
         for (const p of await processesHolding(image)) users.push(`process ${p.pid} (${p.command}) has it open`);
-        if (st.isBlockDevice() && (await blockDeviceBusy(image))) users.push('the kernel holds the device (an exclusive open fails: mounted or in use)');
+        if (st.isBlockDevice() && (await blockDeviceBusy(image)))
+          users.push('the kernel holds the device (an exclusive open fails: mounted or in use)');
         if (users.length && !ctx.opts.force) {
-          throw refuse(`${image} is in use: ${users.join('; ')}`, 'shut the domain down (xl shutdown -w NAME) and run again; --force only if you are sure nothing writes to it');
+          throw refuse(
+            `${image} is in use: ${users.join('; ')}`,
+            'shut the domain down (xl shutdown -w NAME) and run again; --force only if you are sure nothing writes to it',
+          );
         }
         for (const u of users) ctx.log.warn(`--force: going on although ${u}`);
         ctx.report.image = image;
-        return ok(`${image}: ${st.isBlockDevice() ? 'block device' : 'image file'}, not in use by a running domain or another process`);
+        return ok(
+          `${image}: ${st.isBlockDevice() ? 'block device' : 'image file'}, not in use by a running domain or another process`,
+        );
       },
     }),
 
@@ -174,7 +208,10 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
         ctx.cleanup(() => source.close());
         const size = ctx.opts['sector-size'];
         try {
-          f.table = await readPartitionTable(source, size === 'auto' ? {} : { sectorSize: size === '4096' ? 4096 : 512 });
+          f.table = await readPartitionTable(
+            source,
+            size === 'auto' ? {} : { sectorSize: size === '4096' ? 4096 : 512 },
+          );
         } catch (e) {
           if (e instanceof PartitionTableError) throw usage(`${f.image}: ${e.message}`);
           throw e;
@@ -183,15 +220,27 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
         const t = f.table;
         for (const w of t.warnings) ctx.log.warn(w);
         for (const p of t.partitions) {
-          ctx.log.info(`    ${String(p.number).padStart(3)}  ${p.kind.padEnd(8)} start ${String(p.start).padStart(10)}  offset ${String(p.offset).padStart(14)}  ${p.typeName}`);
+          ctx.log.info(
+            `    ${String(p.number).padStart(3)}  ${p.kind.padEnd(8)} start ${String(p.start).padStart(10)}  offset ${String(p.offset).padStart(14)}  ${p.typeName}`,
+          );
         }
-        ctx.report.table = { label: t.label, sectorSize: t.sectorSize, diskSize: t.diskSize, id: t.id, partitions: t.partitions };
-        return ok(t.label === 'none' ? 'no partition table: one filesystem on the whole disk' : `${t.label}, ${t.sectorSize}-byte sectors, ${t.partitions.length} partitions`);
+        ctx.report.table = {
+          label: t.label,
+          sectorSize: t.sectorSize,
+          diskSize: t.diskSize,
+          id: t.id,
+          partitions: t.partitions,
+        };
+        return ok(
+          t.label === 'none'
+            ? 'no partition table: one filesystem on the whole disk'
+            : `${t.label}, ${t.sectorSize}-byte sectors, ${t.partitions.length} partitions`,
+        );
       },
     }),
 
     step('find-boot-partition', {
-      title: "Find the boot config where pygrub looks for it",
+      title: 'Find the boot config where pygrub looks for it',
       long: true,
       async check(ctx) {
         const f = found(ctx);
@@ -209,7 +258,10 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
         const candidates = f.filesystems.filter((c) => (wanted ? c.partition?.number === wanted : true));
         if (wanted && !candidates.length) throw usage(`there is no partition ${wanted} (see the table above)`);
         for (const c of candidates) {
-          const readable = ctx.opts.backend === 'mount' ? c.fs.kind !== 'lvm2' && c.fs.kind !== 'swap' && c.fs.kind !== 'unknown' : isExt(c.fs.kind);
+          const readable =
+            ctx.opts.backend === 'mount'
+              ? c.fs.kind !== 'lvm2' && c.fs.kind !== 'swap' && c.fs.kind !== 'unknown'
+              : isExt(c.fs.kind);
           if (!readable) continue;
           const fs = await openGuestFs(ctx, c);
           const config = await findConfig(fs).catch((e) => {
@@ -223,8 +275,16 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
           f.fs = fs;
           f.boot = { ...c, config, text: '' };
           const p = c.partition;
-          ctx.report.boot = { partition: p?.number ?? null, offset: c.offset, filesystem: c.fs.kind, config: config.path, kind: config.kind };
-          return ok(`${partName(c)}, ${c.fs.kind}: ${config.path} (${config.kind === 'grub2' ? 'GRUB 2' : config.kind === 'grub-legacy' ? 'GRUB legacy' : 'extlinux'})`);
+          ctx.report.boot = {
+            partition: p?.number ?? null,
+            offset: c.offset,
+            filesystem: c.fs.kind,
+            config: config.path,
+            kind: config.kind,
+          };
+          return ok(
+            `${partName(c)}, ${c.fs.kind}: ${config.path} (${config.kind === 'grub2' ? 'GRUB 2' : config.kind === 'grub-legacy' ? 'GRUB legacy' : 'extlinux'})`,
+          );
         }
         ctx.report.boot = null;
         return ok('no partition pygrub can read holds a boot config (the diagnosis says why)');
@@ -263,17 +323,29 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
         const blocking = findings.filter((x) => x.severity === 'error' && !x.strategies.includes(strategy));
         if (blocking.length && !ctx.opts.restore) {
           const ways = [...new Set(blocking.map((x) => x.id))].map((id) => `  [${id}] ${entry(id).fix}`).join('\n');
-          throw fail(`${blocking.length} problem${blocking.length === 1 ? '' : 's'} that --strategy ${strategy} cannot fix; nothing was changed. Ways out:\n${ways}`);
+          throw fail(
+            `${blocking.length} problem${blocking.length === 1 ? '' : 's'} that --strategy ${strategy} cannot fix; nothing was changed. Ways out:\n${ways}`,
+          );
         }
         const errors = findings.filter((x) => x.severity === 'error').length;
-        if (!findings.length) return ok(`the pygrub of ${versionLabel(version)} reads this image: ${f.diagnosis.entries.length} entries`);
-        return ok(`${errors} problem${errors === 1 ? '' : 's'} for pygrub of ${versionLabel(version)}, ${findings.length - errors} warning${findings.length - errors === 1 ? '' : 's'}`);
+        if (!findings.length)
+          return ok(`the pygrub of ${versionLabel(version)} reads this image: ${f.diagnosis.entries.length} entries`);
+        return ok(
+          `${errors} problem${errors === 1 ? '' : 's'} for pygrub of ${versionLabel(version)}, ${findings.length - errors} warning${findings.length - errors === 1 ? '' : 's'}`,
+        );
       },
     }),
 
     step('rewrite-config', {
       title: 'Rewrite what old pygrub cannot parse (grub.cfg.orig kept)',
-      when: (ctx) => (ctx.opts.strategy !== 'rewrite' ? 'strategy is pvgrub' : ctx.opts.restore ? '--restore' : found(ctx).boot ? true : 'no boot config'),
+      when: (ctx) =>
+        ctx.opts.strategy !== 'rewrite'
+          ? 'strategy is pvgrub'
+          : ctx.opts.restore
+            ? '--restore'
+            : found(ctx).boot
+              ? true
+              : 'no boot config',
       async check(ctx) {
         const f = found(ctx);
         const boot = /** @type {import('xen-runbooks/grub').BootLocation} */ (f.boot);
@@ -292,11 +364,19 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
         const boot = /** @type {import('xen-runbooks/grub').BootLocation} */ (f.boot);
         const fs = /** @type {import('xen-runbooks/disk').GuestFs} */ (f.fs);
         if (boot.fs.dirty && fs instanceof DebugfsFs) {
-          throw refuse(`${partName(boot)} was not cleanly unmounted (or its journal needs recovery): debugfs would write around the journal`, 'use --backend mount, which replays the journal, or let the guest check it');
+          throw refuse(
+            `${partName(boot)} was not cleanly unmounted (or its journal needs recovery): debugfs would write around the journal`,
+            'use --backend mount, which replays the journal, or let the guest check it',
+          );
         }
         const now = await fs.readFile(boot.config.path, 1024 * 1024);
-        if (now.toString('utf8') !== boot.text) throw fail(`${boot.config.path} changed while the playbook ran; nothing written, run it again`);
-        const backup = await fs.replaceFile(boot.config.path, Buffer.from(/** @type {import('xen-runbooks/grub').RewriteResult} */ (f.rewritten).text), { backup: true });
+        if (now.toString('utf8') !== boot.text)
+          throw fail(`${boot.config.path} changed while the playbook ran; nothing written, run it again`);
+        const backup = await fs.replaceFile(
+          boot.config.path,
+          Buffer.from(/** @type {import('xen-runbooks/grub').RewriteResult} */ (f.rewritten).text),
+          { backup: true },
+        );
         f.wrote = true;
         ctx.report.backup = backup ?? `${boot.config.path}.orig (kept from an earlier run)`;
         return `${boot.config.path} rewritten (backup: ${backup ?? 'the existing .orig kept'})`;
@@ -304,7 +384,7 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
     }),
 
     fileStep('switch-to-pvgrub', {
-      title: "Boot the domain through pv-grub instead of pygrub",
+      title: 'Boot the domain through pv-grub instead of pygrub',
       when: (ctx) => (ctx.opts.strategy !== 'pvgrub' ? 'strategy is rewrite' : ctx.opts.restore ? '--restore' : true),
       file: (ctx) => /** @type {string} */ (ctx.opts['domain-config']),
       async edit(current, ctx) {
@@ -313,11 +393,14 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
         const disks = domainDisks(current);
         const given = String(ctx.args.IMAGE);
         if (disks.length && !disks.some((d) => d.includes(given) || d.includes(f.image))) {
-          ctx.log.warn(`${ctx.opts['domain-config']} names disks ${disks.join(', ')}, not ${given}: is it the right domain?`);
+          ctx.log.warn(
+            `${ctx.opts['domain-config']} names disks ${disks.join(', ')}, not ${given}: is it the right domain?`,
+          );
         }
         const { flavour, kernel } = await findPvgrub(ctx);
         const boot = f.boot;
-        if (flavour === 'pv-grub-legacy' && !boot) throw fail('legacy PV-GRUB needs to be told where the config is, and none was found');
+        if (flavour === 'pv-grub-legacy' && !boot)
+          throw fail('legacy PV-GRUB needs to be told where the config is, and none was found');
         const extra = boot ? pvgrubExtra(flavour, boot.partition?.number ?? null, boot.config.path) : undefined;
         ctx.report.pvgrub = { flavour, kernel, extra: extra ?? null };
         return switchToPvgrub(current, { kernel, extra });
@@ -334,7 +417,12 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
           const orig = await ctx.host.readText(`${file}.orig`);
           if (orig === undefined) return skip(`${file}.orig does not exist: nothing to restore`);
           const edit = await ctx.planEdit(file, () => orig);
-          return edit.changed ? change(`restore ${file} from ${file}.orig`, { diff: edit.diff, data: /** @type {RestoreData} */ ({ edit }) }) : ok(`${file} already equals ${file}.orig`);
+          return edit.changed
+            ? change(`restore ${file} from ${file}.orig`, {
+                diff: edit.diff,
+                data: /** @type {RestoreData} */ ({ edit }),
+              })
+            : ok(`${file} already equals ${file}.orig`);
         }
         const boot = f.boot;
         if (!boot || !f.fs) return skip('no boot config found');
@@ -342,7 +430,10 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
         const st = await f.fs.stat(origPath);
         if (!st) return skip(`${origPath} does not exist: nothing to restore`);
         const orig = (await f.fs.readFile(origPath, 1024 * 1024)).toString('utf8');
-        return change(`put ${origPath} back as ${boot.config.path}`, { diff: unifiedDiff(boot.config.path, boot.text, orig), data: /** @type {RestoreData} */ ({ text: orig }) });
+        return change(`put ${origPath} back as ${boot.config.path}`, {
+          diff: unifiedDiff(boot.config.path, boot.text, orig),
+          data: /** @type {RestoreData} */ ({ text: orig }),
+        });
       },
       async apply(ctx, c) {
         const f = found(ctx);
@@ -369,7 +460,10 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
         const text = (await fs.readFile(boot.config.path, 1024 * 1024)).toString('utf8');
         if (fs instanceof DebugfsFs) {
           const fsck = await ctx.$({ nothrow: true })`e2fsck -fn ${fs.device}`;
-          if (fsck.exitCode !== 0) throw fail(`e2fsck -fn finds ${partName(boot)} damaged after the write (exit ${fsck.exitCode}); ${boot.config.path}.orig holds the old config`);
+          if (fsck.exitCode !== 0)
+            throw fail(
+              `e2fsck -fn finds ${partName(boot)} damaged after the write (exit ${fsck.exitCode}); ${boot.config.path}.orig holds the old config`,
+            );
         }
         if (ctx.opts.restore) return ok(`${boot.config.path} is back as it was`);
         const expected = /** @type {import('xen-runbooks/grub').RewriteResult} */ (f.rewritten).text;
@@ -381,7 +475,11 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
     }),
   ],
   finish(ctx, outcomes) {
-    const changed = outcomes.some((o) => (o.id === 'rewrite-config' || o.id === 'switch-to-pvgrub') && (o.status === 'changed' || o.status === 'would-change'));
+    const changed = outcomes.some(
+      (o) =>
+        (o.id === 'rewrite-config' || o.id === 'switch-to-pvgrub') &&
+        (o.status === 'changed' || o.status === 'would-change'),
+    );
     if (!changed) return;
     if (ctx.opts.strategy === 'rewrite') {
       ctx.log.warn(
@@ -389,7 +487,9 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
           '(--strategy pvgrub), upgrade the host to a Xen whose pygrub reads GRUB 2 names, or make the guest write legacy names (a custom script in /etc/grub.d).',
       );
     }
-    ctx.log.info(`next: start the domain (xl create ${ctx.opts['domain-config'] ?? 'vm01.cfg'}, or xm create with xend) and watch its console.`);
+    ctx.log.info(
+      `next: start the domain (xl create ${ctx.opts['domain-config'] ?? 'vm01.cfg'}, or xm create with xend) and watch its console.`,
+    );
   },
 });
 
@@ -409,7 +509,8 @@ async function openGuestFs(ctx, c) {
   const image = found(ctx).image;
   if (ctx.opts.backend === 'debugfs') {
     const fs = new DebugfsFs(ctx.$, image, c.offset);
-    const damaged = 'a garbage or half-written filesystem: repair a copy of the image first (e2fsck -f), or look at it in the guest';
+    const damaged =
+      'a garbage or half-written filesystem: repair a copy of the image first (e2fsck -f), or look at it in the guest';
     try {
       await fs.probe();
     } catch (e) {
@@ -419,8 +520,15 @@ async function openGuestFs(ctx, c) {
     // e2fsck -n never writes; a filesystem it does not find clean is not one to read or write.
     const fsck = await ctx.$({ nothrow: true })`e2fsck -fn ${fs.device}`;
     if (fsck.exitCode !== 0) {
-      const why = `${fsck.stdout}\n${fsck.stderr}`.split('\n').filter((l) => /error|corrupt|invalid|bad|\?|wrong/i.test(l)).slice(0, 2).join('; ');
-      throw usage(`${partName(c)}: e2fsck -fn finds the ${c.fs.kind} filesystem damaged (exit ${fsck.exitCode})${why ? `: ${why}` : ''}`, damaged);
+      const why = `${fsck.stdout}\n${fsck.stderr}`
+        .split('\n')
+        .filter((l) => /error|corrupt|invalid|bad|\?|wrong/i.test(l))
+        .slice(0, 2)
+        .join('; ');
+      throw usage(
+        `${partName(c)}: e2fsck -fn finds the ${c.fs.kind} filesystem damaged (exit ${fsck.exitCode})${why ? `: ${why}` : ''}`,
+        damaged,
+      );
     }
     return fs;
   }
@@ -445,7 +553,12 @@ async function openGuestFs(ctx, c) {
 async function findPvgrub(ctx) {
   const arch = /** @type {import('xen-runbooks/grub').GuestArch} */ (ctx.opts.arch);
   /** @type {import('xen-runbooks/grub').PvgrubFlavour[]} */
-  const flavours = ctx.opts.pvgrub === 'legacy' ? ['pv-grub-legacy'] : ctx.opts.pvgrub === 'pvgrub2' ? ['pvgrub2'] : ['pvgrub2', 'pv-grub-legacy'];
+  const flavours =
+    ctx.opts.pvgrub === 'legacy'
+      ? ['pv-grub-legacy']
+      : ctx.opts.pvgrub === 'pvgrub2'
+        ? ['pvgrub2']
+        : ['pvgrub2', 'pv-grub-legacy'];
   for (const flavour of flavours) {
     for (const kernel of PVGRUB_CANDIDATES[arch][flavour]) {
       if (await ctx.host.exists(kernel)) return { flavour, kernel };

@@ -17,7 +17,9 @@ import { incidentImage, modelPygrub, parseXenVersion, UBUNTU_1204_GRUB_CFG } fro
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const $ = localCommands();
-const PYGRUB = ['/usr/lib/xen-4.17/bin/pygrub', '/usr/lib/xen/bin/pygrub', '/usr/bin/pygrub'].find((p) => existsSync(p));
+const PYGRUB = ['/usr/lib/xen-4.17/bin/pygrub', '/usr/lib/xen/bin/pygrub', '/usr/bin/pygrub'].find((p) =>
+  existsSync(p),
+);
 
 /** @param {string} title */
 const banner = (title) => process.stdout.write(`\n\x1b[1m== ${title}\x1b[0m\n\n`);
@@ -25,7 +27,9 @@ const banner = (title) => process.stdout.write(`\n\x1b[1m== ${title}\x1b[0m\n\n`
 /** Run the playbook with the terminal's stdout/stderr. @param {string[]} args @returns {Promise<number>} */
 function playbook(args) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'playbooks/pygrub-fix.mjs'), ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [path.join(root, 'playbooks/pygrub-fix.mjs'), ...args], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve(code ?? 1));
   });
@@ -50,7 +54,9 @@ try {
   const old = modelPygrub(UBUNTU_1204_GRUB_CFG, 'grub2', parseXenVersion('4.0'));
   for (const w of [...new Set(old.warnings.map((x) => x.text))]) process.stdout.write(`WARNING:root:${w}\n`);
   if (old.error) {
-    process.stdout.write(`line ${old.error.line}: ${UBUNTU_1204_GRUB_CFG.split('\n')[old.error.line - 1]?.trim()}\n${old.error.exception}\n`);
+    process.stdout.write(
+      `line ${old.error.line}: ${UBUNTU_1204_GRUB_CFG.split('\n')[old.error.line - 1]?.trim()}\n${old.error.exception}\n`,
+    );
   }
   process.stdout.write("→ xend: Error: Boot loader didn't return any data!\n");
 
@@ -71,7 +77,9 @@ try {
       throw new Error('pygrub did not list the kernel');
     }
   } else {
-    process.stdout.write('pygrub is not installed here (apt-get install xen-utils-4.17 brings it); the playbook verified the config with its model.\n');
+    process.stdout.write(
+      'pygrub is not installed here (apt-get install xen-utils-4.17 brings it); the playbook verified the config with its model.\n',
+    );
   }
   process.stdout.write('\nDone. The image and its folder are removed now.\n');
 } catch (e) {

@@ -57,7 +57,15 @@ export interface SfdiskTable {
   label: string;
   id: string;
   sectorsize: number;
-  partitions: { node: string; start: number; size: number; type: string; bootable?: boolean; name?: string; uuid?: string }[];
+  partitions: {
+    node: string;
+    start: number;
+    size: number;
+    type: string;
+    bootable?: boolean;
+    name?: string;
+    uuid?: string;
+  }[];
 }
 
 export interface BuiltImage {
@@ -146,7 +154,14 @@ export async function buildImage($: CommandFn, file: string, spec: ImageSpec): P
   if (!table) throw new Error(`sfdisk wrote no table to ${file}`);
   const parts: BuiltPart[] = table.partitions.map((p) => {
     const number = Number(/(\d+)$/.exec(p.node)?.[1]);
-    return { number, start: p.start, size: p.size, offset: p.start * sectorSize, bytes: p.size * sectorSize, type: p.type };
+    return {
+      number,
+      start: p.start,
+      size: p.size,
+      offset: p.start * sectorSize,
+      bytes: p.size * sectorSize,
+      type: p.type,
+    };
   });
   // Partition specs are in sfdisk's order: primary/GPT entries, then logical ones.
   const specs = spec.partitions ?? [];
@@ -199,7 +214,11 @@ async function compress($: CommandFn, method: KernelCompression, input: Buffer):
  * A bzImage-shaped kernel: the real-mode header ("HdrS", boot protocol 2.10, payload offset and
  * length, version string) and a payload compressed by the real tool for that method.
  */
-export async function bzImage($: CommandFn, method: KernelCompression = 'gzip', version = '3.2.0-23-generic'): Promise<Buffer> {
+export async function bzImage(
+  $: CommandFn,
+  method: KernelCompression = 'gzip',
+  version = '3.2.0-23-generic',
+): Promise<Buffer> {
   const payload = await compress($, method, filler(64 * 1024, version.length));
   const setupSects = 1;
   const pm = (setupSects + 1) * 512;
@@ -218,7 +237,9 @@ export async function bzImage($: CommandFn, method: KernelCompression = 'gzip', 
 
 /** A gzip-compressed stand-in for an initramfs. */
 export async function initrd($: CommandFn, name: string): Promise<Buffer> {
-  return (await $({ input: Buffer.concat([Buffer.from(`070701 initramfs for ${name}\n`), filler(8192, 7)]) })`gzip -c -n`).bytes;
+  return (
+    await $({ input: Buffer.concat([Buffer.from(`070701 initramfs for ${name}\n`), filler(8192, 7)]) })`gzip -c -n`
+  ).bytes;
 }
 
 /** An LVM2 physical volume's label (sector 1: LABELONE … LVM2 001), as pvcreate writes it. */

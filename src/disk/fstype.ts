@@ -5,7 +5,8 @@
  */
 import type { BlockSource } from './source.js';
 
-export type FsKind = 'ext2' | 'ext3' | 'ext4' | 'xfs' | 'btrfs' | 'lvm2' | 'md-raid' | 'swap' | 'luks' | 'vfat' | 'iso9660' | 'unknown';
+export type FsKind =
+  'ext2' | 'ext3' | 'ext4' | 'xfs' | 'btrfs' | 'lvm2' | 'md-raid' | 'swap' | 'luks' | 'vfat' | 'iso9660' | 'unknown';
 
 export interface FsInfo {
   kind: FsKind;
@@ -91,9 +92,17 @@ export async function detectFilesystem(src: BlockSource, offset: number): Promis
     const compat = sb.readUInt32LE(92);
     const incompat = sb.readUInt32LE(96);
     const roCompat = sb.readUInt32LE(100);
-    const features = [...flags(compat, EXT_COMPAT), ...flags(incompat, EXT_INCOMPAT), ...flags(roCompat, EXT_RO_COMPAT)];
+    const features = [
+      ...flags(compat, EXT_COMPAT),
+      ...flags(incompat, EXT_INCOMPAT),
+      ...flags(roCompat, EXT_RO_COMPAT),
+    ];
     const kind: FsKind =
-      incompat & (0x40 | 0x80 | 0x200) || roCompat & (0x8 | 0x20 | 0x40 | 0x400) ? 'ext4' : compat & 0x4 ? 'ext3' : 'ext2';
+      incompat & (0x40 | 0x80 | 0x200) || roCompat & (0x8 | 0x20 | 0x40 | 0x400)
+        ? 'ext4'
+        : compat & 0x4
+          ? 'ext3'
+          : 'ext2';
     const logBlock = sb.readUInt32LE(24);
     const blockSize = logBlock <= 6 ? 1024 << logBlock : undefined;
     const state = sb.readUInt16LE(58);
@@ -117,8 +126,13 @@ export async function detectFilesystem(src: BlockSource, offset: number): Promis
     return { kind: 'lvm2', features: [] };
   }
   if (head.length >= 4096 + 4 && head.readUInt32LE(4096) === 0xa92b4efc) return { kind: 'md-raid', features: ['1.2'] };
-  if (head.length >= 4096 && at(4086, 10).toString('latin1').startsWith('SWAPSPACE2')) return { kind: 'swap', features: [] };
-  if (at(0x36, 5).toString('latin1') === 'FAT12' || at(0x36, 5).toString('latin1') === 'FAT16' || at(0x52, 5).toString('latin1') === 'FAT32') {
+  if (head.length >= 4096 && at(4086, 10).toString('latin1').startsWith('SWAPSPACE2'))
+    return { kind: 'swap', features: [] };
+  if (
+    at(0x36, 5).toString('latin1') === 'FAT12' ||
+    at(0x36, 5).toString('latin1') === 'FAT16' ||
+    at(0x52, 5).toString('latin1') === 'FAT32'
+  ) {
     return { kind: 'vfat', features: [] };
   }
   // btrfs keeps its superblock at 64 KiB.

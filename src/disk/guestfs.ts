@@ -71,7 +71,8 @@ export function checkGuestPath(p: string): string {
 const q = (p: string) => `"${checkGuestPath(p)}"`;
 /** A single name inside a directory, for debugfs commands that work in the current directory. */
 const qName = (n: string) => {
-  if (n === '' || n.includes('/') || /["\\\u0000-\u001f\u007f]/.test(n)) throw new GuestFsError(`bad file name ${JSON.stringify(n)}`, 'bad-path');
+  if (n === '' || n.includes('/') || /["\\\u0000-\u001f\u007f]/.test(n))
+    throw new GuestFsError(`bad file name ${JSON.stringify(n)}`, 'bad-path');
   return `"${n}"`;
 };
 
@@ -94,8 +95,16 @@ export class DebugfsFs implements GuestFs {
   private async request(req: string): Promise<CommandResult> {
     const r = await this.$({ nothrow: true })`debugfs -c -R ${req} ${this.device}`;
     const err = r.stderr.replace(/^debugfs [\d.]+ \([^)]*\)\n?/m, '').trim();
-    if (/while (trying to open|opening filesystem)|Could not open|Bad magic number|Superblock checksum|corrupt/i.test(err) || (r.exitCode !== 0 && !r.stdout)) {
-      throw new GuestFsError(`debugfs cannot open the filesystem at offset ${this.offset}: ${firstLine(err) || `exit ${r.exitCode}`}`, 'open');
+    if (
+      /while (trying to open|opening filesystem)|Could not open|Bad magic number|Superblock checksum|corrupt/i.test(
+        err,
+      ) ||
+      (r.exitCode !== 0 && !r.stdout)
+    ) {
+      throw new GuestFsError(
+        `debugfs cannot open the filesystem at offset ${this.offset}: ${firstLine(err) || `exit ${r.exitCode}`}`,
+        'open',
+      );
     }
     return r;
   }
@@ -107,7 +116,11 @@ export class DebugfsFs implements GuestFs {
     const bc = /^Block count:\s+(\d+)/m.exec(r.stdout);
     const feat = /^Filesystem features:\s+(.*)$/m.exec(r.stdout);
     if (!bs || !bc) throw new GuestFsError(`debugfs could not read the superblock at offset ${this.offset}`, 'open');
-    return { blockSize: Number(bs[1]), blockCount: Number(bc[1]), features: (feat?.[1] ?? '').trim().split(/\s+/).filter(Boolean) };
+    return {
+      blockSize: Number(bs[1]),
+      blockCount: Number(bc[1]),
+      features: (feat?.[1] ?? '').trim().split(/\s+/).filter(Boolean),
+    };
   }
 
   async stat(p: string): Promise<GuestStat | undefined> {
@@ -166,10 +179,14 @@ export class DebugfsFs implements GuestFs {
     const st = await this.stat(p);
     if (!st) throw new GuestFsError(`${p} does not exist in ${this.label}`, 'not-found');
     if (st.type !== 'file') throw new GuestFsError(`${p} is a ${st.type}, not a regular file`, 'not-file');
-    if (st.size > limit) throw new GuestFsError(`${p} is ${st.size} bytes, more than the ${limit} this reads`, 'too-large');
+    if (st.size > limit)
+      throw new GuestFsError(`${p} is ${st.size} bytes, more than the ${limit} this reads`, 'too-large');
     const r = await this.request(`cat ${q(p)}`);
     if (r.bytes.length !== st.size) {
-      throw new GuestFsError(`reading ${p} gave ${r.bytes.length} bytes, its inode says ${st.size}: the filesystem is damaged`, 'io');
+      throw new GuestFsError(
+        `reading ${p} gave ${r.bytes.length} bytes, its inode says ${st.size}: the filesystem is damaged`,
+        'io',
+      );
     }
     return r.bytes;
   }
@@ -180,11 +197,14 @@ export class DebugfsFs implements GuestFs {
     await writeFile(script, `${lines.join('\n')}\n`, { mode: 0o600 });
     const r = await this.$({ nothrow: true })`debugfs -w -f ${script} ${this.device}`;
     const out = `${r.stdout}\n${r.stderr}`;
-    if (r.exitCode !== 0) throw new GuestFsError(`debugfs -w failed (exit ${r.exitCode}): ${firstLine(r.stderr)}`, 'write');
+    if (r.exitCode !== 0)
+      throw new GuestFsError(`debugfs -w failed (exit ${r.exitCode}): ${firstLine(r.stderr)}`, 'write');
     // debugfs reports failures of single commands on its output and carries on: look for them.
     const bad = out
       .split('\n')
-      .filter((l) => /(error|failed|not found|No free space|Could not allocate|Ext2 )/i.test(l) && !/^debugfs:/.test(l));
+      .filter(
+        (l) => /(error|failed|not found|No free space|Could not allocate|Ext2 )/i.test(l) && !/^debugfs:/.test(l),
+      );
     if (bad.length) throw new GuestFsError(`debugfs reported: ${bad.join('; ')}`, 'write');
     return out;
   }
@@ -292,11 +312,14 @@ export class MountFs implements GuestFs {
   /** Attach the loop device and mount read-only. */
   async open(): Promise<void> {
     this.onCleanup(() => this.close());
-    const r = await this.$`losetup --find --show --read-only --offset ${this.offset} --sizelimit ${this.sizeLimit} ${this.image}`;
+    const r = await this
+      .$`losetup --find --show --read-only --offset ${this.offset} --sizelimit ${this.sizeLimit} ${this.image}`;
     this.loopDevice = r.stdout.trim();
-    if (!/^\/dev\/loop\d+$/.test(this.loopDevice)) throw new GuestFsError(`losetup printed ${JSON.stringify(r.stdout)}`, 'open');
+    if (!/^\/dev\/loop\d+$/.test(this.loopDevice))
+      throw new GuestFsError(`losetup printed ${JSON.stringify(r.stdout)}`, 'open');
     this.mountPoint = await mkdtemp(path.join(os.tmpdir(), 'xr-pygrub-mnt-'));
-    const options = this.fsType === 'ext3' || this.fsType === 'ext4' ? 'ro,nosuid,nodev,noexec,noload' : 'ro,nosuid,nodev,noexec';
+    const options =
+      this.fsType === 'ext3' || this.fsType === 'ext4' ? 'ro,nosuid,nodev,noexec,noload' : 'ro,nosuid,nodev,noexec';
     const type = this.fsType ? ['-t', this.fsType] : [];
     const m = await this.$({ nothrow: true })`mount ${type} -o ${options} ${this.loopDevice} ${this.mountPoint}`;
     if (!m.ok) {
@@ -321,7 +344,8 @@ export class MountFs implements GuestFs {
       const type = s.isSymbolicLink() ? 'symlink' : s.isFile() ? 'file' : s.isDirectory() ? 'dir' : 'other';
       return { type, size: s.size, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR')
+        return undefined;
       throw e;
     }
   }
@@ -337,7 +361,8 @@ export class MountFs implements GuestFs {
     const st = await this.stat(p);
     if (!st) throw new GuestFsError(`${p} does not exist`, 'not-found');
     if (st.type !== 'file') throw new GuestFsError(`${p} is a ${st.type}, not a regular file`, 'not-file');
-    if (st.size > limit) throw new GuestFsError(`${p} is ${st.size} bytes, more than the ${limit} this reads`, 'too-large');
+    if (st.size > limit)
+      throw new GuestFsError(`${p} is ${st.size} bytes, more than the ${limit} this reads`, 'too-large');
     return fsReadFile(await this.host().resolve(p));
   }
 

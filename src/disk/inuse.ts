@@ -27,7 +27,9 @@ async function real(p: string): Promise<string> {
 
 /** Strip the xend/xl prefixes from a disk target: `file:/x.img`, `tap:aio:/x.img`, `phy:/dev/vg/x`. */
 export function diskTargetPath(target: string): string {
-  const t = target.replace(/^(?:file|phy|tap2?:\w+|tap|aio|qcow2?|vhd|raw):/, '').replace(/^(?:aio|qcow2?|vhd|raw):/, '');
+  const t = target
+    .replace(/^(?:file|phy|tap2?:\w+|tap|aio|qcow2?|vhd|raw):/, '')
+    .replace(/^(?:aio|qcow2?|vhd|raw):/, '');
   return t.split(',')[0] ?? t;
 }
 
@@ -35,10 +37,15 @@ export function diskTargetPath(target: string): string {
 export function parseXlListLong(json: string): { domain: string; targets: string[] }[] {
   const data = JSON.parse(json) as unknown;
   if (!Array.isArray(data)) return [];
-  return data.map((d: { domid?: number; config?: { c_info?: { name?: string }; disks?: { pdev_path?: string; target?: string }[] } }) => ({
-    domain: d.config?.c_info?.name ?? `domid ${d.domid ?? '?'}`,
-    targets: (d.config?.disks ?? []).map((x) => x.pdev_path ?? x.target ?? '').filter(Boolean),
-  }));
+  return data.map(
+    (d: {
+      domid?: number;
+      config?: { c_info?: { name?: string }; disks?: { pdev_path?: string; target?: string }[] };
+    }) => ({
+      domain: d.config?.c_info?.name ?? `domid ${d.domid ?? '?'}`,
+      targets: (d.config?.disks ?? []).map((x) => x.pdev_path ?? x.target ?? '').filter(Boolean),
+    }),
+  );
 }
 
 /** xm list -l: one (domain …) S-expression per domain, disks as (uname file:/path). */
@@ -59,7 +66,7 @@ export async function domainsUsing($: CommandFn, image: string): Promise<{ uses:
   const notes: string[] = [];
   for (const tool of ['xl', 'xm'] as const) {
     const r = await $({ nothrow: true })`${tool} list -l`;
-    if (r.exitCode === 127 || /command not found|No such file/.test(r.stderr) && !r.stdout) {
+    if (r.exitCode === 127 || (/command not found|No such file/.test(r.stderr) && !r.stdout)) {
       notes.push(`${tool}: not installed`);
       continue;
     }
@@ -119,7 +126,10 @@ export async function processesHolding(image: string): Promise<{ pid: number; co
         continue;
       }
       if (link === target) {
-        const command = await fsp.readFile(`/proc/${pid}/comm`, 'utf8').then((s) => s.trim(), () => '?');
+        const command = await fsp.readFile(`/proc/${pid}/comm`, 'utf8').then(
+          (s) => s.trim(),
+          () => '?',
+        );
         out.push({ pid: Number(pid), command });
         break;
       }

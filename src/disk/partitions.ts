@@ -106,7 +106,9 @@ export interface ReadTableOptions {
 export async function readPartitionTable(src: BlockSource, opts: ReadTableOptions = {}): Promise<PartitionTable> {
   if (src.size === 0) throw new PartitionTableError(`${src.path} is empty (0 bytes)`);
   if (src.size < 512) {
-    throw new PartitionTableError(`${src.path} is ${src.size} bytes: too small to hold a partition table or a filesystem (truncated?)`);
+    throw new PartitionTableError(
+      `${src.path} is ${src.size} bytes: too small to hold a partition table or a filesystem (truncated?)`,
+    );
   }
   const mbr = await src.read(0, 512);
   const sectorSize = opts.sectorSize ?? (await guessSectorSize(src));
@@ -117,19 +119,38 @@ export async function readPartitionTable(src: BlockSource, opts: ReadTableOption
 
   const entries = [0, 1, 2, 3].map((i) => {
     const e = mbr.subarray(446 + 16 * i, 446 + 16 * (i + 1));
-    return { slot: i + 1, status: e[0] as number, type: e[4] as number, start: e.readUInt32LE(8), size: e.readUInt32LE(12) };
+    return {
+      slot: i + 1,
+      status: e[0] as number,
+      type: e[4] as number,
+      start: e.readUInt32LE(8),
+      size: e.readUInt32LE(12),
+    };
   });
   // A boot sector of a filesystem also ends in 55 AA; its "entries" have status bytes other than 0/0x80.
   if (entries.some((e) => e.status !== 0 && e.status !== 0x80)) {
-    return { label: 'none', partitions: [], ...base, warnings: ['sector 0 ends in 55 AA but holds no valid partition entries'] };
+    return {
+      label: 'none',
+      partitions: [],
+      ...base,
+      warnings: ['sector 0 ends in 55 AA but holds no valid partition entries'],
+    };
   }
   const used = entries.filter((e) => e.type !== 0 && e.size !== 0);
   if (used.some((e) => e.type === 0xee)) return readGpt(src, base, mbr);
   const id = `0x${mbr.readUInt32LE(440).toString(16).padStart(8, '0')}`;
-  if (used.length === 0) return { label: 'dos', id, partitions: [], ...base, warnings: ['the partition table has no partitions'] };
+  if (used.length === 0)
+    return { label: 'dos', id, partitions: [], ...base, warnings: ['the partition table has no partitions'] };
 
   const partitions: Partition[] = [];
-  const mk = (number: number, kind: Partition['kind'], type: number, start: number, size: number, bootable?: boolean): Partition => ({
+  const mk = (
+    number: number,
+    kind: Partition['kind'],
+    type: number,
+    start: number,
+    size: number,
+    bootable?: boolean,
+  ): Partition => ({
     number,
     kind,
     start,
@@ -148,7 +169,8 @@ export async function readPartitionTable(src: BlockSource, opts: ReadTableOption
   checkOverlaps(partitions);
 
   const extended = partitions.filter((p) => p.kind === 'extended');
-  if (extended.length > 1) base.warnings.push(`more than one extended partition: only partition ${extended[0]?.number} is followed`);
+  if (extended.length > 1)
+    base.warnings.push(`more than one extended partition: only partition ${extended[0]?.number} is followed`);
   const ext = extended[0];
   if (ext) {
     const logical = await readEbrChain(src, ext, sectorSize, (n, t, s, z) => mk(n, 'logical', t, s, z));
@@ -171,7 +193,8 @@ async function guessSectorSize(src: BlockSource): Promise<512 | 4096> {
 }
 
 function checkInside(number: number, start: number, size: number, totalSectors: number, path: string): void {
-  if (start === 0) throw new PartitionTableError(`partition ${number} starts at sector 0, over the partition table itself`);
+  if (start === 0)
+    throw new PartitionTableError(`partition ${number} starts at sector 0, over the partition table itself`);
   if (start + size > totalSectors) {
     throw new PartitionTableError(
       `partition ${number} (sectors ${start}–${start + size - 1}) goes past the end of ${path} (${totalSectors} sectors): ` +
@@ -206,16 +229,19 @@ async function readEbrChain(
   let number = 5;
   for (;;) {
     const lba = ext.start + rel;
-    if (seen.has(lba)) throw new PartitionTableError(`the chain of logical partitions loops back to the EBR at sector ${lba}`);
+    if (seen.has(lba))
+      throw new PartitionTableError(`the chain of logical partitions loops back to the EBR at sector ${lba}`);
     seen.add(lba);
-    if (seen.size > MAX_LOGICAL) throw new PartitionTableError(`more than ${MAX_LOGICAL} logical partitions: the EBR chain is damaged`);
+    if (seen.size > MAX_LOGICAL)
+      throw new PartitionTableError(`more than ${MAX_LOGICAL} logical partitions: the EBR chain is damaged`);
     if (lba >= ext.start + ext.size) {
       throw new PartitionTableError(`an EBR at sector ${lba} lies outside the extended partition ${ext.number}`);
     }
     const ebr = await src.read(lba * sectorSize, 512);
     if (ebr.length < 512) throw new PartitionTableError(`the EBR at sector ${lba} is cut off: the image is truncated`);
     if (ebr.readUInt16LE(510) !== 0xaa55) {
-      if (seen.size > 1) warnings.push(`the EBR at sector ${lba} has no 55 AA signature: the chain of logical partitions ends there`);
+      if (seen.size > 1)
+        warnings.push(`the EBR at sector ${lba} has no 55 AA signature: the chain of logical partitions ends there`);
       break;
     }
     const e0 = { type: ebr[446 + 4] as number, start: ebr.readUInt32LE(446 + 8), size: ebr.readUInt32LE(446 + 12) };
@@ -264,7 +290,12 @@ function u64(buf: Buffer, at: number, what: string): number {
   return Number(v);
 }
 
-async function readGptHeader(src: BlockSource, lba: number, sectorSize: number, totalSectors: number): Promise<GptHeader> {
+async function readGptHeader(
+  src: BlockSource,
+  lba: number,
+  sectorSize: number,
+  totalSectors: number,
+): Promise<GptHeader> {
   if (lba < 1 || lba >= totalSectors) throw new Error(`sector ${lba} is outside the image`);
   const h = await src.read(lba * sectorSize, sectorSize);
   if (h.length < 92) throw new Error(`the header at sector ${lba} is cut off (image truncated)`);
@@ -283,15 +314,19 @@ async function readGptHeader(src: BlockSource, lba: number, sectorSize: number, 
   const numEntries = h.readUInt32LE(80);
   const entrySize = h.readUInt32LE(84);
   if (entrySize < 128 || (entrySize & (entrySize - 1)) !== 0) throw new Error(`entry size ${entrySize} is invalid`);
-  if (numEntries * entrySize > MAX_GPT_ENTRY_BYTES) throw new Error(`${numEntries} entries of ${entrySize} bytes is implausible`);
+  if (numEntries * entrySize > MAX_GPT_ENTRY_BYTES)
+    throw new Error(`${numEntries} entries of ${entrySize} bytes is implausible`);
   const entriesLba = u64(h, 72, 'PartitionEntryLBA');
   const entryBytes = numEntries * entrySize;
   const entries = await src.read(entriesLba * sectorSize, entryBytes);
-  if (entries.length < entryBytes) throw new Error(`the partition entries at sector ${entriesLba} are cut off (image truncated)`);
+  if (entries.length < entryBytes)
+    throw new Error(`the partition entries at sector ${entriesLba} are cut off (image truncated)`);
   const storedEntries = h.readUInt32LE(88);
   const actualEntries = crc32(entries);
   if (storedEntries !== actualEntries) {
-    throw new Error(`partition entry array CRC mismatch (stored ${hex32(storedEntries)}, computed ${hex32(actualEntries)})`);
+    throw new Error(
+      `partition entry array CRC mismatch (stored ${hex32(storedEntries)}, computed ${hex32(actualEntries)})`,
+    );
   }
   return {
     myLba,
@@ -335,7 +370,9 @@ async function readGpt(
     }
     header = backup;
     which = 'backup';
-    base.warnings.push(`the primary GPT header is damaged (${primaryError}): the backup header at the end of the disk was used`);
+    base.warnings.push(
+      `the primary GPT header is damaged (${primaryError}): the backup header at the end of the disk was used`,
+    );
   } else if (backupError) {
     base.warnings.push(`the backup GPT header is damaged or missing (${backupError})`);
   }
@@ -347,11 +384,14 @@ async function readGpt(
     const start = u64(e, 32, 'StartingLBA');
     const end = u64(e, 40, 'EndingLBA');
     const number = i + 1;
-    if (end < start) throw new PartitionTableError(`GPT partition ${number} ends (sector ${end}) before it starts (sector ${start})`);
+    if (end < start)
+      throw new PartitionTableError(`GPT partition ${number} ends (sector ${end}) before it starts (sector ${start})`);
     const size = end - start + 1;
     checkInside(number, start, size, totalSectors, src.path);
     if (start < header.firstUsable || end > header.lastUsable) {
-      base.warnings.push(`GPT partition ${number} lies outside the usable area ${header.firstUsable}–${header.lastUsable}`);
+      base.warnings.push(
+        `GPT partition ${number} lies outside the usable area ${header.firstUsable}–${header.lastUsable}`,
+      );
     }
     const nameRaw = e.subarray(56, 128).toString('utf16le');
     const nul = nameRaw.indexOf('\0');

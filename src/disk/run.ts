@@ -6,7 +6,8 @@ import { execLocal, templateToArgv, type CommandFn, type RunOptions } from '../e
  */
 export function localCommands(): CommandFn {
   return ((first: TemplateStringsArray | RunOptions, ...values: unknown[]) => {
-    if (Array.isArray(first) && 'raw' in (first as object)) return execLocal(templateToArgv(first as TemplateStringsArray, values));
+    if (Array.isArray(first) && 'raw' in (first as object))
+      return execLocal(templateToArgv(first as TemplateStringsArray, values));
     const opts = first as RunOptions;
     return (pieces: TemplateStringsArray, ...vals: unknown[]) => execLocal(templateToArgv(pieces, vals), opts);
   }) as CommandFn;

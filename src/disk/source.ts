@@ -43,7 +43,9 @@ export async function openSource(path: string): Promise<BlockSource> {
       const sectors = await readSysNumber(`${sys}/size`);
       if (sectors === undefined) throw new Error(`cannot read the size of block device ${path} from ${sys}/size`);
       size = sectors * 512;
-      deviceSectorSize = (await readSysNumber(`${sys}/queue/logical_block_size`)) ?? (await readSysNumber(`${sys}/../queue/logical_block_size`));
+      deviceSectorSize =
+        (await readSysNumber(`${sys}/queue/logical_block_size`)) ??
+        (await readSysNumber(`${sys}/../queue/logical_block_size`));
     } else if (!st.isFile()) {
       throw new Error(`${path} is neither a regular file nor a block device`);
     }

@@ -34,8 +34,9 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     id: 'grub2-partition-name',
     title: 'GRUB 2 partition names',
     explanation:
-      "GRUB 2 names partitions msdos1, gpt2 (counting from 1). pygrub's GrubConf.py of these releases splits `(hd0,msdos1)` at the comma and calls int() on `msdos1`: ValueError, the partition is skipped, and xend reports \"Boot loader didn't return any data!\". Lines pygrub does not parse (search --hint-bios=hd0,msdos1, a top-level set root) do no harm.",
-    concerns: "set root='(hd0,msdos1)' or set root='hd0,msdos1' inside a menuentry; linux (hd0,msdos1)/vmlinuz; initrd (hd0,gpt2)/initrd.img",
+      'GRUB 2 names partitions msdos1, gpt2 (counting from 1). pygrub\'s GrubConf.py of these releases splits `(hd0,msdos1)` at the comma and calls int() on `msdos1`: ValueError, the partition is skipped, and xend reports "Boot loader didn\'t return any data!". Lines pygrub does not parse (search --hint-bios=hd0,msdos1, a top-level set root) do no harm.',
+    concerns:
+      "set root='(hd0,msdos1)' or set root='hd0,msdos1' inside a menuentry; linux (hd0,msdos1)/vmlinuz; initrd (hd0,gpt2)/initrd.img",
     xen: `4.0 – ${prevRelease(CHANGES.grub2PartitionNames)} (approximate: later releases strip msdos/gpt before int())`,
     affects: (v) => !versionBelow(v, CHANGES.readsGrubCfg) && versionBelow(v, CHANGES.grub2PartitionNames),
     severity: 'error',
@@ -75,18 +76,19 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     xen: `4.0 – ${prevRelease(CHANGES.grub2DefaultVariables)} (approximate: later releases fall back to entry 0 with a warning)`,
     affects: (v) => !versionBelow(v, CHANGES.readsGrubCfg) && versionBelow(v, CHANGES.grub2DefaultVariables),
     severity: 'error',
-    fix: 'Rewrite the value to 0 (the first entry, what newer pygrub does anyway); durably: GRUB_DEFAULT=0 in the guest\'s /etc/default/grub, then update-grub.',
+    fix: "Rewrite the value to 0 (the first entry, what newer pygrub does anyway); durably: GRUB_DEFAULT=0 in the guest's /etc/default/grub, then update-grub.",
     strategies: ['rewrite', 'pvgrub'],
   },
   {
     id: 'grub2-variable-path',
     title: 'A variable in a kernel or initrd path',
-    explanation: 'pygrub does not expand GRUB variables: a path such as /vmlinuz-$version is looked up literally, not found, and the boot fails.',
+    explanation:
+      'pygrub does not expand GRUB variables: a path such as /vmlinuz-$version is looked up literally, not found, and the boot fails.',
     concerns: 'linux or initrd lines whose path holds $name or ${name}',
     xen: 'all',
     affects: all,
     severity: 'error',
-    fix: 'Write the path out in the guest\'s GRUB scripts (or /etc/grub.d/40_custom) and run update-grub; or boot through PVGRUB2.',
+    fix: "Write the path out in the guest's GRUB scripts (or /etc/grub.d/40_custom) and run update-grub; or boot through PVGRUB2.",
     strategies: ['pvgrub'],
   },
   {
@@ -116,8 +118,10 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   {
     id: 'no-config',
     title: 'No boot loader config',
-    explanation: 'None of the files pygrub looks for exists on any partition it tries: "couldn\'t find bootloader config file in the image provided".',
-    concerns: '/boot/grub/grub.cfg, /grub/grub.cfg, /boot/grub2/grub.cfg, /grub2/grub.cfg, extlinux configs, menu.lst, grub.conf',
+    explanation:
+      'None of the files pygrub looks for exists on any partition it tries: "couldn\'t find bootloader config file in the image provided".',
+    concerns:
+      '/boot/grub/grub.cfg, /grub/grub.cfg, /boot/grub2/grub.cfg, /grub2/grub.cfg, extlinux configs, menu.lst, grub.conf',
     xen: 'all',
     affects: all,
     severity: 'error',
@@ -127,7 +131,8 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   {
     id: 'grub-cfg-only-legacy-xen',
     title: 'GRUB 2 config on a Xen that reads only GRUB legacy',
-    explanation: 'The pygrub of Xen 3.x reads menu.lst and grub.conf only; a guest with only grub.cfg has no config it can read.',
+    explanation:
+      'The pygrub of Xen 3.x reads menu.lst and grub.conf only; a guest with only grub.cfg has no config it can read.',
     concerns: 'grub.cfg present, no menu.lst or grub.conf',
     xen: 'before 4.0 (upstream; distribution builds may differ)',
     affects: below(CHANGES.readsGrubCfg),
@@ -149,7 +154,8 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   {
     id: 'kernel-missing',
     title: 'Kernel file missing',
-    explanation: 'The entry names a kernel that is not in the filesystem pygrub reads (removed, or the path is relative to another partition).',
+    explanation:
+      'The entry names a kernel that is not in the filesystem pygrub reads (removed, or the path is relative to another partition).',
     concerns: 'the path on the linux/kernel line',
     xen: 'all',
     affects: all,
@@ -160,7 +166,8 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   {
     id: 'initrd-missing',
     title: 'Initrd file missing',
-    explanation: 'The entry names an initrd that is not there: pygrub stops with "The requested ramdisk file does not exist" (or fails copying it).',
+    explanation:
+      'The entry names an initrd that is not there: pygrub stops with "The requested ramdisk file does not exist" (or fails copying it).',
     concerns: 'the path on the initrd line',
     xen: 'all',
     affects: all,
@@ -172,8 +179,9 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     id: 'kernel-compression',
     title: 'Kernel compressed with a method this Xen cannot load',
     explanation:
-      "pygrub hands the kernel over, then the domain builder must decompress it: lz4 kernels fail on releases before about 4.12, zstd before about 4.16, xz and lzo before about 4.2 (and bzip2, lzma, xz only when the tools were built with those libraries). The error comes after pygrub: \"xc_dom_probe_bzimage_kernel: unable to ... decompress kernel\" or \"no loader found\".",
-    concerns: 'the kernel file: magic bytes of the bzImage payload (zstd 28 b5 2f fd, lz4 02 21 4c 18, xz fd 37 7a 58 5a 00, bzip2 42 5a 68, lzma 5d 00 00)',
+      'pygrub hands the kernel over, then the domain builder must decompress it: lz4 kernels fail on releases before about 4.12, zstd before about 4.16, xz and lzo before about 4.2 (and bzip2, lzma, xz only when the tools were built with those libraries). The error comes after pygrub: "xc_dom_probe_bzimage_kernel: unable to ... decompress kernel" or "no loader found".',
+    concerns:
+      'the kernel file: magic bytes of the bzImage payload (zstd 28 b5 2f fd, lz4 02 21 4c 18, xz fd 37 7a 58 5a 00, bzip2 42 5a 68, lzma 5d 00 00)',
     xen: 'lz4 < 4.12, zstd < 4.16, xz/lzo < 4.2 (approximate)',
     affects: all,
     severity: 'error',
@@ -184,7 +192,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     id: 'boot-fs-unreadable',
     title: '/boot on a filesystem pygrub cannot read',
     explanation:
-      "pygrub reads filesystems through libxenfsimage: ext2/3/4, FAT, ISO 9660, ReiserFS, UFS, ZFS and XFS version 4 only. btrfs, XFS as modern mkfs.xfs makes it (version 5, with CRCs) and LUKS are closed to it.",
+      'pygrub reads filesystems through libxenfsimage: ext2/3/4, FAT, ISO 9660, ReiserFS, UFS, ZFS and XFS version 4 only. btrfs, XFS as modern mkfs.xfs makes it (version 5, with CRCs) and LUKS are closed to it.',
     concerns: 'the filesystem of the partition holding /boot',
     xen: 'all',
     affects: all,
@@ -207,7 +215,8 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   {
     id: 'boot-on-logical',
     title: '/boot on a logical partition',
-    explanation: "pygrub tries only the four primary partition slots of an MBR disk (the whole disk when there is no table): a /boot in partition 5 or later is never looked at.",
+    explanation:
+      'pygrub tries only the four primary partition slots of an MBR disk (the whole disk when there is no table): a /boot in partition 5 or later is never looked at.',
     concerns: 'the partition holding the config: numbered 5 or higher',
     xen: 'all',
     affects: all,
@@ -218,7 +227,8 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   {
     id: 'gpt-4k-sectors',
     title: 'GPT on a disk with 4096-byte sectors',
-    explanation: 'pygrub reads the GPT header at byte 512 and multiplies by 512, whatever the sector size: on a 4Kn disk it finds no partitions.',
+    explanation:
+      'pygrub reads the GPT header at byte 512 and multiplies by 512, whatever the sector size: on a 4Kn disk it finds no partitions.',
     concerns: 'the partition table: GPT with 4096-byte sectors',
     xen: 'all',
     affects: all,

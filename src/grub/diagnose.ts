@@ -62,7 +62,16 @@ export interface Diagnosis {
 /** What the current pygrub (Xen 4.17) makes of the config: the entries, whatever old pygrub thinks. */
 export const CURRENT = parseXenVersion('4.17');
 
-const NEW_EXT_FEATURES = ['metadata_csum_seed', 'orphan_file', 'orphan_present', 'large_dir', 'casefold', 'encrypt', 'inline_data', 'verity'];
+const NEW_EXT_FEATURES = [
+  'metadata_csum_seed',
+  'orphan_file',
+  'orphan_present',
+  'large_dir',
+  'casefold',
+  'encrypt',
+  'inline_data',
+  'verity',
+];
 const KERNEL_READ_LIMIT = 256 * 1024 * 1024;
 
 const COMPRESSION_SINCE: Partial<Record<Compression, string>> = {
@@ -74,7 +83,12 @@ const COMPRESSION_SINCE: Partial<Record<Compression, string>> = {
   zstd: CHANGES.zstd,
 };
 
-function find(id: string, severity: Finding['severity'] | undefined, message: string, extra: Partial<Finding> = {}): Finding {
+function find(
+  id: string,
+  severity: Finding['severity'] | undefined,
+  message: string,
+  extra: Partial<Finding> = {},
+): Finding {
   const e = entry(id);
   return { id, severity: severity ?? e.severity, message, strategies: e.strategies, ...extra };
 }
@@ -85,21 +99,53 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
   const who = `pygrub of ${versionLabel(v)}`;
 
   if (table.label === 'gpt' && table.sectorSize !== 512) {
-    findings.push(find('gpt-4k-sectors', undefined, `the disk has a GPT with ${table.sectorSize}-byte sectors; pygrub reads it as if they were 512 bytes and finds no partition`));
+    findings.push(
+      find(
+        'gpt-4k-sectors',
+        undefined,
+        `the disk has a GPT with ${table.sectorSize}-byte sectors; pygrub reads it as if they were 512 bytes and finds no partition`,
+      ),
+    );
   }
 
   if (!boot) {
-    const unreadable = input.filesystems.filter((f) => f.fs.kind === 'btrfs' || f.fs.kind === 'luks' || (f.fs.kind === 'xfs' && (f.fs.version ?? 5) >= 5));
+    const unreadable = input.filesystems.filter(
+      (f) => f.fs.kind === 'btrfs' || f.fs.kind === 'luks' || (f.fs.kind === 'xfs' && (f.fs.version ?? 5) >= 5),
+    );
     for (const u of unreadable) {
       const what = u.fs.kind === 'xfs' ? `XFS version ${u.fs.version}` : u.fs.kind;
-      findings.push(find('boot-fs-unreadable', undefined, `${partName(u)} holds ${what}, which pygrub cannot read; no config was found on a filesystem it can read`));
+      findings.push(
+        find(
+          'boot-fs-unreadable',
+          undefined,
+          `${partName(u)} holds ${what}, which pygrub cannot read; no config was found on a filesystem it can read`,
+        ),
+      );
     }
-    const lvm = input.filesystems.filter((f) => f.fs.kind === 'lvm2' || f.fs.kind === 'md-raid' || f.partition?.type === '8e' || f.partition?.type === 'E6D6D379-F507-44C2-A23C-238F2A3DF928');
+    const lvm = input.filesystems.filter(
+      (f) =>
+        f.fs.kind === 'lvm2' ||
+        f.fs.kind === 'md-raid' ||
+        f.partition?.type === '8e' ||
+        f.partition?.type === 'E6D6D379-F507-44C2-A23C-238F2A3DF928',
+    );
     if (lvm.length) {
-      findings.push(find('root-in-lvm', undefined, `${lvm.map(partName).join(', ')} ${lvm.length === 1 ? 'is' : 'are'} LVM/RAID and no partition pygrub can read holds a boot config: there is no separate /boot`));
+      findings.push(
+        find(
+          'root-in-lvm',
+          undefined,
+          `${lvm.map(partName).join(', ')} ${lvm.length === 1 ? 'is' : 'are'} LVM/RAID and no partition pygrub can read holds a boot config: there is no separate /boot`,
+        ),
+      );
     }
     if (!unreadable.length && !lvm.length) {
-      findings.push(find('no-config', undefined, "none of the partitions pygrub tries holds a boot loader config (\"couldn't find bootloader config file in the image provided\")"));
+      findings.push(
+        find(
+          'no-config',
+          undefined,
+          'none of the partitions pygrub tries holds a boot loader config ("couldn\'t find bootloader config file in the image provided")',
+        ),
+      );
     }
     return { findings, entries: [], defaultEntry: 0 };
   }
@@ -107,21 +153,47 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
   const where = `${boot.config.path} on ${partName(boot)}`;
   if (boot.fs.kind === 'btrfs' || boot.fs.kind === 'luks' || (boot.fs.kind === 'xfs' && (boot.fs.version ?? 5) >= 5)) {
     const what = boot.fs.kind === 'xfs' ? `XFS version ${boot.fs.version}` : boot.fs.kind;
-    findings.push(find('boot-fs-unreadable', undefined, `${where}: the filesystem is ${what}, which pygrub cannot read`));
+    findings.push(
+      find('boot-fs-unreadable', undefined, `${where}: the filesystem is ${what}, which pygrub cannot read`),
+    );
   }
   if (boot.partition?.kind === 'logical') {
-    findings.push(find('boot-on-logical', undefined, `the config is on logical partition ${boot.partition.number}; pygrub tries only the primary partitions`));
+    findings.push(
+      find(
+        'boot-on-logical',
+        undefined,
+        `the config is on logical partition ${boot.partition.number}; pygrub tries only the primary partitions`,
+      ),
+    );
   }
   const newFeatures = boot.fs.features.filter((f) => NEW_EXT_FEATURES.includes(f));
   if (newFeatures.length) {
-    findings.push(find('ext-features', undefined, `the ${boot.fs.kind} filesystem of ${partName(boot)} has ${newFeatures.join(', ')}: an older dom0 libext2fs cannot open it`));
+    findings.push(
+      find(
+        'ext-features',
+        undefined,
+        `the ${boot.fs.kind} filesystem of ${partName(boot)} has ${newFeatures.join(', ')}: an older dom0 libext2fs cannot open it`,
+      ),
+    );
   }
   if (boot.config.kind === 'grub2' && boot.config.hidden.some((h) => h.kind === 'grub-legacy')) {
     const h = boot.config.hidden.filter((x) => x.kind === 'grub-legacy').map((x) => x.path);
-    findings.push(find('hidden-config', undefined, `pygrub reads ${boot.config.path}; ${h.join(' and ')} ${h.length === 1 ? 'is' : 'are'} never read`));
+    findings.push(
+      find(
+        'hidden-config',
+        undefined,
+        `pygrub reads ${boot.config.path}; ${h.join(' and ')} ${h.length === 1 ? 'is' : 'are'} never read`,
+      ),
+    );
   }
   if (boot.config.kind === 'grub2' && versionBelow(v, CHANGES.readsGrubCfg)) {
-    findings.push(find('grub-cfg-only-legacy-xen', undefined, `${where} is a GRUB 2 config; the ${who} reads only menu.lst and grub.conf`));
+    findings.push(
+      find(
+        'grub-cfg-only-legacy-xen',
+        undefined,
+        `${where} is a GRUB 2 config; the ${who} reads only menu.lst and grub.conf`,
+      ),
+    );
   }
   if (boot.config.kind === 'extlinux') {
     return { findings, entries: [], defaultEntry: 0 };
@@ -134,14 +206,32 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
     const at = { line: err.line, text };
     if (err.cause === 'partition' && isGrub2PartitionName(err.value)) {
       if (entry('grub2-partition-name').affects(v)) {
-        findings.push(find('grub2-partition-name', undefined, `line ${err.line}: ${text}: the ${who} raises ${err.exception}`, at));
+        findings.push(
+          find('grub2-partition-name', undefined, `line ${err.line}: ${text}: the ${who} raises ${err.exception}`, at),
+        );
       }
     } else if (err.cause === 'partition' || err.cause === 'disk' || err.cause === 'path') {
-      findings.push(find('grub2-device-unparseable', undefined, `line ${err.line}: ${text}: every pygrub raises ${err.exception}`, at));
+      findings.push(
+        find(
+          'grub2-device-unparseable',
+          undefined,
+          `line ${err.line}: ${text}: every pygrub raises ${err.exception}`,
+          at,
+        ),
+      );
     } else if (err.cause === 'default') {
-      findings.push(find('grub2-default-variable', undefined, `line ${err.line}: ${text}: the ${who} raises ${err.exception}`, at));
+      findings.push(
+        find('grub2-default-variable', undefined, `line ${err.line}: ${text}: the ${who} raises ${err.exception}`, at),
+      );
     } else {
-      findings.push(find('pygrub-syntax', undefined, `line ${err.line}: ${text || '(end of file)'}: the ${who} raises ${err.exception}`, at));
+      findings.push(
+        find(
+          'pygrub-syntax',
+          undefined,
+          `line ${err.line}: ${text || '(end of file)'}: the ${who} raises ${err.exception}`,
+          at,
+        ),
+      );
     }
   }
 
@@ -159,7 +249,13 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
         if (names) count += names.filter((n) => n.endsWith('.conf')).length;
       }
     }
-    findings.push(find('bls-config', undefined, `${where} loads its entries with blscfg and has no menuentry${count ? ` (${count} entr${count === 1 ? 'y' : 'ies'} in loader/entries)` : ''}: pygrub finds nothing to boot`));
+    findings.push(
+      find(
+        'bls-config',
+        undefined,
+        `${where} loads its entries with blscfg and has no menuentry${count ? ` (${count} entr${count === 1 ? 'y' : 'ies'} in loader/entries)` : ''}: pygrub finds nothing to boot`,
+      ),
+    );
   } else if (!entries.some((e) => e.kernel) && !current.error) {
     findings.push(find('no-kernel-entry', undefined, `${where} has no entry with a kernel`));
   }
@@ -183,7 +279,14 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
       const line = lineOf(what === 'kernel' ? /^\s*(linux|linux16|kernel)\b/ : /^\s*(initrd|initrd16)\b/);
       const at = { path: p, ...(line ? { line, text: (lines[line - 1] ?? '').trim() } : {}) };
       if (/\$/.test(p)) {
-        findings.push(find('grub2-variable-path', sev, `${label}: the ${what} path ${p} holds a GRUB variable, which pygrub looks up literally`, at));
+        findings.push(
+          find(
+            'grub2-variable-path',
+            sev,
+            `${label}: the ${what} path ${p} holds a GRUB variable, which pygrub looks up literally`,
+            at,
+          ),
+        );
         continue;
       }
       if (!input.fs) continue;
@@ -198,13 +301,25 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
           const since = COMPRESSION_SINCE[k.compression];
           if (since && versionBelow(v, since)) {
             findings.push(
-              find('kernel-compression', sev, `${label}: ${p} is a ${k.format} compressed with ${k.compression}; the domain builder of ${versionLabel(v)} cannot decompress it (${k.compression} support came with about Xen ${since})`, at),
+              find(
+                'kernel-compression',
+                sev,
+                `${label}: ${p} is a ${k.format} compressed with ${k.compression}; the domain builder of ${versionLabel(v)} cannot decompress it (${k.compression} support came with about Xen ${since})`,
+                at,
+              ),
             );
           }
         }
       }
       if (!exists) {
-        findings.push(find(what === 'kernel' ? 'kernel-missing' : 'initrd-missing', sev, `${label}: the ${what} ${p} is not in ${partName(boot)}`, at));
+        findings.push(
+          find(
+            what === 'kernel' ? 'kernel-missing' : 'initrd-missing',
+            sev,
+            `${label}: the ${what} ${p} is not in ${partName(boot)}`,
+            at,
+          ),
+        );
       }
     }
     if (img.args && /\$\{?[A-Za-z_]/.test(img.args)) {
@@ -215,10 +330,15 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
   if (varLines.size) {
     const first = [...varLines][0] as number;
     findings.push(
-      find('grub2-variable-args', 'warning', `line${varLines.size > 1 ? 's' : ''} ${[...varLines].join(', ')}: kernel arguments hold GRUB variables, passed on literally`, {
-        line: first,
-        text: (lines[first - 1] ?? '').trim(),
-      }),
+      find(
+        'grub2-variable-args',
+        'warning',
+        `line${varLines.size > 1 ? 's' : ''} ${[...varLines].join(', ')}: kernel arguments hold GRUB variables, passed on literally`,
+        {
+          line: first,
+          text: (lines[first - 1] ?? '').trim(),
+        },
+      ),
     );
   }
   return { findings, model, entries, defaultEntry };
@@ -231,5 +351,7 @@ export function partName(p: { partition: Partition | null; offset: number }): st
 /** Ids in the order the catalogue lists them: for stable reports. */
 export function sortFindings(findings: Finding[]): Finding[] {
   const order = new Map(CATALOGUE.map((c, i) => [c.id, i]));
-  return [...findings].sort((a, b) => (order.get(a.id) ?? 99) - (order.get(b.id) ?? 99) || (a.line ?? 0) - (b.line ?? 0));
+  return [...findings].sort(
+    (a, b) => (order.get(a.id) ?? 99) - (order.get(b.id) ?? 99) || (a.line ?? 0) - (b.line ?? 0),
+  );
 }

@@ -231,12 +231,22 @@ export async function incidentBootFiles($: CommandFn, cfg = UBUNTU_1204_GRUB_CFG
 export const GiB = 1024 ** 3;
 
 /** Build the incident's image (sparse; 100 GiB by default, as in the story). */
-export async function incidentImage($: CommandFn, file: string, opts: { bytes?: number; cfg?: string; boot?: Tree } = {}): Promise<BuiltImage> {
+export async function incidentImage(
+  $: CommandFn,
+  file: string,
+  opts: { bytes?: number; cfg?: string; boot?: Tree } = {},
+): Promise<BuiltImage> {
   return buildImage($, file, {
     bytes: opts.bytes ?? 100 * GiB,
     label: 'dos',
     partitions: [
-      { start: 2048, size: 497664, type: '83', bootable: true, fs: { type: 'ext2', uuid: INCIDENT_UUID, files: opts.boot ?? (await incidentBootFiles($, opts.cfg)) } },
+      {
+        start: 2048,
+        size: 497664,
+        type: '83',
+        bootable: true,
+        fs: { type: 'ext2', uuid: INCIDENT_UUID, files: opts.boot ?? (await incidentBootFiles($, opts.cfg)) },
+      },
       { start: 501758, type: '5' },
       { start: 501760, type: '8e', raw: lvmLabel() },
     ],

@@ -41,7 +41,8 @@ export function detectKernel(head: Buffer): KernelInfo {
       const at = vp + 0x200;
       if (at < head.length) version = head.toString('latin1', at, Math.min(head.length, at + 128)).split('\0')[0];
     }
-    if (protocolRaw < 0x208) return { format: 'bzImage', compression: 'unknown', protocol, ...(version ? { version } : {}) };
+    if (protocolRaw < 0x208)
+      return { format: 'bzImage', compression: 'unknown', protocol, ...(version ? { version } : {}) };
     const payload = (setupSects + 1) * 512 + head.readUInt32LE(0x248);
     const compression = payload + 8 <= head.length ? compressionOf(head.subarray(payload, payload + 8)) : 'unknown';
     return { format: 'bzImage', compression, protocol, ...(version ? { version } : {}) };

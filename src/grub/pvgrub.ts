@@ -11,11 +11,19 @@ export type GuestArch = 'x86_64' | 'x86_32';
 export const PVGRUB_CANDIDATES: Record<GuestArch, Record<PvgrubFlavour, readonly string[]>> = {
   x86_64: {
     pvgrub2: ['/usr/lib/grub-xen/grub-x86_64-xen.bin', '/usr/lib/xen/boot/grub-x86_64-xen.bin'],
-    'pv-grub-legacy': ['/usr/lib/xen/boot/pv-grub-x86_64.gz', '/usr/lib64/xen/boot/pv-grub-x86_64.gz', '/usr/libexec/xen/boot/pv-grub-x86_64.gz'],
+    'pv-grub-legacy': [
+      '/usr/lib/xen/boot/pv-grub-x86_64.gz',
+      '/usr/lib64/xen/boot/pv-grub-x86_64.gz',
+      '/usr/libexec/xen/boot/pv-grub-x86_64.gz',
+    ],
   },
   x86_32: {
     pvgrub2: ['/usr/lib/grub-xen/grub-i386-xen.bin', '/usr/lib/xen/boot/grub-i386-xen.bin'],
-    'pv-grub-legacy': ['/usr/lib/xen/boot/pv-grub-x86_32.gz', '/usr/lib64/xen/boot/pv-grub-x86_32.gz', '/usr/libexec/xen/boot/pv-grub-x86_32.gz'],
+    'pv-grub-legacy': [
+      '/usr/lib/xen/boot/pv-grub-x86_32.gz',
+      '/usr/lib64/xen/boot/pv-grub-x86_32.gz',
+      '/usr/libexec/xen/boot/pv-grub-x86_32.gz',
+    ],
   },
 };
 
@@ -24,7 +32,11 @@ export const PVGRUB_CANDIDATES: Record<GuestArch, Record<PvgrubFlavour, readonly
  * and the config's path inside that partition, e.g. `(hd0,0)/grub/grub.cfg`. PVGRUB2 needs
  * none: Debian's image searches the disks for /boot/grub/grub.cfg and /grub/grub.cfg itself.
  */
-export function pvgrubExtra(flavour: PvgrubFlavour, partitionNumber: number | null, configPath: string): string | undefined {
+export function pvgrubExtra(
+  flavour: PvgrubFlavour,
+  partitionNumber: number | null,
+  configPath: string,
+): string | undefined {
   if (flavour === 'pvgrub2') return undefined;
   const dev = partitionNumber === null ? '(hd0)' : `(hd0,${partitionNumber - 1})`;
   return `${dev}${configPath}`;
@@ -52,7 +64,9 @@ export function switchToPvgrub(text: string, want: { kernel: string; extra?: str
     active('bootloader').length === 0 &&
     kernelNow.length === 1 &&
     value(kernelNow[0] as string) === want.kernel &&
-    (want.extra === undefined ? extraNow.length === 0 : extraNow.length === 1 && value(extraNow[0] as string) === want.extra);
+    (want.extra === undefined
+      ? extraNow.length === 0
+      : extraNow.length === 1 && value(extraNow[0] as string) === want.extra);
   if (done) return text;
   let insertAt = -1;
   const out: string[] = [];
@@ -64,7 +78,10 @@ export function switchToPvgrub(text: string, want: { kernel: string; extra?: str
     }
     out.push(l);
   }
-  const add = [`kernel = ${quoted(want.kernel)}`, ...(want.extra !== undefined ? [`extra = ${quoted(want.extra)}`] : [])];
+  const add = [
+    `kernel = ${quoted(want.kernel)}`,
+    ...(want.extra !== undefined ? [`extra = ${quoted(want.extra)}`] : []),
+  ];
   if (insertAt === -1) {
     // No bootloader line: append before the trailing newline.
     if (out.length && out[out.length - 1] === '') out.splice(out.length - 1, 0, ...add);

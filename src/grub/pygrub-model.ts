@@ -134,7 +134,8 @@ export function pyRepr(s: string): string {
 }
 
 function unpack2(parts: string[], cause: ModelError['cause'], value: string): [string, string] {
-  if (parts.length < 2) throw new PyError(`ValueError: not enough values to unpack (expected 2, got ${parts.length})`, cause, value);
+  if (parts.length < 2)
+    throw new PyError(`ValueError: not enough values to unpack (expected 2, got ${parts.length})`, cause, value);
   if (parts.length > 2) throw new PyError('ValueError: too many values to unpack (expected 2)', cause, value);
   return [parts[0] as string, parts[1] as string];
 }
@@ -259,9 +260,24 @@ const LEGACY_COMMANDS: Record<string, string | null> = {
   splashimage: 'splash',
   password: 'password',
   ...Object.fromEntries(
-    ['bootp', 'color', 'device', 'dhcp', 'hide', 'ifconfig', 'pager', 'partnew', 'parttype', 'rarp', 'serial', 'setkey', 'terminal', 'terminfo', 'tftpserver', 'unhide'].map(
-      (c) => [c, null],
-    ),
+    [
+      'bootp',
+      'color',
+      'device',
+      'dhcp',
+      'hide',
+      'ifconfig',
+      'pager',
+      'partnew',
+      'parttype',
+      'rarp',
+      'serial',
+      'setkey',
+      'terminal',
+      'terminfo',
+      'tftpserver',
+      'unhide',
+    ].map((c) => [c, null]),
   ),
 };
 
@@ -327,7 +343,11 @@ export function modelPygrub(text: string, kind: ConfigKind, v: XenVersion): Mode
         const field = table[com];
         if (!field) return;
         let val = pyStrip(arg);
-        if (kind === 'grub2' && (val === '${saved_entry}' || val === '${next_entry}') && !versionBelow(v, CHANGES.grub2DefaultVariables)) {
+        if (
+          kind === 'grub2' &&
+          (val === '${saved_entry}' || val === '${next_entry}') &&
+          !versionBelow(v, CHANGES.grub2DefaultVariables)
+        ) {
           res.warnings.push({ line, text: "grub2's saved_entry/next_entry not supported" });
           val = '0';
         }
@@ -421,7 +441,8 @@ export function modelPygrub(text: string, kind: ConfigKind, v: XenVersion): Mode
     }
     topLevel(n, l);
   }
-  if (img !== null) fail(lines.length, new PyError('RuntimeError: syntax error: end of file with open menuentry', 'syntax', ''));
+  if (img !== null)
+    fail(lines.length, new PyError('RuntimeError: syntax error: end of file with open menuentry', 'syntax', ''));
   return res;
 }
 
@@ -443,7 +464,9 @@ export function formatListing(images: readonly ModelImage[]): string {
 }
 
 /** Parse `pygrub -l` output into entries (title, root, kernel, args, initrd). */
-export function parseListing(out: string): { title: string; root: string; kernel: string; args: string; initrd: string }[] {
+export function parseListing(
+  out: string,
+): { title: string; root: string; kernel: string; args: string; initrd: string }[] {
   const entries: { title: string; root: string; kernel: string; args: string; initrd: string }[] = [];
   let cur: Record<string, string> | undefined;
   for (const line of out.split('\n')) {

@@ -68,7 +68,10 @@ export function rewriteForPygrub(text: string, v: XenVersion): RewriteResult {
       const region = deviceRegion(raw);
       if (region) {
         const part = raw.slice(region.start, region.end);
-        const replaced = part.replace(/\b(hd\d+|\/dev\/xvd[a-z]),(msdos|gpt)(\d+)/, (_m, disk: string, _l: string, n: string) => `${disk},${Number(n) - 1}`);
+        const replaced = part.replace(
+          /\b(hd\d+|\/dev\/xvd[a-z]),(msdos|gpt)(\d+)/,
+          (_m, disk: string, _l: string, n: string) => `${disk},${Number(n) - 1}`,
+        );
         if (replaced !== part) {
           after = raw.slice(0, region.start) + replaced + raw.slice(region.end);
           id = 'grub2-partition-name';
@@ -99,7 +102,8 @@ export function rewriteForPygrub(text: string, v: XenVersion): RewriteResult {
   const b = out.split('\n');
   if (a.length !== b.length) throw new Error('the rewrite changed the number of lines');
   a.forEach((l, i) => {
-    if (l !== b[i] && !changes.some((c) => c.line === i + 1)) throw new Error(`the rewrite touched line ${i + 1}, which needed no change`);
+    if (l !== b[i] && !changes.some((c) => c.line === i + 1))
+      throw new Error(`the rewrite touched line ${i + 1}, which needed no change`);
   });
   return { text: out, changes: changes.sort((x, y) => x.line - y.line), unresolved };
 }

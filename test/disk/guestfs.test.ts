@@ -2,9 +2,28 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { DebugfsFs, MountFs, GuestFsError, localCommands, openSource, detectFilesystem, type GuestFs } from 'xen-runbooks/disk';
+import {
+  DebugfsFs,
+  MountFs,
+  GuestFsError,
+  localCommands,
+  openSource,
+  detectFilesystem,
+  type GuestFs,
+} from 'xen-runbooks/disk';
 import { tool } from '../helpers/tools.js';
-import { bootImage, buildImage, imageHash, incidentImage, tempDir, writeAt, filler, GiB, MiB, lvmLabel } from '../fixtures/images.js';
+import {
+  bootImage,
+  buildImage,
+  imageHash,
+  incidentImage,
+  tempDir,
+  writeAt,
+  filler,
+  GiB,
+  MiB,
+  lvmLabel,
+} from '../fixtures/images.js';
 
 let dir: string;
 const $ = localCommands();
@@ -13,7 +32,10 @@ const P1_BYTES = 497664 * 512;
 
 function e2fsckClean(img: string, offset: number): { ok: boolean; out: string } {
   try {
-    return { ok: true, out: execFileSync(tool('e2fsck'), ['-fn', `${img}?offset=${offset}`], { encoding: 'utf8', stdio: 'pipe' }) };
+    return {
+      ok: true,
+      out: execFileSync(tool('e2fsck'), ['-fn', `${img}?offset=${offset}`], { encoding: 'utf8', stdio: 'pipe' }),
+    };
   } catch (e) {
     const x = e as { stdout?: string; stderr?: string };
     return { ok: false, out: `${x.stdout ?? ''}${x.stderr ?? ''}` };
@@ -83,7 +105,7 @@ describe('debugfs backend', () => {
     const img = path.join(dir, 'many.img');
     // A fast symlink (under 60 bytes): debugfs prints its target inside the stat output.
     const trap = 'x\ndebugfs: stat "/vmlinuz"\nInode: 9 Type: regular';
-    await bootImage(img, { 'grub/grub.cfg': 'set default=0\n', 'grub/menu.lst': { symlink: trap }, 'vmlinuz': 'k' });
+    await bootImage(img, { 'grub/grub.cfg': 'set default=0\n', 'grub/menu.lst': { symlink: trap }, vmlinuz: 'k' });
     const fs = new DebugfsFs($, img, P1);
     const paths = ['/boot/grub/grub.cfg', '/grub/grub.cfg', '/grub/menu.lst', '/vmlinuz', '/grub', '/nothing'];
     const one = [];
@@ -137,7 +159,10 @@ describe('mount backend', () => {
 
   it('a symlink in the guest cannot lead out of the mount point', async () => {
     const img = path.join(dir, 'link.img');
-    await bootImage(img, { 'grub/grub.cfg': { symlink: '/etc/hostname' }, 'grub/escape': { symlink: '../../../../../../etc' } });
+    await bootImage(img, {
+      'grub/grub.cfg': { symlink: '/etc/hostname' },
+      'grub/escape': { symlink: '../../../../../../etc' },
+    });
     const undo: (() => Promise<void>)[] = [];
     const fs = new MountFs($, img, P1, 262144 * 512, 'ext2', (fn) => undo.push(fn));
     try {

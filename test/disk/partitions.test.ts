@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rmSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { openSource, readPartitionTable, pygrubOffsets, PartitionTableError, crc32, type PartitionTable } from 'xen-runbooks/disk';
+import {
+  openSource,
+  readPartitionTable,
+  pygrubOffsets,
+  PartitionTableError,
+  crc32,
+  type PartitionTable,
+} from 'xen-runbooks/disk';
 import { tool } from '../helpers/tools.js';
 import {
   buildImage,
@@ -196,7 +203,12 @@ describe('malformed images end with a clear error', () => {
     const b = await buildImage(file, {
       bytes: 1 * GiB,
       label: 'dos',
-      partitions: [{ start: 2048, size: 204800, type: '83' }, { start: 206848, type: '5' }, { size: 204800, type: '83' }, { type: '83' }],
+      partitions: [
+        { start: 2048, size: 204800, type: '83' },
+        { start: 206848, type: '5' },
+        { size: 204800, type: '83' },
+        { type: '83' },
+      ],
     });
     const ext = b.parts.find((p) => p.number === 2) as { start: number };
     const sixth = b.parts.find((p) => p.number === 6) as { start: number };
@@ -231,18 +243,31 @@ describe('malformed images end with a clear error', () => {
 
   it('overlapping partitions', async () => {
     const file = path.join(dir, 'overlap.img');
-    await buildImage(file, { bytes: 1 * GiB, label: 'dos', partitions: [{ start: 2048, size: 409600, type: '83' }, { start: 411648, size: 409600, type: '83' }] });
+    await buildImage(file, {
+      bytes: 1 * GiB,
+      label: 'dos',
+      partitions: [
+        { start: 2048, size: 409600, type: '83' },
+        { start: 411648, size: 409600, type: '83' },
+      ],
+    });
     const e = Buffer.alloc(16);
     e[4] = 0x83;
     e.writeUInt32LE(204800, 8);
     e.writeUInt32LE(409600, 12);
     await writeAt(file, 446 + 16, e);
-    await expect(read(file)).rejects.toThrow(/partitions 1 \(sectors 2048–411647\) and 2 \(sectors 204800–614399\) overlap/);
+    await expect(read(file)).rejects.toThrow(
+      /partitions 1 \(sectors 2048–411647\) and 2 \(sectors 204800–614399\) overlap/,
+    );
   });
 
   it('a disk without a table is one whole-disk filesystem, as pygrub takes it', async () => {
     const file = path.join(dir, 'whole.img');
-    await buildImage(file, { bytes: 64 * MiB, label: 'none', fs: { type: 'ext4', files: { 'boot/grub/grub.cfg': 'set default=0\n' } } });
+    await buildImage(file, {
+      bytes: 64 * MiB,
+      label: 'none',
+      fs: { type: 'ext4', files: { 'boot/grub/grub.cfg': 'set default=0\n' } },
+    });
     const t = await read(file);
     expect(t.label).toBe('none');
     expect(pygrubOffsets(t)).toEqual([0]);

@@ -14,7 +14,17 @@ import {
   type ConfigKind,
 } from 'xen-runbooks/grub';
 import { tool } from '../helpers/tools.js';
-import { GPT_CFG, ROOT_ONLY_CFG, UBUNTU_1204_CFG, bootImage, legacyNamed, tempDir, bzImage, initrd, type Tree } from '../fixtures/images.js';
+import {
+  GPT_CFG,
+  ROOT_ONLY_CFG,
+  UBUNTU_1204_CFG,
+  bootImage,
+  legacyNamed,
+  tempDir,
+  bzImage,
+  initrd,
+  type Tree,
+} from '../fixtures/images.js';
 
 const OLD = parseXenVersion('old');
 const P1 = 1048576;
@@ -36,7 +46,12 @@ async function realPygrub(files: Tree): Promise<{ listing: string; warnings: str
 }
 
 async function bootFiles(cfgPath: string, cfg: string, extra: Tree = {}): Promise<Tree> {
-  return { [cfgPath]: cfg, 'vmlinuz-3.2.0-23-generic': await bzImage(), 'initrd.img-3.2.0-23-generic': await initrd('x'), ...extra };
+  return {
+    [cfgPath]: cfg,
+    'vmlinuz-3.2.0-23-generic': await bzImage(),
+    'initrd.img-3.2.0-23-generic': await initrd('x'),
+    ...extra,
+  };
 }
 
 beforeAll(async () => {
@@ -62,7 +77,12 @@ title Ubuntu 10.04, kernel 2.6.32-21-server (recovery mode)
 
 const CASES: { name: string; kind: ConfigKind; path: string; cfg: string }[] = [
   { name: 'the incident (Ubuntu 12.04 grub.cfg)', kind: 'grub2', path: 'grub/grub.cfg', cfg: UBUNTU_1204_CFG },
-  { name: 'the incident with legacy partition numbers', kind: 'grub2', path: 'grub/grub.cfg', cfg: legacyNamed(UBUNTU_1204_CFG) },
+  {
+    name: 'the incident with legacy partition numbers',
+    kind: 'grub2',
+    path: 'grub/grub.cfg',
+    cfg: legacyNamed(UBUNTU_1204_CFG),
+  },
   { name: 'a GRUB 2.02 config with search hints', kind: 'grub2', path: 'grub/grub.cfg', cfg: GPT_CFG },
   { name: 'device paths on linux lines', kind: 'grub2', path: 'grub/grub.cfg', cfg: ROOT_ONLY_CFG },
   { name: 'a GRUB legacy menu.lst', kind: 'grub-legacy', path: 'grub/menu.lst', cfg: LEGACY_MENU },
@@ -98,7 +118,13 @@ describe('old pygrub, as modelled', () => {
     // Every set root inside a menuentry, none of the top-level ones.
     expect(m.allErrors.length).toBe(6);
     const warned = new Set(m.warnings.map((w) => w.text));
-    for (const w of ['Unknown directive load_video', 'Unknown directive terminal_output', 'Unknown directive else', 'Unknown directive export', 'Unknown image directive recordfail']) {
+    for (const w of [
+      'Unknown directive load_video',
+      'Unknown directive terminal_output',
+      'Unknown directive else',
+      'Unknown directive export',
+      'Unknown image directive recordfail',
+    ]) {
       expect(warned).toContain(w);
     }
   });
@@ -134,7 +160,9 @@ describe('rewrite', () => {
     writeFileSync(f, r.text);
     execFileSync(tool('grub-script-check'), [f]);
     expect(modelPygrub(r.text, 'grub2', OLD).error).toBeNull();
-    expect(formatListing(modelPygrub(r.text, 'grub2', CURRENT).images)).toBe(formatListing(modelPygrub(legacyNamed(UBUNTU_1204_CFG), 'grub2', CURRENT).images));
+    expect(formatListing(modelPygrub(r.text, 'grub2', CURRENT).images)).toBe(
+      formatListing(modelPygrub(legacyNamed(UBUNTU_1204_CFG), 'grub2', CURRENT).images),
+    );
   });
 
   it('counts from 0: msdos5 → 4, gpt2 → 1; parenthesised or not; device paths on linux and initrd lines', () => {
@@ -168,7 +196,8 @@ describe('rewrite', () => {
   });
 
   it('keeps CRLF line endings and rewrites a variable default to 0', () => {
-    const cfg = "set default=\"${next_entry}\"\r\nmenuentry 'a' {\r\n\tset root='(hd0,msdos1)'\r\n\tlinux /vmlinuz\r\n}\r\n";
+    const cfg =
+      "set default=\"${next_entry}\"\r\nmenuentry 'a' {\r\n\tset root='(hd0,msdos1)'\r\n\tlinux /vmlinuz\r\n}\r\n";
     const r = rewriteForPygrub(cfg, OLD);
     expect(r.text).toBe("set default=\"0\"\r\nmenuentry 'a' {\r\n\tset root='(hd0,0)'\r\n\tlinux /vmlinuz\r\n}\r\n");
     expect(r.changes.map((c) => c.id)).toEqual(['grub2-default-variable', 'grub2-partition-name']);
@@ -192,6 +221,8 @@ describe("Python's splitting, as GrubConf.py relies on it", () => {
     expect(grubSplit("root='(hd0,msdos1)'", 2)).toEqual(['root', "'(hd0,msdos1)'"]);
     expect(grubSplit('linux\t/vmlinuz root=/dev/xvda1 ro', 1)).toEqual(['linux', '/vmlinuz root=/dev/xvda1 ro']);
     expect(pySplitWs('  a   b  c ', 1)).toEqual(['a', 'b  c ']);
-    expect(parseListing('title: x\n  root: d0p0\n  kernel: /k\n  args: None\n  initrd: /i\n')).toEqual([{ title: 'x', root: 'd0p0', kernel: '/k', args: 'None', initrd: '/i' }]);
+    expect(parseListing('title: x\n  root: d0p0\n  kernel: /k\n  args: None\n  initrd: /i\n')).toEqual([
+      { title: 'x', root: 'd0p0', kernel: '/k', args: 'None', initrd: '/i' },
+    ]);
   });
 });

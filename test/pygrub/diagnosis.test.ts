@@ -38,11 +38,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function diagnose(img: string, args: string[] = []) {
   const r = await runPlaybook('pygrub-fix', [img, '--dry-run', '--json', ...args]);
-  const findings: { id: string; severity: string; message: string; line?: number; path?: string }[] = r.json?.data?.findings ?? [];
+  const findings: { id: string; severity: string; message: string; line?: number; path?: string }[] =
+    r.json?.data?.findings ?? [];
   return { ...r, findings, ids: [...new Set(findings.map((f) => f.id))] };
 }
 
-const entry = (title: string, lines: string[]) => [`menuentry '${title}' --class os {`, ...lines.map((l) => `\t${l}`), '}'].join('\n');
+const entry = (title: string, lines: string[]) =>
+  [`menuentry '${title}' --class os {`, ...lines.map((l) => `\t${l}`), '}'].join('\n');
 async function kernelFiles(extra: Tree = {}): Promise<Tree> {
   return { 'vmlinuz-5.10.0': await bzImage('gzip', '5.10.0'), 'initrd.img-5.10.0': await initrd('5.10.0'), ...extra };
 }
@@ -75,7 +77,10 @@ describe('GRUB 2 names and variables', () => {
 
   it('a variable in the kernel path: every pygrub looks it up literally', async () => {
     const img = file();
-    await bootImage(img, { 'grub/grub.cfg': entry('x', ['linux /vmlinuz-$kver root=/dev/xvda2', 'initrd /initrd.img-5.10.0']) + '\n', ...(await kernelFiles()) });
+    await bootImage(img, {
+      'grub/grub.cfg': entry('x', ['linux /vmlinuz-$kver root=/dev/xvda2', 'initrd /initrd.img-5.10.0']) + '\n',
+      ...(await kernelFiles()),
+    });
     const d = await diagnose(img, ['--xen-version', '4.17']);
     expect(d.ids).toEqual(['grub2-variable-path']);
     expect(d.code).toBe(1);
@@ -84,7 +89,10 @@ describe('GRUB 2 names and variables', () => {
 
   it('a device no pygrub parses ((lvm/…)): rewrite cannot, pv-grub can', async () => {
     const img = file();
-    await bootImage(img, { 'grub/grub.cfg': entry('x', ['linux (lvm/vg-boot)/vmlinuz-5.10.0 ro', 'initrd /initrd.img-5.10.0']) + '\n', ...(await kernelFiles()) });
+    await bootImage(img, {
+      'grub/grub.cfg': entry('x', ['linux (lvm/vg-boot)/vmlinuz-5.10.0 ro', 'initrd /initrd.img-5.10.0']) + '\n',
+      ...(await kernelFiles()),
+    });
     const d = await diagnose(img);
     expect(d.ids).toEqual(['grub2-device-unparseable']);
     expect(d.findings[0]?.message).toContain("ValueError: invalid literal for int() with base 10: 'm/vg-boot'");
@@ -138,7 +146,8 @@ describe('what is not in the config', () => {
     const cfg = 'set default="${saved_entry}"\ninsmod blscfg\nblscfg\n';
     await bootImage(img, {
       'grub2/grub.cfg': cfg,
-      'loader/entries/6a9f-5.14.0.conf': 'title Rocky Linux (5.14.0)\nversion 5.14.0\nlinux /vmlinuz-5.10.0\ninitrd /initrd.img-5.10.0\n',
+      'loader/entries/6a9f-5.14.0.conf':
+        'title Rocky Linux (5.14.0)\nversion 5.14.0\nlinux /vmlinuz-5.10.0\ninitrd /initrd.img-5.10.0\n',
       ...(await kernelFiles()),
     });
     const before = imageHash(img);
@@ -153,7 +162,11 @@ describe('what is not in the config', () => {
 
   it('no boot config at all', async () => {
     const img = file();
-    await buildImage(img, { bytes: 512 * MiB, label: 'dos', partitions: [{ start: 2048, type: '83', fs: { type: 'ext4', files: await kernelFiles({ 'etc/fstab': '\n' }) } }] });
+    await buildImage(img, {
+      bytes: 512 * MiB,
+      label: 'dos',
+      partitions: [{ start: 2048, type: '83', fs: { type: 'ext4', files: await kernelFiles({ 'etc/fstab': '\n' }) } }],
+    });
     const d = await diagnose(img);
     expect(d.ids).toEqual(['no-config']);
     expect(d.json.data.boot).toBeNull();
@@ -162,13 +175,20 @@ describe('what is not in the config', () => {
 
   it('a config with no kernel entry', async () => {
     const img = file();
-    await bootImage(img, { 'grub/grub.cfg': `set timeout=5\n${entry('Windows', ['chainloader +1'])}\n`, ...(await kernelFiles()) });
+    await bootImage(img, {
+      'grub/grub.cfg': `set timeout=5\n${entry('Windows', ['chainloader +1'])}\n`,
+      ...(await kernelFiles()),
+    });
     expect((await diagnose(img, ['--xen-version', '4.17'])).ids).toEqual(['no-kernel-entry']);
   });
 
   it('a kernel and an initrd named but missing: an error for the default entry, a warning for the others', async () => {
     const img = file();
-    const cfg = [entry('new', ['linux /vmlinuz-6.1.0 ro', 'initrd /initrd.img-6.1.0']), entry('old', ['linux /vmlinuz-5.10.0 ro', 'initrd /initrd.img-5.9.0']), ''].join('\n');
+    const cfg = [
+      entry('new', ['linux /vmlinuz-6.1.0 ro', 'initrd /initrd.img-6.1.0']),
+      entry('old', ['linux /vmlinuz-5.10.0 ro', 'initrd /initrd.img-5.9.0']),
+      '',
+    ].join('\n');
     await bootImage(img, { 'grub/grub.cfg': cfg, ...(await kernelFiles()) });
     const d = await diagnose(img, ['--xen-version', '4.17']);
     expect(d.findings.map((f) => [f.id, f.severity, f.path])).toEqual([
@@ -181,7 +201,11 @@ describe('what is not in the config', () => {
 
   it('a stale grub.cfg hides menu.lst (a warning; the fix still applies to grub.cfg)', async () => {
     const img = file();
-    await bootImage(img, { 'grub/grub.cfg': `${entry('x', LINUX)}\n`, 'grub/menu.lst': 'default 0\ntitle x\n\troot (hd0,0)\n\tkernel /vmlinuz-5.10.0\n', ...(await kernelFiles()) });
+    await bootImage(img, {
+      'grub/grub.cfg': `${entry('x', LINUX)}\n`,
+      'grub/menu.lst': 'default 0\ntitle x\n\troot (hd0,0)\n\tkernel /vmlinuz-5.10.0\n',
+      ...(await kernelFiles()),
+    });
     const d = await diagnose(img);
     expect(d.ids).toEqual(['hidden-config']);
     expect(d.findings[0]?.severity).toBe('warning');
@@ -190,7 +214,11 @@ describe('what is not in the config', () => {
 
   it('ext4 features newer than an older dom0 can read', async () => {
     const img = file();
-    await bootImage(img, { 'grub/grub.cfg': `${entry('x', LINUX)}\n`, ...(await kernelFiles()) }, { type: 'ext4', features: 'metadata_csum_seed' });
+    await bootImage(
+      img,
+      { 'grub/grub.cfg': `${entry('x', LINUX)}\n`, ...(await kernelFiles()) },
+      { type: 'ext4', features: 'metadata_csum_seed' },
+    );
     const d = await diagnose(img, ['--xen-version', '4.17']);
     expect(d.ids).toEqual(['ext-features']);
     expect(d.findings[0]?.message).toMatch(/metadata_csum_seed/);
@@ -214,7 +242,8 @@ describe('kernels the domain builder cannot decompress', () => {
   });
 
   it('the magic bytes of each real compressor are recognised', async () => {
-    for (const m of methods) expect(detectKernel(await bzImage(m))).toMatchObject({ format: 'bzImage', compression: m, protocol: '2.10' });
+    for (const m of methods)
+      expect(detectKernel(await bzImage(m))).toMatchObject({ format: 'bzImage', compression: m, protocol: '2.10' });
   });
 
   for (const [xen, flagged] of [
@@ -258,7 +287,11 @@ describe('where /boot is', () => {
 
   it('no separate /boot and the root inside LVM', async () => {
     const img = file();
-    await buildImage(img, { bytes: 1 * GiB, label: 'dos', partitions: [{ start: 2048, type: '8e', bootable: true, raw: lvmLabel() }] });
+    await buildImage(img, {
+      bytes: 1 * GiB,
+      label: 'dos',
+      partitions: [{ start: 2048, type: '8e', bootable: true, raw: lvmLabel() }],
+    });
     const d = await diagnose(img);
     expect(d.ids).toEqual(['root-in-lvm']);
   });
@@ -275,16 +308,37 @@ describe('where /boot is', () => {
       partitions: [
         { start: 2048, size: 204800, type: '82' },
         { start: 206848, type: '5' },
-        { size: 262144, type: '83', fs: { type: 'ext2', files: { 'grub/grub.cfg': `${entry('x', ["set root='(hd0,msdos5)'", ...LINUX])}\n`, ...(await kernelFiles()) } } },
+        {
+          size: 262144,
+          type: '83',
+          fs: {
+            type: 'ext2',
+            files: {
+              'grub/grub.cfg': `${entry('x', ["set root='(hd0,msdos5)'", ...LINUX])}\n`,
+              ...(await kernelFiles()),
+            },
+          },
+        },
       ],
     });
     const d = await diagnose(img);
     expect(d.ids).toEqual(['grub2-partition-name', 'boot-on-logical']);
     expect(d.json.data.boot).toMatchObject({ partition: 5 });
     expect(d.code).toBe(1);
-    const r = await runPlaybook('pygrub-fix', ['/vm.img', '--root', root, '--strategy', 'pvgrub', '--domain-config', '/vm.cfg', '--yes']);
+    const r = await runPlaybook('pygrub-fix', [
+      '/vm.img',
+      '--root',
+      root,
+      '--strategy',
+      'pvgrub',
+      '--domain-config',
+      '/vm.cfg',
+      '--yes',
+    ]);
     expect(r.code).toBe(0);
-    expect(readFileSync(path.join(root, 'vm.cfg'), 'utf8')).toBe('#bootloader = "pygrub"\nkernel = "/usr/lib/xen/boot/pv-grub-x86_64.gz"\nextra = "(hd0,4)/grub/grub.cfg"\n');
+    expect(readFileSync(path.join(root, 'vm.cfg'), 'utf8')).toBe(
+      '#bootloader = "pygrub"\nkernel = "/usr/lib/xen/boot/pv-grub-x86_64.gz"\nextra = "(hd0,4)/grub/grub.cfg"\n',
+    );
   });
 
   it('GPT on 4096-byte sectors: pygrub finds no partition', async () => {

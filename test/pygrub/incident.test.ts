@@ -35,7 +35,9 @@ async function freshImage(bytes?: number): Promise<string> {
 
 describe('the incident: Ubuntu 12.04 guest, old pygrub, (hd0,msdos1)', () => {
   it('the legacy-named equivalent is what pygrub lists: the oracle has something to compare', () => {
-    expect(legacyListing).toMatch(/^title: Ubuntu, with Linux 3\.2\.0-23-generic\n {2}root: d0p0\n {2}kernel: \/vmlinuz-3\.2\.0-23-generic\n/);
+    expect(legacyListing).toMatch(
+      /^title: Ubuntu, with Linux 3\.2\.0-23-generic\n {2}root: d0p0\n {2}kernel: \/vmlinuz-3\.2\.0-23-generic\n/,
+    );
     expect(legacyListing.match(/^title:/gm)?.length).toBe(5);
   });
 
@@ -51,7 +53,13 @@ describe('the incident: Ubuntu 12.04 guest, old pygrub, (hd0,msdos1)', () => {
       [2, 501758 * 512],
       [5, 501760 * 512],
     ]);
-    expect(data.boot).toMatchObject({ partition: 1, offset: 1048576, filesystem: 'ext2', config: '/grub/grub.cfg', kind: 'grub2' });
+    expect(data.boot).toMatchObject({
+      partition: 1,
+      offset: 1048576,
+      filesystem: 'ext2',
+      config: '/grub/grub.cfg',
+      kind: 'grub2',
+    });
     const names = data.findings.filter((f: { id: string }) => f.id === 'grub2-partition-name');
     expect(names.map((f: { line: number }) => f.line)).toEqual([107, 117, 131, 141, 158, 165]);
     expect(names[0].message).toContain("ValueError: invalid literal for int() with base 10: 'msdos1'");
@@ -73,7 +81,11 @@ describe('the incident: Ubuntu 12.04 guest, old pygrub, (hd0,msdos1)', () => {
     expect(fsck.output).not.toMatch(/Fix\?/);
     expect(fsck.clean).toBe(true);
     const cfg = guestFile(img, P1, '/grub/grub.cfg')?.toString();
-    expect(cfg).toBe(legacyNamed(UBUNTU_1204_CFG).replace("insmod ext2\nset root='(hd0,0)'", "insmod ext2\nset root='(hd0,msdos1)'").replace(/^ {2}set root='\(hd0,0\)'$/m, "  set root='(hd0,msdos1)'"));
+    expect(cfg).toBe(
+      legacyNamed(UBUNTU_1204_CFG)
+        .replace("insmod ext2\nset root='(hd0,0)'", "insmod ext2\nset root='(hd0,msdos1)'")
+        .replace(/^ {2}set root='\(hd0,0\)'$/m, "  set root='(hd0,msdos1)'"),
+    );
     expect(grubScriptCheck(cfg as string).ok).toBe(true);
     expect(guestFile(img, P1, '/grub/grub.cfg.orig')?.toString()).toBe(UBUNTU_1204_CFG);
     expect(imageHash(img, { from: P1, to: P1_END })).toBe(outside);
@@ -135,7 +147,8 @@ describe('the incident: Ubuntu 12.04 guest, old pygrub, (hd0,msdos1)', () => {
 });
 
 describe('pv-grub instead', () => {
-  const CFG = 'name = "vm01"\nmemory = 512\nbootloader = "/usr/bin/pygrub"\ndisk = [ "file:/srv/xen/vm01.img,xvda,w" ]\n';
+  const CFG =
+    'name = "vm01"\nmemory = 512\nbootloader = "/usr/bin/pygrub"\ndisk = [ "file:/srv/xen/vm01.img,xvda,w" ]\n';
 
   it('legacy PV-GRUB: bootloader commented out, kernel and extra for partition 1 (hd0,0); the image untouched; --restore puts the config back', async () => {
     const root = path.join(dir, 'host-legacy');
@@ -147,17 +160,51 @@ describe('pv-grub instead', () => {
     const img = path.join(root, 'srv/xen/vm01.img');
     await incidentImage(img, { bytes: 2 * GiB });
     const before = imageHash(img);
-    const r = await runPlaybook('pygrub-fix', ['/srv/xen/vm01.img', '--root', root, '--strategy', 'pvgrub', '--domain-config', '/etc/xen/vm01.cfg', '--yes', '--json']);
+    const r = await runPlaybook('pygrub-fix', [
+      '/srv/xen/vm01.img',
+      '--root',
+      root,
+      '--strategy',
+      'pvgrub',
+      '--domain-config',
+      '/etc/xen/vm01.cfg',
+      '--yes',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     expect(readFileSync(path.join(root, 'etc/xen/vm01.cfg'), 'utf8')).toBe(
       'name = "vm01"\nmemory = 512\n#bootloader = "/usr/bin/pygrub"\nkernel = "/usr/lib/xen/boot/pv-grub-x86_64.gz"\nextra = "(hd0,0)/grub/grub.cfg"\ndisk = [ "file:/srv/xen/vm01.img,xvda,w" ]\n',
     );
     expect(readFileSync(path.join(root, 'etc/xen/vm01.cfg.orig'), 'utf8')).toBe(CFG);
-    expect(r.json.data.pvgrub).toEqual({ flavour: 'pv-grub-legacy', kernel: '/usr/lib/xen/boot/pv-grub-x86_64.gz', extra: '(hd0,0)/grub/grub.cfg' });
+    expect(r.json.data.pvgrub).toEqual({
+      flavour: 'pv-grub-legacy',
+      kernel: '/usr/lib/xen/boot/pv-grub-x86_64.gz',
+      extra: '(hd0,0)/grub/grub.cfg',
+    });
     expect(imageHash(img)).toBe(before);
-    const again = await runPlaybook('pygrub-fix', ['/srv/xen/vm01.img', '--root', root, '--strategy', 'pvgrub', '--domain-config', '/etc/xen/vm01.cfg', '--yes', '--json']);
+    const again = await runPlaybook('pygrub-fix', [
+      '/srv/xen/vm01.img',
+      '--root',
+      root,
+      '--strategy',
+      'pvgrub',
+      '--domain-config',
+      '/etc/xen/vm01.cfg',
+      '--yes',
+      '--json',
+    ]);
     expect(again.json.steps.find((s: { id: string }) => s.id === 'switch-to-pvgrub').status).toBe('ok');
-    const back = await runPlaybook('pygrub-fix', ['/srv/xen/vm01.img', '--root', root, '--strategy', 'pvgrub', '--domain-config', '/etc/xen/vm01.cfg', '--restore', '--yes']);
+    const back = await runPlaybook('pygrub-fix', [
+      '/srv/xen/vm01.img',
+      '--root',
+      root,
+      '--strategy',
+      'pvgrub',
+      '--domain-config',
+      '/etc/xen/vm01.cfg',
+      '--restore',
+      '--yes',
+    ]);
     expect(back.code).toBe(0);
     expect(readFileSync(path.join(root, 'etc/xen/vm01.cfg'), 'utf8')).toBe(CFG);
   });
@@ -170,7 +217,16 @@ describe('pv-grub instead', () => {
     writeFileSync(path.join(root, 'usr/lib/xen/boot/pv-grub-x86_64.gz'), 'pv-grub');
     writeFileSync(path.join(root, 'vm01.cfg'), CFG);
     await incidentImage(path.join(root, 'vm01.img'), { bytes: 2 * GiB });
-    const r = await runPlaybook('pygrub-fix', ['/vm01.img', '--root', root, '--strategy', 'pvgrub', '--domain-config', '/vm01.cfg', '--yes']);
+    const r = await runPlaybook('pygrub-fix', [
+      '/vm01.img',
+      '--root',
+      root,
+      '--strategy',
+      'pvgrub',
+      '--domain-config',
+      '/vm01.cfg',
+      '--yes',
+    ]);
     expect(r.code).toBe(0);
     const cfg = readFileSync(path.join(root, 'vm01.cfg'), 'utf8');
     expect(cfg).toContain('#bootloader = "/usr/bin/pygrub"\nkernel = "/usr/lib/grub-xen/grub-x86_64-xen.bin"\n');
@@ -182,7 +238,16 @@ describe('pv-grub instead', () => {
     mkdirSync(root, { recursive: true });
     writeFileSync(path.join(root, 'vm01.cfg'), CFG);
     await incidentImage(path.join(root, 'vm01.img'), { bytes: 2 * GiB });
-    const r = await runPlaybook('pygrub-fix', ['/vm01.img', '--root', root, '--strategy', 'pvgrub', '--domain-config', '/vm01.cfg', '--yes']);
+    const r = await runPlaybook('pygrub-fix', [
+      '/vm01.img',
+      '--root',
+      root,
+      '--strategy',
+      'pvgrub',
+      '--domain-config',
+      '/vm01.cfg',
+      '--yes',
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/grub-xen-host/);
     expect(readFileSync(path.join(root, 'vm01.cfg'), 'utf8')).toBe(CFG);
@@ -224,7 +289,9 @@ describe('an image in use is refused (exit 3), unchanged', () => {
 
   it('another process holds it open', async () => {
     const img = await freshImage(2 * GiB);
-    const holder = spawn('sh', ['-c', 'exec 3<"$1"; echo ready; exec sleep 60', 'sh', img], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const holder = spawn('sh', ['-c', 'exec 3<"$1"; echo ready; exec sleep 60', 'sh', img], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     try {
       await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
       const before = imageHash(img);
@@ -274,7 +341,8 @@ function playbookPid(img: string): number {
   for (const p of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
     try {
       const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
-      if (cmd[0] === process.execPath && cmd.includes(img) && cmd.some((a) => a.endsWith('pygrub-fix.mjs'))) return Number(p);
+      if (cmd[0] === process.execPath && cmd.includes(img) && cmd.some((a) => a.endsWith('pygrub-fix.mjs')))
+        return Number(p);
     } catch {
       /* gone */
     }

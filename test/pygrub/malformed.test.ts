@@ -3,7 +3,17 @@ import { rmSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runPlaybook } from '../helpers/playbook.js';
 import { tool } from '../helpers/tools.js';
-import { bootImage, buildImage, filler, imageHash, incidentImage, tempDir, writeAt, GiB, MiB } from '../fixtures/images.js';
+import {
+  bootImage,
+  buildImage,
+  filler,
+  imageHash,
+  incidentImage,
+  tempDir,
+  writeAt,
+  GiB,
+  MiB,
+} from '../fixtures/images.js';
 import { loopsOf } from './oracles.js';
 
 /**
@@ -48,14 +58,26 @@ describe('malformed images: exit 2, image byte-identical', () => {
 
   it('a GPT whose entries are cut off', async () => {
     const img = file();
-    await buildImage(img, { bytes: 256 * MiB, label: 'gpt', partitions: [{ start: 2048, type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4' }] });
+    await buildImage(img, {
+      bytes: 256 * MiB,
+      label: 'gpt',
+      partitions: [{ start: 2048, type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4' }],
+    });
     truncateSync(img, 1536);
     await expectRefused(img, /GPT is damaged/);
   });
 
   it('an EBR chain that loops', async () => {
     const img = file();
-    await buildImage(img, { bytes: 512 * MiB, label: 'dos', partitions: [{ start: 2048, size: 204800, type: '83' }, { start: 206848, type: '5' }, { size: 102400, type: '83' }] });
+    await buildImage(img, {
+      bytes: 512 * MiB,
+      label: 'dos',
+      partitions: [
+        { start: 2048, size: 204800, type: '83' },
+        { start: 206848, type: '5' },
+        { size: 102400, type: '83' },
+      ],
+    });
     // The first EBR's "next" link points back at itself.
     const link = Buffer.alloc(16);
     link[4] = 0x05;
@@ -74,7 +96,14 @@ describe('malformed images: exit 2, image byte-identical', () => {
 
   it('overlapping partitions', async () => {
     const img = file();
-    await buildImage(img, { bytes: 512 * MiB, label: 'dos', partitions: [{ start: 2048, size: 409600, type: '83' }, { start: 411648, type: '83' }] });
+    await buildImage(img, {
+      bytes: 512 * MiB,
+      label: 'dos',
+      partitions: [
+        { start: 2048, size: 409600, type: '83' },
+        { start: 411648, type: '83' },
+      ],
+    });
     const e = Buffer.alloc(16);
     e[4] = 0x83;
     e.writeUInt32LE(204800, 8);
@@ -120,7 +149,10 @@ describe('malformed images: exit 2, image byte-identical', () => {
 
   it('a grub.cfg symlink is refused by the mount backend too, and it unmounts', async () => {
     const img = file();
-    await bootImage(img, { 'grub/grub.cfg': { symlink: 'grub.cfg.real' }, 'grub/grub.cfg.real': "menuentry 'x' {\n\tlinux /vmlinuz\n}\n" });
+    await bootImage(img, {
+      'grub/grub.cfg': { symlink: 'grub.cfg.real' },
+      'grub/grub.cfg.real': "menuentry 'x' {\n\tlinux /vmlinuz\n}\n",
+    });
     const before = imageHash(img);
     const r = await runPlaybook('pygrub-fix', [img, '--backend', 'mount', '--yes']);
     expect(r.code).toBe(2);

@@ -25,7 +25,9 @@ export function e2fsck(image: string, offset: number): { clean: boolean; output:
 export function guestFile(image: string, offset: number, p: string): Buffer | undefined {
   const st = spawnSync(tool('debugfs'), ['-c', '-R', `stat "${p}"`, `${image}?offset=${offset}`], { encoding: 'utf8' });
   if (!/Type: regular/.test(st.stdout)) return undefined;
-  return execFileSync(tool('debugfs'), ['-c', '-R', `cat "${p}"`, `${image}?offset=${offset}`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  return execFileSync(tool('debugfs'), ['-c', '-R', `cat "${p}"`, `${image}?offset=${offset}`], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
 }
 
 /** grub-script-check on a config's text: true when GRUB 2 accepts it. */

@@ -12,7 +12,9 @@ const source = readFileSync(path.join(ROOT, 'playbooks/pygrub-fix.mjs'), 'utf8')
 describe('the pygrub-fix runbook page', () => {
   it('shows every step of the playbook once, in the playbook order', () => {
     const steps = extractSteps(source, 'pygrub-fix.mjs').map((s) => s.id);
-    const shown = stepsShownOnPage(page).filter((s) => s.playbook === 'pygrub-fix').map((s) => s.id);
+    const shown = stepsShownOnPage(page)
+      .filter((s) => s.playbook === 'pygrub-fix')
+      .map((s) => s.id);
     expect(steps.length).toBe(9);
     expect(shown).toEqual(steps);
   });
@@ -22,7 +24,15 @@ describe('the pygrub-fix runbook page', () => {
   });
 
   it('gives the manual commands of the story and the pv-grub way', () => {
-    for (const cmd of ['fdisk -ul', 'losetup -o 1048576', 'mount /dev/loop1 /mnt/tmp', 'cp grub.cfg grub.cfg.orig', 'sed -i', 'umount /mnt/tmp', 'losetup -d /dev/loop1']) {
+    for (const cmd of [
+      'fdisk -ul',
+      'losetup -o 1048576',
+      'mount /dev/loop1 /mnt/tmp',
+      'cp grub.cfg grub.cfg.orig',
+      'sed -i',
+      'umount /mnt/tmp',
+      'losetup -d /dev/loop1',
+    ]) {
       expect(page).toContain(cmd);
     }
     expect(page).toContain('kernel="/usr/lib/xen/boot/pv-grub-x86_64.gz"');
@@ -34,7 +44,17 @@ describe('the pygrub-fix runbook page', () => {
   it('the catalogue behind its diagnosis table is complete and unique', () => {
     const ids = CATALOGUE.map((c) => c.id);
     expect(new Set(ids).size).toBe(ids.length);
-    for (const id of ['grub2-partition-name', 'grub2-default-variable', 'bls-config', 'no-config', 'no-kernel-entry', 'kernel-missing', 'kernel-compression', 'boot-fs-unreadable', 'root-in-lvm']) {
+    for (const id of [
+      'grub2-partition-name',
+      'grub2-default-variable',
+      'bls-config',
+      'no-config',
+      'no-kernel-entry',
+      'kernel-missing',
+      'kernel-compression',
+      'boot-fs-unreadable',
+      'root-in-lvm',
+    ]) {
       expect(ids).toContain(id);
     }
     for (const c of CATALOGUE) {
