@@ -201,8 +201,10 @@ export function parseOptions<O extends OptionSpecs>(
     const raw = values[name];
     if (raw === undefined) {
       if (spec.type === 'boolean') out[name] = spec.default ?? false;
-      else if (spec.default !== undefined) out[name] = spec.default;
-      else if (spec.required && !values.help && !values.version && !values.describe) {
+      else if (spec.default !== undefined) {
+        // A default may be written as the user would type it (`4G`): it is read the same way.
+        out[name] = typeof spec.default === 'string' ? convert(name, spec, spec.default) : spec.default;
+      } else if (spec.required && !values.help && !values.version && !values.describe) {
         throw new UsageError(`--${name} is required: ${spec.description}`);
       }
       continue;
@@ -269,7 +271,11 @@ export function optionUsage(name: string, spec: OptionSpec): string {
 export function optionDetails(spec: OptionSpec): string {
   const extra: string[] = [];
   if (spec.required) extra.push('required');
-  if (spec.default !== undefined && spec.type !== 'boolean') extra.push(`default: ${String(spec.default)}`);
+  if (spec.default !== undefined && spec.type !== 'boolean') {
+    const shown =
+      spec.type === 'size' && typeof spec.default === 'number' ? formatSize(spec.default) : String(spec.default);
+    extra.push(`default: ${shown}`);
+  }
   const fmt = (v: number) => (spec.type === 'size' ? formatSize(v) : String(v));
   if (spec.min !== undefined && spec.max !== undefined) extra.push(`${fmt(spec.min)} to ${fmt(spec.max)}`);
   else if (spec.min !== undefined) extra.push(`at least ${fmt(spec.min)}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseOptions, parseSize, UsageError, type OptionSpecs } from '../../src/engine/index.js';
+import { optionDetails, parseOptions, parseSize, UsageError, type OptionSpecs } from '../../src/engine/index.js';
 import { runSample } from '../helpers/sample.js';
 
 const specs = {
@@ -30,6 +30,16 @@ describe('option parsing', () => {
     expect(p.given.has('count')).toBe(false);
     expect(p.given.has('kind')).toBe(true);
     expect(p.common['dry-run']).toBe(false);
+  });
+
+  it('reads a default written as a size, and shows it as written', () => {
+    const specs2 = {
+      memory: { type: 'size', description: 'm', defaultUnit: 'M', default: '4G' },
+      disk: { type: 'size', description: 'd', default: 20 * 1024 ** 3 },
+    } as const satisfies OptionSpecs;
+    expect(parseOptions([], specs2).opts).toEqual({ memory: 4 * 1024 ** 3, disk: 20 * 1024 ** 3 });
+    expect(optionDetails(specs2.memory)).toContain('default: 4G');
+    expect(optionDetails(specs2.disk)).toContain('default: 20GiB');
   });
 
   it('reads a bare size in the declared unit', () => {
