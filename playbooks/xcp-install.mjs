@@ -693,10 +693,12 @@ this machine: it is meant for tests and dry runs; to act on a host run it there 
         }
         if (storageAsked(ctx)) {
           const s = await storagePlan(ctx);
+          ctx.state.storagePlan = s;
           seen.push(s.existing ? `SR "${s.existingName}" is there` : `${s.type} SR to create${s.note}`);
         }
         if (opts(ctx)['vm-name'] && ctx.state.xapi) {
           const v = await vmPlan(ctx, { joining });
+          if (!joining) ctx.state.vmPlan = v;
           seen.push(
             v.existing ? `VM "${opts(ctx)['vm-name']}" is there` : `VM to install from "${opts(ctx).template}"`,
           );
@@ -976,6 +978,8 @@ this machine: it is meant for tests and dry runs; to act on a host run it there 
             const pool = await thePool(ctx);
             if (pool.master && pool.master !== ctx.state.host) {
               await xapiFacts(ctx, true);
+              delete ctx.state.storagePlan;
+              delete ctx.state.vmPlan;
               return `joined the pool "${pool.name}" (master ${address})`;
             }
           }
@@ -994,7 +998,10 @@ this machine: it is meant for tests and dry runs; to act on a host run it there 
       when: (ctx) => (storageAsked(ctx) ? needsXapi(ctx) : 'no --sr-device (or --sr-type nfs) given'),
       async check(ctx) {
         const name = opts(ctx)['sr-name'];
-        const plan = await storagePlan(ctx);
+        // What the preflight found still holds unless a pool join came in between.
+        const plan =
+          /** @type {Awaited<ReturnType<typeof storagePlan>> | undefined} */ (ctx.state.storagePlan) ??
+          (await storagePlan(ctx));
         if (plan.existing) {
           ctx.state.sr = plan.existing;
           if (plan.existingName !== name)
@@ -1098,7 +1105,8 @@ this machine: it is meant for tests and dry runs; to act on a host run it there 
       when: (ctx) => (opts(ctx)['vm-name'] ? needsXapi(ctx) : 'no --vm-name given'),
       async check(ctx) {
         const name = /** @type {string} */ (opts(ctx)['vm-name']);
-        const plan = await vmPlan(ctx);
+        const plan =
+          /** @type {Awaited<ReturnType<typeof vmPlan>> | undefined} */ (ctx.state.vmPlan) ?? (await vmPlan(ctx));
         ctx.state.network = plan.network;
         if (plan.existing) {
           ctx.state.vm = plan.existing;
