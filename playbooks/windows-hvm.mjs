@@ -75,8 +75,8 @@ const OPTIONS = /** @type {const} */ ({
     type: 'size',
     defaultUnit: 'M',
     min: 512 * MiB,
-    description:
-      'Memory of the guest, 4G when not given; also its maximum (maxmem) unless --pv-drivers and --max-memory say otherwise.',
+    default: '4G',
+    description: 'Memory of the guest; also its maximum (maxmem) unless --pv-drivers and --max-memory say otherwise.',
   },
   'max-memory': {
     type: 'size',
@@ -190,7 +190,7 @@ const vncDisplay = (ctx) =>
   opts(ctx)['vnc-display'] ?? /** @type {number | undefined} */ (ctx.state.existingVncDisplay);
 
 /** Memory in bytes (4 GiB unless given). @param {Ctx} ctx */
-const memoryBytes = (ctx) => opts(ctx).memory ?? 4 * GiB;
+const memoryBytes = (ctx) => opts(ctx).memory;
 
 /** The guest as the options, the existing file and the host describe it. @param {Ctx} ctx @returns {HvmGuest} */
 function guest(ctx) {
