@@ -427,8 +427,8 @@ async function readGpt(
 /**
  * The byte offsets pygrub tries, in its order (Xen's tools/pygrub get_partition_offsets):
  * no 55 AA signature → the whole disk at 0; MBR → the four primary slots, the active one
- * first (logical partitions are never tried); protective MBR → every GPT entry, read with
- * 512-byte sectors whatever the disk's sector size.
+ * first (logical partitions are never tried); protective MBR → every GPT entry. Sectors are
+ * taken as 512 bytes whatever the disk's sector size: on a 4Kn disk these offsets are wrong, as pygrub's are.
  */
 export function pygrubOffsets(table: PartitionTable): number[] {
   if (table.label === 'none') return [0];
@@ -439,8 +439,8 @@ export function pygrubOffsets(table: PartitionTable): number[] {
   const out: number[] = [];
   for (const p of table.partitions) {
     if (p.kind === 'logical') continue;
-    if (p.bootable) out.unshift(p.offset);
-    else out.push(p.offset);
+    if (p.bootable) out.unshift(p.start * 512);
+    else out.push(p.start * 512);
   }
   return out.length ? out : [0];
 }

@@ -225,15 +225,16 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     strategies: ['pvgrub'],
   },
   {
-    id: 'gpt-4k-sectors',
-    title: 'GPT on a disk with 4096-byte sectors',
+    id: '4k-sectors',
+    title: 'A disk with 4096-byte sectors',
     explanation:
-      'pygrub reads the GPT header at byte 512 and multiplies by 512, whatever the sector size: on a 4Kn disk it finds no partitions.',
-    concerns: 'the partition table: GPT with 4096-byte sectors',
+      'pygrub multiplies every partition start by 512 and reads the GPT header at byte 512, whatever the sector size: on a 4Kn disk (MBR or GPT) it opens the wrong offsets and finds no filesystem.',
+    concerns:
+      "the partition table: sectors of 4096 bytes (the device's logical sector size, or a GPT header at byte 4096)",
     xen: 'all',
     affects: all,
     severity: 'error',
-    fix: 'Boot through pv-grub, or give the guest a 512-byte-sector disk.',
+    fix: 'Boot through pv-grub, or give the guest a disk with 512-byte logical sectors.',
     strategies: ['pvgrub'],
   },
   {

@@ -98,12 +98,12 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
   const findings: Finding[] = [];
   const who = `pygrub of ${versionLabel(v)}`;
 
-  if (table.label === 'gpt' && table.sectorSize !== 512) {
+  if (table.label !== 'none' && table.sectorSize !== 512) {
     findings.push(
       find(
-        'gpt-4k-sectors',
+        '4k-sectors',
         undefined,
-        `the disk has a GPT with ${table.sectorSize}-byte sectors; pygrub reads it as if they were 512 bytes and finds no partition`,
+        `the disk's ${table.label === 'gpt' ? 'GPT' : 'MBR'} counts ${table.sectorSize}-byte sectors; pygrub reads it as if they were 512 bytes and finds no filesystem`,
       ),
     );
   }

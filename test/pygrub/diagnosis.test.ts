@@ -14,6 +14,7 @@ import {
   initrd,
   lvmLabel,
   rootOnlyImage,
+  sfdiskJson,
   tempDir,
   GiB,
   MiB,
@@ -38,6 +39,21 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function diagnose(img: string, args: string[] = []) {
   const r = await runPlaybook('pygrub-fix', [img, '--dry-run', '--json', ...args]);
+  // Every fixture's table, as the playbook reports it, is the one sfdisk reads.
+  const table = r.json?.data?.table;
+  if (table && table.sectorSize === 512) {
+    const sf = await sfdiskJson(img);
+    expect(
+      table.partitions.map((p: { number: number; start: number; size: number; type: string }) => [
+        p.number,
+        p.start,
+        p.size,
+        p.type.toLowerCase(),
+      ]),
+    ).toEqual(
+      (sf?.partitions ?? []).map((p) => [Number(/(\d+)$/.exec(p.node)?.[1]), p.start, p.size, p.type.toLowerCase()]),
+    );
+  }
   const findings: { id: string; severity: string; message: string; line?: number; path?: string }[] =
     r.json?.data?.findings ?? [];
   return { ...r, findings, ids: [...new Set(findings.map((f) => f.id))] };
@@ -345,9 +361,32 @@ describe('where /boot is', () => {
     const img = file();
     await gptImage(img, { sectorSize: 4096, bytes: 4 * GiB });
     const d = await diagnose(img, ['--xen-version', '4.17']);
-    expect(d.ids).toEqual(['gpt-4k-sectors']);
+    expect(d.ids).toEqual(['4k-sectors']);
     expect(d.json.data.table.sectorSize).toBe(4096);
     expect(d.json.data.boot).toMatchObject({ partition: 2, offset: 2 * MiB });
+    expect(pygrubList(img)).toBe('');
+  });
+
+  it('an MBR on 4096-byte sectors, read with --sector-size 4096', async () => {
+    const img = file();
+    await buildImage(img, {
+      bytes: 1 * GiB,
+      label: 'dos',
+      sectorSize: 4096,
+      partitions: [
+        {
+          start: 256,
+          size: 32768,
+          type: '83',
+          bootable: true,
+          fs: { type: 'ext2', files: { 'grub/grub.cfg': `${entry('x', LINUX)}\n`, ...(await kernelFiles()) } },
+        },
+        { start: 33024, type: '8e', raw: lvmLabel() },
+      ],
+    });
+    const d = await diagnose(img, ['--sector-size', '4096', '--xen-version', '4.17']);
+    expect(d.ids).toEqual(['4k-sectors']);
+    expect(d.json.data.boot).toMatchObject({ partition: 1, offset: 256 * 4096 });
     expect(pygrubList(img)).toBe('');
   });
 
