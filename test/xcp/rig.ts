@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { format } from 'prettier';
 import { ROOT, runPlaybook, type RunResult } from '../helpers/playbook.js';
 import { tool } from '../helpers/tools.js';
 import { readCalls, readXe, type State } from '../sim/xe.mjs';
@@ -132,6 +133,11 @@ export function normalizedXe(sim: string, device?: string): string {
   let text = JSON.stringify(readXe(sim), null, 2);
   if (device) text = text.split(JSON.stringify(device).slice(1, -1)).join('DEVICE');
   return `${text}\n`;
+}
+
+/** JSON as the repository's formatter writes it, so golden files pass `prettier --check`. */
+export function prettyJson(text: string): Promise<string> {
+  return format(text, { parser: 'json' });
 }
 
 /** Compare with a golden file; XR_UPDATE_GOLDEN=1 rewrites it first (then look at git diff). */
