@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, runPlaybook } from '../helpers/playbook.js';
@@ -7,7 +7,7 @@ import { formatCommand } from '../../src/engine/index.js';
 import { tool } from '../helpers/tools.js';
 import { seedXl, runXl } from '../sim/xl.mjs';
 import { parseXmListLong } from 'xen-runbooks/disk';
-import { imageHash, incidentImage, legacyNamed, tempDir, UBUNTU_1204_CFG, GiB } from '../fixtures/images.js';
+import { bootImage, imageHash, incidentImage, legacyNamed, tempDir, UBUNTU_1204_CFG, GiB } from '../fixtures/images.js';
 import { e2fsck, grubScriptCheck, guestFile, loopsOf, pygrubList } from './oracles.js';
 
 const P1 = 1048576;
@@ -302,6 +302,27 @@ describe('an image in use is refused (exit 3), unchanged', () => {
     } finally {
       holder.kill();
     }
+  });
+});
+
+describe('a filesystem that was not cleanly unmounted', () => {
+  it('debugfs does not write into it (exit 3); the mount backend, which goes through the kernel, does', async () => {
+    const img = path.join(dir, `dirty${n++}.img`);
+    await bootImage(
+      img,
+      { 'grub/grub.cfg': "menuentry 'x' {\n\tset root='(hd0,msdos1)'\n\tlinux /vmlinuz\n}\n", vmlinuz: 'kernel' },
+      { type: 'ext4' },
+    );
+    execFileSync(tool('debugfs'), ['-w', '-R', 'ssv state 0', `${img}?offset=${P1}`], { stdio: 'ignore' });
+    const before = imageHash(img);
+    const r = await runPlaybook('pygrub-fix', [img, '--yes']);
+    expect(r.stderr).toMatch(/not cleanly unmounted/);
+    expect(r.code).toBe(3);
+    expect(imageHash(img)).toBe(before);
+    const m = await runPlaybook('pygrub-fix', [img, '--yes', '--backend', 'mount']);
+    expect(m.code).toBe(0);
+    expect(guestFile(img, P1, '/grub/grub.cfg')?.toString()).toContain("set root='(hd0,0)'");
+    expect(loopsOf(img)).toBe('');
   });
 });
 
