@@ -10,6 +10,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
 import { definePlaybook, step, fileStep, ok, change, skip, usage, refuse, fail } from 'xen-runbooks/engine';
 import {
   XeError,
@@ -279,9 +280,10 @@ async function otherConfig(ctx, vm, key) {
 
 /** Ask for a password on the terminal without echo. @param {string} prompt */
 async function askPassword(prompt) {
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  // readline in terminal mode puts the tty in raw mode (no echo); what it would draw goes nowhere.
+  const mute = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const rl = createInterface({ input: process.stdin, output: mute, terminal: true });
   process.stderr.write(prompt);
-  /** @type {any} */ (rl)._writeToOutput = () => {};
   try {
     return await new Promise((resolve) => rl.question('', resolve));
   } finally {

@@ -1,13 +1,16 @@
+import { spawn } from 'node:child_process';
 import { chmodSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ROOT, SIM_BIN } from '../helpers/playbook.js';
 import { tool } from '../helpers/tools.js';
 import { GiB, MiB, addMaster, addSr, addVm, createState, seedXe, writeXe } from '../sim/xe.mjs';
 import {
   hostTree,
   loopDevice,
   normalizedXe,
+  requireTool,
   objects,
   snapshot,
   standInCalls,
@@ -312,6 +315,31 @@ describe('pools and shared storage', () => {
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/--pool-password-file/);
     expect(xeWrites(sim)).toHaveLength(writes);
+  });
+
+  it('asks for the password on a terminal, without echo', async () => {
+    const script = requireTool('script', 'bsdutils');
+    seedPool({ password: 'typed on a tty' });
+    const cmd = `node playbooks/xcp-install.mjs --root '${root}' --yes --join-pool ${MASTER}`;
+    const child = spawn(script, ['-qec', cmd, '/dev/null'], {
+      cwd: ROOT,
+      env: { ...process.env, XR_SIM_DIR: sim, PATH: `${SIM_BIN}:${process.env.PATH}` },
+    });
+    let out = '';
+    let typed = false;
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      // Type only once the prompt is there: the terminal is then in raw mode, without echo.
+      if (!typed && out.includes(`Password of root on ${MASTER}: `)) {
+        typed = true;
+        child.stdin.write('typed on a tty\n');
+      }
+    });
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code, out).toBe(0);
+    expect(out).toMatch(/joined the pool/);
+    expect(out).not.toContain('typed on a tty');
+    expect(xeCalls(sim).find((a) => a[0] === 'pool-join')).toContain('master-password=typed on a tty');
   });
 
   it('refuses to join while VMs run on this host (exit 3)', async () => {
