@@ -6,6 +6,19 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 /** Simulators of xe, xl, xm and recording stand-ins: put first on PATH by runPlaybook({ sim }). */
 export const SIM_BIN = path.join(ROOT, 'test/sim/bin');
 
+/**
+ * This process's environment without what vitest adds (NODE_ENV=test, DEV=1, PROD=, MODE=test,
+ * VITEST…): children such as `astro build` read those and would build for development.
+ */
+export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || /^(VITEST.*|TEST|DEV|PROD|SSR|MODE|BASE_URL|FORCE_TTY)$/.test(k)) continue;
+    env[k] = v;
+  }
+  return { ...env, NODE_ENV: 'production', ...extra };
+}
+
 export interface RunResult {
   code: number | null;
   stdout: string;
@@ -28,8 +41,7 @@ export interface RunOptions {
 /** Run `node playbooks/NAME.mjs ...args` (no terminal: stdin is a pipe). */
 export function runPlaybook(name: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const file = path.join(ROOT, 'playbooks', `${name}.mjs`);
-  const env: Record<string, string> = { ...(process.env as Record<string, string>), NODE_ENV: 'production' };
-  delete env.VITEST;
+  const env = childEnv();
   if (opts.sim) {
     env.XR_SIM_DIR = opts.sim;
     env.PATH = `${SIM_BIN}:${env.PATH ?? ''}`;

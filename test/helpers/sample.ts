@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { ROOT, type RunResult } from './playbook.js';
+import { childEnv, ROOT, type RunResult } from './playbook.js';
 
 export const SAMPLE = path.join(ROOT, 'test/fixtures/playbooks/sample.mjs');
 
@@ -9,7 +9,7 @@ export function runSample(args: readonly string[], env: Record<string, string> =
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [SAMPLE, ...args], {
       cwd: ROOT,
-      env: { ...(process.env as Record<string, string>), ...env },
+      env: childEnv(env),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

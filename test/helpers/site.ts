@@ -3,7 +3,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { ROOT } from './playbook.js';
+import { childEnv, ROOT } from './playbook.js';
 import { tool } from './tools.js';
 
 export const DIST = path.join(ROOT, 'dist');
@@ -13,10 +13,7 @@ export const DIST = path.join(ROOT, 'dist');
  * built from inside vitest (NODE_ENV=test) the site would ship without its search UI.
  */
 export function buildSite(): Promise<{ output: string }> {
-  const env: Record<string, string | undefined> = { ...process.env, NODE_ENV: 'production' };
-  delete env.VITEST;
-  delete env.VITEST_WORKER_ID;
-  delete env.VITEST_POOL_ID;
+  const env = childEnv();
   return new Promise((resolve, reject) => {
     // `npm test` compiled the engine before the suite started; recompiling it here would rewrite
     // lib/ under the feet of test files running playbooks in parallel.

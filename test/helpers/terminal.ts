@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { formatCommand } from '../../src/engine/index.js';
-import { ROOT } from './playbook.js';
+import { childEnv, ROOT } from './playbook.js';
 import { tool } from './tools.js';
 
 /**
@@ -15,7 +15,7 @@ export function onTerminal(
   return new Promise((resolve) => {
     const child = spawn(tool('script'), ['-qfec', formatCommand(argv), '/dev/null'], {
       cwd: ROOT,
-      env: { ...process.env, TERM: 'dumb', CI: '', ...env },
+      env: childEnv({ TERM: 'dumb', CI: '', ...env }),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let output = '';
