@@ -24,6 +24,7 @@ import {
   xeList,
   xeRecords,
 } from 'xen-runbooks/xen/xe';
+import { grubDefaultValue, setGrubDefault } from 'xen-runbooks/grub';
 
 /** @typedef {import('xen-runbooks/engine').Context} Ctx */
 /** @typedef {import('xen-runbooks/engine').OptionValues<typeof OPTIONS>} Opts */
@@ -177,32 +178,6 @@ function topLevelMenu(cfg) {
     if (depth < 0) depth = 0;
   }
   return entries;
-}
-
-/** GRUB_DEFAULT as the shell reads /etc/default/grub (the last assignment wins). @param {string} text */
-function grubDefault(text) {
-  let value = '0';
-  for (const line of text.split('\n')) {
-    const m = /^\s*GRUB_DEFAULT=(.*)$/.exec(line);
-    if (!m) continue;
-    const raw = (m[1] ?? '').trim();
-    const q = /^"((?:[^"\\]|\\.)*)"|^'([^']*)'/.exec(raw);
-    value = q ? (q[1] !== undefined ? q[1].replace(/\\(.)/g, '$1') : (q[2] ?? '')) : (raw.split(/\s/)[0] ?? '');
-  }
-  return value;
-}
-
-/** /etc/default/grub with GRUB_DEFAULT set to `title` (the last assignment replaced, or one added). */
-function withGrubDefault(/** @type {string} */ text, /** @type {string} */ title) {
-  const line = `GRUB_DEFAULT="${title.replace(/[\\"$`]/g, (c) => `\\${c}`)}"`;
-  const lines = text.split('\n');
-  let last = -1;
-  lines.forEach((l, i) => {
-    if (/^\s*GRUB_DEFAULT=/.test(l)) last = i;
-  });
-  if (last >= 0) lines[last] = line;
-  else lines.splice(text.endsWith('\n') ? lines.length - 1 : lines.length, 0, line);
-  return lines.join('\n');
 }
 
 /** The `set default="…"` grub-mkconfig wrote into grub.cfg. @param {string} cfg */
@@ -909,7 +884,7 @@ this machine: it is meant for tests and dry runs; to act on a host run it there 
         if (version) ctx.state.xenVersion = version;
         ctx.report.grubDefault = chosen.title;
         const edit = await ctx.planEdit(GRUB_DEFAULTS, (text = '') =>
-          grubDefault(text) === chosen.title ? text : withGrubDefault(text, chosen.title),
+          grubDefaultValue(text) === chosen.title ? text : setGrubDefault(text, chosen.title),
         );
         if (!edit.changed && cfgDefault(cfg) === chosen.title) return ok(`boots "${chosen.title}" by default`);
         return change(

@@ -7,3 +7,4 @@ export * from './diagnose.js';
 export * from './rewrite.js';
 export * from './pvgrub.js';
 export * from './incident.js';
+export * from './defaults.js';

@@ -10,6 +10,7 @@
  */
 
 import { XlConfig, formatDiskSpec, formatValue, formatVifSpec, parseVifSpec, type XlValue } from './xlcfg.js';
+export { grubDefaultValue, setGrubDefault } from '../grub/defaults.js';
 
 /* ------------------------------------------------------------------ the guest */
 
@@ -495,20 +496,6 @@ export function parseGrub2Menu(cfg: string): Grub2Entry[] {
   return out;
 }
 
-/** GRUB_DEFAULT from /etc/default/grub (unquoted); undefined when not set (GRUB uses 0). */
-export function grubDefaultValue(defaults: string): string | undefined {
-  let value: string | undefined;
-  for (const line of defaults.split('\n')) {
-    const m = /^\s*GRUB_DEFAULT=(.*)$/.exec(line);
-    if (!m) continue;
-    const v = (m[1] ?? '').trim();
-    if (/^'.*'$/.test(v)) value = v.slice(1, -1);
-    else if (/^".*"$/.test(v)) value = v.slice(1, -1).replace(/\\(["\\$`])/g, '$1');
-    else value = v;
-  }
-  return value;
-}
-
 /** The entry GRUB 2 boots for a GRUB_DEFAULT value (`saved` reads saved_entry). */
 export function grub2DefaultEntry(
   entries: Grub2Entry[],
@@ -534,22 +521,6 @@ export function grub2DefaultEntry(
 export function grub2Reference(e: Grub2Entry): string {
   if (e.id && e.path.length === 0) return e.id;
   return [...e.path, e.title].join('>');
-}
-
-/** Set GRUB_DEFAULT in /etc/default/grub (the last assignment wins, so that one is replaced). */
-export function setGrubDefault(defaults: string, value: string): string {
-  const quoted = /^[A-Za-z0-9_.-]+$/.test(value) ? value : `"${value.replace(/(["\\$`])/g, '\\$1')}"`;
-  const lines = defaults.split('\n');
-  let last = -1;
-  lines.forEach((l, i) => {
-    if (/^\s*GRUB_DEFAULT=/.test(l)) last = i;
-  });
-  if (last < 0) {
-    const body = defaults.endsWith('\n') || defaults === '' ? defaults : `${defaults}\n`;
-    return `GRUB_DEFAULT=${quoted}\n${body}`;
-  }
-  lines[last] = (lines[last] as string).replace(/GRUB_DEFAULT=.*$/, `GRUB_DEFAULT=${quoted}`);
-  return lines.join('\n');
 }
 
 /** saved_entry from a grubenv block. */
