@@ -1,4 +1,5 @@
-import { constants as fsc, promises as fsp } from 'node:fs';
+import { constants as fsc, mkdtempSync, promises as fsp, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { $ } from 'zx';
@@ -321,7 +322,11 @@ export class SshTransport implements Transport {
     this.label = `ssh ${target.destination}`;
   }
 
-  sshArgv(remote: readonly string[]): string[] {
+  /** A private directory for the shared connection's socket (one per run). */
+  private controlDir: string | undefined;
+
+  private baseArgv(): string[] {
+    this.controlDir ??= mkdtempSync(path.join(tmpdir(), 'xr-ssh-'));
     return [
       'ssh',
       ...(this.target.configFile ? ['-F', this.target.configFile] : []),
@@ -331,10 +336,19 @@ export class SshTransport implements Transport {
       'StrictHostKeyChecking=yes',
       '-o',
       'LogLevel=ERROR',
-      '--',
-      this.target.destination,
-      formatCommand(remote),
+      // One connection for the whole run: the first command opens it, the others reuse it,
+      // close() ends it, and it ends by itself a few seconds after a crash.
+      '-o',
+      'ControlMaster=auto',
+      '-o',
+      `ControlPath=${path.join(this.controlDir, '%C')}`,
+      '-o',
+      'ControlPersist=15',
     ];
+  }
+
+  sshArgv(remote: readonly string[]): string[] {
+    return [...this.baseArgv(), '--', this.target.destination, formatCommand(remote)];
   }
 
   async exec(argv: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
@@ -433,5 +447,10 @@ export class SshTransport implements Transport {
   async remove(p: string): Promise<void> {
     await this.exec(['rm', '-f', '--', p]);
   }
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    if (!this.controlDir) return;
+    await execLocal([...this.baseArgv(), '-O', 'exit', '--', this.target.destination], { nothrow: true });
+    rmSync(this.controlDir, { recursive: true, force: true });
+    this.controlDir = undefined;
+  }
 }

@@ -16,6 +16,7 @@ beforeAll(async () => {
   ssh = new SshTransport({ destination: sshd.destination, configFile: sshd.configFile });
 });
 afterAll(async () => {
+  await ssh?.close();
   await sshd?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
