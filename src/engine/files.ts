@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import type { Transport } from './transport.js';
 
@@ -50,6 +51,8 @@ export async function applyEdit(
   }
   let backup: string | undefined;
   if (edit.before !== undefined && opts.backup !== false) backup = await host.backup(edit.path);
+  // A new file may need its directory (the plan said "create FILE").
+  if (edit.before === undefined) await host.mkdir(path.posix.dirname(edit.path));
   await host.writeFileAtomic(edit.path, edit.after, opts.mode !== undefined ? { mode: opts.mode } : {});
   return backup;
 }

@@ -482,7 +482,7 @@ async function runPlaybook<O extends OptionSpecs>(
       },
       planEdit: (file, transform) => planEdit(host, file, transform),
       applyEdit: (edit, o) => applyEdit(host, edit, o),
-      progress: (title, fn) => progress(title, fn, jsonMode),
+      progress: (title, fn) => progress(title, fn),
     };
 
     await spec.validate?.(ctx);
@@ -620,14 +620,22 @@ async function askApply(title: string): Promise<'yes' | 'no' | 'all'> {
   }
 }
 
-/** A spinner on a terminal; a start line and an end line elsewhere. */
-export async function progress<T>(title: string, fn: () => Promise<T>, quietStdout = false): Promise<T> {
+/**
+ * A spinner on a terminal. Elsewhere (logs, CI) a line once the work has taken more than a
+ * second, and its duration when it ends: quick work prints nothing.
+ */
+export async function progress<T>(title: string, fn: () => Promise<T>): Promise<T> {
   if (process.stderr.isTTY && !process.env.CI) return spinner(title, fn);
   const started = Date.now();
-  const out = quietStdout ? process.stderr : process.stderr;
-  out.write(`  … ${title}\n`);
-  const r = await fn();
-  const ms = Date.now() - started;
-  if (ms > 1000) out.write(`  … ${title}: ${(ms / 1000).toFixed(1)} s\n`);
-  return r;
+  let announced = false;
+  const timer = setTimeout(() => {
+    announced = true;
+    process.stderr.write(`  … ${title}\n`);
+  }, 1000);
+  try {
+    return await fn();
+  } finally {
+    clearTimeout(timer);
+    if (announced) process.stderr.write(`  … ${title}: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  }
 }

@@ -4,7 +4,7 @@ import { chownSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, wr
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeAtomicLocal, LocalTransport, unifiedDiff } from '../../src/engine/index.js';
+import { applyEdit, planEdit, writeAtomicLocal, LocalTransport, unifiedDiff } from '../../src/engine/index.js';
 import { ROOT } from '../helpers/playbook.js';
 
 let dir: string;
@@ -80,5 +80,17 @@ describe('unified diff', () => {
     const d = unifiedDiff('/etc/x', 'a\nb\n', 'a\nc\n');
     expect(d.split('\n').slice(0, 2)).toEqual(['--- a/etc/x', '+++ b/etc/x']);
     expect(d).toContain('-b\n+c');
+  });
+});
+
+describe('creating a file', () => {
+  it('makes its directory when the plan creates the file', async () => {
+    const t = new LocalTransport();
+    const f = path.join(dir, 'etc/xcp/network.conf');
+    const edit = await planEdit(t, f, () => 'bridge\n');
+    expect(edit.before).toBeUndefined();
+    expect(await applyEdit(t, edit)).toBeUndefined();
+    expect(readFileSync(f, 'utf8')).toBe('bridge\n');
+    expect(readdirSync(path.join(dir, 'etc/xcp'))).toEqual(['network.conf']);
   });
 });

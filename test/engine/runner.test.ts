@@ -109,9 +109,14 @@ describe('the step runner', () => {
   });
 
   it('exits 1 naming the step when a step fails, and leaves the file as it was', async () => {
-    const r = await runSample(['--file', path.join(dir, 'missing-dir', 'f.conf'), '--yes']);
+    // The parent "directory" is a regular file: nothing can be created under it.
+    const blocker = path.join(dir, 'blocker');
+    writeFileSync(blocker, 'a file, not a directory\n');
+    const r = await runSample(['--file', path.join(blocker, 'f.conf'), '--yes']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/sample: failed: Write the settings file: .*ENOENT/);
+    expect(r.stderr).toMatch(/sample: failed: Write the settings file: .*(ENOTDIR|EEXIST)/);
+    expect(readFileSync(blocker, 'utf8')).toBe('a file, not a directory\n');
+    expect(readdirSync(dir)).toEqual(['blocker']);
   });
 });
 
