@@ -5,11 +5,14 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 
 export interface PageWeight {
   /** The page's path on the site, e.g. `/runbooks/pygrub-fix/`. */
   page: string;
   html: number;
+  /** The HTML as a web server sends it compressed (gzip -9). */
+  htmlGzip: number;
   css: number;
   js: number;
   /** The JavaScript files (site paths) and inline scripts counted. */
@@ -85,6 +88,7 @@ export function measurePage(dist: string, htmlFile: string): PageWeight {
   return {
     page,
     html: Buffer.byteLength(html),
+    htmlGzip: gzipSync(html, { level: 9 }).length,
     css,
     js,
     scripts: [...seen, ...scripts.filter((s) => s.startsWith('inline:'))],
