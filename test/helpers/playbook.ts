@@ -40,7 +40,11 @@ export interface RunOptions {
 
 /** Run `node playbooks/NAME.mjs ...args` (no terminal: stdin is a pipe). */
 export function runPlaybook(name: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  const file = path.join(ROOT, 'playbooks', `${name}.mjs`);
+  return runScript(path.join(ROOT, 'playbooks', `${name}.mjs`), args, opts);
+}
+
+/** Run any playbook file the way runPlaybook does. */
+export function runScript(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const env = childEnv();
   if (opts.sim) {
     env.XR_SIM_DIR = opts.sim;

@@ -23,19 +23,6 @@ import { readCalls, readXe, type State } from '../sim/xe.mjs';
 export const FIXTURES = path.join(ROOT, 'test/fixtures/xcp');
 export const GOLDEN = path.join(FIXTURES, 'golden');
 
-/**
- * A tool not in test/helpers/tools.ts: its path, or an error naming the Debian package (as tool() does).
- */
-export function requireTool(name: string, pkg: string): string {
-  for (const dir of ['/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
-    const p = path.join(dir, name);
-    if (existsSync(p)) return p;
-  }
-  throw new Error(
-    `${name} is not installed: run 'npm test' as root on Debian/Ubuntu, or: sudo apt-get install -y ${pkg}`,
-  );
-}
-
 /** A temporary directory, removed by the returned cleanup. */
 export function workdir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'xr-xcp-'));

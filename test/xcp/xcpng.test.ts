@@ -10,7 +10,6 @@ import {
   hostTree,
   loopDevice,
   normalizedXe,
-  requireTool,
   objects,
   snapshot,
   standInCalls,
@@ -318,7 +317,7 @@ describe('pools and shared storage', () => {
   });
 
   it('asks for the password on a terminal, without echo', async () => {
-    const script = requireTool('script', 'bsdutils');
+    const script = tool('script');
     seedPool({ password: 'typed on a tty' });
     const cmd = `node playbooks/xcp-install.mjs --root '${root}' --yes --join-pool ${MASTER}`;
     const child = spawn(script, ['-qec', cmd, '/dev/null'], {
