@@ -21,18 +21,22 @@ import {
   workdir,
   xcp,
   xeWrites,
+  LEGACY_STEPS,
 } from './rig.js';
 
 const REPO = 'http://vault.centos.org/5.11/os/x86_64';
-const LEGACY_STEPS = [
-  'apt-repository',
-  'network-backend',
-  'install-packages',
-  'vif-offline',
-  'xend-init',
-  'xendomains',
-  'qemu-keymaps',
-  'grub-default',
+/** The legacy run of the runbook: ext SR on the test disk, the CentOS VM. */
+const legacyArgs = () => [
+  '--yes',
+  '--json',
+  '--sr-device',
+  disk.path,
+  '--sr-name',
+  'local storage',
+  '--vm-name',
+  'centos-test',
+  '--install-repository',
+  REPO,
 ];
 
 let w: ReturnType<typeof workdir>;
@@ -67,26 +71,13 @@ function expectGoldenTree(tree: string) {
 }
 
 describe('Ubuntu 12.04 with the XCP packages (--root tree)', () => {
-  const args = () => [
-    '--yes',
-    '--json',
-    '--sr-device',
-    disk.path,
-    '--sr-name',
-    'local storage',
-    '--vm-name',
-    'centos-test',
-    '--install-repository',
-    REPO,
-  ];
-
   beforeEach(() => {
     root = hostTree('ubuntu-12.04', w.dir);
     seedXe(sim, { flavour: 'legacy' });
   });
 
   it('applies each workaround, creates the ext SR and the VM, as the golden files say', async () => {
-    const r = await xcp(args(), { root, sim });
+    const r = await xcp(legacyArgs(), { root, sim });
     expect(r.code, r.stderr).toBe(0);
     const st = statuses(r.json);
     expect(st).toMatchObject({
@@ -142,12 +133,12 @@ describe('Ubuntu 12.04 with the XCP packages (--root tree)', () => {
   });
 
   it('changes nothing the second time', async () => {
-    expect((await xcp(args(), { root, sim })).code).toBe(0);
+    expect((await xcp(legacyArgs(), { root, sim })).code).toBe(0);
     const tree = snapshot(root);
     const xe = normalizedXe(sim);
     const writes = xeWrites(sim).length;
     const calls = standInCalls(sim).length;
-    const again = await xcp(args(), { root, sim });
+    const again = await xcp(legacyArgs(), { root, sim });
     expect(again.code, again.stderr).toBe(0);
     for (const [id, s] of Object.entries(statuses(again.json))) expect(['ok', 'skipped'], id).toContain(s);
     expect(snapshot(root)).toEqual(tree);
@@ -230,18 +221,7 @@ describe('fresh Ubuntu 12.04: packages, reboot into Xen, storage and VM', () => 
   it('installs and fixes, asks for the reboot, then finishes on the next run', async () => {
     root = hostTree('ubuntu-12.04-fresh', w.dir);
     seedXe(sim, { flavour: 'legacy', xapi: false });
-    const args = [
-      '--yes',
-      '--json',
-      '--sr-device',
-      disk.path,
-      '--sr-name',
-      'local storage',
-      '--vm-name',
-      'centos-test',
-      '--install-repository',
-      REPO,
-    ];
+    const args = legacyArgs();
     const first = await xcp(args, { root, sim });
     expect(first.code, first.stderr).toBe(0);
     const st = statuses(first.json);

@@ -23,6 +23,18 @@ import { readCalls, readXe, type State } from '../sim/xe.mjs';
 export const FIXTURES = path.join(ROOT, 'test/fixtures/xcp');
 export const GOLDEN = path.join(FIXTURES, 'golden');
 
+/** The Ubuntu 12.04 workarounds, in playbook order: skipped on XCP-ng, applied on the legacy host. */
+export const LEGACY_STEPS = [
+  'apt-repository',
+  'network-backend',
+  'install-packages',
+  'vif-offline',
+  'xend-init',
+  'xendomains',
+  'qemu-keymaps',
+  'grub-default',
+];
+
 /** A temporary directory, removed by the returned cleanup. */
 export function workdir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'xr-xcp-'));

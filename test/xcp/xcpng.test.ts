@@ -8,6 +8,7 @@ import { tool } from '../helpers/tools.js';
 import { GiB, MiB, addMaster, addSr, addVm, createState, seedXe, writeXe } from '../sim/xe.mjs';
 import {
   hostTree,
+  LEGACY_STEPS,
   loopDevice,
   normalizedXe,
   objects,
@@ -62,18 +63,7 @@ describe('XCP-ng 8.2', () => {
     const r = await xcp(args, { root, sim });
     expect(r.code, r.stderr).toBe(0);
     const st = statuses(r.json);
-    for (const id of [
-      'apt-repository',
-      'network-backend',
-      'install-packages',
-      'vif-offline',
-      'xend-init',
-      'xendomains',
-      'qemu-keymaps',
-      'grub-default',
-    ]) {
-      expect(st[id], id).toBe('skipped');
-    }
+    for (const id of LEGACY_STEPS) expect(st[id], id).toBe('skipped');
     expect(r.json.steps.find((s: { id: string }) => s.id === 'install-packages').message).toMatch(
       /XCP-ng runs xapi already/,
     );
