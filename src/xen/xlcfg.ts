@@ -589,71 +589,54 @@ export class XlConfig {
     const out: Deprecation[] = [];
     const at = (key: string) => this.line(key) ?? 0;
     const found = (key: string) => this.statementText(key).join('; ');
+    const flag = (key: string, modern: string, message: string) =>
+      out.push({ key, line: at(key), found: found(key), modern, message });
     const builder = this.get('builder');
     if (builder !== undefined) {
       const type = builder === 'hvm' ? 'hvm' : 'pv';
       const declared = this.get('type');
-      out.push({
-        key: 'builder',
-        line: at('builder'),
-        found: found('builder'),
-        modern: `type = "${type}"`,
-        message:
-          declared !== undefined && declared !== type
-            ? `builder= is xend's name for the domain type, and it contradicts type = "${String(declared)}": xl refuses the file (Contradicting "builder" and "type" options specified.)`
-            : 'builder= is how xend named the domain type; xl reads type=',
-      });
+      flag(
+        'builder',
+        `type = "${type}"`,
+        declared !== undefined && declared !== type
+          ? `builder= is xend's name for the domain type, and it contradicts type = "${String(declared)}": xl refuses the file (Contradicting "builder" and "type" options specified.)`
+          : 'builder= is how xend named the domain type; xl reads type=',
+      );
     }
     const stdvga = this.get('stdvga');
     if (stdvga !== undefined) {
       const on = String(stdvga) !== '0';
-      out.push({
-        key: 'stdvga',
-        line: at('stdvga'),
-        found: found('stdvga'),
-        modern: `vga = "${on ? 'stdvga' : 'cirrus'}"`,
-        message: 'stdvga= is the old switch for the emulated graphics card; xl reads vga=',
-      });
+      flag(
+        'stdvga',
+        `vga = "${on ? 'stdvga' : 'cirrus'}"`,
+        'stdvga= is the old switch for the emulated graphics card; xl reads vga=',
+      );
     }
     const kernel = this.get('kernel');
     if (typeof kernel === 'string' && /(^|\/)hvmloader$/.test(kernel)) {
-      out.push({
-        key: 'kernel',
-        line: at('kernel'),
-        found: found('kernel'),
-        modern: '',
-        message:
-          'xl loads hvmloader by itself; under xl, kernel= means direct kernel boot and xl warns: you seem to be using "kernel" directive to override HVM guest firmware (use firmware_override only for a non-default firmware)',
-      });
+      flag(
+        'kernel',
+        '',
+        'xl loads hvmloader by itself; under xl, kernel= means direct kernel boot and xl warns: you seem to be using "kernel" directive to override HVM guest firmware (use firmware_override only for a non-default firmware)',
+      );
     }
     if (this.has('device_model')) {
-      out.push({
-        key: 'device_model',
-        line: at('device_model'),
-        found: found('device_model'),
-        modern: 'device_model_version = "qemu-xen"',
-        message:
-          'xl ignores device_model= (WARNING: ignoring device_model directive.); it picks the device model with device_model_version= (device_model_override= only for a non-default binary)',
-      });
+      flag(
+        'device_model',
+        'device_model_version = "qemu-xen"',
+        'xl ignores device_model= (WARNING: ignoring device_model directive.); it picks the device model with device_model_version= (device_model_override= only for a non-default binary)',
+      );
     }
     if (this.has('vncviewer')) {
-      out.push({
-        key: 'vncviewer',
-        line: at('vncviewer'),
-        found: found('vncviewer'),
-        modern: '',
-        message: 'xl ignores vncviewer=; run `xl create -V` to start a viewer',
-      });
+      flag('vncviewer', '', 'xl ignores vncviewer=; run `xl create -V` to start a viewer');
     }
     if (this.has('altp2mhvm')) {
       const v = this.get('altp2mhvm');
-      out.push({
-        key: 'altp2mhvm',
-        line: at('altp2mhvm'),
-        found: found('altp2mhvm'),
-        modern: `altp2m = "${String(v) === '0' ? 'disabled' : 'external'}"`,
-        message: 'altp2mhvm= is deprecated; xl reads altp2m=',
-      });
+      flag(
+        'altp2mhvm',
+        `altp2m = "${String(v) === '0' ? 'disabled' : 'external'}"`,
+        'altp2mhvm= is deprecated; xl reads altp2m=',
+      );
     }
     const disks = this.get('disk');
     if (Array.isArray(disks)) {
