@@ -1,5 +1,4 @@
-import { realpathSync } from 'node:fs';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { spinner } from 'zx';
 import { templateToArgv, formatCommand } from './command.js';
@@ -469,13 +468,8 @@ async function runPlaybook<O extends OptionSpecs>(
         if (yes) return true;
         if (dryRun) return false;
         if (!isTTY()) return false;
-        const rl = createInterface({ input: process.stdin, output: process.stderr });
-        try {
-          const a = (await rl.question(`${question} [y/N] `)).trim().toLowerCase();
-          return a === 'y' || a === 'yes';
-        } finally {
-          rl.close();
-        }
+        const a = await ask(`${question} [y/N] `);
+        return a === 'y' || a === 'yes';
       },
       cleanup(fn) {
         cleanups.push(fn);
@@ -608,16 +602,21 @@ function indent(text: string): string {
     .join('\n');
 }
 
-async function askApply(title: string): Promise<'yes' | 'no' | 'all'> {
+/** One answer from the terminal, trimmed and lower-cased (the question goes to stderr). */
+async function ask(question: string): Promise<string> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const a = (await rl.question(`Apply '${title}'? [y]es / [n]o / [a]ll `)).trim().toLowerCase();
-    if (a === 'a' || a === 'all') return 'all';
-    if (a === 'y' || a === 'yes') return 'yes';
-    return 'no';
+    return (await rl.question(question)).trim().toLowerCase();
   } finally {
     rl.close();
   }
+}
+
+async function askApply(title: string): Promise<'yes' | 'no' | 'all'> {
+  const a = await ask(`Apply '${title}'? [y]es / [n]o / [a]ll `);
+  if (a === 'a' || a === 'all') return 'all';
+  if (a === 'y' || a === 'yes') return 'yes';
+  return 'no';
 }
 
 /**
