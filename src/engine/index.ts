@@ -4,3 +4,5 @@ export * from './command.js';
 export * from './transport.js';
 export * from './files.js';
 export * from './runner.js';
+export * from './bytes.js';
+export * from './lock.js';

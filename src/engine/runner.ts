@@ -475,7 +475,7 @@ async function runPlaybook<O extends OptionSpecs>(
         cleanups.push(fn);
       },
       planEdit: (file, transform) => planEdit(host, file, transform),
-      applyEdit: (edit, o) => applyEdit(host, edit, o),
+      applyEdit: (edit, o) => applyEdit(host, edit, { warn: log.warn, ...o }),
       progress: (title, fn) => progress(title, fn),
     };
 

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { $ } from 'zx';
 import { formatCommand, shellQuote } from './command.js';
+import { decodeBytes } from './bytes.js';
 import { CommandError, RefusedError, StepError } from './errors.js';
+import { holdLock, lockArgv, type HeldLock } from './lock.js';
 
 export interface RunOptions {
   /** Data for the command's standard input. */
@@ -40,6 +42,13 @@ export interface FileStat {
 
 export type TransportKind = 'local' | 'root' | 'ssh';
 
+/** A file's bytes and who it was when they were read: device, inode, mtime and size. */
+export interface FileSnapshot {
+  bytes: Buffer;
+  /** `dev:ino:mtime:size` as the transport sees them; compared only with the same transport's. */
+  identity: string;
+}
+
 /** Where the playbook acts: this machine, a tree standing for a host (--root), or a host over ssh. */
 export interface Transport {
   readonly kind: TransportKind;
@@ -53,8 +62,15 @@ export interface Transport {
   stat(p: string): Promise<FileStat | undefined>;
   exists(p: string): Promise<boolean>;
   readFile(p: string): Promise<Buffer>;
-  /** The file's text, or undefined when it does not exist. */
+  /** The file's text, or undefined when it does not exist. Bytes that are not UTF-8 are kept (see bytes.ts). */
   readText(p: string): Promise<string | undefined>;
+  /** The file's bytes and identity, read together; undefined when it does not exist. */
+  snapshot(p: string): Promise<FileSnapshot | undefined>;
+  /**
+   * An exclusive lock on a directory (flock), held until released or until this process ends.
+   * Undefined when flock is not installed there.
+   */
+  lockDir(p: string): Promise<HeldLock | undefined>;
   /** Temporary file and rename in the same directory; an existing file's mode and owner are kept. */
   writeFileAtomic(p: string, data: string | Buffer, opts?: { mode?: number }): Promise<void>;
   /** Copy FILE to FILE.orig unless FILE.orig exists. Returns the backup's path when one was made. */
@@ -104,6 +120,10 @@ export async function execLocal(argv: readonly string[], opts: RunOptions = {}):
   return result;
 }
 
+function identityOf(s: import('node:fs').BigIntStats): string {
+  return `${s.dev}:${s.ino}:${s.mtimeNs}:${s.size}`;
+}
+
 function statOf(s: import('node:fs').Stats): FileStat {
   const type = s.isSymbolicLink() ? 'symlink' : s.isFile() ? 'file' : s.isDirectory() ? 'dir' : 'other';
   return { type, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, size: s.size };
@@ -141,11 +161,36 @@ export class LocalTransport implements Transport {
   }
   async readText(p: string): Promise<string | undefined> {
     try {
-      return await fsp.readFile(await this.resolve(p), 'utf8');
+      return decodeBytes(await fsp.readFile(await this.resolve(p)));
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw e;
     }
+  }
+  async snapshot(p: string): Promise<FileSnapshot | undefined> {
+    let fh: import('node:fs/promises').FileHandle;
+    try {
+      fh = await fsp.open(await this.resolve(p), 'r');
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+    try {
+      // Read until the file holds still: the same identity before and after the read.
+      for (let attempt = 0; ; attempt++) {
+        const before = identityOf(await fh.stat({ bigint: true }));
+        const bytes = await fh.readFile();
+        const after = identityOf(await fh.stat({ bigint: true }));
+        if (before === after || attempt >= 4) return { bytes, identity: after };
+        await fh.close();
+        fh = await fsp.open(await this.resolve(p), 'r');
+      }
+    } finally {
+      await fh.close().catch(() => {});
+    }
+  }
+  async lockDir(p: string): Promise<HeldLock | undefined> {
+    return holdLock(lockArgv(await this.resolve(p)), `${p} (${this.label})`);
   }
   async writeFileAtomic(p: string, data: string | Buffer, opts: { mode?: number } = {}): Promise<void> {
     await writeAtomicLocal(await this.resolve(p), data, opts.mode);
@@ -402,7 +447,25 @@ export class SshTransport implements Transport {
     if (r.exitCode === 3) return undefined;
     if (!r.ok)
       throw new CommandError(`cat ${shellQuote(p)} (on ${this.target.destination})`, r.exitCode, r.stdout, r.stderr);
-    return r.stdout;
+    return decodeBytes(r.bytes);
+  }
+  async snapshot(p: string): Promise<FileSnapshot | undefined> {
+    // One round trip: the identity on the first line, then the bytes; again when it moved meanwhile.
+    const script =
+      '[ -e "$1" ] || exit 3; s() { stat -L -c "%d:%i:%y:%s" -- "$1"; }; a=$(s "$1") || exit 4; ' +
+      'printf "%s\\n" "$a"; cat -- "$1" || exit 4; b=$(s "$1") || exit 4; [ "$a" = "$b" ] || exit 5';
+    for (let attempt = 0; ; attempt++) {
+      const r = await this.sh(script, [p], { nothrow: true });
+      if (r.exitCode === 3) return undefined;
+      if (r.exitCode === 5 && attempt < 4) continue;
+      if (!r.ok && r.exitCode !== 5)
+        throw new CommandError(`cat ${shellQuote(p)} (on ${this.target.destination})`, r.exitCode, r.stdout, r.stderr);
+      const nl = r.bytes.indexOf(0x0a);
+      return { identity: r.bytes.subarray(0, nl).toString('utf8'), bytes: r.bytes.subarray(nl + 1) };
+    }
+  }
+  async lockDir(p: string): Promise<HeldLock | undefined> {
+    return holdLock(this.sshArgv(lockArgv(p)), `${p} (${this.label})`);
   }
   async writeFileAtomic(p: string, data: string | Buffer, opts: { mode?: number } = {}): Promise<void> {
     const script = [
