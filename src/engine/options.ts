@@ -22,6 +22,8 @@ export interface OptionSpec {
   /** size: the unit of a bare number (default `B`). */
   defaultUnit?: SizeUnit;
   short?: string;
+  /** The option may be given more than once: its value is then the list of values, in order. */
+  repeatable?: boolean;
 }
 
 export interface ArgSpec {
@@ -32,7 +34,9 @@ export interface ArgSpec {
 
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
 
-type ValueOf<S extends OptionSpec> = S extends { type: 'boolean' }
+type ValueOf<S extends OptionSpec> = S extends { repeatable: true } ? SingleValueOf<S>[] : SingleValueOf<S>;
+
+type SingleValueOf<S extends OptionSpec> = S extends { type: 'boolean' }
   ? boolean
   : S extends { type: 'integer' | 'number' | 'size' }
     ? number
@@ -178,22 +182,37 @@ export function parseOptions<O extends OptionSpecs>(
   args: readonly ArgSpec[] = [],
 ): Parsed<O> {
   const all: Record<string, OptionSpec> = { ...COMMON_OPTIONS, ...options };
-  const config: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  const config: Record<string, { type: 'string' | 'boolean'; short?: string; multiple: true }> = {};
   for (const [name, spec] of Object.entries(all)) {
-    config[name] = { type: spec.type === 'boolean' ? 'boolean' : 'string' };
+    // Every option is collected as a list, so that one given twice is seen (and refused) rather
+    // than silently keeping the last value.
+    config[name] = { type: spec.type === 'boolean' ? 'boolean' : 'string', multiple: true };
     if (spec.short) config[name].short = spec.short;
   }
-  let values: Record<string, string | boolean | undefined>;
+  let lists: Record<string, (string | boolean)[] | undefined>;
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({
+    ({ values: lists, positionals } = parseArgs({
       args: [...argv],
       options: config,
       strict: true,
       allowPositionals: true,
-    }) as { values: Record<string, string | boolean | undefined>; positionals: string[] });
+    }) as { values: Record<string, (string | boolean)[] | undefined>; positionals: string[] });
   } catch (err) {
     throw new UsageError(rephraseParseError(err as Error & { code?: string }));
+  }
+  const values: Record<string, string | boolean | undefined> = {};
+  for (const [name, list] of Object.entries(lists)) {
+    if (!list?.length) continue;
+    const spec = all[name] as OptionSpec;
+    if (list.length > 1 && !spec.repeatable) {
+      const shown = spec.type === 'boolean' ? '' : ` (${list.map((v) => `'${String(v)}'`).join(', ')})`;
+      throw new UsageError(
+        `--${name} is given ${list.length} times${shown}: give it once`,
+        spec.short ? `-${spec.short} and --${name} are the same option` : undefined,
+      );
+    }
+    values[name] = list[list.length - 1];
   }
   const given = new Set(Object.keys(values));
   const out: Record<string, unknown> = {};
@@ -203,13 +222,14 @@ export function parseOptions<O extends OptionSpecs>(
       if (spec.type === 'boolean') out[name] = spec.default ?? false;
       else if (spec.default !== undefined) {
         // A default may be written as the user would type it (`4G`): it is read the same way.
-        out[name] = typeof spec.default === 'string' ? convert(name, spec, spec.default) : spec.default;
+        const value = typeof spec.default === 'string' ? convert(name, spec, spec.default) : spec.default;
+        out[name] = spec.repeatable ? [value] : value;
       } else if (spec.required && !values.help && !values.version && !values.describe) {
         throw new UsageError(`--${name} is required: ${spec.description}`);
       }
       continue;
     }
-    out[name] = convert(name, spec, raw);
+    out[name] = spec.repeatable ? (lists[name] ?? []).map((v) => convert(name, spec, v)) : convert(name, spec, raw);
   }
   const named: Record<string, string> = {};
   const informational = values.help || values.version || values.describe;

@@ -69,6 +69,22 @@ describe('option parsing', () => {
     expect(usageMessage(argv as string[])).toContain(message);
   });
 
+  it.each([
+    [['i', '--name', 'a', '--name', 'b'], "--name is given 2 times ('a', 'b'): give it once"],
+    [['i', '--name', 'a', '--count', '2', '--count=3'], "--count is given 2 times ('2', '3'): give it once"],
+    [['i', '--name', 'a', '--force', '--force'], '--force is given 2 times: give it once'],
+    [['i', '--name', 'a', '--mem', '1G', '--mem', '1G', '--mem', '2G'], '--mem is given 3 times'],
+    [['i', '--name', 'a', '--yes', '-y'], '--yes is given 2 times'],
+  ])('refuses a duplicated option %j, naming it, rather than keep the last value', (argv, message) => {
+    expect(usageMessage(argv as string[])).toContain(message);
+  });
+
+  it('takes an option declared repeatable as many times as given, in order', () => {
+    const rep = { vif: { type: 'string', description: 'v', repeatable: true } } as const satisfies OptionSpecs;
+    expect(parseOptions(['--vif', 'a', '--vif', 'b'], rep).opts.vif).toEqual(['a', 'b']);
+    expect(parseOptions([], rep).opts.vif).toBeUndefined();
+  });
+
   it('takes a value that starts with a dash only in the --opt=value form', () => {
     expect(usageMessage(['i', '--name', '-rf'])).toMatch(/--name: missing value.*--name=-VALUE/);
     expect(parse(['i', '--name=-rf']).opts.name).toBe('-rf');
@@ -88,6 +104,7 @@ describe('the runner on bad input', () => {
     [['--host', 'h', '--root', '/tmp'], '--host and --root cannot be used together'],
     [['--host', '-oProxyCommand=x'], '--host: missing value'],
     [['--host=-oProxyCommand=x'], "--host: '-oProxyCommand=x' is not valid"],
+    [['--count', '2', '--count', '3'], "--count is given 2 times ('2', '3'): give it once"],
   ])('%j exits 2 naming the problem on stderr', async (argv, message) => {
     const r = await runSample(argv as string[]);
     expect(r.code).toBe(2);
