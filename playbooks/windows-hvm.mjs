@@ -11,7 +11,18 @@
  */
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { definePlaybook, step, ok, change, skip, usage, refuse, fail, formatSize } from 'xen-runbooks/engine';
+import {
+  definePlaybook,
+  step,
+  ok,
+  change,
+  skip,
+  usage,
+  refuse,
+  fail,
+  formatSize,
+  readSecretFile,
+} from 'xen-runbooks/engine';
 import { XlConfig, parseDiskSpec } from 'xen-runbooks/xen/xlcfg';
 import {
   appendLegacyEntry,
@@ -92,11 +103,9 @@ const OPTIONS = /** @type {const} */ ({
     description: 'The dom0 bridge the guest NIC is plugged into.',
   },
   mac: {
-    type: 'string',
-    placeholder: 'MAC',
-    pattern: /^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$/,
-    patternHint: 'six hex bytes, e.g. 00:16:3e:12:34:56',
-    description: 'MAC address of the NIC (default: the one in an existing file, else a new 00:16:3e:xx:xx:xx).',
+    type: 'mac',
+    description:
+      'MAC address of the NIC, unicast (default: the one in an existing file, else a new 00:16:3e:xx:xx:xx).',
   },
   'vnc-listen': {
     type: 'string',
@@ -265,8 +274,7 @@ const playbook = definePlaybook({
     const pwFile = o['vnc-password-file'];
     if (pwFile !== undefined) {
       // Read on the host, never passed as an argument: it would show in ps and in shell history.
-      const text = await ctx.host.readText(pwFile);
-      if (text === undefined) throw usage(`--vnc-password-file ${pwFile}: no such file`);
+      const text = await readSecretFile(pwFile, '--vnc-password-file', (f, max) => ctx.host.readSecret(f, max));
       const password = text.split('\n')[0]?.replace(/\r$/, '') ?? '';
       if (password === '') throw usage(`--vnc-password-file ${pwFile}: the first line is empty`);
       if (/[\x00-\x1f\x7f]/.test(password))

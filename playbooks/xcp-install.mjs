@@ -8,10 +8,21 @@
  * On an XCP-ng control domain only the host's shell and xe are used, so `--host root@HOST` works
  * from a workstation.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
-import { definePlaybook, step, fileStep, ok, change, skip, usage, refuse, fail } from 'xen-runbooks/engine';
+import {
+  definePlaybook,
+  step,
+  fileStep,
+  ok,
+  change,
+  skip,
+  usage,
+  refuse,
+  fail,
+  readSecretFile,
+} from 'xen-runbooks/engine';
 import {
   XeError,
   assertXeValue,
@@ -269,18 +280,8 @@ async function askPassword(prompt) {
 
 /** Read the pool password from --pool-password-file (a local file, or - for standard input). @param {string} file */
 async function readPassword(file) {
-  let text;
-  if (file === '-') {
-    const chunks = [];
-    for await (const c of process.stdin) chunks.push(c);
-    text = Buffer.concat(chunks).toString('utf8');
-  } else {
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (e) {
-      throw usage(`--pool-password-file: cannot read ${file}: ${/** @type {Error} */ (e).message}`);
-    }
-  }
+  // A small regular file (or standard input), refused at once if it is a FIFO, a device or too large.
+  const text = await readSecretFile(file, '--pool-password-file');
   const pw = text.replace(/\r?\n$/, '');
   if (pw === '') throw usage(`--pool-password-file: ${file === '-' ? 'standard input' : file} is empty`);
   if (/[\r\n]/.test(pw)) throw usage('--pool-password-file: the password must be on one line');

@@ -6,3 +6,5 @@ export * from './files.js';
 export * from './runner.js';
 export * from './bytes.js';
 export * from './lock.js';
+export * from './mac.js';
+export * from './secret.js';

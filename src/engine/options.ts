@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from './errors.js';
+import { macProblem } from './mac.js';
 
-export type OptionType = 'string' | 'integer' | 'number' | 'boolean' | 'size' | 'enum';
+export type OptionType = 'string' | 'integer' | 'number' | 'boolean' | 'size' | 'enum' | 'mac';
 
 /** One option, declared once: parsing, --help, validation and the runbook's options table all read it. */
 export interface OptionSpec {
@@ -111,6 +112,7 @@ function typeLabel(spec: OptionSpec): string {
   if (spec.placeholder) return spec.placeholder;
   if (spec.type === 'enum' && spec.choices) return spec.choices.join('|');
   if (spec.type === 'size') return 'SIZE';
+  if (spec.type === 'mac') return 'MAC';
   if (spec.type === 'integer' || spec.type === 'number') return 'N';
   return 'VALUE';
 }
@@ -145,6 +147,11 @@ function convert(name: string, spec: OptionSpec, raw: string | boolean): string 
         throw new UsageError(`${flag}: '${text}' is not one of ${choices.join(', ')}`);
       }
       return text;
+    }
+    case 'mac': {
+      const problem = macProblem(text.trim());
+      if (problem) throw new UsageError(`${flag}: '${text}' is not a NIC's MAC address: ${problem}`);
+      return text.trim().toLowerCase();
     }
     case 'string': {
       if (spec.pattern && !spec.pattern.test(text)) {
@@ -301,6 +308,7 @@ export function optionDetails(spec: OptionSpec): string {
   else if (spec.min !== undefined) extra.push(`at least ${fmt(spec.min)}`);
   else if (spec.max !== undefined) extra.push(`at most ${fmt(spec.max)}`);
   if (spec.type === 'size') extra.push(`a bare number is in ${UNIT_NAMES[spec.defaultUnit ?? 'B']}`);
+  if (spec.type === 'mac') extra.push('six hex bytes; not multicast, broadcast or all zeros');
   return extra.length ? `${spec.description} (${extra.join('; ')})` : spec.description;
 }
 

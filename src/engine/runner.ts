@@ -388,7 +388,15 @@ async function runPlaybook<O extends OptionSpecs>(
     if (interrupted) return;
     interrupted = true;
     errOut(`\n${spec.name}: interrupted (${sig}); cleaning up…`);
-    void runCleanups().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+    void runCleanups().finally(() => {
+      if (sig === 'SIGINT') process.exit(130);
+      // SIGTERM: once cleaned up, die of the signal itself (the shell reports 143). process.exit()
+      // can wait forever for a libuv thread stuck in a blocking open (a FIFO without a writer);
+      // the signal, back to its default action, cannot.
+      process.exitCode = 143;
+      process.removeAllListeners('SIGTERM');
+      process.kill(process.pid, 'SIGTERM');
+    });
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

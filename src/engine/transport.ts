@@ -7,6 +7,7 @@ import { formatCommand, shellQuote } from './command.js';
 import { decodeBytes } from './bytes.js';
 import { CommandError, RefusedError, StepError } from './errors.js';
 import { holdLock, lockArgv, type HeldLock } from './lock.js';
+import { readLocalSecret, SecretFileError } from './secret.js';
 
 export interface RunOptions {
   /** Data for the command's standard input. */
@@ -71,6 +72,11 @@ export interface Transport {
    * Undefined when flock is not installed there.
    */
   lockDir(p: string): Promise<HeldLock | undefined>;
+  /**
+   * A secret file's bytes: refused (SecretFileError) unless it is a regular file of at most
+   * maxBytes; never blocks on a FIFO or reads a device (see secret.ts).
+   */
+  readSecret(p: string, maxBytes: number): Promise<Buffer>;
   /** Temporary file and rename in the same directory; an existing file's mode and owner are kept. */
   writeFileAtomic(p: string, data: string | Buffer, opts?: { mode?: number }): Promise<void>;
   /** Copy FILE to FILE.orig unless FILE.orig exists. Returns the backup's path when one was made. */
@@ -191,6 +197,9 @@ export class LocalTransport implements Transport {
   }
   async lockDir(p: string): Promise<HeldLock | undefined> {
     return holdLock(lockArgv(await this.resolve(p)), `${p} (${this.label})`);
+  }
+  async readSecret(p: string, maxBytes: number): Promise<Buffer> {
+    return readLocalSecret(await this.resolve(p), maxBytes);
   }
   async writeFileAtomic(p: string, data: string | Buffer, opts: { mode?: number } = {}): Promise<void> {
     await writeAtomicLocal(await this.resolve(p), data, opts.mode);
@@ -466,6 +475,24 @@ export class SshTransport implements Transport {
   }
   async lockDir(p: string): Promise<HeldLock | undefined> {
     return holdLock(this.sshArgv(lockArgv(p)), `${p} (${this.label})`);
+  }
+  async readSecret(p: string, maxBytes: number): Promise<Buffer> {
+    // The type and size are checked before head reads it: a FIFO or a device is never opened.
+    const script = [
+      '[ -e "$1" ] || exit 3',
+      '[ -f "$1" ] || exit 4',
+      's=$(stat -L -c %s -- "$1") || exit 6',
+      '[ "$s" -le "$2" ] || exit 5',
+      'exec head -c "$(($2 + 1))" -- "$1" </dev/null',
+    ].join('\n');
+    const r = await this.sh(script, [p, String(maxBytes)], { nothrow: true });
+    if (r.exitCode === 3) throw new SecretFileError('no such file');
+    if (r.exitCode === 4)
+      throw new SecretFileError('it is not a regular file (a FIFO, a device or a directory): refused');
+    if (r.exitCode === 5 || (r.ok && r.bytes.length > maxBytes))
+      throw new SecretFileError(`it is larger than ${maxBytes} bytes; a secret file holds the secret on one line`);
+    if (!r.ok) throw new SecretFileError(r.stderr.trim() || `cannot read it (exit ${String(r.exitCode)})`);
+    return r.bytes;
   }
   async writeFileAtomic(p: string, data: string | Buffer, opts: { mode?: number } = {}): Promise<void> {
     const script = [
