@@ -39,6 +39,7 @@ import {
   checkIoPriority,
 } from 'xen-runbooks/xen/qos';
 import { XlConfig } from 'xen-runbooks/xen/xlcfg';
+import { checkLiveMemoryFloor } from 'xen-runbooks/xen/memfloor';
 import { xeList, xeRecords } from 'xen-runbooks/xen/xe';
 
 /** @typedef {import('xen-runbooks/xen/qos').DomainFacts} DomainFacts */
@@ -553,7 +554,8 @@ function planRequests(ctx, f) {
         bound(() => checkLiveMemory(/** @type {number} */ (want.memory), f.maxMemory, f.minMemory ?? 0));
         violations.push(`  ${d.impossible}`);
       } else if (!above) {
-        bound(() => checkLiveMemory(/** @type {number} */ (want.memory), f.maxMemory, f.minMemory ?? 0));
+        if (bound(() => checkLiveMemory(/** @type {number} */ (want.memory), f.maxMemory, f.minMemory ?? 0)))
+          bound(() => checkLiveMemoryFloor(/** @type {number} */ (want.memory), f));
         if (want.memory < f.memory && f.balloon !== true && !(f.balloon === undefined && f.guestType !== 'hvm')) {
           ctx.log.warn(
             `${f.name} ${f.balloon === false ? 'has no balloon driver' : 'may have no balloon driver (it did not say)'}: ` +

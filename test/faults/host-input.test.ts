@@ -12,6 +12,7 @@ import {
   UsageError,
 } from '../../src/engine/index.js';
 import { ROOT, childEnv, runPlaybook } from '../helpers/playbook.js';
+import { seedXl } from '../sim/xl.mjs';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 
 // Input an administrator gives by mistake, or that a hostile file system hands over: each is
@@ -230,6 +231,60 @@ describe('MAC addresses', () => {
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toContain(`--mac: '${mac}' is not a NIC's MAC address`);
       expect(r.stdout).toBe('');
+    },
+  );
+});
+
+describe('memory sizes', () => {
+  const seed = (sim: string) =>
+    seedXl(sim, {
+      info: { nr_cpus: 4, xen_scheduler: 'credit2' },
+      domains: [{ name: 'vm01', type: 'pv', memory: 1024, maxmem: 2048, vcpus: 2, maxvcpus: 4, pvDrivers: true }],
+    });
+  const memSets = (sim: string) =>
+    readFileSync(path.join(sim, 'calls.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { argv: string[] })
+      .filter((c) => c.argv[0] === 'mem-set' || c.argv[0] === 'mem-max');
+
+  it.each([
+    ['vm01', '1', /memory 1 MiB is below 512 MiB, a quarter of its boot maximum/],
+    ['vm01', '511', /memory 511 MiB is below 512 MiB/],
+    ['Domain-0', '100', /memory 100 MiB is below 128 MiB, libxl's minimum for dom0 \(LIBXL_MIN_DOM0_MEM\)/],
+  ])(
+    'xen-qos %s --memory %s (a bare number is MiB) is refused live: exit 2, xl mem-set never runs',
+    async (dom, mem, message) => {
+      const sim = mkdtempSync(path.join(dir, 'mem-sim-'));
+      seed(sim);
+      const r = await runPlaybook('xen-qos', [dom, '--root', dir, '--toolstack', 'xl', '--memory', mem, '--yes'], {
+        sim,
+      });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(memSets(sim)).toEqual([]);
+    },
+  );
+
+  it('xen-qos vm01 --memory 512 (the floor itself) is applied', async () => {
+    const sim = mkdtempSync(path.join(dir, 'mem-sim-'));
+    seed(sim);
+    const r = await runPlaybook('xen-qos', ['vm01', '--root', dir, '--toolstack', 'xl', '--memory', '512', '--yes'], {
+      sim,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(memSets(sim).map((c) => c.argv)).toEqual([['mem-set', '1', '512m']]);
+  });
+
+  it.each(['xen-qos', 'windows-hvm', 'xcp-install', 'pygrub-fix'])(
+    '%s --help says, for every size option, what a bare number means',
+    async (name) => {
+      const r = await runPlaybook(name, ['--describe']);
+      expect(r.code).toBe(0);
+      const sizes = JSON.parse(r.stdout).options.filter((o: { type: string }) => o.type === 'size');
+      for (const o of sizes) expect(o.details, o.name).toMatch(/a bare number is in (bytes|KiB|MiB|GiB|TiB)/);
+      const help = await runPlaybook(name, ['--help']);
+      for (const o of sizes) expect(help.stdout.replace(/\s+/g, ' '), o.name).toContain('a bare number is in');
     },
   );
 });
