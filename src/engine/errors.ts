@@ -10,14 +10,30 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export const EXIT_CODES: readonly { code: ExitCode; name: string; meaning: string }[] = [
   { code: 0, name: 'done', meaning: 'Done, or nothing to do: the host already was as asked.' },
-  { code: 1, name: 'failed', meaning: 'A step failed; the message names it and what ran.' },
-  { code: 2, name: 'usage', meaning: 'Bad input or usage: nothing was changed.' },
+  {
+    code: 1,
+    name: 'failed',
+    meaning: 'A step failed; the message names it and what ran. What it was writing is left as it was.',
+  },
+  {
+    code: 2,
+    name: 'usage',
+    meaning: 'Bad input or usage, refused before the step concerned changed anything (most before the first step).',
+  },
   {
     code: 3,
     name: 'refused',
-    meaning: 'Refused for safety (no --yes without a terminal, a disk in use, …): nothing was changed.',
+    meaning:
+      'Refused for safety (no --yes without a terminal, a disk in use, …), before the step concerned changed anything.',
   },
 ];
+
+/** What a run that stops part way leaves: shown under the exit codes (--help, the site). */
+export const AFTER_A_FAILURE =
+  'A run that stops at a step does not undo the steps before it: every step that changed something is ' +
+  'listed as left applied (and under "applied" in --json), each with its backup where it edited a file. ' +
+  'Run the playbook again once the cause is fixed: the steps already applied are found in place and the ' +
+  'rest is done.';
 
 /** An error that ends the run with a given exit code and a message for the administrator. */
 export class PlaybookError extends Error {

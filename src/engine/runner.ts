@@ -2,7 +2,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { spinner } from 'zx';
 import { templateToArgv, formatCommand } from './command.js';
-import { EXIT, EXIT_CODES, PlaybookError, StepError, UsageError, type ExitCode } from './errors.js';
+import { AFTER_A_FAILURE, EXIT, EXIT_CODES, PlaybookError, StepError, UsageError, type ExitCode } from './errors.js';
 import { applyEdit, planEdit, type FileEdit } from './files.js';
 import {
   COMMON_OPTIONS,
@@ -304,6 +304,7 @@ function helpText<O extends OptionSpecs>(spec: PlaybookSpec<O>, version: string)
   out.push('', 'Common options:', formatOptionTable(common));
   out.push('', 'Exit codes:');
   for (const e of EXIT_CODES) out.push(`  ${e.code}  ${e.meaning}`);
+  out.push('', ...wrapText(AFTER_A_FAILURE, 78).map((l) => `  ${l}`));
   if (spec.examples?.length) {
     out.push('', 'Examples:');
     for (const e of spec.examples) out.push(`  ${spec.name} ${e}`);
@@ -573,6 +574,17 @@ async function runPlaybook<O extends OptionSpecs>(
     const label = { 1: 'failed', 2: 'usage', 3: 'refused' }[error.exitCode as 1 | 2 | 3] ?? 'error';
     errOut(`${spec.name}: ${label}: ${error.message}`);
     if (error.hint) errOut(`  ${error.hint}`);
+    const applied = outcomes.filter((o) => o.status === 'changed');
+    if (applied.length) {
+      // The steps before the failure are not undone: say which, so nothing is assumed unchanged.
+      errOut(`${spec.name}: left applied by this run (the steps before the failure are not undone):`);
+      for (const o of applied) {
+        errOut(
+          `  ${SYMBOL.changed} [${spec.steps.findIndex((s) => s.id === o.id) + 1}/${spec.steps.length}] ${o.title}: ${o.message}`,
+        );
+      }
+      errOut('  Run it again once the cause is fixed: these steps are found in place and the rest is done.');
+    }
     if (error.exitCode === EXIT.usage && !parsedOk) errOut(`Try '${spec.name} --help'.`);
     return await finish(error.exitCode, true);
   } finally {
@@ -593,6 +605,10 @@ async function runPlaybook<O extends OptionSpecs>(
         exitCode,
         ...(error ? { error: error.message } : {}),
         steps: outcomes,
+        /** The steps this run changed; after a failure, what it left applied. */
+        applied: outcomes
+          .filter((o) => o.status === 'changed')
+          .map((o) => ({ id: o.id, title: o.title, message: o.message })),
         warnings,
         data: report,
       };
@@ -601,6 +617,19 @@ async function runPlaybook<O extends OptionSpecs>(
     process.exitCode = code;
     return code;
   }
+}
+
+function wrapText(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const w of text.split(/\s+/)) {
+    if (line && line.length + 1 + w.length > width) {
+      lines.push(line);
+      line = w;
+    } else line = line ? `${line} ${w}` : w;
+  }
+  if (line) lines.push(line);
+  return lines;
 }
 
 function indent(text: string): string {
