@@ -170,6 +170,39 @@ describe('two edits planned on the same file, applied at once over ssh', () => {
   });
 });
 
+describe('a run killed while it holds the lock', () => {
+  it('leaves no stale lock: the next edit takes it and writes (5 kills)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'xr-killed-lock-'));
+    const holder = path.join(dir, 'holder.mjs');
+    writeFileSync(
+      holder,
+      `import { LocalTransport } from ${JSON.stringify(path.join(ROOT, 'lib/engine/index.js'))};
+const lock = await new LocalTransport().lockDir(process.argv[2]);
+process.stdout.write(lock ? 'held\\n' : 'no flock\\n');
+setInterval(() => {}, 1000);
+`,
+    );
+    try {
+      const f = path.join(dir, 'vm.cfg');
+      for (let i = 0; i < 5; i++) {
+        writeFileSync(f, `round = ${i}\n`);
+        const child = spawn(process.execPath, [holder, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const said = await new Promise<string>((r) => child.stdout?.once('data', (d: Buffer) => r(String(d))));
+        expect(said).toBe('held\n');
+        expect(flockWaiters(dir, -1)).toBe(1);
+        child.kill('SIGKILL');
+        await new Promise((r) => child.once('close', r));
+        const t = new LocalTransport();
+        const edit = await planEdit(t, f, (s) => (s ?? '').replace('round', 'done'));
+        await applyEdit(t, edit);
+        expect(readFileSync(f, 'utf8')).toBe(`done = ${i}\n`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('without flock on the host', () => {
   it('says so, still compares the file with the plan just before the rename, and refuses a changed one', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'xr-noflock-'));
