@@ -131,13 +131,13 @@ describe('two xen-qos --persist runs at once on the same configuration file', ()
       const p = await pair(i, true);
       expect(checkNoLostUpdate(p), `pair ${i}`).toBe('one');
     }
-  });
+  }, 600_000);
 
   it('8 pairs started together without a gate: no update is lost, whatever the order', async () => {
     const seen = { both: 0, one: 0 };
     for (let i = 0; i < 8; i++) seen[checkNoLostUpdate(await pair(100 + i, false))]++;
     expect(seen.both + seen.one).toBe(8);
-  });
+  }, 600_000);
 });
 
 describe('two edits planned on the same file, applied at once over ssh', () => {
@@ -167,7 +167,7 @@ describe('two edits planned on the same file, applied at once over ssh', () => {
       await sshd.stop();
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 600_000);
 });
 
 describe('a run killed while it holds the lock', () => {
