@@ -102,7 +102,7 @@ describe('secret files (--pool-password-file, --vnc-password-file)', () => {
       expect(r.stderr, what).toMatch(message);
       expect(r.stdout, what).toBe('');
     }
-  });
+  }, 300_000);
 
   it('windows-hvm --vnc-password-file on a FIFO in the host tree: exit 2 at once', async () => {
     const root = mkdtempSync(path.join(dir, 'win-root-'));
