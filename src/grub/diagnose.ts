@@ -186,7 +186,7 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
       ),
     );
   }
-  if (boot.config.kind === 'grub2' && versionBelow(v, CHANGES.readsGrubCfg)) {
+  if (boot.config.kind === 'grub2' && versionBelow(v, '4.0.0')) {
     findings.push(
       find(
         'grub-cfg-only-legacy-xen',

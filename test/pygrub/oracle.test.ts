@@ -1,0 +1,93 @@
+/**
+ * The model of pygrub against the oracle, cell by cell: for every config of the corpus and every
+ * group of Xen releases, the parse (what raises, which entries, the default) and the selection
+ * (which entry run_grub boots, with which kernel, initrd and args) must be what that release's
+ * own pygrub did.
+ */
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import {
+  modelPygrub,
+  selectEntry,
+  parseXenVersion,
+  PYGRUB_CODE,
+  PYGRUB_GROUPS,
+  KNOWN_RELEASES,
+  pygrubHasOption,
+} from 'xen-runbooks/grub';
+import {
+  ORACLE,
+  asOracleParse,
+  asOracleRunGrub,
+  configText,
+  kindOf,
+  oracleParse,
+  oracleRunGrub,
+} from './oracle-data.js';
+// @ts-expect-error a plain .mjs script without types
+import { generate, OUTPUT } from '../../scripts/gen-pygrub-releases.mjs';
+
+const groupIds = ORACLE.groups.map((g) => g.id);
+const configNames = Object.keys(ORACLE.configs);
+
+describe('the release table', () => {
+  it('is what scripts/gen-pygrub-releases.mjs writes from results.json', async () => {
+    expect(readFileSync(OUTPUT as string, 'utf8')).toBe(await (generate as (r: unknown) => Promise<string>)(ORACLE));
+  });
+
+  it('maps every one of the oracle tags to its group, and has the code of every group', () => {
+    expect(KNOWN_RELEASES.length).toBe(ORACLE.tags.length);
+    for (const tag of ORACLE.tags) {
+      const v = parseXenVersion(tag.replace(/^RELEASE-/, ''));
+      expect(v.exact).toBe(true);
+      expect(v.group.id).toBe(ORACLE.tag_to_group[tag]);
+    }
+    expect(Object.keys(PYGRUB_CODE).sort()).toEqual(groupIds.slice().sort());
+    for (const g of ORACLE.groups) expect(PYGRUB_CODE[g.id]?.python).toBe(g.primary_python);
+  });
+
+  it('reads releases the way --help says', () => {
+    expect(parseXenVersion('old').release).toBe('4.0.1');
+    expect(parseXenVersion('4.1').release).toBe('4.1.0');
+    expect(parseXenVersion('4.1.3').group.id).toBe('g04');
+    expect(parseXenVersion('4.17.9')).toMatchObject({ release: '4.17.7', exact: false });
+    expect(parseXenVersion('4.6.2')).toMatchObject({ release: '4.6.1', exact: false });
+    expect(parseXenVersion('4.30.1').release).toBe(PYGRUB_GROUPS.at(-1)?.releases.at(-1));
+    expect(parseXenVersion('4.1.6.1').exact).toBe(true);
+    expect(() => parseXenVersion('3.4.3')).toThrow(/older than any release/);
+    expect(() => parseXenVersion('four')).toThrow(/not a Xen version/);
+    expect(pygrubHasOption(parseXenVersion('4.3.4'), 'offset')).toBe(false);
+    expect(pygrubHasOption(parseXenVersion('4.4.0'), 'offset')).toBe(true);
+  });
+});
+
+describe('every (config, release group) cell of the oracle', () => {
+  let cells = 0;
+  for (const name of configNames) {
+    it(name, () => {
+      const c = ORACLE.configs[name];
+      if (!c) throw new Error(name);
+      const text = configText(name);
+      const wrong: string[] = [];
+      for (const g of groupIds) {
+        const want = c.results[g];
+        const code = PYGRUB_CODE[g];
+        if (!want || !code) throw new Error(`${name}: no result or code for ${g}`);
+        const m = modelPygrub(text, kindOf(c.kind), code);
+        const gotParse = asOracleParse(m, code.python);
+        const gotRun = asOracleRunGrub(selectEntry(m, code));
+        try {
+          expect(gotParse).toEqual(oracleParse(want.parse));
+          expect(gotRun).toEqual(oracleRunGrub(want.run_grub));
+        } catch (e) {
+          wrong.push(`${g}: ${(e as Error).message.slice(0, 2000)}`);
+        }
+        cells++;
+      }
+      expect(wrong).toEqual([]);
+    });
+  }
+  it(`covers ${configNames.length} configs × ${groupIds.length} groups`, () => {
+    expect(cells).toBe(configNames.length * groupIds.length);
+  });
+});
