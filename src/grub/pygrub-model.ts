@@ -7,6 +7,7 @@
  * test/fixtures/oracle/pygrub (each release's own, unmodified pygrub run on a corpus of configs)
  * and against the real pygrub of this machine (Xen 4.17).
  */
+import type { PygrubPartitionCode } from '../disk/partitions.js';
 import type { XenVersion } from './version.js';
 
 export type ConfigKind = 'grub2' | 'grub-legacy' | 'extlinux';
@@ -39,7 +40,25 @@ export interface PygrubCode {
   /** ExtLinuxImage: no args setter (4.0.x–4.1.2: AttributeError), `arg.find("initrd=")` (4.1.3–4.1.6), `"initrd=" in arg`. */
   extlinux: 'no-args-setter' | 'find-initrd' | 'in-initrd';
   python: 'py2' | 'py3';
+  /** How it finds partition offsets (pygrub's get_fs_offset / get_partition_offsets). */
+  partitions: PygrubPartitionCode;
 }
+
+// RELEASE-4.0.0 – 4.0.4: get_fs_offset.
+const P_FS_OFFSET: PygrubPartitionCode = {
+  fn: 'get_fs_offset',
+  gpt: 'first-entry',
+  hybridIso: false,
+  emptyIsWholeDisk: false,
+  activeFirst: true,
+};
+// RELEASE-4.1.0: get_partition_offsets; 4.1.3: every GPT entry; 4.2.0: identify_disk_image (HybridISO);
+// 4.5.3 and 4.6.3: an MBR without valid entries is the whole disk; 4.13.0: Python 3.
+const P_LIST: PygrubPartitionCode = { ...P_FS_OFFSET, fn: 'get_partition_offsets' };
+const P_GPT_ALL: PygrubPartitionCode = { ...P_LIST, gpt: 'all-entries' };
+const P_HYBRID: PygrubPartitionCode = { ...P_GPT_ALL, hybridIso: true };
+const P_HYBRID_EMPTY0: PygrubPartitionCode = { ...P_HYBRID, emptyIsWholeDisk: true };
+const P_PY3: PygrubPartitionCode = { ...P_GPT_ALL, emptyIsWholeDisk: true, activeFirst: false };
 
 const C = (base: PygrubCode, over: Partial<PygrubCode>): PygrubCode => ({ ...base, ...over });
 const G00: PygrubCode = {
@@ -55,19 +74,21 @@ const G00: PygrubCode = {
   args: 'old',
   extlinux: 'no-args-setter',
   python: 'py2',
+  partitions: P_FS_OFFSET,
 };
 // RELEASE-4.0.1: ["\'] in the menuentry regex.
 const G01 = C(G00, { menuentry: 'both-greedy' });
 // RELEASE-4.0.2: set_part strips "msdos".
 const G02 = C(G01, { msdos: true });
 // RELEASE-4.1.3: "gpt", submenu levels, ${saved_entry}; ExtLinuxConf's initrd= (arg.find) and args setter.
-const G04 = C(G02, { gpt: true, submenu: true, savedNext: 'saved', extlinux: 'find-initrd' });
+const G03 = C(G02, { partitions: P_LIST });
+const G04 = C(G02, { gpt: true, submenu: true, savedNext: 'saved', extlinux: 'find-initrd', partitions: P_GPT_ALL });
 // RELEASE-4.1.4: run_grub(file, entry, fs, cfg_args) builds args from "".
 const G05 = C(G04, { args: 'new' });
 // RELEASE-4.1.6: ${next_entry}.
 const G06 = C(G05, { savedNext: 'both' });
 // RELEASE-4.2.0: GrubConf.py as 4.1.3; ExtLinuxConf's `"initrd=" in arg`; run_grub's old args.
-const G07 = C(G04, { extlinux: 'in-initrd' });
+const G07 = C(G04, { extlinux: 'in-initrd', partitions: P_HYBRID });
 const G08 = C(G07, { args: 'new' });
 const G09 = C(G08, { savedNext: 'both' });
 // RELEASE-4.2.5: linux16/initrd16, lazy title regex.
@@ -85,14 +106,15 @@ const G16 = C(G15, { linux16: true, menuentry: 'both-lazy' });
 // RELEASE-4.4.2 (and 4.5.0 – 4.12.x): as 4.3.4, with /dev/xvdX.
 const G17 = C(G14, { xvd: true });
 // RELEASE-4.13.0+: Python 3; int() or 0; saved/next → "0" with a warning.
-const G22 = C(G17, { default: 'int-or-0', savedNext: 'warn', python: 'py3' });
+const G19 = C(G17, { partitions: P_HYBRID_EMPTY0 });
+const G22 = C(G17, { default: 'int-or-0', savedNext: 'warn', python: 'py3', partitions: P_PY3 });
 
 /** The code of each oracle group (groups of releases whose pygrub is identical). */
 export const PYGRUB_CODE: Readonly<Record<string, PygrubCode>> = {
   g00: G00,
   g01: G01,
   g02: G02,
-  g03: G02,
+  g03: G03,
   g04: G04,
   g05: G05,
   g06: G06,
@@ -108,9 +130,9 @@ export const PYGRUB_CODE: Readonly<Record<string, PygrubCode>> = {
   g16: G16,
   g17: G17,
   g18: G17,
-  g19: G17,
+  g19: G19,
   g20: G17,
-  g21: G17,
+  g21: G19,
   g22: G22,
   g23: G22,
   g24: G22,
