@@ -9,3 +9,4 @@ export * from './pvgrub.js';
 export * from './incident.js';
 export * from './defaults.js';
 export * from './pygrub-releases.js';
+export * from './bootloader-args.js';

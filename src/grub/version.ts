@@ -107,3 +107,8 @@ export const CHANGES = {
   lz4: '4.4.0',
   zstd: '4.15.0',
 } as const;
+
+/** The configs the release's Grub.read_config probes, in its order. */
+export function searchOrderOf(v: XenVersion): { path: string; kind: 'grub2' | 'grub-legacy' | 'extlinux' }[] {
+  return v.group.searchOrder.map(([path, kind]) => ({ path, kind }));
+}
