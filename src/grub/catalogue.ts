@@ -382,4 +382,3 @@ export function strategyNeeds(s: Strategy): string {
   if (s === 'pvgrub') return 'a pv-grub or PVGRUB2 image on the host (any Xen)';
   return 'the release given with --xen-version';
 }
-
