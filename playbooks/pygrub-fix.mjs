@@ -214,7 +214,8 @@ any name: hard link, bind mount) is refused.`,
         const { uses, notes } = await domainsUsing(ctx.$, image);
         for (const n of notes) ctx.log.detail(n);
         for (const u of uses) users.push(`domain ${u.domain} has it as a disk (${u.tool} list -l: ${u.target})`);
-        for (const loop of await loopDevicesOf(ctx.$, image)) users.push(`it is attached to ${loop} (losetup -j)`);
+        for (const loop of await loopDevicesOf(ctx.$, image))
+          users.push(`it is attached to ${loop} (its backing file, by device and inode)`);
         for (const p of await processesHolding(image)) users.push(`process ${p.pid} (${p.command}) has it open`);
         if (st.isBlockDevice() && (await blockDeviceBusy(image)))
           users.push('the kernel holds the device (an exclusive open fails: mounted or in use)');

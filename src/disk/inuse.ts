@@ -140,7 +140,7 @@ export async function loopDevicesOf($: CommandFn, image: string): Promise<string
         loopdevices?: { name: string; 'back-file'?: string; 'back-ino'?: number | string; 'back-maj:min'?: string }[];
       };
       return (data.loopdevices ?? [])
-        .filter((l) => String(l['back-ino']) === String(id.ino) && l['back-maj:min'] === majorMinor(id.dev))
+        .filter((l) => String(l['back-ino']) === String(id.ino) && l['back-maj:min']?.trim() === majorMinor(id.dev))
         .map((l) => l.name);
     } catch {
       /* fall through to sysfs */
