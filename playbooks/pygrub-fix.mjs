@@ -159,7 +159,8 @@ any name: hard link, bind mount) is refused.`,
     },
     restore: {
       type: 'boolean',
-      description: 'Put the backups back: grub.cfg.orig over grub.cfg (or the domain config .orig).',
+      description:
+        'Put the backups back: grub.cfg.orig over grub.cfg (with --strategy activate, IMAGE.mbr.orig over the MBR too; with pvgrub or offset, the domain config .orig).',
     },
     force: {
       type: 'boolean',
@@ -172,6 +173,8 @@ any name: hard link, bind mount) is refused.`,
     '/srv/xen/vm01.img --yes',
     '/dev/vg0/vm01-disk --xen-version 4.1 --dry-run --json',
     '/srv/xen/vm01.img --strategy pvgrub --domain-config /etc/xen/vm01.cfg --yes',
+    '/srv/xen/vm01.img --xen-version 4.17.3 --strategy offset --domain-config /etc/xen/vm01.cfg --yes',
+    '/srv/xen/vm01.img --xen-version 4.0.1 --strategy activate --yes',
     '/srv/xen/vm01.img --restore --yes',
   ],
   validate(ctx) {

@@ -237,16 +237,29 @@ describe('what is not in the config', () => {
     expect(d.code).toBe(0);
   });
 
-  it('ext4 features newer than an older dom0 can read', async () => {
+  it('ext4: incompatible features an older dom0 libext2fs refuses are named with the e2fsprogs that brought them', async () => {
     const img = file();
     await bootImage(
       img,
       { 'grub/grub.cfg': `${entry('x', LINUX)}\n`, ...(await kernelFiles()) },
-      { type: 'ext4', features: 'metadata_csum_seed' },
+      { type: 'ext4', features: 'metadata_csum_seed,64bit' },
     );
     const d = await diagnose(img, ['--xen-version', '4.17']);
     expect(d.ids).toEqual(['ext-features']);
-    expect(d.findings[0]?.message).toMatch(/metadata_csum_seed/);
+    expect(d.findings[0]?.message).toMatch(/64bit \(e2fsprogs 1\.42\), metadata_csum_seed \(e2fsprogs 1\.43\)/);
+    expect(d.findings[0]?.message).toMatch(/e2fsprogs is older than 1\.43/);
+  });
+
+  it('ext4: orphan_file is a compatible feature a read-only open ignores: no finding', async () => {
+    const img = file();
+    await bootImage(
+      img,
+      { 'grub/grub.cfg': `${entry('x', LINUX)}\n`, ...(await kernelFiles()) },
+      { type: 'ext4', features: 'orphan_file,^64bit,^metadata_csum_seed' },
+    );
+    const d = await diagnose(img, ['--xen-version', '4.17']);
+    expect(d.json.data.boot).toMatchObject({ filesystem: 'ext4' });
+    expect(d.ids).toEqual([]);
   });
 });
 
