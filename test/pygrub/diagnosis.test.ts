@@ -224,17 +224,25 @@ describe('what is not in the config', () => {
     expect(d.code).toBe(1);
   });
 
-  it('a stale grub.cfg hides menu.lst (a warning; the fix still applies to grub.cfg)', async () => {
+  it('grub.cfg and menu.lst both there: each release reads the first of its own search order (a warning)', async () => {
     const img = file();
     await bootImage(img, {
       'grub/grub.cfg': `${entry('x', LINUX)}\n`,
       'grub/menu.lst': 'default 0\ntitle x\n\troot (hd0,0)\n\tkernel /vmlinuz-5.10.0\n',
       ...(await kernelFiles()),
     });
-    const d = await diagnose(img);
-    expect(d.ids).toEqual(['hidden-config']);
-    expect(d.findings[0]?.severity).toBe('warning');
-    expect(d.code).toBe(0);
+    // 4.2.0 and later look for grub.cfg first; 4.0.x and 4.1.x for menu.lst.
+    for (const [xen, read, hidden] of [
+      ['4.17', '/grub/grub.cfg', '/grub/menu.lst'],
+      ['4.1.6', '/grub/menu.lst', '/grub/grub.cfg'],
+    ] as const) {
+      const d = await diagnose(img, ['--xen-version', xen]);
+      expect(d.ids, xen).toEqual(['hidden-config']);
+      expect(d.json.data.boot.config, xen).toBe(read);
+      expect(d.findings[0]?.message, xen).toContain(`${hidden} is never read`);
+      expect(d.findings[0]?.severity).toBe('warning');
+      expect(d.code).toBe(0);
+    }
   });
 
   it('ext4: incompatible features an older dom0 libext2fs refuses are named with the e2fsprogs that brought them', async () => {

@@ -11,6 +11,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { bootloaderArgs, setPygrubOffset } from 'xen-runbooks/grub';
 import { runPlaybook } from '../helpers/playbook.js';
+import { seedXl } from '../sim/xl.mjs';
 import { tool } from '../helpers/tools.js';
 import { buildImage, bzImage, imageHash, initrd, sfdiskJson, tempDir, GiB } from '../fixtures/images.js';
 import { e2fsck, guestFile, pygrubList } from './oracles.js';
@@ -247,6 +248,20 @@ describe('an image held open under another name is in use', () => {
       expect(r.stderr).toContain(`it is attached to ${loop}`);
     } finally {
       execFileSync(tool('losetup'), ['--detach', loop]);
+      rmSync(link);
+    }
+  });
+
+  it('a running domain whose disk is a hard link of it (xl list -l names the other path): refused (exit 3)', async () => {
+    const link = path.join(dir, 'domain-name.img');
+    linkSync(img, link);
+    const sim = path.join(dir, 'sim-link');
+    seedXl(sim, { domains: [{ name: 'vm07', type: 'pv', disks: [{ vdev: 'xvda', target: link }] }] });
+    try {
+      const r = await runPlaybook('pygrub-fix', [img, '--yes'], { sim });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/domain vm07 has it as a disk \(xl list -l/);
+    } finally {
       rmSync(link);
     }
   });
