@@ -686,7 +686,9 @@ any name: hard link, bind mount) is refused.`,
     if (ctx.opts.strategy === 'rewrite') {
       ctx.log.warn(
         "the guest's next update-grub (every kernel update runs it) writes (hd0,msdos1) again. Durable ways out: boot through pv-grub " +
-          '(--strategy pvgrub), upgrade the host to a Xen whose pygrub reads GRUB 2 names, or make the guest write legacy names (a custom script in /etc/grub.d).',
+          `(--strategy pvgrub), upgrade the host (msdos names: ${entry('grub2-partition-name').xen}; submenus: ${entry('grub2-submenu').xen}; ` +
+          `\${saved_entry}/\${next_entry}: ${entry('grub2-default-variable').xen} fail), or change the guest: GRUB_DEFAULT=0 in /etc/default/grub, ` +
+          'a custom script in /etc/grub.d that writes legacy names.',
       );
     }
     ctx.log.info(
