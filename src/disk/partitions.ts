@@ -425,10 +425,13 @@ async function readGpt(
 }
 
 /**
- * The byte offsets pygrub tries, in its order (Xen's tools/pygrub get_partition_offsets):
- * no 55 AA signature → the whole disk at 0; MBR → the four primary slots, the active one
- * first (logical partitions are never tried); protective MBR → every GPT entry. Sectors are
- * taken as 512 bytes whatever the disk's sector size: on a 4Kn disk these offsets are wrong, as pygrub's are.
+ * The byte offsets pygrub tries, in its order, as Xen 4.5.3 – 4.12.x read them (Python 2
+ * get_partition_offsets) from a parsed table: no 55 AA signature → the whole disk at 0; MBR →
+ * the four primary slots, the active one first (logical partitions are never tried; types 82
+ * and bf are skipped, as pygrub skips them when no Solaris disk label is there, which this
+ * table-level view does not read); protective MBR → every GPT entry. Sectors are taken
+ * as 512 bytes whatever the disk's sector size. For a given release, from the image's bytes:
+ * pygrubPartitionOffsets.
  */
 export function pygrubOffsets(table: PartitionTable): number[] {
   if (table.label === 'none') return [0];
@@ -438,7 +441,7 @@ export function pygrubOffsets(table: PartitionTable): number[] {
   }
   const out: number[] = [];
   for (const p of table.partitions) {
-    if (p.kind === 'logical') continue;
+    if (p.kind === 'logical' || p.type === '82' || p.type === 'bf') continue;
     if (p.bootable) out.unshift(p.start * 512);
     else out.push(p.start * 512);
   }
