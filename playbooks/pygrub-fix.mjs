@@ -6,7 +6,7 @@
  * or switch the domain to pv-grub. Works on the image file or block device on this machine,
  * read in user space by debugfs unless --backend mount is asked for.
  */
-import { stat as fsStat } from 'node:fs/promises';
+import { stat as fsStat, readFile, writeFile, open as openFile } from 'node:fs/promises';
 import {
   definePlaybook,
   step,
@@ -22,13 +22,13 @@ import {
 import {
   openSource,
   readPartitionTable,
-  pygrubOffsets,
   detectFilesystem,
   isExt,
   DebugfsFs,
   MountFs,
   GuestFsError,
   PartitionTableError,
+  pygrubPartitionOffsets,
   domainsUsing,
   loopDevicesOf,
   processesHolding,
@@ -50,6 +50,16 @@ import {
   domainDisks,
   entry,
   PVGRUB_CANDIDATES,
+  codeOf,
+  selectEntry,
+  searchOrderOf,
+  groupRange,
+  strategyNeeds,
+  firstReleaseWithOption,
+  setPygrubOffset,
+  bootloaderOf,
+  LAST_RELEASE,
+  FIRST_RELEASE,
 } from 'xen-runbooks/grub';
 
 /**
@@ -65,6 +75,8 @@ import {
  *   rewritten?: import('xen-runbooks/grub').RewriteResult,
  *   wrote?: boolean,
  *   version: import('xen-runbooks/grub').XenVersion,
+ *   offsets?: import('xen-runbooks/disk').PygrubOffsets,
+ *   activated?: boolean,
  * }} Found
  */
 /** @typedef {{ edit?: import('xen-runbooks/engine').FileEdit, text?: string }} RestoreData */
@@ -77,10 +89,15 @@ const playbook = definePlaybook({
   description: `Reads the guest's partition table and boot config the way pygrub does, names every known cause
 it finds (GRUB 2 partition names such as (hd0,msdos1) that old pygrub cannot parse, variables,
 BootLoaderSpec entries, missing or unloadable kernels, /boot where pygrub cannot read it), and fixes
-what can be fixed: --strategy rewrite (the default) rewrites only the lines old pygrub chokes on,
-keeping grub.cfg.orig; --strategy pvgrub switches the domain's config to pv-grub instead. The image
-is read in user space with debugfs at the partition's offset; nothing is mounted unless you ask for
---backend mount. Shut the guest down first: an image in use is refused.`,
+what can be fixed, as the pygrub of the Xen release given with --xen-version reads it (its parser,
+default entry, partition search and options): --strategy rewrite (the default) rewrites only the
+lines that release chokes on, keeping grub.cfg.orig; --strategy activate also sets the MBR active
+flag on the /boot partition (Xen 4.0.x reads only the active partition; IMAGE.mbr.orig kept);
+--strategy offset writes bootloader_args = ['--offset=N'] into the domain config (Xen 4.4.0 and
+later; /boot on a logical partition or a 4096-byte-sector disk); --strategy pvgrub switches the
+domain to pv-grub. The image is read in user space with debugfs at the partition's offset; nothing
+is mounted unless you ask for --backend mount. Shut the guest down first: an image in use (under
+any name: hard link, bind mount) is refused.`,
   args: [
     {
       name: 'IMAGE',
@@ -90,24 +107,23 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
   options: {
     strategy: {
       type: 'enum',
-      choices: ['rewrite', 'pvgrub'],
+      choices: ['rewrite', 'activate', 'offset', 'pvgrub'],
       default: 'rewrite',
       description:
-        'rewrite: fix grub.cfg in the image (grub.cfg.orig kept). pvgrub: leave the image, boot the domain through pv-grub.',
+        "rewrite: fix the config in the image (grub.cfg.orig kept). activate: the same, and mark the /boot partition active (Xen 4.0.x; IMAGE.mbr.orig kept). offset: the same, and bootloader_args = ['--offset=N'] in --domain-config (Xen 4.4.0+). pvgrub: leave the image, boot the domain through pv-grub.",
     },
     'domain-config': {
       type: 'string',
       placeholder: 'FILE',
-      description: "The domain's xm/xl config (e.g. /etc/xen/vm01.cfg): needed by --strategy pvgrub.",
+      description: "The domain's xm/xl config (e.g. /etc/xen/vm01.cfg): needed by --strategy pvgrub and offset.",
     },
     'xen-version': {
       type: 'string',
       placeholder: 'VERSION',
       default: 'old',
-      pattern: /^(old|\d+\.\d+(\.\d+)?)$/,
-      patternHint: "a release such as 4.0, 4.1.2, 4.17, or 'old'",
-      description:
-        "The Xen whose pygrub will read the image (xl info | grep xen_version). 'old' assumes Xen 4.0, the strictest.",
+      pattern: /^(old|\d+\.\d+(\.\d+){0,2})$/,
+      patternHint: "a release such as 4.0.1, 4.1.3, 4.17.7, or 'old'",
+      description: `The Xen whose pygrub will read the image (xl info | grep xen_version): any release ${FIRST_RELEASE} to ${LAST_RELEASE}, read as the newest known release at or below it (4.17.9 as 4.17.7, a bare 4.1 as 4.1.0, a later minor as ${LAST_RELEASE}). 'old' is 4.0.1 (Debian 6).`,
     },
     backend: {
       type: 'enum',
@@ -143,7 +159,8 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
     },
     restore: {
       type: 'boolean',
-      description: 'Put the backups back: grub.cfg.orig over grub.cfg (or the domain config .orig).',
+      description:
+        'Put the backups back: grub.cfg.orig over grub.cfg (with --strategy activate, IMAGE.mbr.orig over the MBR too; with pvgrub or offset, the domain config .orig).',
     },
     force: {
       type: 'boolean',
@@ -156,15 +173,33 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
     '/srv/xen/vm01.img --yes',
     '/dev/vg0/vm01-disk --xen-version 4.1 --dry-run --json',
     '/srv/xen/vm01.img --strategy pvgrub --domain-config /etc/xen/vm01.cfg --yes',
+    '/srv/xen/vm01.img --xen-version 4.17.3 --strategy offset --domain-config /etc/xen/vm01.cfg --yes',
+    '/srv/xen/vm01.img --xen-version 4.0.1 --strategy activate --yes',
     '/srv/xen/vm01.img --restore --yes',
   ],
   validate(ctx) {
-    if (ctx.opts.strategy === 'pvgrub' && !ctx.opts['domain-config']) {
-      throw usage("--strategy pvgrub needs --domain-config FILE (the domain's xm/xl config)");
+    const strategy = ctx.opts.strategy;
+    const needsConfig = strategy === 'pvgrub' || strategy === 'offset';
+    if (needsConfig && !ctx.opts['domain-config']) {
+      throw usage(`--strategy ${strategy} needs --domain-config FILE (the domain's xm/xl config)`);
     }
-    if (ctx.opts.strategy !== 'pvgrub' && ctx.given.has('domain-config'))
-      throw usage('--domain-config goes with --strategy pvgrub');
-    ctx.state.version = parseXenVersion(ctx.opts['xen-version']);
+    if (!needsConfig && ctx.given.has('domain-config'))
+      throw usage('--domain-config goes with --strategy pvgrub or --strategy offset');
+    try {
+      ctx.state.version = parseXenVersion(ctx.opts['xen-version']);
+    } catch (e) {
+      throw usage(/** @type {Error} */ (e).message);
+    }
+    const v = /** @type {import('xen-runbooks/grub').XenVersion} */ (ctx.state.version);
+    if (strategy === 'offset' && !v.group.options.includes('offset'))
+      throw usage(
+        `--strategy offset needs Xen ${firstReleaseWithOption('offset')} or later: the pygrub of ${versionLabel(v)} has no --offset`,
+        'use --strategy pvgrub, or --strategy activate on Xen 4.0.x',
+      );
+    if (strategy === 'activate' && codeOf(v).partitions.fn !== 'get_fs_offset')
+      throw usage(
+        `--strategy activate is for Xen 4.0.x, whose pygrub reads only the active partition; the pygrub of ${versionLabel(v)} tries every primary partition`,
+      );
     ctx.state.image = ctx.args.IMAGE;
     ctx.state.filesystems = [];
   },
@@ -182,7 +217,8 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
         const { uses, notes } = await domainsUsing(ctx.$, image);
         for (const n of notes) ctx.log.detail(n);
         for (const u of uses) users.push(`domain ${u.domain} has it as a disk (${u.tool} list -l: ${u.target})`);
-        for (const loop of await loopDevicesOf(ctx.$, image)) users.push(`it is attached to ${loop} (losetup -j)`);
+        for (const loop of await loopDevicesOf(ctx.$, image))
+          users.push(`it is attached to ${loop} (its backing file, by device and inode)`);
         for (const p of await processesHolding(image)) users.push(`process ${p.pid} (${p.command}) has it open`);
         if (st.isBlockDevice() && (await blockDeviceBusy(image)))
           users.push('the kernel holds the device (an exclusive open fails: mounted or in use)');
@@ -246,9 +282,18 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
         const f = found(ctx);
         const table = /** @type {import('xen-runbooks/disk').PartitionTable} */ (f.table);
         const source = /** @type {import('xen-runbooks/disk').BlockSource} */ (f.source);
-        // pygrub's order first (primary slots, active first), then the rest (logical partitions).
+        // The release's own order first (its get_fs_offset / get_partition_offsets), then the
+        // partitions it never tries (logical ones, and on 4.0.x all but the active one).
         const parts = table.label === 'none' ? [null] : table.partitions.filter((p) => p.kind !== 'extended');
-        const order = pygrubOffsets(table);
+        const tried = await pygrubPartitionOffsets(source, codeOf(f.version).partitions);
+        f.offsets = tried;
+        const order = tried.offsets;
+        ctx.report.pygrubOffsets = tried;
+        ctx.log.info(
+          tried.status === 'exception'
+            ? `    the pygrub of ${versionLabel(f.version)} raises ${tried.type}: ${tried.msg} before it opens any partition`
+            : `    the pygrub of ${versionLabel(f.version)} tries offset${order.length === 1 ? '' : 's'} ${[...new Set(order)].slice(0, 8).join(', ') || '(none)'}`,
+        );
         parts.sort((a, b) => rank(order, a?.offset ?? 0) - rank(order, b?.offset ?? 0));
         for (const partition of parts) {
           const offset = partition?.offset ?? 0;
@@ -264,7 +309,7 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
               : isExt(c.fs.kind);
           if (!readable) continue;
           const fs = await openGuestFs(ctx, c);
-          const config = await findConfig(fs).catch((e) => {
+          const config = await findConfig(fs, searchOrderOf(f.version)).catch((e) => {
             if (e instanceof GuestFsError) throw usage(`${partName(c)}: ${e.message}`);
             throw e;
           });
@@ -315,14 +360,43 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
         const f = found(ctx);
         const version = f.version;
         const table = /** @type {import('xen-runbooks/disk').PartitionTable} */ (f.table);
-        f.diagnosis = await diagnose({ version, table, filesystems: f.filesystems, boot: f.boot, fs: f.fs });
+        f.diagnosis = await diagnose({
+          version,
+          table,
+          filesystems: f.filesystems,
+          boot: f.boot,
+          fs: f.fs,
+          offsets: f.offsets,
+        });
+        ctx.report.xen = {
+          given: version.text,
+          release: version.release,
+          group: version.group.id,
+          releases: groupRange(version.group),
+          offsetOption: version.group.options.includes('offset'),
+        };
         const findings = sortFindings(f.diagnosis.findings);
         ctx.report.findings = findings;
         for (const x of findings) ctx.log.info(`    ${x.severity === 'error' ? '✗' : '!'} [${x.id}] ${x.message}`);
-        const strategy = /** @type {'rewrite' | 'pvgrub'} */ (ctx.opts.strategy);
-        const blocking = findings.filter((x) => x.severity === 'error' && !x.strategies.includes(strategy));
+        const strategy = /** @type {import('xen-runbooks/grub').Strategy} */ (ctx.opts.strategy);
+        // activate and offset run the rewrite too, for what the config needs besides.
+        const resolves = (/** @type {import('xen-runbooks/grub').Finding} */ x) =>
+          x.strategies.includes(strategy) || (strategy !== 'pvgrub' && x.strategies.includes('rewrite'));
+        const blocking = findings.filter((x) => x.severity === 'error' && !resolves(x));
+        ctx.report.waysOut = [...new Set(findings.flatMap((x) => x.strategies))].map((w) => ({
+          strategy: w,
+          needs: strategyNeeds(w),
+        }));
         if (blocking.length && !ctx.opts.restore) {
-          const ways = [...new Set(blocking.map((x) => x.id))].map((id) => `  [${id}] ${entry(id).fix}`).join('\n');
+          const ways = [...new Set(blocking.map((x) => x.id))]
+            .map((id) => {
+              const here = blocking.find((x) => x.id === id)?.strategies ?? [];
+              const use = here.length
+                ? ` (here: ${here.map((w) => `--strategy ${w}, ${strategyNeeds(w)}`).join('; ')})`
+                : '';
+              return `  [${id}] ${entry(id).fix}${use}`;
+            })
+            .join('\n');
           throw fail(
             `${blocking.length} problem${blocking.length === 1 ? '' : 's'} that --strategy ${strategy} cannot fix; nothing was changed. Ways out:\n${ways}`,
           );
@@ -339,7 +413,7 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
     step('rewrite-config', {
       title: 'Rewrite what old pygrub cannot parse (grub.cfg.orig kept)',
       when: (ctx) =>
-        ctx.opts.strategy !== 'rewrite'
+        ctx.opts.strategy === 'pvgrub'
           ? 'strategy is pvgrub'
           : ctx.opts.restore
             ? '--restore'
@@ -349,8 +423,8 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
       async check(ctx) {
         const f = found(ctx);
         const boot = /** @type {import('xen-runbooks/grub').BootLocation} */ (f.boot);
-        if (boot.config.kind !== 'grub2') return ok(`${boot.config.path} is not a GRUB 2 config: nothing to rewrite`);
-        const r = rewriteForPygrub(boot.text, f.version);
+        if (boot.config.kind === 'extlinux') return ok(`${boot.config.path} is an extlinux config: nothing to rewrite`);
+        const r = rewriteForPygrub(boot.text, f.version, boot.config.kind);
         f.rewritten = r;
         ctx.report.changes = r.changes;
         if (!r.changes.length) return ok(`${boot.config.path} needs no rewrite`);
@@ -383,6 +457,115 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
       },
     }),
 
+    step('set-active-partition', {
+      title: 'Mark the /boot partition active (Xen 4.0.x reads only that one; IMAGE.mbr.orig kept)',
+      when: (ctx) =>
+        ctx.opts.strategy !== 'activate'
+          ? `strategy is ${ctx.opts.strategy}`
+          : ctx.opts.restore || found(ctx).boot
+            ? true
+            : 'no boot config',
+      async check(ctx) {
+        const f = found(ctx);
+        const image = f.image;
+        const orig = `${image}.mbr.orig`;
+        if (ctx.opts.restore) {
+          const saved = await readFile(orig).catch(() => undefined);
+          if (!saved) return skip(`${orig} does not exist: nothing to restore`);
+          if (saved.length !== 512) throw fail(`${orig} is ${saved.length} bytes, not one 512-byte sector`);
+          const now = await readSector(image);
+          if (now.equals(saved)) return ok(`the MBR already equals ${orig}`);
+          return change(`put the MBR sector of ${orig} back into ${image}`, {
+            diff: unifiedDiff('MBR', mbrListing(now), mbrListing(saved)),
+          });
+        }
+        const boot = /** @type {import('xen-runbooks/grub').BootLocation} */ (f.boot);
+        const table = /** @type {import('xen-runbooks/disk').PartitionTable} */ (f.table);
+        const needed = (f.diagnosis?.findings ?? []).some(
+          (x) => (x.id === 'boot-not-tried' || x.id === 'partition-raises') && x.strategies.includes('activate'),
+        );
+        const p = boot.partition;
+        if (!needed) return ok(`the pygrub of ${versionLabel(f.version)} already reads ${partName(boot)}`);
+        if (table.label !== 'dos' || p?.kind !== 'primary' || p.number > 4)
+          throw fail(`${partName(boot)} is not a primary partition of an MBR disk: it cannot be marked active`);
+        if (f.source?.isBlockDevice)
+          throw refuse(
+            `${image} is a block device: the playbook marks partitions active only in image files`,
+            `by hand: dd if=${image} of=/root/mbr.orig bs=512 count=1; sfdisk --activate ${image} ${p.number}`,
+          );
+        const now = await readSector(image);
+        const want = Buffer.from(now);
+        for (let i = 0; i < 4; i++) want[446 + 16 * i] = i === p.number - 1 ? 0x80 : 0;
+        ctx.report.activate = { partition: p.number, backup: orig, command: `sfdisk --activate ${image} ${p.number}` };
+        return change(
+          `mark partition ${p.number} active: sfdisk --activate ${image} ${p.number} (MBR kept as ${orig})`,
+          {
+            diff: unifiedDiff('MBR', mbrListing(now), mbrListing(want)),
+            data: { number: p.number, want },
+          },
+        );
+      },
+      async apply(ctx, c) {
+        const f = found(ctx);
+        const image = f.image;
+        const orig = `${image}.mbr.orig`;
+        if (ctx.opts.restore) {
+          const saved = await readFile(orig);
+          await writeSector(image, saved);
+          if (!(await readSector(image)).equals(saved)) throw fail(`the MBR of ${image} does not read back as ${orig}`);
+          await ctx.$`rm -f -- ${orig}`;
+          return `MBR restored from ${orig}, ${orig} removed`;
+        }
+        const { number, want } = /** @type {{ number: number, want: Buffer }} */ (c.data);
+        const before = await readSector(image);
+        if (!(await fsStat(orig).catch(() => undefined))) {
+          await writeFile(`${orig}.tmp`, before, { flag: 'wx' });
+          await ctx.$`mv -- ${`${orig}.tmp`} ${orig}`;
+        }
+        const r = await ctx.$({ nothrow: true })`sfdisk --activate ${image} ${number}`;
+        const after = await readSector(image);
+        if (r.exitCode !== 0 || !after.equals(want)) {
+          // sfdisk changed something else, or failed half-way: the sector goes back as it was.
+          await writeSector(image, before);
+          throw fail(
+            `sfdisk --activate ${image} ${number} ${r.exitCode !== 0 ? `failed (exit ${r.exitCode}): ${r.stderr.trim()}` : 'changed more than the boot flags'}; the MBR was put back`,
+          );
+        }
+        f.activated = true;
+        return `partition ${number} marked active (MBR backup: ${orig})`;
+      },
+    }),
+
+    fileStep('set-pygrub-offset', {
+      title: "Tell pygrub where /boot is: bootloader_args = ['--offset=N'] (Xen 4.4.0+)",
+      when: (ctx) =>
+        ctx.opts.strategy !== 'offset'
+          ? `strategy is ${ctx.opts.strategy}`
+          : ctx.opts.restore
+            ? '--restore'
+            : found(ctx).boot
+              ? true
+              : 'no boot config',
+      file: (ctx) => /** @type {string} */ (ctx.opts['domain-config']),
+      async edit(current, ctx) {
+        if (current === undefined) throw usage(`${ctx.opts['domain-config']}: no such domain config`);
+        const f = found(ctx);
+        const boot = /** @type {import('xen-runbooks/grub').BootLocation} */ (f.boot);
+        const loader = bootloaderOf(current);
+        if (!loader || !/pygrub/.test(loader))
+          ctx.log.warn(
+            `${ctx.opts['domain-config']} ${loader ? `boots with ${loader}` : 'has no bootloader line'}: bootloader_args reach pygrub only with bootloader = "pygrub"`,
+          );
+        ctx.report.offset = {
+          offset: boot.offset,
+          partition: boot.partition?.number ?? null,
+          xl: `bootloader_args = ['--offset=${boot.offset}']`,
+          xe: `xe vm-param-set uuid=VM PV-bootloader-args="--offset=${boot.offset}"`,
+        };
+        return setPygrubOffset(current, boot.offset);
+      },
+    }),
+
     fileStep('switch-to-pvgrub', {
       title: 'Boot the domain through pv-grub instead of pygrub',
       when: (ctx) => (ctx.opts.strategy !== 'pvgrub' ? 'strategy is rewrite' : ctx.opts.restore ? '--restore' : true),
@@ -412,7 +595,7 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
       when: (ctx) => (ctx.opts.restore ? true : 'no --restore'),
       async check(ctx) {
         const f = found(ctx);
-        if (ctx.opts.strategy === 'pvgrub') {
+        if (ctx.opts.strategy === 'pvgrub' || ctx.opts.strategy === 'offset') {
           const file = /** @type {string} */ (ctx.opts['domain-config']);
           const orig = await ctx.host.readText(`${file}.orig`);
           if (orig === undefined) return skip(`${file}.orig does not exist: nothing to restore`);
@@ -437,7 +620,7 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
       },
       async apply(ctx, c) {
         const f = found(ctx);
-        if (ctx.opts.strategy === 'pvgrub') {
+        if (ctx.opts.strategy === 'pvgrub' || ctx.opts.strategy === 'offset') {
           await ctx.applyEdit(/** @type {import('xen-runbooks/engine').FileEdit} */ (c.data?.edit), { backup: false });
           return `${ctx.opts['domain-config']} restored`;
         }
@@ -451,12 +634,24 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
     }),
 
     step('verify', {
-      title: 'Verify: pygrub can parse the config, the filesystem is clean',
-      when: (ctx) => (found(ctx).wrote ? true : 'nothing was written to the image'),
+      title: "Verify: the release's pygrub finds /boot and boots an entry, the filesystem is clean",
+      when: (ctx) => (found(ctx).wrote || found(ctx).activated ? true : 'nothing was written to the image'),
       async check(ctx) {
         const f = found(ctx);
         const boot = /** @type {import('xen-runbooks/grub').BootLocation} */ (f.boot);
         const fs = /** @type {import('xen-runbooks/disk').GuestFs} */ (f.fs);
+        if (f.activated && !ctx.opts.restore) {
+          const source = await openSource(f.image);
+          const tried = await pygrubPartitionOffsets(source, codeOf(f.version).partitions).finally(() =>
+            source.close(),
+          );
+          if (tried.status !== 'ok' || tried.offsets[0] !== boot.offset)
+            throw fail(
+              `after the active flag, the pygrub of ${versionLabel(f.version)} still does not read ${partName(boot)} first (${tried.status === 'ok' ? `offsets ${tried.offsets.join(', ')}` : tried.msg}); ${f.image}.mbr.orig holds the old MBR`,
+            );
+          if (!f.wrote) return ok(`the pygrub of ${versionLabel(f.version)} now reads ${partName(boot)}`);
+        }
+        if (ctx.opts.restore && !f.wrote) return ok('the MBR is back as it was');
         const text = (await fs.readFile(boot.config.path, 1024 * 1024)).toString('utf8');
         if (fs instanceof DebugfsFs) {
           const fsck = await ctx.$({ nothrow: true })`e2fsck -fn ${fs.device}`;
@@ -468,9 +663,16 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
         if (ctx.opts.restore) return ok(`${boot.config.path} is back as it was`);
         const expected = /** @type {import('xen-runbooks/grub').RewriteResult} */ (f.rewritten).text;
         if (text !== expected) throw fail(`${boot.config.path} does not read back as written`);
-        const model = modelPygrub(text, 'grub2', f.version);
+        const model = modelPygrub(text, boot.config.kind, f.version);
         if (model.error) throw fail(`line ${model.error.line} still makes pygrub raise ${model.error.exception}`);
-        return ok(`pygrub of ${versionLabel(f.version)} lists ${model.images.length} entries; the filesystem is clean`);
+        const sel = selectEntry(model, f.version);
+        if (sel.status !== 'ok')
+          throw fail(
+            `the pygrub of ${versionLabel(f.version)} reads the config but run_grub raises ${sel.error?.exception}`,
+          );
+        return ok(
+          `the pygrub of ${versionLabel(f.version)} lists ${model.images.length} entries and boots entry ${sel.index} (${sel.kernel}); the filesystem is clean`,
+        );
       },
     }),
   ],
@@ -484,7 +686,9 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
     if (ctx.opts.strategy === 'rewrite') {
       ctx.log.warn(
         "the guest's next update-grub (every kernel update runs it) writes (hd0,msdos1) again. Durable ways out: boot through pv-grub " +
-          '(--strategy pvgrub), upgrade the host to a Xen whose pygrub reads GRUB 2 names, or make the guest write legacy names (a custom script in /etc/grub.d).',
+          `(--strategy pvgrub), upgrade the host (msdos names: ${entry('grub2-partition-name').xen}; submenus: ${entry('grub2-submenu').xen}; ` +
+          `\${saved_entry}/\${next_entry}: ${entry('grub2-default-variable').xen} fail), or change the guest: GRUB_DEFAULT=0 in /etc/default/grub, ` +
+          'a custom script in /etc/grub.d that writes legacy names.',
       );
     }
     ctx.log.info(
@@ -492,6 +696,43 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
     );
   },
 });
+
+/** The first 512 bytes of the image. @param {string} image */
+async function readSector(image) {
+  const fh = await openFile(image, 'r');
+  try {
+    const buf = Buffer.alloc(512);
+    const { bytesRead } = await fh.read(buf, 0, 512, 0);
+    if (bytesRead !== 512) throw fail(`${image} is shorter than one sector`);
+    return buf;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Write one 512-byte sector at the start of the image, synced. @param {string} image @param {Buffer} sector */
+async function writeSector(image, sector) {
+  const fh = await openFile(image, 'r+');
+  try {
+    await fh.write(sector, 0, 512, 0);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The MBR's four slots as text, for the diff of the active flag. @param {Buffer} mbr */
+function mbrListing(mbr) {
+  const out = [];
+  for (let i = 0; i < 4; i++) {
+    const e = mbr.subarray(446 + 16 * i, 462 + 16 * i);
+    if (e.readUInt32LE(8) === 0 && e[4] === 0) continue;
+    out.push(
+      `slot ${i + 1}: type ${(e[4] ?? 0).toString(16)} start ${e.readUInt32LE(8)}${e[0] === 0x80 ? ' active' : ''}`,
+    );
+  }
+  return `${out.join('\n')}\n`;
+}
 
 /** @param {number[]} order @param {number} offset */
 function rank(order, offset) {

@@ -50,8 +50,8 @@ try {
   process.stdout.write(`${image}: ${built.parts.length} partitions, ${usedKiB} KiB on disk (sparse)\n`);
   process.stdout.write((await $`sfdisk -l ${image}`).stdout);
 
-  banner("2. What Xen 4.0's pygrub makes of /grub/grub.cfg (modelled: that pygrub is not installed here)");
-  const old = modelPygrub(UBUNTU_1204_GRUB_CFG, 'grub2', parseXenVersion('4.0'));
+  banner("2. What Xen 4.0.1's pygrub makes of /grub/grub.cfg (modelled: that pygrub is not installed here)");
+  const old = modelPygrub(UBUNTU_1204_GRUB_CFG, 'grub2', parseXenVersion('4.0.1'));
   for (const w of [...new Set(old.warnings.map((x) => x.text))]) process.stdout.write(`WARNING:root:${w}\n`);
   if (old.error) {
     process.stdout.write(

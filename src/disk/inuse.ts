@@ -6,6 +6,9 @@
  *   block device, an exclusive open (O_EXCL fails with EBUSY while it is mounted or held);
  * - other processes: open file descriptors on the image (qemu's qdisk backend, another tool),
  *   from /proc of this machine.
+ * Files are identified by device and inode (st_dev, st_ino), block devices by the device they
+ * are (st_rdev): the same image held under another name (a hard link, a bind mount, a symlink,
+ * /dev/dm-3 for /dev/vg0/vm01) is the same image.
  */
 import { constants as fsc, promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -15,6 +18,36 @@ export interface DomainUse {
   tool: 'xl' | 'xm';
   domain: string;
   target: string;
+}
+
+/** What identifies a file whatever its name: device and inode, or for a block device the device itself. */
+export interface FileId {
+  dev: bigint;
+  ino: bigint;
+  /** Set for a block device: its device number. */
+  rdev?: bigint;
+}
+
+export async function fileId(p: string): Promise<FileId | undefined> {
+  try {
+    const st = await fsp.stat(p, { bigint: true });
+    return { dev: st.dev, ino: st.ino, ...(st.isBlockDevice() ? { rdev: st.rdev } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+export function sameFile(a: FileId, b: FileId | undefined): boolean {
+  if (!b) return false;
+  if (a.rdev !== undefined || b.rdev !== undefined) return a.rdev === b.rdev;
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
+/** Linux's major and minor of a dev_t (glibc's gnu_dev_major / gnu_dev_minor). */
+export function majorMinor(dev: bigint): string {
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  return `${major}:${minor}`;
 }
 
 async function real(p: string): Promise<string> {
@@ -62,6 +95,7 @@ export function parseXmListLong(sxp: string): { domain: string; targets: string[
 /** Running domains whose disks are this image, by xl and xm. Tools that are missing or find no hypervisor say nothing. */
 export async function domainsUsing($: CommandFn, image: string): Promise<{ uses: DomainUse[]; notes: string[] }> {
   const want = new Set([path.resolve(image), await real(image)]);
+  const id = await fileId(image);
   const uses: DomainUse[] = [];
   const notes: string[] = [];
   for (const tool of ['xl', 'xm'] as const) {
@@ -84,27 +118,56 @@ export async function domainsUsing($: CommandFn, image: string): Promise<{ uses:
     for (const d of doms) {
       for (const t of d.targets) {
         const p = diskTargetPath(t);
-        if (want.has(path.resolve(p)) || want.has(await real(p))) uses.push({ tool, domain: d.domain, target: t });
+        const same = want.has(path.resolve(p)) || want.has(await real(p)) || (id && sameFile(id, await fileId(p)));
+        if (same) uses.push({ tool, domain: d.domain, target: t });
       }
     }
   }
   return { uses, notes };
 }
 
-/** Loop devices attached to the file (`losetup -j`). */
+/**
+ * Loop devices whose backing file is this image, by device and inode: `losetup --list --json`
+ * with BACK-INO and BACK-MAJ:MIN (util-linux), else each /sys/block/loopN/loop/backing_file.
+ */
 export async function loopDevicesOf($: CommandFn, image: string): Promise<string[]> {
-  const r = await $({ nothrow: true })`losetup --associated ${image}`;
-  if (!r.ok) return [];
-  return r.stdout
-    .split('\n')
-    .map((l) => /^(\/dev\/loop\d+):/.exec(l)?.[1])
-    .filter((x): x is string => Boolean(x));
+  const id = await fileId(image);
+  if (!id || id.rdev !== undefined) return [];
+  const r = await $({ nothrow: true })`losetup --list --json --output NAME,BACK-FILE,BACK-INO,BACK-MAJ:MIN`;
+  if (r.ok) {
+    try {
+      const data = JSON.parse(r.stdout || '{"loopdevices":[]}') as {
+        loopdevices?: { name: string; 'back-file'?: string; 'back-ino'?: number | string; 'back-maj:min'?: string }[];
+      };
+      return (data.loopdevices ?? [])
+        .filter((l) => String(l['back-ino']) === String(id.ino) && l['back-maj:min']?.trim() === majorMinor(id.dev))
+        .map((l) => l.name);
+    } catch {
+      /* fall through to sysfs */
+    }
+  }
+  const out: string[] = [];
+  let loops: string[] = [];
+  try {
+    loops = (await fsp.readdir('/sys/block')).filter((d) => /^loop\d+$/.test(d));
+  } catch {
+    return out;
+  }
+  for (const loop of loops) {
+    const file = await fsp.readFile(`/sys/block/${loop}/loop/backing_file`, 'utf8').then(
+      (x) => x.trim(),
+      () => undefined,
+    );
+    if (file && sameFile(id, await fileId(file))) out.push(`/dev/${loop}`);
+  }
+  return out;
 }
 
-/** Processes of this machine with the image open, from /proc/PID/fd. */
+/** Processes of this machine with the image open, from /proc/PID/fd, by device and inode. */
 export async function processesHolding(image: string): Promise<{ pid: number; command: string }[]> {
-  const target = await real(image);
+  const id = await fileId(image);
   const out: { pid: number; command: string }[] = [];
+  if (!id) return out;
   let pids: string[] = [];
   try {
     pids = (await fsp.readdir('/proc')).filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid);
@@ -119,15 +182,10 @@ export async function processesHolding(image: string): Promise<{ pid: number; co
       continue;
     }
     for (const fd of fds) {
-      let link: string;
-      try {
-        link = await fsp.readlink(`/proc/${pid}/fd/${fd}`);
-      } catch {
-        continue;
-      }
-      if (link === target) {
+      // stat() of /proc/PID/fd/N is the open file itself, whatever name it was opened by.
+      if (sameFile(id, await fileId(`/proc/${pid}/fd/${fd}`))) {
         const command = await fsp.readFile(`/proc/${pid}/comm`, 'utf8').then(
-          (s) => s.trim(),
+          (x) => x.trim(),
           () => '?',
         );
         out.push({ pid: Number(pid), command });

@@ -425,10 +425,13 @@ async function readGpt(
 }
 
 /**
- * The byte offsets pygrub tries, in its order (Xen's tools/pygrub get_partition_offsets):
- * no 55 AA signature → the whole disk at 0; MBR → the four primary slots, the active one
- * first (logical partitions are never tried); protective MBR → every GPT entry. Sectors are
- * taken as 512 bytes whatever the disk's sector size: on a 4Kn disk these offsets are wrong, as pygrub's are.
+ * The byte offsets pygrub tries, in its order, as Xen 4.5.3 – 4.12.x read them (Python 2
+ * get_partition_offsets) from a parsed table: no 55 AA signature → the whole disk at 0; MBR →
+ * the four primary slots, the active one first (logical partitions are never tried; types 82
+ * and bf are skipped, as pygrub skips them when no Solaris disk label is there, which this
+ * table-level view does not read); protective MBR → every GPT entry. Sectors are taken
+ * as 512 bytes whatever the disk's sector size. For a given release, from the image's bytes:
+ * pygrubPartitionOffsets.
  */
 export function pygrubOffsets(table: PartitionTable): number[] {
   if (table.label === 'none') return [0];
@@ -438,9 +441,119 @@ export function pygrubOffsets(table: PartitionTable): number[] {
   }
   const out: number[] = [];
   for (const p of table.partitions) {
-    if (p.kind === 'logical') continue;
+    if (p.kind === 'logical' || p.type === '82' || p.type === 'bf') continue;
     if (p.bootable) out.unshift(p.start * 512);
     else out.push(p.start * 512);
   }
   return out.length ? out : [0];
+}
+
+/**
+ * How a release's pygrub finds partition offsets: the functions `is_disk_image` /
+ * `identify_disk_image`, `get_active_partition`, `get_solaris_slice`, `get_fs_offset_gpt` and
+ * `get_fs_offset` / `get_partition_offsets` of tools/pygrub/src/pygrub, per release group.
+ */
+export interface PygrubPartitionCode {
+  /** get_fs_offset (4.0.x): one offset, the active partition else slot 1; get_partition_offsets (4.1.0+): a list. */
+  fn: 'get_fs_offset' | 'get_partition_offsets';
+  /** get_fs_offset_gpt: the first entry's start read at LBA 2 (up to 4.1.2), or every entry (4.1.3+). */
+  gpt: 'first-entry' | 'all-entries';
+  /** identify_disk_image finds a HybridISO ('CD001' at 0x8001) and tries offset 0 first (4.2.0+, Python 2 only). */
+  hybridIso: boolean;
+  /** "We thought we had a DOS partition table, but didn't find any actual valid partition entries": [0] (4.5.3+, 4.6.3+). */
+  emptyIsWholeDisk: boolean;
+  /** The active partition goes first. Under Python 3 (4.13+) `struct.unpack("<c", …) == ('\x80',)` compares bytes with str: never. */
+  activeFirst: boolean;
+}
+
+export type PygrubOffsets =
+  { status: 'ok'; offsets: number[] } | { status: 'exception'; type: string; msg: string; offsets: [] };
+
+const SOLARIS = 0xbf;
+const SOLARIS_OLD = 0x82; // pygrub's FDISK_PART_SOLARIS_OLD: also Linux swap
+const GPT_PROTECTIVE = 0xee;
+
+class PyRuntimeError extends Error {}
+
+/**
+ * The offsets a release's pygrub tries, in its order, read from the image's bytes as that
+ * release's code reads them (sectors are always 512 bytes to it). 4.0.x returns one offset or
+ * raises (a type 0x82 swap partition in the slot it picks has no Solaris disk label).
+ */
+export async function pygrubPartitionOffsets(src: BlockSource, code: PygrubPartitionCode): Promise<PygrubOffsets> {
+  const read = (offset: number, length: number) => src.read(offset, length);
+  const u16 = (b: Buffer, at: number) => (at + 2 <= b.length ? b.readUInt16LE(at) : 0);
+  const u32 = (b: Buffer, at: number) => (at + 4 <= b.length ? b.readUInt32LE(at) : 0);
+  const u64 = (b: Buffer, at: number) => (at + 8 <= b.length ? Number(b.readBigUInt64LE(at)) : 0);
+  const head = await read(0, 0x8006);
+  const isDisk = head.length >= 512 && u16(head, 0x1fe) === 0xaa55;
+  const mbr = head.subarray(0, 512);
+
+  // get_solaris_slice: the VTOC one sector into the partition, its V_ROOT slice.
+  const solarisSlice = async (offset: number): Promise<number> => {
+    const buf = await read(offset + 512, 512);
+    if (u16(buf, 508) !== 0xdabe) throw new PyRuntimeError('Invalid disklabel magic');
+    const n = u16(buf, 30);
+    for (let i = 0; i < n; i++) {
+      const at = 72 + 12 * i;
+      if (u16(buf, at) === 2) return u32(buf, at + 4) * 512;
+    }
+    throw new PyRuntimeError('No root slice found');
+  };
+  const gptEntries = async (): Promise<number[]> => {
+    if (code.gpt === 'first-entry') return [u64(await read(1024, 512), 32) * 512];
+    const hdr = await read(512, 512);
+    const count = u32(hdr, 80);
+    const size = u32(hdr, 84);
+    const out: number[] = [];
+    let at = 1024;
+    for (let i = 0; i < count && i < 65536; i++) {
+      out.push(u64(await read(at, size), 32) * 512);
+      at += size;
+    }
+    return out;
+  };
+  try {
+    if (code.fn === 'get_fs_offset') {
+      if (!isDisk) return { status: 'ok', offsets: [0] };
+      // get_active_partition: the first slot marked 0x80, else slot 1 (empty or not).
+      const slot = [446, 462, 478, 494].find((p) => mbr[p] === 0x80) ?? 446;
+      const entry = mbr.subarray(slot, slot + 16);
+      let offset = u32(entry, 8) * 512;
+      const type = entry[4];
+      if (type === SOLARIS || type === SOLARIS_OLD) offset += await solarisSlice(offset);
+      if (type === GPT_PROTECTIVE) offset = u64(await read(1024, 512), 32) * 512;
+      return { status: 'ok', offsets: [offset] };
+    }
+    if (!isDisk) return { status: 'ok', offsets: [0] };
+    const hybrid = code.hybridIso && head.length >= 0x8006 && head.toString('latin1', 0x8001, 0x8006) === 'CD001';
+    const offs: number[] = hybrid ? [0] : [];
+    for (const p of [446, 462, 478, 494]) {
+      let offset = u32(mbr, p + 8) * 512;
+      const type = mbr[p + 4];
+      if (offset === 0) continue;
+      if (type === SOLARIS || type === SOLARIS_OLD) {
+        try {
+          offset += await solarisSlice(offset);
+        } catch (e) {
+          if (e instanceof PyRuntimeError) continue;
+          throw e;
+        }
+      }
+      if (type === GPT_PROTECTIVE) {
+        if (code.gpt === 'all-entries') {
+          offs.push(...(await gptEntries()));
+          break;
+        }
+        offset = (await gptEntries())[0] as number;
+      }
+      if (code.activeFirst && mbr[p] === 0x80) offs.unshift(offset);
+      else offs.push(offset);
+    }
+    if (code.emptyIsWholeDisk && !offs.length) return { status: 'ok', offsets: [0] };
+    return { status: 'ok', offsets: offs };
+  } catch (e) {
+    if (e instanceof PyRuntimeError) return { status: 'exception', type: 'RuntimeError', msg: e.message, offsets: [] };
+    throw e;
+  }
 }

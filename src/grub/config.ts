@@ -42,12 +42,18 @@ export class ConfigError extends Error {
   }
 }
 
-/** The config pygrub would read from this filesystem, or undefined. */
-export async function findConfig(fs: GuestFs): Promise<FoundConfig | undefined> {
+/**
+ * The config pygrub would read from this filesystem, or undefined. `order` is the release's
+ * search order (PygrubGroup.searchOrder: 4.0.x and 4.1.x look for menu.lst first).
+ */
+export async function findConfig(
+  fs: GuestFs,
+  order: readonly { path: string; kind: ConfigKind }[] = PYGRUB_SEARCH_ORDER,
+): Promise<FoundConfig | undefined> {
   let found: FoundConfig | undefined;
-  const paths = PYGRUB_SEARCH_ORDER.map((c) => c.path);
+  const paths = order.map((c) => c.path);
   const stats = fs.statMany ? await fs.statMany(paths) : await Promise.all(paths.map((p) => fs.stat(p)));
-  for (const [i, c] of PYGRUB_SEARCH_ORDER.entries()) {
+  for (const [i, c] of order.entries()) {
     const st = stats[i];
     if (!st) continue;
     if (!found) found = { ...c, stat: st, hidden: [] };

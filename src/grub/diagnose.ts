@@ -5,12 +5,12 @@
  */
 import type { GuestFs } from '../disk/guestfs.js';
 import type { FsInfo } from '../disk/fstype.js';
-import type { Partition, PartitionTable } from '../disk/partitions.js';
-import { CATALOGUE, entry, type Strategy } from './catalogue.js';
+import type { Partition, PartitionTable, PygrubOffsets } from '../disk/partitions.js';
+import { CATALOGUE, entry, strategyFits, type Strategy } from './catalogue.js';
 import type { FoundConfig } from './config.js';
 import { detectKernel, KERNEL_HEAD_BYTES, type Compression } from './kernel.js';
-import { modelPygrub, type ModelImage, type ModelResult } from './pygrub-model.js';
-import { isGrub2PartitionName } from './rewrite.js';
+import { codeOf, modelPygrub, selectEntry, type ModelImage, type ModelResult, type Selection } from './pygrub-model.js';
+import { isGrub2PartitionName, leafTitleIndex } from './rewrite.js';
 import { CHANGES, parseXenVersion, versionBelow, versionLabel, type XenVersion } from './version.js';
 
 export interface Finding {
@@ -45,6 +45,8 @@ export interface DiagnoseInput {
   filesystems: readonly PartitionFs[];
   /** The partition and config pygrub would read, when there is one. */
   boot?: BootLocation | undefined;
+  /** The offsets the release's pygrub tries, in its order (or what it raises). */
+  offsets?: PygrubOffsets | undefined;
   /** The boot filesystem, to check kernels and initrds. */
   fs?: GuestFs | undefined;
 }
@@ -57,21 +59,31 @@ export interface Diagnosis {
   entries: ModelImage[];
   /** Index of the entry pygrub boots by default. */
   defaultEntry: number;
+  /** What the release's run_grub does with the config (when there is one). */
+  selection?: Selection;
 }
 
 /** What the current pygrub (Xen 4.17) makes of the config: the entries, whatever old pygrub thinks. */
 export const CURRENT = parseXenVersion('4.17');
 
-const NEW_EXT_FEATURES = [
-  'metadata_csum_seed',
-  'orphan_file',
-  'orphan_present',
-  'large_dir',
-  'casefold',
-  'encrypt',
-  'inline_data',
-  'verity',
-];
+/**
+ * Incompatible ext4 features (a libext2fs that does not know one refuses to open the
+ * filesystem, even read-only) and the e2fsprogs release that introduced it: doc/RelNotes of
+ * e2fsprogs (v1.42: 64bit, mmp; v1.43.0: "checksum seed, inline data, encryption"; v1.44.0:
+ * large_dir, ea_inode; v1.45.0: casefold). Compatible and read-only-compatible features
+ * (orphan_file, metadata_csum, ...) do not stop a read-only open (v1.47.0: orphan_file "is a
+ * compat feature"), and pygrub opens read-only (libfsimage's ext2fs-lib: ext2fs_open2).
+ */
+export const EXT_INCOMPAT_SINCE: Readonly<Record<string, string>> = {
+  '64bit': '1.42',
+  mmp: '1.42',
+  metadata_csum_seed: '1.43',
+  inline_data: '1.43',
+  encrypt: '1.43',
+  ea_inode: '1.44',
+  large_dir: '1.44',
+  casefold: '1.45',
+};
 const KERNEL_READ_LIMIT = 256 * 1024 * 1024;
 
 const COMPRESSION_SINCE: Partial<Record<Compression, string>> = {
@@ -83,20 +95,22 @@ const COMPRESSION_SINCE: Partial<Record<Compression, string>> = {
   zstd: CHANGES.zstd,
 };
 
-function find(
-  id: string,
-  severity: Finding['severity'] | undefined,
-  message: string,
-  extra: Partial<Finding> = {},
-): Finding {
-  const e = entry(id);
-  return { id, severity: severity ?? e.severity, message, strategies: e.strategies, ...extra };
-}
-
 export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
   const { version: v, table, boot } = input;
   const findings: Finding[] = [];
   const who = `pygrub of ${versionLabel(v)}`;
+  const code = codeOf(v);
+  /** A finding, with the ways out that exist on this release. */
+  const find = (
+    id: string,
+    severity: Finding['severity'] | undefined,
+    message: string,
+    extra: Partial<Finding> = {},
+  ): Finding => {
+    const e = entry(id);
+    const strategies = (extra.strategies ?? e.strategies).filter((s) => strategyFits(s, v));
+    return { id, severity: severity ?? e.severity, message, ...extra, strategies };
+  };
 
   if (table.label !== 'none' && table.sectorSize !== 512) {
     findings.push(
@@ -157,54 +171,73 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
       find('boot-fs-unreadable', undefined, `${where}: the filesystem is ${what}, which pygrub cannot read`),
     );
   }
-  if (boot.partition?.kind === 'logical') {
-    findings.push(
-      find(
-        'boot-on-logical',
-        undefined,
-        `the config is on logical partition ${boot.partition.number}; pygrub tries only the primary partitions`,
-      ),
-    );
-  }
-  const newFeatures = boot.fs.features.filter((f) => NEW_EXT_FEATURES.includes(f));
-  if (newFeatures.length) {
+  findings.push(...partitionFindings(input, boot, find));
+  const incompat = boot.fs.features.filter((f) => EXT_INCOMPAT_SINCE[f]);
+  if (incompat.length) {
+    const byVersion = incompat.map((f) => `${f} (e2fsprogs ${EXT_INCOMPAT_SINCE[f]})`).join(', ');
+    const newest = incompat.map((f) => EXT_INCOMPAT_SINCE[f] as string).sort()[incompat.length - 1];
     findings.push(
       find(
         'ext-features',
         undefined,
-        `the ${boot.fs.kind} filesystem of ${partName(boot)} has ${newFeatures.join(', ')}: an older dom0 libext2fs cannot open it`,
+        `the ${boot.fs.kind} filesystem of ${partName(boot)} has the incompatible features ${byVersion}: a dom0 whose e2fsprogs is older than ${newest} cannot open it`,
       ),
     );
   }
-  if (boot.config.kind === 'grub2' && boot.config.hidden.some((h) => h.kind === 'grub-legacy')) {
-    const h = boot.config.hidden.filter((x) => x.kind === 'grub-legacy').map((x) => x.path);
+  const hiddenOther = boot.config.hidden.filter((x) => x.kind !== boot.config.kind);
+  if (hiddenOther.length) {
+    const h = hiddenOther.map((x) => x.path);
     findings.push(
       find(
         'hidden-config',
         undefined,
-        `pygrub reads ${boot.config.path}; ${h.join(' and ')} ${h.length === 1 ? 'is' : 'are'} never read`,
+        `the ${who} reads ${boot.config.path} first; ${h.join(' and ')} ${h.length === 1 ? 'is' : 'are'} never read`,
       ),
     );
   }
-  if (boot.config.kind === 'grub2' && versionBelow(v, CHANGES.readsGrubCfg)) {
-    findings.push(
-      find(
-        'grub-cfg-only-legacy-xen',
-        undefined,
-        `${where} is a GRUB 2 config; the ${who} reads only menu.lst and grub.conf`,
-      ),
-    );
-  }
-  if (boot.config.kind === 'extlinux') {
-    return { findings, entries: [], defaultEntry: 0 };
-  }
-
   const lines = boot.text.split('\n');
   const model = modelPygrub(boot.text, boot.config.kind, v);
+  if (boot.config.kind === 'extlinux') {
+    const sel = selectEntry(model, v);
+    if (model.error)
+      findings.push(
+        find('pygrub-syntax', undefined, `line ${model.error.line}: the ${who} raises ${model.error.exception}`, {
+          line: model.error.line,
+          text: (lines[model.error.line - 1] ?? '').trim(),
+        }),
+      );
+    else if (sel.status !== 'ok')
+      findings.push(find('no-kernel-entry', undefined, `${where} has no entry with a kernel`));
+    return { findings, model, entries: model.images, defaultEntry: sel.index ?? 0, selection: sel };
+  }
   for (const err of model.allErrors) {
     const text = (lines[err.line - 1] ?? '').trim();
     const at = { line: err.line, text };
-    if (err.cause === 'partition' && isGrub2PartitionName(err.value)) {
+    if (err.cause === 'syntax' && /closing brace without menuentry/.test(err.msg)) {
+      const opener = openerOf(lines, err.line);
+      const id =
+        opener !== undefined && /^\s*submenu\b/.test(lines[opener] ?? '')
+          ? 'grub2-submenu'
+          : opener !== undefined && code.menuentry === 'double-greedy' && /^\s*menuentry\s+'/.test(lines[opener] ?? '')
+            ? 'grub2-menuentry-quotes'
+            : 'pygrub-syntax';
+      const what =
+        id === 'grub2-submenu'
+          ? `closes the submenu of line ${(opener as number) + 1}`
+          : id === 'grub2-menuentry-quotes'
+            ? `closes the menuentry of line ${(opener as number) + 1}, whose title is in single quotes`
+            : 'closes no block pygrub knows';
+      findings.push(find(id, undefined, `line ${err.line}: ${text} ${what}: the ${who} raises ${err.exception}`, at));
+    } else if (boot.config.kind === 'grub-legacy' && err.cause === 'disk' && err.value === '') {
+      findings.push(
+        find(
+          'legacy-empty-root',
+          undefined,
+          `line ${err.line}: a root line without a device: the ${who} raises ${err.exception}`,
+          at,
+        ),
+      );
+    } else if (err.cause === 'partition' && isGrub2PartitionName(err.value)) {
       if (entry('grub2-partition-name').affects(v)) {
         findings.push(
           find('grub2-partition-name', undefined, `line ${err.line}: ${text}: the ${who} raises ${err.exception}`, at),
@@ -220,8 +253,14 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
         ),
       );
     } else if (err.cause === 'default') {
+      const variable = /^\$\{?\w+\}?$/.test(err.value.trim());
       findings.push(
-        find('grub2-default-variable', undefined, `line ${err.line}: ${text}: the ${who} raises ${err.exception}`, at),
+        find(
+          variable ? 'grub2-default-variable' : 'grub2-default-title',
+          undefined,
+          `line ${err.line}: ${text}: the ${who} raises ${err.exception}`,
+          at,
+        ),
       );
     } else {
       findings.push(
@@ -240,6 +279,39 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
   const entries = current.images;
   const def = typeof current.default === 'number' ? current.default : 0;
   const defaultEntry = def < entries.length ? def : 0;
+
+  const selection = model.error ? undefined : selectEntry(model, v);
+  if (boot.config.kind === 'grub2' && !code.linux16) {
+    for (const [i, img] of model.images.entries()) {
+      const body = lines.slice(img.firstLine - 1, img.lastLine);
+      const k = body.findIndex((l) => /^\s*(linux16|initrd16)\b/.test(l));
+      if (k === -1) continue;
+      const isDefault = selection?.index === i;
+      findings.push(
+        find(
+          'grub2-linux16',
+          isDefault ? 'error' : 'warning',
+          `entry ${i} '${img.title}'${isDefault ? ' (the default)' : ''}: the ${who} ignores linux16/initrd16, the entry has no kernel${isDefault ? ` and run_grub raises ${selection?.error?.exception ?? 'TypeError'}` : ''}`,
+          { line: img.firstLine + k, text: (body[k] ?? '').trim() },
+        ),
+      );
+    }
+  }
+  if (selection?.status === 'ok' && code.default === 'int-or-0' && model.defaultLines.length) {
+    // From 4.13 a text default is int() or 0: a title silently boots entry 0.
+    const line = model.defaultLines.at(-1) as number;
+    const raw = /=\s*(["']?)(.*?)\1\s*$/.exec(lines[line - 1] ?? '')?.[2] ?? '';
+    const meant = /^\d+$/.test(raw) || /^\$/.test(raw) || raw === 'saved' ? -1 : leafTitleIndex(model.images, raw);
+    if (meant > 0)
+      findings.push(
+        find(
+          'grub2-default-title',
+          'warning',
+          `line ${line}: the default '${raw}' is entry ${meant}; the ${who} boots entry 0 '${model.images[0]?.title ?? ''}' instead`,
+          { line, text: (lines[line - 1] ?? '').trim() },
+        ),
+      );
+  }
 
   if (boot.config.kind === 'grub2' && /^\s*blscfg\b/m.test(boot.text) && !entries.length) {
     let count = 0;
@@ -341,7 +413,78 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
       ),
     );
   }
-  return { findings, model, entries, defaultEntry };
+  return { findings, model, entries, defaultEntry, ...(selection ? { selection } : {}) };
+}
+
+/** The 0-based line whose `{` the `}` on 1-based line `closing` closes, counting braces backwards. */
+function openerOf(lines: readonly string[], closing: number): number | undefined {
+  let depth = 0;
+  for (let i = closing - 2; i >= 0; i--) {
+    const l = (lines[i] ?? '').trim();
+    if (l.startsWith('#')) continue;
+    if (l.startsWith('}')) depth++;
+    else if (l.endsWith('{')) {
+      if (depth === 0) return i;
+      depth--;
+    }
+  }
+  return undefined;
+}
+
+/** What the release's partition code makes of the table, against where the config is. */
+function partitionFindings(
+  input: DiagnoseInput,
+  boot: BootLocation,
+  find: (id: string, severity: Finding['severity'] | undefined, message: string, extra?: Partial<Finding>) => Finding,
+): Finding[] {
+  const v = input.version;
+  const who = `pygrub of ${versionLabel(v)}`;
+  const out: Finding[] = [];
+  const o = input.offsets;
+  const p = boot.partition;
+  const offsetWay = `bootloader_args = ['--offset=${boot.offset}']`;
+  if (p?.kind === 'logical') {
+    out.push(
+      find(
+        'boot-on-logical',
+        undefined,
+        `the config is on logical partition ${p.number} (offset ${boot.offset}); pygrub tries only the primary slots${v.group.options.includes('offset') ? `: ${offsetWay} makes the ${who} read it` : ''}`,
+      ),
+    );
+    return out;
+  }
+  if (!o) return out;
+  if (o.status === 'exception') {
+    const active = input.table.partitions.find((x) => x.bootable && x.kind === 'primary');
+    const picked = active ?? input.table.partitions.find((x) => x.number === 1);
+    out.push(
+      find(
+        'partition-raises',
+        undefined,
+        `the ${who} reads only ${picked ? `partition ${picked.number} (type ${picked.type}${picked.type === '82' ? ', Linux swap' : ''})` : 'the first slot'}, takes it for an old Solaris partition and raises ${o.type}: ${o.msg}`,
+        { strategies: p?.kind === 'primary' ? ['activate', 'pvgrub'] : ['pvgrub'] },
+      ),
+    );
+    return out;
+  }
+  if (input.table.sectorSize !== 512) return out; // the 4k-sectors finding says it
+  if (!o.offsets.includes(boot.offset)) {
+    const tried = o.offsets.length
+      ? `offsets ${[...new Set(o.offsets)].slice(0, 6).join(', ')}`
+      : 'no partition at all';
+    const why =
+      codeOf(v).partitions.fn === 'get_fs_offset'
+        ? `it reads one partition, the active one else the first slot: ${tried}`
+        : `it tries ${tried}`;
+    const strategies: Strategy[] = ['offset', 'pvgrub'];
+    if (p?.kind === 'primary' && input.table.label === 'dos') strategies.unshift('activate');
+    out.push(
+      find('boot-not-tried', undefined, `the config is on ${partName(boot)}, which the ${who} never opens: ${why}`, {
+        strategies,
+      }),
+    );
+  }
+  return out;
 }
 
 export function partName(p: { partition: Partition | null; offset: number }): string {

@@ -8,3 +8,5 @@ export * from './rewrite.js';
 export * from './pvgrub.js';
 export * from './incident.js';
 export * from './defaults.js';
+export * from './pygrub-releases.js';
+export * from './bootloader-args.js';

@@ -113,10 +113,17 @@ describe('old pygrub, as modelled', () => {
   it("fails on the incident's config exactly as the story's traceback says", () => {
     const m = modelPygrub(UBUNTU_1204_CFG, 'grub2', OLD);
     expect(m.error?.exception).toBe("ValueError: invalid literal for int() with base 10: 'msdos1'");
+    expect(UBUNTU_1204_CFG.split('\n')[(m.error?.line ?? 0) - 1]).toBe("\tset root='(hd0,msdos1)'");
+    // Every set root inside a menuentry, none of the top-level ones; and the submenu's closing
+    // brace, which 4.0.1 does not know (submenus came with 4.1.3 / 4.2.0).
     const lines = UBUNTU_1204_CFG.split('\n');
-    expect(lines[(m.error?.line ?? 0) - 1]).toBe("\tset root='(hd0,msdos1)'");
-    // Every set root inside a menuentry, none of the top-level ones.
-    expect(m.allErrors.length).toBe(6);
+    expect(m.allErrors.filter((e) => e.cause === 'partition').map((e) => lines[e.line - 1])).toEqual(
+      Array(6).fill("\tset root='(hd0,msdos1)'"),
+    );
+    const brace = m.allErrors.filter((e) => e.cause === 'syntax');
+    expect(brace.map((e) => [lines[e.line - 1], e.msg])).toEqual([
+      ['}', 'syntax error: closing brace without menuentry'],
+    ]);
     const warned = new Set(m.warnings.map((w) => w.text));
     for (const w of [
       'Unknown directive load_video',
@@ -129,8 +136,13 @@ describe('old pygrub, as modelled', () => {
     }
   });
 
-  it('the same config with legacy numbers parses', () => {
-    const m = modelPygrub(legacyNamed(UBUNTU_1204_CFG), 'grub2', OLD);
+  it('the same config with legacy numbers: 4.0.1 still stops at the submenu, 4.0.2 … 4.1.2 too, 4.1.3 reads it', () => {
+    const legacy = legacyNamed(UBUNTU_1204_CFG);
+    for (const r of ['4.0.1', '4.1.2']) {
+      const m = modelPygrub(legacy, 'grub2', parseXenVersion(r));
+      expect(m.error?.msg, r).toBe('syntax error: closing brace without menuentry');
+    }
+    const m = modelPygrub(legacy, 'grub2', parseXenVersion('4.1.3'));
     expect(m.error).toBeNull();
     expect(m.images.map((i) => i.root)).toEqual(Array(6).fill('d0p0'));
   });
@@ -145,13 +157,21 @@ describe('old pygrub, as modelled', () => {
 });
 
 describe('rewrite', () => {
-  it('changes only the six set root lines of the incident, msdos1 → 0, and grub-script-check accepts it', () => {
+  it('changes only the six set root lines of the incident, msdos1 → 0, and the submenu, and grub-script-check accepts it', () => {
     const r = rewriteForPygrub(UBUNTU_1204_CFG, OLD);
-    expect(r.changes.map((c) => c.after)).toEqual(Array(6).fill("\tset root='(hd0,0)'"));
+    expect(r.changes.filter((c) => c.id === 'grub2-partition-name').map((c) => c.after)).toEqual(
+      Array(6).fill("\tset root='(hd0,0)'"),
+    );
+    expect(r.changes.filter((c) => c.id === 'grub2-submenu').map((c) => c.after)).toEqual([
+      '#submenu "Previous Linux versions" {',
+      '#}',
+    ]);
     expect(r.unresolved).toEqual([]);
     expect(r.text).toBe(
       UBUNTU_1204_CFG.split('\n')
-        .map((l, i) => (r.changes.some((c) => c.line === i + 1) ? l.replace('msdos1', '0') : l))
+        .map((l, i) =>
+          r.changes.some((c) => c.line === i + 1) ? (/^(submenu|\})/.test(l) ? `#${l}` : l.replace('msdos1', '0')) : l,
+        )
         .join('\n'),
     );
     // The top-level set root and every other line stay byte-identical.

@@ -63,7 +63,18 @@ describe('the incident: Ubuntu 12.04 guest, old pygrub, (hd0,msdos1)', () => {
     const names = data.findings.filter((f: { id: string }) => f.id === 'grub2-partition-name');
     expect(names.map((f: { line: number }) => f.line)).toEqual([107, 117, 131, 141, 158, 165]);
     expect(names[0].message).toContain("ValueError: invalid literal for int() with base 10: 'msdos1'");
-    expect(data.changes.map((c: { after: string }) => c.after)).toEqual(Array(6).fill("\tset root='(hd0,0)'"));
+    // Xen 4.0.1 (old) also stops at the submenu's closing brace (submenus came with 4.1.3 / 4.2.0).
+    const submenu = data.findings.filter((f: { id: string }) => f.id === 'grub2-submenu');
+    expect(submenu.map((f: { line: number }) => f.line)).toEqual([148]);
+    const submenuLine = UBUNTU_1204_CFG.split('\n').findIndex((l) => l.startsWith('submenu')) + 1;
+    expect(submenu[0].message).toContain(`closes the submenu of line ${submenuLine}`);
+    expect(data.changes.map((c: { after: string }) => c.after)).toEqual([
+      ...Array(2).fill("\tset root='(hd0,0)'"),
+      '#submenu "Previous Linux versions" {',
+      ...Array(2).fill("\tset root='(hd0,0)'"),
+      '#}',
+      ...Array(2).fill("\tset root='(hd0,0)'"),
+    ]);
     const step = r.json.steps.find((s: { id: string }) => s.id === 'rewrite-config');
     expect(step.status).toBe('would-change');
     expect(step.diff).toContain("-\tset root='(hd0,msdos1)'\n+\tset root='(hd0,0)'");
@@ -84,7 +95,9 @@ describe('the incident: Ubuntu 12.04 guest, old pygrub, (hd0,msdos1)', () => {
     expect(cfg).toBe(
       legacyNamed(UBUNTU_1204_CFG)
         .replace("insmod ext2\nset root='(hd0,0)'", "insmod ext2\nset root='(hd0,msdos1)'")
-        .replace(/^ {2}set root='\(hd0,0\)'$/m, "  set root='(hd0,msdos1)'"),
+        .replace(/^ {2}set root='\(hd0,0\)'$/m, "  set root='(hd0,msdos1)'")
+        .replace('\nsubmenu "Previous Linux versions" {\n', '\n#submenu "Previous Linux versions" {\n')
+        .replace('\n}\n}\n### END /etc/grub.d/10_linux', '\n}\n#}\n### END /etc/grub.d/10_linux'),
     );
     expect(grubScriptCheck(cfg as string).ok).toBe(true);
     expect(guestFile(img, P1, '/grub/grub.cfg.orig')?.toString()).toBe(UBUNTU_1204_CFG);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { extractSteps, stepsShownOnPage } from '../../src/site/playbooks.js';
-import { CATALOGUE } from 'xen-runbooks/grub';
+import { CATALOGUE, entry } from 'xen-runbooks/grub';
 import { ROOT } from '../helpers/playbook.js';
 
 const page = readFileSync(path.join(ROOT, 'content/docs/runbooks/pygrub-fix.mdx'), 'utf8');
@@ -14,7 +14,7 @@ describe('the pygrub-fix runbook page', () => {
     const shown = stepsShownOnPage(page)
       .filter((s) => s.playbook === 'pygrub-fix')
       .map((s) => s.id);
-    expect(steps.length).toBe(9);
+    expect(steps.length).toBe(11);
     expect(shown).toEqual(steps);
   });
 
@@ -57,5 +57,20 @@ describe('the pygrub-fix runbook page', () => {
       expect(c.fix.length).toBeGreaterThan(20);
       expect(c.xen).not.toBe('');
     }
+  });
+
+  it('names the exact releases each cause affects, from the release table the model reads', () => {
+    expect(page).toContain('<PygrubReleases />');
+    expect(entry('grub2-submenu').xen).toBe('4.0.0 – 4.1.2');
+    expect(entry('grub2-menuentry-quotes').xen).toBe('4.0.0');
+    expect(entry('grub2-partition-name').xen).toBe('msdosN: 4.0.0 – 4.0.1; gptN: 4.0.0 – 4.1.2');
+    expect(entry('grub2-default-variable').xen).toBe(
+      '${saved_entry}: 4.0.0 – 4.1.2; ${next_entry}: 4.0.0 – 4.1.5, 4.2.0 – 4.2.2',
+    );
+    expect(entry('grub2-default-title').xen).toBe(
+      'raises: 4.0.0 – 4.3.3, 4.4.0 – 4.4.1; entry 0 instead: 4.13.0 – 4.22.0',
+    );
+    expect(entry('grub2-linux16').xen).toBe('4.0.0 – 4.2.4, 4.3.0 – 4.3.2, 4.4.0');
+    expect(entry('partition-raises').xen).toBe('4.0.0 – 4.0.4');
   });
 });
