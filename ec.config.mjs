@@ -29,53 +29,49 @@ const focusableCodeBlocks = {
 /** Whitespace and punctuation: shown in the block's text colour, not a colour of their own. */
 const PLAIN = /^[\s()[\]{},.;:'"`]*$/;
 
-/** @param {ElementContent} node */
+/**
+ * A highlighted token: a `<span>` with its colours inline around its text.
+ * @param {ElementContent} node
+ * @returns {boolean}
+ */
 const isToken = (node) =>
   node.type === 'element' &&
   node.tagName === 'span' &&
   node.properties.className === undefined &&
-  typeof node.properties.style === 'string';
+  typeof node.properties.style === 'string' &&
+  node.children.length === 1 &&
+  node.children[0]?.type === 'text';
+
+/** @param {ElementContent} token a node isToken() accepts */
+const tokenText = (token) => /** @type {{ value: string }} */ (/** @type {Element} */ (token).children[0]).value;
 
 /** @param {ElementContent} node */
-const textOf = (node) =>
-  node.type === 'text'
-    ? node.value
-    : node.type === 'element' && node.children[0]?.type === 'text'
-      ? node.children[0].value
-      : undefined;
+const styleOf = (node) => (node.type === 'element' ? node.properties.style : undefined);
 
 /**
  * Lighter highlighted code. The runbook pages show every step of a playbook, and each token of
- * highlighted code is a `<span>` with its colours inline, about 45 bytes: whitespace and punctuation
- * lose their own colour and become text, and neighbouring tokens of one colour become one span.
- * The colours of names, keywords, strings and comments are untouched.
+ * highlighted code is a `<span>` with its colours inline: whitespace and punctuation lose their own
+ * colour and become text, and neighbouring tokens of one colour become one span. The colours of
+ * names, keywords, strings and comments are untouched.
  * @param {Element} parent
  */
 function mergeTokens(parent) {
   /** @type {ElementContent[]} */
   const out = [];
   for (const child of parent.children) {
-    if (child.type === 'element' && !isToken(child)) mergeTokens(child);
+    /** @type {ElementContent} */
     let node = child;
-    const text = textOf(child);
-    if (isToken(child) && child.children.length === 1 && text !== undefined && PLAIN.test(text)) {
-      node = { type: 'text', value: text };
-    }
+    if (isToken(child)) {
+      const text = tokenText(child);
+      node = PLAIN.test(text)
+        ? { type: 'text', value: text }
+        : { .../** @type {Element} */ (child), children: [{ type: 'text', value: text }] };
+    } else if (child.type === 'element') mergeTokens(child);
     const last = out.at(-1);
     if (last?.type === 'text' && node.type === 'text') last.value += node.value;
-    else if (
-      last &&
-      isToken(last) &&
-      isToken(node) &&
-      node.type === 'element' &&
-      last.type === 'element' &&
-      last.properties.style === node.properties.style &&
-      textOf(last) !== undefined &&
-      textOf(node) !== undefined &&
-      last.children[0]?.type === 'text'
-    ) {
-      last.children[0].value += textOf(node);
-    } else out.push(node.type === 'element' && isToken(node) ? { ...node, children: [...node.children] } : node);
+    else if (last && isToken(last) && isToken(node) && styleOf(last) === styleOf(node)) {
+      /** @type {Element} */ (last).children = [{ type: 'text', value: tokenText(last) + tokenText(node) }];
+    } else out.push(node);
   }
   parent.children = out;
 }

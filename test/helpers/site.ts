@@ -55,7 +55,8 @@ const SITE_INPUTS = [
   'tsconfig.json',
   'tsconfig.site.json',
 ];
-const STAMP = path.join(DIST, '.inputs-sha256');
+/** The digest of the inputs dist/ was built from (kept out of dist/, which is what a host serves). */
+const STAMP = path.join(ROOT, 'node_modules/.cache/xen-runbooks-site.sha256');
 const LOCK = path.join(ROOT, 'node_modules/.cache/xen-runbooks-site-build.lock');
 
 /** One digest of every input file (path and bytes), so that any change means a new build. */
