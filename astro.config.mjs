@@ -23,6 +23,20 @@ function pagesIn(dir) {
     .map((p) => p.slug);
 }
 
+/**
+ * Highlighted code on every page names its colours by class rather than inline
+ * (src/site/code-tokens.ts): the runbook pages show many steps of code.
+ * @type {import('astro').AstroIntegration}
+ */
+const compactCode = {
+  name: 'xen-runbooks:compact-code',
+  hooks: {
+    'astro:config:setup': ({ addMiddleware }) => {
+      addMiddleware({ entrypoint: new URL('./src/site/code-tokens-middleware.ts', import.meta.url), order: 'post' });
+    },
+  },
+};
+
 export default defineConfig({
   site: 'https://xen-runbooks.github.io',
   trailingSlash: 'always',
@@ -41,5 +55,6 @@ export default defineConfig({
       customCss: ['./src/styles/site.css'],
       components: { Footer: './src/components/Footer.astro' },
     }),
+    compactCode,
   ],
 });

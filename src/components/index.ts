@@ -1,4 +1,5 @@
 export { default as PlaybookSource } from './PlaybookSource.astro';
+export { default as PlaybookSourceLink } from './PlaybookSourceLink.astro';
 export { default as PlaybookStep } from './PlaybookStep.astro';
 export { default as RunIt } from './RunIt.astro';
 export { default as OptionsTable } from './OptionsTable.astro';

@@ -27,6 +27,12 @@ export function readPlaybook(name: string, root = REPO_ROOT): string {
   return readFileSync(playbookFile(name, root), 'utf8');
 }
 
+/** Where the site shows a playbook's whole source: one page per playbook, apart from its runbook. */
+export function sourcePagePath(name: string): string {
+  if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`not a playbook name: ${name}`);
+  return `/playbooks/${name}/source/`;
+}
+
 export interface StepSource {
   id: string;
   /** 1-based lines in the playbook file. */

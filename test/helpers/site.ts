@@ -1,7 +1,18 @@
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Browser } from 'playwright-core';
 import { childEnv, ROOT } from './playbook.js';
 import { tool } from './tools.js';
@@ -28,6 +39,101 @@ export function buildSite(): Promise<{ output: string }> {
         : reject(new Error(`astro build failed (exit ${code}):\n${output.slice(-4000)}`)),
     );
   });
+}
+
+/** What the built site is made from: the content, the components and styles, the playbooks and
+ * the compiled engine they describe themselves with, the site's configuration and dependencies. */
+const SITE_INPUTS = [
+  'content',
+  'src',
+  'playbooks',
+  'lib',
+  'astro.config.mjs',
+  'ec.config.mjs',
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+  'tsconfig.site.json',
+];
+/** The digest of the inputs dist/ was built from (kept out of dist/, which is what a host serves). */
+const STAMP = path.join(ROOT, 'node_modules/.cache/xen-runbooks-site.sha256');
+const LOCK = path.join(ROOT, 'node_modules/.cache/xen-runbooks-site-build.lock');
+
+/** One digest of every input file (path and bytes), so that any change means a new build. */
+export function siteInputsDigest(): string {
+  const hash = createHash('sha256');
+  const add = (rel: string): void => {
+    const abs = path.join(ROOT, rel);
+    if (!existsSync(abs)) return;
+    if (statSync(abs).isDirectory()) {
+      for (const e of readdirSync(abs).sort()) add(path.join(rel, e));
+      return;
+    }
+    hash.update(`${rel}\0`).update(readFileSync(abs)).update('\0');
+  };
+  for (const rel of SITE_INPUTS) add(rel);
+  return hash.digest('hex');
+}
+
+function lockHolderAlive(): boolean {
+  const pidFile = path.join(LOCK, 'pid');
+  // Between taking the lock and writing its pid, the holder is alive by definition.
+  if (!existsSync(pidFile)) {
+    const lock = statSync(LOCK, { throwIfNoEntry: false });
+    return !lock || Date.now() - lock.mtimeMs < 10_000;
+  }
+  try {
+    process.kill(Number(readFileSync(pidFile, 'utf8')), 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The built site in dist/, built once for all the test files that need it: the first to ask
+ * builds it under a lock, the others wait and reuse it. A dist/ built from the same inputs (its
+ * stamp says so) is used as it is; any change to an input builds it again.
+ */
+export async function ensureSite(): Promise<void> {
+  mkdirSync(path.dirname(LOCK), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+    } catch {
+      // Another test file is building: wait for it, or take over from one that died.
+      if (existsSync(LOCK) && !lockHolderAlive()) rmSync(LOCK, { recursive: true, force: true });
+      await sleep(500);
+      continue;
+    }
+    try {
+      writeFileSync(path.join(LOCK, 'pid'), String(process.pid));
+      const digest = siteInputsDigest();
+      const built = existsSync(STAMP) && readFileSync(STAMP, 'utf8') === digest;
+      if (!built || !existsSync(path.join(DIST, 'index.html'))) {
+        rmSync(STAMP, { force: true });
+        await buildSite();
+        writeFileSync(STAMP, digest);
+      }
+      return;
+    } finally {
+      rmSync(LOCK, { recursive: true, force: true });
+    }
+  }
+}
+
+/** Every HTML page of the built site, as site paths (`/`, `/runbooks/pygrub-fix/`). */
+export function sitePages(): string[] {
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) return e.name === '_astro' || e.name === 'pagefind' ? [] : walk(p);
+      return e.name.endsWith('.html') ? [p] : [];
+    });
+  return walk(DIST)
+    .map((f) => `/${path.relative(DIST, f).split(path.sep).join('/')}`)
+    .map((p) => p.replace(/index\.html$/, ''))
+    .sort();
 }
 
 const TYPES: Record<string, string> = {

@@ -3,10 +3,10 @@ import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listPlaybooks } from '../../src/site/playbooks.js';
+import { describePlaybook, listPlaybooks } from '../../src/site/playbooks.js';
 import { measureSite } from '../../src/site/weight.js';
 import { childEnv, ROOT } from '../helpers/playbook.js';
-import { buildSite, DIST, launchChromium, serveDist } from '../helpers/site.js';
+import { DIST, ensureSite, launchChromium, serveDist, sitePages } from '../helpers/site.js';
 import { tool } from '../helpers/tools.js';
 
 export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
@@ -16,23 +16,9 @@ let browser: Browser;
 let context: BrowserContext;
 let site: Awaited<ReturnType<typeof serveDist>>;
 
-/** Every HTML page of the built site, as site paths (`/`, `/runbooks/pygrub-fix/`). */
-function sitePages(): string[] {
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) return e.name === '_astro' || e.name === 'pagefind' ? [] : walk(p);
-      return e.name.endsWith('.html') ? [p] : [];
-    });
-  return walk(DIST)
-    .map((f) => `/${path.relative(DIST, f).split(path.sep).join('/')}`)
-    .map((p) => p.replace(/index\.html$/, ''))
-    .sort();
-}
-
 beforeAll(async () => {
   tool('chromium');
-  await buildSite();
+  await ensureSite();
   site = await serveDist();
   browser = await launchChromium();
   context = await browser.newContext();
@@ -177,9 +163,11 @@ describe('search', () => {
   });
 });
 
-describe('runbook pages', () => {
-  const runbooks = listPlaybooks(ROOT);
+const runbooks = listPlaybooks(ROOT);
+/** A runbook page's HTML; Starlight's own pages weigh about 40 KB. */
+const MAX_RUNBOOK_HTML = 300 * 1024;
 
+describe('runbook pages', () => {
   it.each(runbooks)('%s has a Run it box, its options table, the exit codes and related runbooks', async (name) => {
     const page = await open(`/runbooks/${name}/`);
     const runIt = page.locator(`.xr-runit[data-playbook="${name}"]`);
@@ -192,8 +180,11 @@ describe('runbook pages', () => {
       .evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).pathname));
     expect(related.length).toBeGreaterThan(0);
     expect(related).not.toContain(`/runbooks/${name}/`);
-    // Code is highlighted by the site's Shiki theme.
-    await expect(page.locator('.expressive-code pre span[style*="--0"]').count()).resolves.toBeGreaterThan(10);
+    // Code is highlighted by the site's Shiki theme: its tokens are painted in several colours.
+    const colours = await page
+      .locator('.xr-step .expressive-code pre span[class^="ec-t"]')
+      .evaluateAll((spans) => [...new Set(spans.map((e) => getComputedStyle(e).color))]);
+    expect(colours.length).toBeGreaterThan(4);
     await page.close();
   });
 
@@ -205,7 +196,7 @@ describe('runbook pages', () => {
     await block.hover();
     await block.locator('button[data-code]').click();
     const copied = await page.evaluate(() => navigator.clipboard.readText());
-    expect(copied).toMatch(new RegExp(`^zx playbooks/${name}\\.mjs`));
+    expect(copied).toMatch(new RegExp(`^npx zx playbooks/${name}\\.mjs`));
     await ctx.close();
   });
 
@@ -219,12 +210,42 @@ describe('runbook pages', () => {
     await page.close();
   });
 
+  it.each(runbooks)('%s links to the page of its whole source, which shows every line of it', async (name) => {
+    const runbook = await open(`/runbooks/${name}/`);
+    const links = await runbook
+      .locator(`.xr-source-link[data-playbook="${name}"] a`)
+      .evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).pathname));
+    expect(links).toEqual([`/playbooks/${name}/source/`]);
+    // The runbook shows steps, not the whole file a second time.
+    await expect(runbook.locator(`figcaption:text-is("playbooks/${name}.mjs")`).count()).resolves.toBe(0);
+    await runbook.close();
+
+    const page = await open(`/playbooks/${name}/source/`);
+    const block = page.locator(`.xr-source[data-playbook="${name}"] .expressive-code`);
+    await expect(block.locator('figcaption').textContent()).resolves.toContain(`playbooks/${name}.mjs`);
+    const shown = await block.locator('pre .ec-line').evaluateAll((ls) => ls.map((l) => l.textContent ?? ''));
+    const lines = readFileSync(path.join(ROOT, 'playbooks', `${name}.mjs`), 'utf8')
+      .replace(/\n$/, '')
+      .split('\n');
+    expect(shown.length).toBe(lines.length);
+    expect(shown.map((l) => l.trimEnd())).toEqual(lines.map((l) => l.trimEnd()));
+    const steps = await page
+      .locator('.xr-source-steps a')
+      .evaluateAll((as) => as.map((a) => `${(a as HTMLAnchorElement).pathname}${(a as HTMLAnchorElement).hash}`));
+    expect(steps).toEqual(describePlaybook(name, ROOT).steps.map((s) => `/runbooks/${name}/#step-${s.id}`));
+    await page.close();
+  });
+
   it('the playbooks page lists every playbook with its options', async () => {
     const page = await open('/reference/playbooks/');
     const listed = await page
       .locator('section.xr-playbook')
       .evaluateAll((s) => s.map((e) => (e as HTMLElement).dataset.playbook));
     expect(listed).toEqual(runbooks);
+    const sources = await page
+      .locator('section.xr-playbook a[href$="/source/"]')
+      .evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).pathname));
+    expect(sources).toEqual(runbooks.map((n) => `/playbooks/${n}/source/`));
     for (const name of runbooks) {
       await expect(page.locator(`table.xr-options[data-playbook="${name}"] tbody tr`).count()).resolves.toBeGreaterThan(
         0,
@@ -235,6 +256,13 @@ describe('runbook pages', () => {
 });
 
 describe('page weight', () => {
+  it('no runbook page is over 300 KB of HTML (the whole playbook is on its own page)', () => {
+    const runbookPages = measureSite(DIST).filter((p) => p.page.startsWith('/runbooks/'));
+    expect(runbookPages.map((p) => p.page)).toEqual(runbooks.map((n) => `/runbooks/${n}/`));
+    const over = runbookPages.filter((p) => p.html > MAX_RUNBOOK_HTML).map((p) => `${p.page}: ${p.html} bytes`);
+    expect(over).toEqual([]);
+  });
+
   it("no page ships more JavaScript than Starlight's own page", () => {
     const r = spawnSync('npx', ['astro', 'build', '--root', BASELINE], {
       cwd: ROOT,

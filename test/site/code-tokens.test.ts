@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { compactCodeTokens } from '../../src/site/code-tokens.js';
+
+const page = (body: string) => `<html><head><title>t</title></head><body>${body}</body></html>`;
+
+describe('compactCodeTokens', () => {
+  it('names each set of colours once, in order of first use, and declares it in the head', () => {
+    const html = page(
+      '<span style="--0:#82AAFF;--1:#3B61B0">step</span><span style="--0:#D6DEEB;--1:#403F53">(</span>' +
+        '<span style="--0:#82AAFF;--1:#3B61B0">check</span><span style="--1:#403F53">x</span>' +
+        '<span style="--0:#919F9F;--0fs:italic;--1:#5F636F;--1fs:italic">// note</span>',
+    );
+    expect(compactCodeTokens(html)).toBe(
+      '<html><head><title>t</title>' +
+        '<style>.ec-t0{--0:#82AAFF;--1:#3B61B0}.ec-t1{--0:#D6DEEB;--1:#403F53}.ec-t2{--1:#403F53}' +
+        '.ec-t3{--0:#919F9F;--0fs:italic;--1:#5F636F;--1fs:italic}</style></head><body>' +
+        '<span class="ec-t0">step</span><span class="ec-t1">(</span><span class="ec-t0">check</span>' +
+        '<span class="ec-t2">x</span><span class="ec-t3">// note</span></body></html>',
+    );
+  });
+
+  it('leaves other inline styles, and a page without highlighted code, as they are', () => {
+    const other = page('<pre style="--ecMaxLine:38ch"><span style="color:red">a</span></pre>');
+    expect(compactCodeTokens(other)).toBe(other);
+    expect(compactCodeTokens('<span style="--0:#fff">no head</span>')).toBe('<span style="--0:#fff">no head</span>');
+  });
+
+  it('does not touch what comes before the head ends', () => {
+    const html = '<head><meta content=\'<span style="--0:#fff">\'></head><body><span style="--0:#fff">a</span></body>';
+    expect(compactCodeTokens(html)).toBe(
+      '<head><meta content=\'<span style="--0:#fff">\'><style>.ec-t0{--0:#fff}</style></head><body><span class="ec-t0">a</span></body>',
+    );
+  });
+});
