@@ -11,12 +11,14 @@
  *   write. Every path is resolved inside the mount point: a guest symlink cannot lead out.
  *   `close()` unmounts and detaches; the caller registers it as a cleanup.
  */
-import { lstat, mkdtemp, rm, rmdir, writeFile, readFile as fsReadFile } from 'node:fs/promises';
+import { lstat, mkdtemp, rmdir, readFile as fsReadFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { CommandFn, CommandResult } from '../engine/index.js';
 import { RootTransport } from '../engine/index.js';
+import { GuestFsError, checkGuestPath } from './guestfs-error.js';
+import { recoverInterrupted, removeGuestFile, replaceGuestFile } from './image-write.js';
+import type { Recovery } from './undo.js';
 
 export interface GuestStat {
   type: 'file' | 'dir' | 'symlink' | 'other';
@@ -50,42 +52,21 @@ export interface GuestFs {
   close(): Promise<void>;
 }
 
-export class GuestFsError extends Error {
-  constructor(
-    message: string,
-    readonly code: 'open' | 'not-found' | 'not-file' | 'too-large' | 'bad-path' | 'io' | 'write',
-  ) {
-    super(message);
-    this.name = 'GuestFsError';
-  }
-}
-
-/** A guest path debugfs can be asked about safely: absolute, printable, no double quote. */
-export function checkGuestPath(p: string): string {
-  if (!p.startsWith('/') || p.length > 1024 || /["\\\u0000-\u001f\u007f]/.test(p) || p.split('/').includes('..')) {
-    throw new GuestFsError(`refusing to look up a path with unusual characters: ${JSON.stringify(p)}`, 'bad-path');
-  }
-  return p;
-}
+export { GuestFsError, checkGuestPath } from './guestfs-error.js';
 
 const q = (p: string) => `"${checkGuestPath(p)}"`;
-/** A single name inside a directory, for debugfs commands that work in the current directory. */
-const qName = (n: string) => {
-  if (n === '' || n.includes('/') || /["\\\u0000-\u001f\u007f]/.test(n))
-    throw new GuestFsError(`bad file name ${JSON.stringify(n)}`, 'bad-path');
-  return `"${n}"`;
-};
-
 export class DebugfsFs implements GuestFs {
   readonly backend = 'debugfs' as const;
   readonly device: string;
   readonly label: string;
 
   constructor(
-    private readonly $: CommandFn,
+    readonly $: CommandFn,
     /** The image file or block device, as an absolute host path (no `?`). */
     readonly image: string,
     readonly offset: number,
+    /** Where undo records of writes into block devices are kept (default /var/lib/xen-runbooks/undo). */
+    readonly stateDir?: string,
   ) {
     if (image.includes('?')) throw new GuestFsError(`debugfs cannot open a path containing '?': ${image}`, 'bad-path');
     this.device = `${path.resolve(image)}?offset=${offset}`;
@@ -191,75 +172,18 @@ export class DebugfsFs implements GuestFs {
     return r.bytes;
   }
 
-  /** Run a script of debugfs commands read-write (`-w -f FILE`); returns what debugfs printed. */
-  private async writeScript(lines: string[], tmp: string): Promise<string> {
-    const script = path.join(tmp, 'commands');
-    await writeFile(script, `${lines.join('\n')}\n`, { mode: 0o600 });
-    const r = await this.$({ nothrow: true })`debugfs -w -f ${script} ${this.device}`;
-    const out = `${r.stdout}\n${r.stderr}`;
-    if (r.exitCode !== 0)
-      throw new GuestFsError(`debugfs -w failed (exit ${r.exitCode}): ${firstLine(r.stderr)}`, 'write');
-    // debugfs reports failures of single commands on its output and carries on: look for them.
-    const bad = out
-      .split('\n')
-      .filter(
-        (l) => /(error|failed|not found|No free space|Could not allocate|Ext2 )/i.test(l) && !/^debugfs:/.test(l),
-      );
-    if (bad.length) throw new GuestFsError(`debugfs reported: ${bad.join('; ')}`, 'write');
-    return out;
-  }
-
+  /** See image-write.ts: checked before writing, written under a temporary name, undo record kept. */
   async replaceFile(p: string, data: Buffer, opts: { backup: boolean }): Promise<string | undefined> {
-    checkGuestPath(p);
-    const dir = path.posix.dirname(p);
-    const name = path.posix.basename(p);
-    const st = await this.stat(p);
-    if (!st || st.type !== 'file') throw new GuestFsError(`${p} is not a regular file in ${this.label}`, 'not-file');
-    const origPath = `${p}.orig`;
-    const makeBackup = opts.backup && !(await this.stat(origPath));
-    const before = makeBackup ? await this.readFile(p, Math.max(st.size, 1)) : undefined;
-    const tmp = await mkdtemp(path.join(os.tmpdir(), 'xr-debugfs-'));
-    try {
-      const fresh = `.${name}.xr-${randomBytes(4).toString('hex')}`;
-      const lines = [`cd ${q(dir)}`];
-      const attrs = (target: string) => [
-        `set_inode_field ${qName(target)} mode 0${(0o100000 | st.mode).toString(8)}`,
-        `set_inode_field ${qName(target)} uid ${st.uid}`,
-        `set_inode_field ${qName(target)} gid ${st.gid}`,
-      ];
-      if (before) {
-        await writeFile(path.join(tmp, 'orig'), before, { mode: 0o600 });
-        lines.push(`write ${path.join(tmp, 'orig')} ${qName(`${name}.orig`)}`, ...attrs(`${name}.orig`));
-      }
-      await writeFile(path.join(tmp, 'new'), data, { mode: 0o600 });
-      lines.push(`write ${path.join(tmp, 'new')} ${qName(fresh)}`, ...attrs(fresh));
-      // The new inode is complete before the old name goes: rm frees the old inode, ln gives
-      // the new one the name, unlink drops the temporary name (the link count stays 1).
-      lines.push(`rm ${qName(name)}`, `ln ${qName(fresh)} ${qName(name)}`, `unlink ${qName(fresh)}`);
-      await this.writeScript(lines, tmp);
-    } finally {
-      await rm(tmp, { recursive: true, force: true });
-    }
-    const check = await this.readFile(p, data.length + 1);
-    if (!check.equals(data)) throw new GuestFsError(`${p} does not read back as written`, 'write');
-    if (before) {
-      const orig = await this.readFile(origPath, before.length + 1);
-      if (!orig.equals(before)) throw new GuestFsError(`${origPath} does not read back as written`, 'write');
-    }
-    return before ? origPath : undefined;
+    return replaceGuestFile(this, p, data, opts);
   }
 
   async removeFile(p: string): Promise<void> {
-    const st = await this.stat(p);
-    if (!st) return;
-    if (st.type !== 'file') throw new GuestFsError(`${p} is not a regular file`, 'not-file');
-    const tmp = await mkdtemp(path.join(os.tmpdir(), 'xr-debugfs-'));
-    try {
-      await this.writeScript([`cd ${q(path.posix.dirname(p))}`, `rm ${qName(path.posix.basename(p))}`], tmp);
-    } finally {
-      await rm(tmp, { recursive: true, force: true });
-    }
-    if (await this.stat(p)) throw new GuestFsError(`${p} is still there after rm`, 'write');
+    return removeGuestFile(this, p);
+  }
+
+  /** Roll back what an interrupted earlier write left (its undo record), before anything is read. */
+  async recover(opts: { dryRun?: boolean } = {}): Promise<Recovery> {
+    return recoverInterrupted(this, opts);
   }
 
   async close(): Promise<void> {}

@@ -1,0 +1,282 @@
+/**
+ * Replacing one file inside a guest's ext2/3/4 filesystem with debugfs, so that whatever happens
+ * (a full filesystem, a hostile layout, debugfs or the whole run killed at any write) the file
+ * ends either as it was or replaced, with the original kept in FILE.orig.
+ *
+ * 1. Checks before anything is written: the file is a regular file in a real directory (no
+ *    symlink on the way), FILE.orig is absent or a regular file, the filesystem has the blocks
+ *    and the inode the new file needs, the image can be opened for writing.
+ * 2. The new contents go to a temporary name in the same directory (one debugfs session, every
+ *    command checked before the next, under an undo record), then are read back by a fresh
+ *    debugfs and compared byte for byte.
+ * 3. A second session makes FILE.orig a hard link to the original (the first time only) and
+ *    gives the new inode the file's name. A failure in a session rolls it back with e2undo
+ *    before the error is reported; a run killed in one leaves its record for the next run.
+ */
+import { mkdtemp, open as fsOpen, rm, stat as fsStat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { CommandFn } from '../engine/index.js';
+import { DebugfsSession, dq } from './debugfs-session.js';
+import { GuestFsError, checkGuestPath } from './guestfs-error.js';
+import { clearUndo, recoverUndo, superIdentity, undoPlace, writeIntent, type UndoPlace } from './undo.js';
+
+export interface WriteTarget {
+  readonly $: CommandFn;
+  readonly image: string;
+  readonly offset: number;
+  /** `IMAGE?offset=N` */
+  readonly device: string;
+  /** Where block devices keep their undo records (default /var/lib/xen-runbooks/undo). */
+  readonly stateDir?: string;
+  stat(p: string): Promise<{ type: string; size: number; mode: number; uid: number; gid: number } | undefined>;
+  readFile(p: string, limit: number): Promise<Buffer>;
+}
+
+/** A name inside a directory, for debugfs commands run in that directory. */
+function checkName(n: string): string {
+  if (n === '' || n === '.' || n === '..' || n.includes('/') || /["\\\u0000-\u001f\u007f]/.test(n))
+    throw new GuestFsError(`bad file name ${JSON.stringify(n)}`, 'bad-path');
+  return n;
+}
+
+/** The temporary name the new contents are written under (fixed: an interrupted run's is found). */
+export const tempName = (name: string) => `.${name}.xr-new`;
+
+export async function undoPlaceOf(t: WriteTarget): Promise<UndoPlace> {
+  const st = await fsStat(t.image);
+  return undoPlace(t.image, t.offset, st.isBlockDevice(), t.stateDir);
+}
+
+/** Roll back what an interrupted earlier run left (see undo.ts). */
+export async function recoverInterrupted(t: WriteTarget, opts: { dryRun?: boolean } = {}) {
+  return recoverUndo(t.$, t, await undoPlaceOf(t), opts);
+}
+
+/** Free blocks, free inodes and block size, from the superblock (`stats -h`). */
+export async function freeSpace(
+  t: WriteTarget,
+): Promise<{ blockSize: number; freeBlocks: number; freeInodes: number }> {
+  const r = await t.$({ nothrow: true })`debugfs -c -R ${'stats -h'} ${t.device}`;
+  const num = (label: string) => Number(new RegExp(`^${label}:\\s+(\\d+)`, 'm').exec(r.stdout)?.[1] ?? NaN);
+  const out = { blockSize: num('Block size'), freeBlocks: num('Free blocks'), freeInodes: num('Free inodes') };
+  if (![out.blockSize, out.freeBlocks, out.freeInodes].every(Number.isFinite))
+    throw new GuestFsError(`debugfs could not read the free space of ${t.device}`, 'io');
+  return out;
+}
+
+/**
+ * Blocks a new file of `bytes` may take: its data, its block map (ext2/3 indirect blocks, or
+ * an extent block), and one more block for each of the two directory entries it may add.
+ */
+export function blocksNeeded(bytes: number, blockSize: number): number {
+  const data = Math.ceil(bytes / blockSize);
+  const perBlock = blockSize / 4;
+  const indirect = data > 12 ? 1 + Math.ceil((data - 12) / perBlock) + (data - 12 > perBlock ? 1 : 0) : 0;
+  return data + Math.max(indirect, 1) + 2;
+}
+
+async function assertWritable(image: string): Promise<void> {
+  try {
+    const fh = await fsOpen(image, 'r+');
+    await fh.close();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EROFS' || code === 'EPERM' || code === 'EACCES')
+      throw new GuestFsError(
+        `${image} cannot be opened for writing (${code}): it is read-only (a read-only device or mount, or an immutable file); nothing was written`,
+        'read-only',
+      );
+    throw e;
+  }
+}
+
+/** Every component of a guest directory must be a real directory: no symlink is followed to write. */
+async function assertRealDirectory(t: WriteTarget, dir: string): Promise<void> {
+  let at = '';
+  for (const part of dir.split('/').filter(Boolean)) {
+    at += `/${part}`;
+    const st = await t.stat(at);
+    if (st?.type === 'symlink')
+      throw new GuestFsError(
+        `${at} is a symbolic link inside the guest: writing through it is refused (nothing was written); point the tool at the real directory`,
+        'unsafe',
+      );
+    if (st?.type !== 'dir') throw new GuestFsError(`${at} is not a directory in the guest filesystem`, 'unsafe');
+  }
+}
+
+interface Plan {
+  dir: string;
+  name: string;
+  tmp: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  makeBackup: boolean;
+  before: Buffer | undefined;
+  leftover: boolean;
+}
+
+/** The checks of step 1; returns what the write will do. */
+async function plan(t: WriteTarget, p: string, data: Buffer, backup: boolean): Promise<Plan> {
+  checkGuestPath(p);
+  const dir = path.posix.dirname(p);
+  const name = checkName(path.posix.basename(p));
+  const tmp = tempName(name);
+  await assertRealDirectory(t, dir);
+  const st = await t.stat(p);
+  if (!st) throw new GuestFsError(`${p} does not exist in the guest filesystem`, 'not-found');
+  if (st.type !== 'file') throw new GuestFsError(`${p} is a ${st.type}, not a regular file: refused`, 'unsafe');
+  const orig = await t.stat(`${p}.orig`);
+  if (orig && orig.type !== 'file')
+    throw new GuestFsError(
+      `${p}.orig exists and is a ${orig.type === 'dir' ? 'directory' : orig.type}, not a backup: move it away, then run again (nothing was written)`,
+      'unsafe',
+    );
+  const left = await t.stat(path.posix.join(dir, tmp));
+  if (left && left.type !== 'file')
+    throw new GuestFsError(`${path.posix.join(dir, tmp)} exists and is not a regular file: move it away`, 'unsafe');
+  const makeBackup = backup && !orig;
+  const before = makeBackup ? await t.readFile(p, Math.max(st.size, 1)) : undefined;
+  const free = await freeSpace(t);
+  const need = blocksNeeded(data.length, free.blockSize);
+  if (free.freeBlocks < need || free.freeInodes < 1) {
+    throw new GuestFsError(
+      `the guest filesystem is too full to write ${p} safely: it needs ${need} free blocks and 1 free inode, it has ${free.freeBlocks} and ${free.freeInodes} (nothing was written; free some space in the guest, or use --strategy pvgrub)`,
+      'no-space',
+    );
+  }
+  await assertWritable(t.image);
+  return {
+    dir,
+    name,
+    tmp,
+    mode: 0o100000 | (st.mode & 0o7777),
+    uid: st.uid,
+    gid: st.gid,
+    makeBackup,
+    before,
+    leftover: !!left,
+  };
+}
+
+/**
+ * One debugfs session under an undo record: the commands run one by one, each checked; on any
+ * failure debugfs is stopped and the record replayed, so the filesystem is as before the session.
+ * `check` runs after debugfs closed and before the record is dropped: a failed check rolls back too.
+ */
+async function transaction(
+  t: WriteTarget,
+  what: string,
+  commands: string[],
+  check?: () => Promise<void>,
+): Promise<void> {
+  const place = await undoPlaceOf(t);
+  // An old record here would be appended to by debugfs -z (undo_io.c, try_reopen_undo_file).
+  await recoverUndo(t.$, t, place);
+  await writeIntent(place, {
+    image: path.resolve(t.image),
+    offset: t.offset,
+    what,
+    before: await superIdentity(t.$, t.device),
+  });
+  let session: DebugfsSession | undefined;
+  try {
+    session = await DebugfsSession.open({ device: t.device, write: true, undoFile: place.undo });
+    for (const c of commands) await session.run(c);
+    await session.close();
+    await check?.();
+  } catch (e) {
+    if (session) {
+      session.kill();
+      await session.ended();
+    }
+    try {
+      await recoverUndo(t.$, t, place);
+    } catch (undoErr) {
+      throw new GuestFsError(`${(e as Error).message}; then ${(undoErr as Error).message}`, 'undo');
+    }
+    if (e instanceof GuestFsError) {
+      throw new GuestFsError(`${e.message} (${what}: rolled back, the filesystem is as it was)`, e.code);
+    }
+    throw e;
+  }
+  await clearUndo(place);
+}
+
+/**
+ * Replace the regular file `p` with `data`, keeping its mode and owner; with `backup`, FILE.orig
+ * is made (a hard link to the original) unless it exists. Returns the backup's path when made.
+ */
+export async function replaceGuestFile(
+  t: WriteTarget,
+  p: string,
+  data: Buffer,
+  opts: { backup: boolean },
+): Promise<string | undefined> {
+  const pl = await plan(t, p, data, opts.backup);
+  const tmpPath = path.posix.join(pl.dir, pl.tmp);
+  const host = await mkdtemp(path.join(os.tmpdir(), 'xr-debugfs-'));
+  try {
+    const newFile = path.join(host, 'new');
+    await writeFile(newFile, data, { mode: 0o600 });
+    // Session 1: the new contents under the temporary name, read back before anything else.
+    await transaction(
+      t,
+      `write the new ${p} as ${tmpPath}`,
+      [
+        `cd ${dq(pl.dir)}`,
+        ...(pl.leftover ? [`rm ${dq(pl.tmp)}`] : []),
+        `write ${dq(newFile)} ${dq(pl.tmp)}`,
+        `set_inode_field ${dq(pl.tmp)} mode 0${pl.mode.toString(8)}`,
+        `set_inode_field ${dq(pl.tmp)} uid ${pl.uid}`,
+        `set_inode_field ${dq(pl.tmp)} gid ${pl.gid}`,
+      ],
+      async () => {
+        const back = await t.readFile(tmpPath, data.length + 1);
+        if (!back.equals(data))
+          throw new GuestFsError(
+            `${tmpPath} does not read back as written (${back.length} of ${data.length} bytes)`,
+            'write',
+          );
+      },
+    );
+  } finally {
+    await rm(host, { recursive: true, force: true });
+  }
+  // Session 2: FILE.orig (a second name for the original inode), then the new inode takes the name.
+  const swap = pl.makeBackup
+    ? [`ln ${dq(pl.name)} ${dq(`${pl.name}.orig`)}`, `unlink ${dq(pl.name)}`]
+    : [`rm ${dq(pl.name)}`];
+  await transaction(
+    t,
+    `give ${tmpPath} the name ${p}${pl.makeBackup ? `, keeping the original as ${p}.orig` : ''}`,
+    [`cd ${dq(pl.dir)}`, ...swap, `ln ${dq(pl.tmp)} ${dq(pl.name)}`, `unlink ${dq(pl.tmp)}`],
+    async () => {
+      const now = await t.readFile(p, data.length + 1);
+      if (!now.equals(data)) throw new GuestFsError(`${p} does not read back as written`, 'write');
+      if (pl.before) {
+        const orig = await t.readFile(`${p}.orig`, pl.before.length + 1);
+        if (!orig.equals(pl.before)) throw new GuestFsError(`${p}.orig does not read back as the original`, 'write');
+      }
+      if (await t.stat(tmpPath)) throw new GuestFsError(`${tmpPath} is still there`, 'write');
+    },
+  );
+  return pl.makeBackup ? `${p}.orig` : undefined;
+}
+
+/** Remove a regular file (under an undo record, like every write). */
+export async function removeGuestFile(t: WriteTarget, p: string): Promise<void> {
+  checkGuestPath(p);
+  const dir = path.posix.dirname(p);
+  const name = checkName(path.posix.basename(p));
+  await assertRealDirectory(t, dir);
+  const st = await t.stat(p);
+  if (!st) return;
+  if (st.type !== 'file') throw new GuestFsError(`${p} is a ${st.type}, not a regular file: refused`, 'unsafe');
+  await assertWritable(t.image);
+  await transaction(t, `remove ${p}`, [`cd ${dq(dir)}`, `rm ${dq(name)}`], async () => {
+    if (await t.stat(p)) throw new GuestFsError(`${p} is still there after rm`, 'write');
+  });
+}
