@@ -19,7 +19,7 @@ import path from 'node:path';
 import type { CommandFn } from '../engine/index.js';
 import { DebugfsSession, dq } from './debugfs-session.js';
 import { GuestFsError, checkGuestPath } from './guestfs-error.js';
-import { clearUndo, recoverUndo, superIdentity, undoPlace, writeIntent, type UndoPlace } from './undo.js';
+import { clearUndo, recoverUndo, superIdentity, undoPlace, writeIntent, type Intent, type UndoPlace } from './undo.js';
 
 export interface WriteTarget {
   readonly $: CommandFn;
@@ -161,48 +161,52 @@ async function plan(t: WriteTarget, p: string, data: Buffer, backup: boolean): P
   };
 }
 
+/** Runs a list of debugfs commands in one read-write session under the write's undo records. */
+type SessionRunner = (commands: string[]) => Promise<void>;
+
 /**
- * One debugfs session under an undo record: the commands run one by one, each checked; on any
- * failure debugfs is stopped and the record replayed, so the filesystem is as before the session.
- * `check` runs after debugfs closed and before the record is dropped: a failed check rolls back too.
+ * A write made of debugfs sessions, each under its own undo record (debugfs -z cannot append to
+ * a record of a filesystem at an offset: undo_io.c opens the record, try_reopen_undo_file, before
+ * the offset option is applied, and says "Wrong undo file for this filesystem"). The commands of
+ * a session run one by one, each checked. Any failure (a command, debugfs's close, a check of
+ * `body`) stops debugfs and replays every record of this write, newest first: the filesystem is
+ * as before the write. The records are dropped only when `body` has returned.
  */
-async function transaction(
-  t: WriteTarget,
-  what: string,
-  commands: string[],
-  check?: () => Promise<void>,
-): Promise<void> {
+async function underUndo<T>(t: WriteTarget, what: string, body: (session: SessionRunner) => Promise<T>): Promise<T> {
   const place = await undoPlaceOf(t);
-  // An old record here would be appended to by debugfs -z (undo_io.c, try_reopen_undo_file).
+  // Records of an interrupted run go first (the playbook rolls them back before reading anything).
   await recoverUndo(t.$, t, place);
-  await writeIntent(place, {
-    image: path.resolve(t.image),
-    offset: t.offset,
-    what,
-    before: await superIdentity(t.$, t.device),
-  });
-  let session: DebugfsSession | undefined;
+  const before = await superIdentity(t.$, t.device);
+  const intent: Intent = { image: path.resolve(t.image), offset: t.offset, what, before, sessions: 0 };
+  let current: DebugfsSession | undefined;
+  const session: SessionRunner = async (commands) => {
+    intent.sessions += 1;
+    await writeIntent(place, intent);
+    current = await DebugfsSession.open({ device: t.device, write: true, undoFile: place.record(intent.sessions) });
+    for (const c of commands) await current.run(c);
+    await current.close();
+    current = undefined;
+  };
+  let result: T;
   try {
-    session = await DebugfsSession.open({ device: t.device, write: true, undoFile: place.undo });
-    for (const c of commands) await session.run(c);
-    await session.close();
-    await check?.();
+    await writeIntent(place, intent);
+    result = await body(session);
   } catch (e) {
-    if (session) {
-      session.kill();
-      await session.ended();
+    if (current) {
+      current.kill();
+      await current.ended();
     }
     try {
       await recoverUndo(t.$, t, place);
     } catch (undoErr) {
       throw new GuestFsError(`${(e as Error).message}; then ${(undoErr as Error).message}`, 'undo');
     }
-    if (e instanceof GuestFsError) {
-      throw new GuestFsError(`${e.message} (${what}: rolled back, the filesystem is as it was)`, e.code);
-    }
+    if (e instanceof GuestFsError)
+      throw new GuestFsError(`${e.message} (rolled back: the filesystem is as it was)`, e.code);
     throw e;
   }
   await clearUndo(place);
+  return result;
 }
 
 /**
@@ -221,39 +225,27 @@ export async function replaceGuestFile(
   try {
     const newFile = path.join(host, 'new');
     await writeFile(newFile, data, { mode: 0o600 });
-    // Session 1: the new contents under the temporary name, read back before anything else.
-    await transaction(
-      t,
-      `write the new ${p} as ${tmpPath}`,
-      [
+    await underUndo(t, `replace ${p}`, async (session) => {
+      // Session 1: the new contents under the temporary name, read back before anything else.
+      await session([
         `cd ${dq(pl.dir)}`,
         ...(pl.leftover ? [`rm ${dq(pl.tmp)}`] : []),
         `write ${dq(newFile)} ${dq(pl.tmp)}`,
         `set_inode_field ${dq(pl.tmp)} mode 0${pl.mode.toString(8)}`,
         `set_inode_field ${dq(pl.tmp)} uid ${pl.uid}`,
         `set_inode_field ${dq(pl.tmp)} gid ${pl.gid}`,
-      ],
-      async () => {
-        const back = await t.readFile(tmpPath, data.length + 1);
-        if (!back.equals(data))
-          throw new GuestFsError(
-            `${tmpPath} does not read back as written (${back.length} of ${data.length} bytes)`,
-            'write',
-          );
-      },
-    );
-  } finally {
-    await rm(host, { recursive: true, force: true });
-  }
-  // Session 2: FILE.orig (a second name for the original inode), then the new inode takes the name.
-  const swap = pl.makeBackup
-    ? [`ln ${dq(pl.name)} ${dq(`${pl.name}.orig`)}`, `unlink ${dq(pl.name)}`]
-    : [`rm ${dq(pl.name)}`];
-  await transaction(
-    t,
-    `give ${tmpPath} the name ${p}${pl.makeBackup ? `, keeping the original as ${p}.orig` : ''}`,
-    [`cd ${dq(pl.dir)}`, ...swap, `ln ${dq(pl.tmp)} ${dq(pl.name)}`, `unlink ${dq(pl.tmp)}`],
-    async () => {
+      ]);
+      const back = await t.readFile(tmpPath, data.length + 1);
+      if (!back.equals(data))
+        throw new GuestFsError(
+          `${tmpPath} does not read back as written (${back.length} of ${data.length} bytes)`,
+          'write',
+        );
+      // Session 2: FILE.orig (a second name for the original inode), then the new inode takes the name.
+      const swap = pl.makeBackup
+        ? [`ln ${dq(pl.name)} ${dq(`${pl.name}.orig`)}`, `unlink ${dq(pl.name)}`]
+        : [`rm ${dq(pl.name)}`];
+      await session([`cd ${dq(pl.dir)}`, ...swap, `ln ${dq(pl.tmp)} ${dq(pl.name)}`, `unlink ${dq(pl.tmp)}`]);
       const now = await t.readFile(p, data.length + 1);
       if (!now.equals(data)) throw new GuestFsError(`${p} does not read back as written`, 'write');
       if (pl.before) {
@@ -261,8 +253,10 @@ export async function replaceGuestFile(
         if (!orig.equals(pl.before)) throw new GuestFsError(`${p}.orig does not read back as the original`, 'write');
       }
       if (await t.stat(tmpPath)) throw new GuestFsError(`${tmpPath} is still there`, 'write');
-    },
-  );
+    });
+  } finally {
+    await rm(host, { recursive: true, force: true });
+  }
   return pl.makeBackup ? `${p}.orig` : undefined;
 }
 
@@ -276,7 +270,8 @@ export async function removeGuestFile(t: WriteTarget, p: string): Promise<void> 
   if (!st) return;
   if (st.type !== 'file') throw new GuestFsError(`${p} is a ${st.type}, not a regular file: refused`, 'unsafe');
   await assertWritable(t.image);
-  await transaction(t, `remove ${p}`, [`cd ${dq(dir)}`, `rm ${dq(name)}`], async () => {
+  await underUndo(t, `remove ${p}`, async (session) => {
+    await session([`cd ${dq(dir)}`, `rm ${dq(name)}`]);
     if (await t.stat(p)) throw new GuestFsError(`${p} is still there after rm`, 'write');
   });
 }

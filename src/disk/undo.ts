@@ -24,19 +24,19 @@ import type { CommandFn } from '../engine/index.js';
 import { GuestFsError } from './guestfs-error.js';
 
 export interface UndoPlace {
-  /** The e2undo record. */
-  undo: string;
-  /** Whose record it is (JSON). */
+  /** Whose records they are (JSON). */
   intent: string;
+  /** The e2undo record of the k-th debugfs session of the write (1, 2, …). */
+  record(k: number): string;
 }
 
-/** Where the undo record of a write into IMAGE at OFFSET lives. */
+/** Where the undo records of a write into IMAGE at OFFSET live. */
 export function undoPlace(image: string, offset: number, isBlockDevice: boolean, stateDir?: string): UndoPlace {
   const abs = path.resolve(image);
   const dir = isBlockDevice ? (stateDir ?? '/var/lib/xen-runbooks/undo') : path.dirname(abs);
   const base = isBlockDevice ? abs.replace(/^\//, '').replace(/\//g, '_') : path.basename(abs);
-  const undo = path.join(dir, `${base}.${offset}.e2undo`);
-  return { undo, intent: `${undo}.json` };
+  const prefix = path.join(dir, `${base}.${offset}`);
+  return { intent: `${prefix}.e2undo.json`, record: (k) => `${prefix}.${k}.e2undo` };
 }
 
 /** The superblock fields that change when anything else mounts or checks the filesystem. */
@@ -53,6 +53,9 @@ export interface Intent {
   offset: number;
   what: string;
   before: SuperIdentity;
+  /** How many debugfs sessions have started (each with its own record: debugfs -z cannot
+   * reopen a record of a filesystem at an offset, see recoverUndo). */
+  sessions: number;
 }
 
 export function parseSuperIdentity(stats: string): SuperIdentity {
@@ -96,9 +99,16 @@ export async function writeIntent(place: UndoPlace, intent: Intent): Promise<voi
   await syncDir(path.dirname(place.intent));
 }
 
-/** Drop a record once the write it covers is complete (or rolled back): the record first. */
-export async function clearUndo(place: UndoPlace): Promise<void> {
-  await fsp.rm(place.undo, { force: true });
+/** Records that exist, newest first. */
+async function records(place: UndoPlace, upTo: number): Promise<{ k: number; file: string }[]> {
+  const out: { k: number; file: string }[] = [];
+  for (let k = upTo; k >= 1; k--) if (await exists(place.record(k))) out.push({ k, file: place.record(k) });
+  return out;
+}
+
+/** Drop the records once the write they cover is complete (or rolled back): records first. */
+export async function clearUndo(place: UndoPlace, sessions = 8): Promise<void> {
+  for (const r of await records(place, sessions)) await fsp.rm(r.file, { force: true });
   await fsp.rm(`${place.intent}.new`, { force: true });
   await fsp.rm(place.intent, { force: true });
   await syncDir(path.dirname(place.intent)).catch(() => undefined);
@@ -121,8 +131,8 @@ const sameFs = (a: SuperIdentity, b: SuperIdentity) =>
   a.uuid === b.uuid && a.mountCount === b.mountCount && a.lastMount === b.lastMount && a.lastCheck === b.lastCheck;
 
 /**
- * Find the record an interrupted run left and undo what it wrote, so that the filesystem is as
- * it was before that run. `dryRun` only says what would be done.
+ * Find the records an interrupted run left and undo what it wrote, newest session first, so that
+ * the filesystem is as it was before that run. `dryRun` only says what would be done.
  */
 export async function recoverUndo(
   $: CommandFn,
@@ -130,12 +140,12 @@ export async function recoverUndo(
   place: UndoPlace,
   opts: { dryRun?: boolean } = {},
 ): Promise<Recovery> {
-  const hasUndo = await exists(place.undo);
   const hasIntent = await exists(place.intent);
-  if (!hasUndo && !hasIntent) return { action: 'none', detail: 'no undo record' };
+  const found = await records(place, 8);
+  if (!found.length && !hasIntent) return { action: 'none', detail: 'no undo record' };
   if (!hasIntent) {
     throw new GuestFsError(
-      `${place.undo} exists but nothing says which run made it: look at it (e2undo -n -v -o ${target.offset} ${place.undo} ${target.image}) and remove it`,
+      `${(found[0] as { file: string }).file} exists but nothing says which run made it: look at it (e2undo -n -v -o ${target.offset} RECORD ${target.image}) and remove it`,
       'undo',
     );
   }
@@ -145,69 +155,64 @@ export async function recoverUndo(
       `${place.intent} is about ${intent.image} at offset ${intent.offset}, not this image`,
       'undo',
     );
-  if (!hasUndo) {
+  const mine = found.filter((r) => r.k <= intent.sessions);
+  if (!mine.length) {
     if (!opts.dryRun) await clearUndo(place);
     return { action: 'discarded', detail: `an interrupted run (${intent.what}) had not written anything yet` };
   }
   const now = await superIdentity($, target.device);
   if (!sameFs(now, intent.before)) {
     throw new GuestFsError(
-      `an interrupted run (${intent.what}) left ${place.undo}, but the filesystem was mounted or checked since (mount count ${intent.before.mountCount} → ${now.mountCount}, last check ${intent.before.lastCheck} → ${now.lastCheck}): replaying old blocks over it could damage it. Check it (e2fsck -f on a copy), then remove ${place.undo} and ${place.intent}`,
+      `an interrupted run (${intent.what}) left ${(mine[0] as { file: string }).file}, but the filesystem was mounted or checked since (mount count ${intent.before.mountCount} → ${now.mountCount}, last check ${intent.before.lastCheck} → ${now.lastCheck}): replaying old blocks over it could damage it. Check it (e2fsck -f on a copy), then remove ${place.intent} and the records beside it`,
       'undo',
     );
   }
   if (opts.dryRun)
     return { action: 'rolled-back', detail: `would roll back the interrupted run (${intent.what}) with e2undo` };
   const off = String(target.offset);
-  let r = await $({ nothrow: true })`e2undo -o ${off} ${place.undo} ${target.image}`;
-  let detail: string;
-  if (r.exitCode === 0) {
-    detail = 'rolled back with e2undo';
-  } else if (/Not an undo file|Header checksum doesn't match|Corrupt undo file header/.test(r.stderr)) {
-    // The header is written before the first filesystem block (undo_io.c, undo_write_tdb).
-    await clearUndo(place);
-    return { action: 'discarded', detail: `an interrupted run (${intent.what}) had not written anything yet` };
-  } else if (/superblock doesn't match|superblock checksum doesn't match/i.test(`${r.stdout}${r.stderr}`)) {
-    // The run was killed after its last superblock write, or before the record held a copy of
-    // the superblock: nobody else touched the filesystem since (checked above), so the record
-    // is this run's and applies (-f skips only the superblock comparison).
-    r = await $({ nothrow: true })`e2undo -f -o ${off} ${place.undo} ${target.image}`;
-    if (r.exitCode !== 0) throw undoFailed(place, r.stderr);
-    detail = 'rolled back with e2undo -f (the run had finished writing, its record was not closed)';
-  } else {
-    throw undoFailed(place, r.stderr || r.stdout);
-  }
-  // e2undo marks a filesystem "not clean" after replaying an unfinished record (e2undo.c, end of
-  // main); it was clean before the run, and e2fsck -fn must agree before that is said again.
-  const after = await superIdentity($, target.device);
-  if (after.state !== intent.before.state) {
-    const fsck = await $({ nothrow: true })`e2fsck -fn ${target.device}`;
-    if (fsck.exitCode !== 0) throw undoFailed(place, `e2fsck -fn after e2undo: exit ${fsck.exitCode}`);
-    const state = intent.before.state === 'clean' ? '1' : undefined;
-    if (state) {
-      const s = await $({ nothrow: true })`debugfs -w -R ${`ssv state ${state}`} ${target.device}`;
-      const err = s.stderr.replace(/^debugfs [\d.]+ \([^)]*\)\n?/m, '').trim();
-      if (err) throw undoFailed(place, `debugfs ssv state: ${err}`);
+  const done: string[] = [];
+  for (const { k, file } of mine) {
+    let r = await $({ nothrow: true })`e2undo -o ${off} ${file} ${target.image}`;
+    const said = `${r.stdout}${r.stderr}`;
+    if (r.exitCode === 0) {
+      done.push(`session ${k}: e2undo`);
+    } else if (/Not an undo file|Header checksum doesn't match|Corrupt undo file header/.test(said)) {
+      // The header is written before the first filesystem block (undo_io.c, undo_write_tdb).
+      done.push(`session ${k}: nothing written yet`);
+    } else if (/superblock doesn't match|superblock checksum doesn't match/i.test(said)) {
+      // Killed after the session's last superblock write, or before the record held a copy of
+      // the superblock. Nobody else touched the filesystem since (checked above): the record is
+      // this run's and applies; -f skips only that comparison (e2undo.c, check_filesystem).
+      r = await $({ nothrow: true })`e2undo -f -o ${off} ${file} ${target.image}`;
+      if (r.exitCode !== 0) throw undoFailed(file, r.stderr);
+      done.push(`session ${k}: e2undo -f`);
+    } else {
+      throw undoFailed(file, said);
     }
   }
+  // e2undo marks a filesystem "not clean" after replaying an unfinished record when it can
+  // reopen it (e2undo.c, end of main); it was clean before the run, and e2fsck -fn must agree
+  // before that is said again.
+  const after = await superIdentity($, target.device);
+  if (after.state !== intent.before.state && intent.before.state === 'clean') {
+    const fsck = await $({ nothrow: true })`e2fsck -fn ${target.device}`;
+    if (fsck.exitCode !== 0) throw undoFailed(place.intent, `e2fsck -fn after e2undo: exit ${fsck.exitCode}`);
+    const s = await $({ nothrow: true })`debugfs -w -R ${'ssv state 1'} ${target.device}`;
+    const err = s.stderr.replace(/^debugfs [\d.]+ \([^)]*\)\n?/m, '').trim();
+    if (err) throw undoFailed(place.intent, `debugfs ssv state: ${err}`);
+  }
   const fsck = await $({ nothrow: true })`e2fsck -fn ${target.device}`;
-  if (fsck.exitCode !== 0) throw undoFailed(place, `e2fsck -fn after e2undo: exit ${fsck.exitCode}`);
+  if (fsck.exitCode !== 0) throw undoFailed(place.intent, `e2fsck -fn after e2undo: exit ${fsck.exitCode}`);
   await clearUndo(place);
-  return { action: 'rolled-back', detail: `${detail}: the interrupted run (${intent.what}) left nothing behind` };
+  return {
+    action: 'rolled-back',
+    detail: `the interrupted run (${intent.what}) was rolled back (${done.join(', ')}): the filesystem is as before it`,
+  };
 }
 
-function undoFailed(place: UndoPlace, why: string): GuestFsError {
+function undoFailed(file: string, why: string): GuestFsError {
   return new GuestFsError(
-    `rolling back an interrupted write with ${place.undo} failed: ${why.trim().split('\n')[0]}. The record is kept; do not mount the filesystem before it is looked at`,
+    `rolling back an interrupted write with ${file} failed: ${why.trim().split('\n')[0]}. The record is kept; do not mount the filesystem before it is looked at`,
     'undo',
   );
-}
-
-/** Replay a record this run made itself (a write that failed half-way). */
-export async function rollBackOwn(
-  $: CommandFn,
-  target: { image: string; offset: number; device: string },
-  place: UndoPlace,
-) {
-  return recoverUndo($, target, place);
 }
