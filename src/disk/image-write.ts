@@ -19,7 +19,16 @@ import path from 'node:path';
 import type { CommandFn } from '../engine/index.js';
 import { DebugfsSession, dq } from './debugfs-session.js';
 import { GuestFsError, checkGuestPath } from './guestfs-error.js';
-import { clearUndo, recoverUndo, superIdentity, undoPlace, writeIntent, type Intent, type UndoPlace } from './undo.js';
+import {
+  clearUndo,
+  readSuperblock,
+  recoverUndo,
+  superIdentity,
+  undoPlace,
+  writeIntent,
+  type Intent,
+  type UndoPlace,
+} from './undo.js';
 
 export interface WriteTarget {
   readonly $: CommandFn;
@@ -29,8 +38,18 @@ export interface WriteTarget {
   readonly device: string;
   /** Where block devices keep their undo records (default /var/lib/xen-runbooks/undo). */
   readonly stateDir?: string;
-  stat(p: string): Promise<{ type: string; size: number; mode: number; uid: number; gid: number } | undefined>;
+  stat(p: string): Promise<GuestStatLike | undefined>;
+  /** Several lstat()s in one go, when the backend can. */
+  statMany?(paths: readonly string[]): Promise<(GuestStatLike | undefined)[]>;
   readFile(p: string, limit: number): Promise<Buffer>;
+}
+
+interface GuestStatLike {
+  type: string;
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
 }
 
 /** A name inside a directory, for debugfs commands run in that directory. */
@@ -91,20 +110,36 @@ async function assertWritable(image: string): Promise<void> {
   }
 }
 
+/** lstat of several guest paths, in one debugfs run when the backend can. */
+async function statAll(t: WriteTarget, paths: string[]): Promise<(GuestStatLike | undefined)[]> {
+  if (t.statMany) return t.statMany(paths);
+  const out: (GuestStatLike | undefined)[] = [];
+  for (const p of paths) out.push(await t.stat(p));
+  return out;
+}
+
 /** Every component of a guest directory must be a real directory: no symlink is followed to write. */
-async function assertRealDirectory(t: WriteTarget, dir: string): Promise<void> {
+function assertRealDirectory(dir: string, stats: (GuestStatLike | undefined)[]): void {
+  const parts = dir.split('/').filter(Boolean);
   let at = '';
-  for (const part of dir.split('/').filter(Boolean)) {
+  parts.forEach((part, i) => {
     at += `/${part}`;
-    const st = await t.stat(at);
+    const st = stats[i];
     if (st?.type === 'symlink')
       throw new GuestFsError(
         `${at} is a symbolic link inside the guest: writing through it is refused (nothing was written); point the tool at the real directory`,
         'unsafe',
       );
     if (st?.type !== 'dir') throw new GuestFsError(`${at} is not a directory in the guest filesystem`, 'unsafe');
-  }
+  });
 }
+
+/** The directories on the way to `dir`: /a, /a/b, … */
+const ancestors = (dir: string) =>
+  dir
+    .split('/')
+    .filter(Boolean)
+    .map((_, i, parts) => `/${parts.slice(0, i + 1).join('/')}`);
 
 interface Plan {
   dir: string;
@@ -124,17 +159,17 @@ async function plan(t: WriteTarget, p: string, data: Buffer, backup: boolean): P
   const dir = path.posix.dirname(p);
   const name = checkName(path.posix.basename(p));
   const tmp = tempName(name);
-  await assertRealDirectory(t, dir);
-  const st = await t.stat(p);
+  const dirs = ancestors(dir);
+  const sts = await statAll(t, [...dirs, p, `${p}.orig`, path.posix.join(dir, tmp)]);
+  assertRealDirectory(dir, sts);
+  const [st, orig, left] = sts.slice(dirs.length);
   if (!st) throw new GuestFsError(`${p} does not exist in the guest filesystem`, 'not-found');
   if (st.type !== 'file') throw new GuestFsError(`${p} is a ${st.type}, not a regular file: refused`, 'unsafe');
-  const orig = await t.stat(`${p}.orig`);
   if (orig && orig.type !== 'file')
     throw new GuestFsError(
       `${p}.orig exists and is a ${orig.type === 'dir' ? 'directory' : orig.type}, not a backup: move it away, then run again (nothing was written)`,
       'unsafe',
     );
-  const left = await t.stat(path.posix.join(dir, tmp));
   if (left && left.type !== 'file')
     throw new GuestFsError(`${path.posix.join(dir, tmp)} exists and is not a regular file: move it away`, 'unsafe');
   const makeBackup = backup && !orig;
@@ -177,7 +212,14 @@ async function underUndo<T>(t: WriteTarget, what: string, body: (session: Sessio
   // Records of an interrupted run go first (the playbook rolls them back before reading anything).
   await recoverUndo(t.$, t, place);
   const before = await superIdentity(t.$, t.device);
-  const intent: Intent = { image: path.resolve(t.image), offset: t.offset, what, before, sessions: 0 };
+  const intent: Intent = {
+    image: path.resolve(t.image),
+    offset: t.offset,
+    what,
+    before,
+    superblock: (await readSuperblock(t.image, t.offset)).toString('base64'),
+    sessions: 0,
+  };
   let current: DebugfsSession | undefined;
   const session: SessionRunner = async (commands) => {
     intent.sessions += 1;
@@ -265,8 +307,10 @@ export async function removeGuestFile(t: WriteTarget, p: string): Promise<void> 
   checkGuestPath(p);
   const dir = path.posix.dirname(p);
   const name = checkName(path.posix.basename(p));
-  await assertRealDirectory(t, dir);
-  const st = await t.stat(p);
+  const dirs = ancestors(dir);
+  const sts = await statAll(t, [...dirs, p]);
+  assertRealDirectory(dir, sts);
+  const st = sts[dirs.length];
   if (!st) return;
   if (st.type !== 'file') throw new GuestFsError(`${p} is a ${st.type}, not a regular file: refused`, 'unsafe');
   await assertWritable(t.image);
