@@ -6,7 +6,15 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DebugfsFs, buildImage, localCommands, type Tree } from 'xen-runbooks/disk';
+import {
+  DebugfsFs,
+  ImageBusyError,
+  buildImage,
+  lockImage,
+  localCommands,
+  type ImageLock,
+  type Tree,
+} from 'xen-runbooks/disk';
 import { ROOT, childEnv } from '../helpers/playbook.js';
 import { tool } from '../helpers/tools.js';
 
@@ -31,18 +39,38 @@ export function needTools(): void {
 }
 
 /** An 8 MiB image: a DOS table, one ext2 partition at 1 MiB with `files` (1 KiB blocks). */
-export async function smallImage(file: string, files: Tree = {}, bytes = 8 * 1024 * 1024): Promise<void> {
+export async function smallImage(
+  file: string,
+  files: Tree = {},
+  opts: { bytes?: number; only?: boolean } = {},
+): Promise<void> {
+  const all: Tree = opts.only ? files : { 'grub/grub.cfg': OLD_CFG, 'grub/grubenv': 'x\n', ...files };
   await buildImage($, file, {
-    bytes,
+    bytes: opts.bytes ?? 8 * 1024 * 1024,
     label: 'dos',
-    partitions: [
-      {
-        start: 2048,
-        type: '83',
-        fs: { type: 'ext2', files: { 'grub/grub.cfg': OLD_CFG, 'grub/grubenv': 'x\n', ...files } },
-      },
-    ],
+    partitions: [{ start: 2048, type: '83', fs: { type: 'ext2', files: all } }],
   });
+}
+
+/**
+ * What writer.mjs does, in this process: lock the image (waiting 1 s at most), roll back an
+ * interrupted run, write unless the file already holds the new contents.
+ */
+export async function lockedWrite(img: string): Promise<string> {
+  let lock: ImageLock | undefined;
+  try {
+    lock = await lockImage(img, { exclusive: true, waitSeconds: 1 });
+    const fs = new DebugfsFs($, img, OFFSET);
+    await fs.recover();
+    if ((await fs.readFile('/grub/grub.cfg', 1 << 20)).toString() === NEW_CFG) return 'nothing-to-do';
+    await fs.replaceFile('/grub/grub.cfg', Buffer.from(NEW_CFG), { backup: true });
+    return 'replaced';
+  } catch (e) {
+    if (e instanceof ImageBusyError) return 'busy';
+    throw e;
+  } finally {
+    await lock?.release();
+  }
 }
 
 export function copyImage(from: string, to: string): void {
