@@ -137,7 +137,7 @@ export class DebugfsSession {
           out = out.slice(at + echo.length);
         }
         const reply = { command: command ?? '', out, err };
-        this.log.push(reply);
+        if (command !== undefined) this.log.push(reply);
         return reply;
       }
       if (this.exited) throw this.gone(command ?? '(start)');

@@ -11,13 +11,13 @@
  *   write. Every path is resolved inside the mount point: a guest symlink cannot lead out.
  *   `close()` unmounts and detaches; the caller registers it as a cleanup.
  */
-import { lstat, mkdtemp, rmdir, readFile as fsReadFile } from 'node:fs/promises';
+import { link, lstat, mkdtemp, open, rename, rm, rmdir, statfs, readFile as fsReadFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { CommandFn, CommandResult } from '../engine/index.js';
 import { RootTransport } from '../engine/index.js';
 import { GuestFsError, checkGuestPath } from './guestfs-error.js';
-import { recoverInterrupted, removeGuestFile, replaceGuestFile } from './image-write.js';
+import { recoverInterrupted, removeGuestFile, replaceGuestFile, tempName } from './image-write.js';
 import type { Recovery } from './undo.js';
 
 export interface GuestStat {
@@ -303,23 +303,85 @@ export class MountFs implements GuestFs {
     this.writable = true;
   }
 
+  /**
+   * The same guarantees as the debugfs write where they apply: checked first (a regular file in
+   * a real directory, FILE.orig absent or a regular file, free space and an inode), the new
+   * contents written to a temporary name, synced and read back, FILE.orig a hard link to the
+   * original (the first time only), then rename(2) over the name and the directory synced.
+   */
   async replaceFile(p: string, data: Buffer, opts: { backup: boolean }): Promise<string | undefined> {
+    checkGuestPath(p);
+    const dir = path.posix.dirname(p);
+    const name = path.posix.basename(p);
+    await this.assertRealDirectory(dir);
     const st = await this.stat(p);
-    if (!st || st.type !== 'file') throw new GuestFsError(`${p} is not a regular file`, 'not-file');
+    if (!st) throw new GuestFsError(`${p} does not exist in the guest filesystem`, 'not-found');
+    if (st.type !== 'file') throw new GuestFsError(`${p} is a ${st.type}, not a regular file: refused`, 'unsafe');
+    const orig = await this.stat(`${p}.orig`);
+    if (orig && orig.type !== 'file')
+      throw new GuestFsError(
+        `${p}.orig exists and is a ${orig.type === 'dir' ? 'directory' : orig.type}, not a backup: move it away, then run again (nothing was written)`,
+        'unsafe',
+      );
+    const mnt = this.mountPoint as string;
+    const fsStat = await statfs(mnt);
+    const need = BigInt(data.length) + 4n * BigInt(fsStat.bsize);
+    if (BigInt(fsStat.bavail) * BigInt(fsStat.bsize) < need || fsStat.ffree < 1) {
+      throw new GuestFsError(
+        `the guest filesystem is too full to write ${p} safely: it needs ${need} bytes and 1 inode free, it has ${BigInt(fsStat.bavail) * BigInt(fsStat.bsize)} and ${fsStat.ffree} (nothing was written)`,
+        'no-space',
+      );
+    }
     await this.makeWritable();
-    const h = this.host();
-    const backup = opts.backup ? await h.backup(p) : undefined;
-    await h.writeFileAtomic(p, data);
-    await this.$`sync`;
-    return backup;
+    const real = path.join(mnt, p);
+    const tmp = path.join(mnt, dir, tempName(name));
+    await rm(tmp, { force: true });
+    const fh = await open(tmp, 'wx', 0o600);
+    try {
+      await fh.writeFile(data);
+      await fh.chown(st.uid, st.gid);
+      await fh.chmod(st.mode & 0o7777);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    if (!(await fsReadFile(tmp)).equals(data)) {
+      await rm(tmp, { force: true });
+      throw new GuestFsError(`${p}: the new contents do not read back as written; nothing replaced`, 'write');
+    }
+    const makeBackup = opts.backup && !orig;
+    if (makeBackup) await link(real, `${real}.orig`);
+    await rename(tmp, real);
+    await syncDirectory(path.join(mnt, dir));
+    if (!(await fsReadFile(real)).equals(data)) throw new GuestFsError(`${p} does not read back as written`, 'write');
+    return makeBackup ? `${p}.orig` : undefined;
   }
 
   async removeFile(p: string): Promise<void> {
+    checkGuestPath(p);
+    await this.assertRealDirectory(path.posix.dirname(p));
     const st = await this.stat(p);
     if (!st) return;
     if (st.type !== 'file') throw new GuestFsError(`${p} is not a regular file`, 'not-file');
     await this.makeWritable();
-    await this.host().remove(p);
+    const mnt = this.mountPoint as string;
+    await rm(path.join(mnt, p));
+    await syncDirectory(path.join(mnt, path.posix.dirname(p)));
+  }
+
+  /** No symlink on the way to a directory a write goes into. */
+  private async assertRealDirectory(dir: string): Promise<void> {
+    let at = '';
+    for (const part of dir.split('/').filter(Boolean)) {
+      at += `/${part}`;
+      const st = await this.stat(at);
+      if (st?.type === 'symlink')
+        throw new GuestFsError(
+          `${at} is a symbolic link inside the guest: writing through it is refused (nothing was written); point the tool at the real directory`,
+          'unsafe',
+        );
+      if (st?.type !== 'dir') throw new GuestFsError(`${at} is not a directory in the guest filesystem`, 'unsafe');
+    }
   }
 
   private async unmountAndDetach(): Promise<void> {
@@ -341,5 +403,14 @@ export class MountFs implements GuestFs {
     await this.unmountAndDetach();
     if (this.mountPoint) await rmdir(this.mountPoint).catch(() => undefined);
     this.closed = true;
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }
