@@ -34,7 +34,7 @@ import {
   processesHolding,
   blockDeviceBusy,
   lockImage,
-  lockParticipants,
+  withoutLockers,
   ImageBusyError,
 } from 'xen-runbooks/disk';
 import {
@@ -190,15 +190,14 @@ is read in user space with debugfs at the partition's offset; nothing is mounted
             throw refuse(e.message, 'another pygrub-fix run is working on this image: let it finish, then run again');
           throw e;
         }
-        // Runs holding or waiting for the lock coordinate through it; they are not users.
-        const lockers = await lockParticipants(image);
         const users = [];
         const { uses, notes } = await domainsUsing(ctx.$, image);
         for (const n of notes) ctx.log.detail(n);
         for (const u of uses) users.push(`domain ${u.domain} has it as a disk (${u.tool} list -l: ${u.target})`);
         for (const loop of await loopDevicesOf(ctx.$, image)) users.push(`it is attached to ${loop} (losetup -j)`);
-        for (const p of await processesHolding(image))
-          if (!lockers.has(p.pid)) users.push(`process ${p.pid} (${p.command}) has it open`);
+        // Runs holding or waiting for the lock coordinate through it; they are not users.
+        for (const p of await withoutLockers(image, await processesHolding(image)))
+          users.push(`process ${p.pid} (${p.command}) has it open`);
         if (st.isBlockDevice() && (await blockDeviceBusy(image)))
           users.push('the kernel holds the device (an exclusive open fails: mounted or in use)');
         if (users.length && !ctx.opts.force) {

@@ -13,7 +13,7 @@
  *    gives the new inode the file's name. A failure in a session rolls it back with e2undo
  *    before the error is reported; a run killed in one leaves its record for the next run.
  */
-import { mkdtemp, open as fsOpen, rm, stat as fsStat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open as fsOpen, readFile, rm, stat as fsStat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { CommandFn } from '../engine/index.js';
@@ -24,6 +24,8 @@ import {
   readSuperblock,
   recoverUndo,
   superIdentity,
+  parseSuperIdentity,
+  type SuperIdentity,
   undoPlace,
   writeIntent,
   type Intent,
@@ -67,6 +69,41 @@ export async function undoPlaceOf(t: WriteTarget): Promise<UndoPlace> {
   return undoPlace(t.image, t.offset, st.isBlockDevice(), t.stateDir);
 }
 
+/**
+ * Read files back with a fresh, read-only debugfs (one process): each `dump`ed to a host file and
+ * compared byte for byte; each of `absent` must not exist.
+ */
+async function readBack(
+  t: WriteTarget,
+  host: string,
+  expect: { guest: string; data: Buffer }[],
+  absent: string[] = [],
+): Promise<void> {
+  const s = await DebugfsSession.open({ device: t.device, write: false });
+  try {
+    for (const [i, e] of expect.entries()) {
+      const out = path.join(host, `back-${i}`);
+      await s.run(`dump ${dq(checkGuestPath(e.guest))} ${dq(out)}`);
+      const got = await readFile(out);
+      await rm(out, { force: true });
+      if (!got.equals(e.data))
+        throw new GuestFsError(
+          `${e.guest} does not read back as written (${got.length} of ${e.data.length} bytes)`,
+          'write',
+        );
+    }
+    for (const a of absent) {
+      const r = await s.run(`stat ${dq(checkGuestPath(a))}`).then(
+        () => 'there',
+        (err: Error) => err.message,
+      );
+      if (!/File not found by ext2_lookup/.test(r)) throw new GuestFsError(`${a} is still there`, 'write');
+    }
+  } finally {
+    await s.close().catch(() => s.kill());
+  }
+}
+
 /** Roll back what an interrupted earlier run left (see undo.ts). */
 export async function recoverInterrupted(t: WriteTarget, opts: { dryRun?: boolean } = {}) {
   return recoverUndo(t.$, t, await undoPlaceOf(t), opts);
@@ -75,10 +112,15 @@ export async function recoverInterrupted(t: WriteTarget, opts: { dryRun?: boolea
 /** Free blocks, free inodes and block size, from the superblock (`stats -h`). */
 export async function freeSpace(
   t: WriteTarget,
-): Promise<{ blockSize: number; freeBlocks: number; freeInodes: number }> {
+): Promise<{ blockSize: number; freeBlocks: number; freeInodes: number; identity: SuperIdentity }> {
   const r = await t.$({ nothrow: true })`debugfs -c -R ${'stats -h'} ${t.device}`;
   const num = (label: string) => Number(new RegExp(`^${label}:\\s+(\\d+)`, 'm').exec(r.stdout)?.[1] ?? NaN);
-  const out = { blockSize: num('Block size'), freeBlocks: num('Free blocks'), freeInodes: num('Free inodes') };
+  const out = {
+    blockSize: num('Block size'),
+    freeBlocks: num('Free blocks'),
+    freeInodes: num('Free inodes'),
+    identity: parseSuperIdentity(r.stdout),
+  };
   if (![out.blockSize, out.freeBlocks, out.freeInodes].every(Number.isFinite))
     throw new GuestFsError(`debugfs could not read the free space of ${t.device}`, 'io');
   return out;
@@ -151,6 +193,8 @@ interface Plan {
   makeBackup: boolean;
   before: Buffer | undefined;
   leftover: boolean;
+  /** The superblock's identity fields, read with the free space. */
+  identity: SuperIdentity;
 }
 
 /** The checks of step 1; returns what the write will do. */
@@ -193,6 +237,7 @@ async function plan(t: WriteTarget, p: string, data: Buffer, backup: boolean): P
     makeBackup,
     before,
     leftover: !!left,
+    identity: free.identity,
   };
 }
 
@@ -207,11 +252,16 @@ type SessionRunner = (commands: string[]) => Promise<void>;
  * `body`) stops debugfs and replays every record of this write, newest first: the filesystem is
  * as before the write. The records are dropped only when `body` has returned.
  */
-async function underUndo<T>(t: WriteTarget, what: string, body: (session: SessionRunner) => Promise<T>): Promise<T> {
+async function underUndo<T>(
+  t: WriteTarget,
+  what: string,
+  body: (session: SessionRunner) => Promise<T>,
+  known?: SuperIdentity,
+): Promise<T> {
   const place = await undoPlaceOf(t);
   // Records of an interrupted run go first (the playbook rolls them back before reading anything).
   await recoverUndo(t.$, t, place);
-  const before = await superIdentity(t.$, t.device);
+  const before = known ?? (await superIdentity(t.$, t.device));
   const intent: Intent = {
     image: path.resolve(t.image),
     offset: t.offset,
@@ -267,35 +317,34 @@ export async function replaceGuestFile(
   try {
     const newFile = path.join(host, 'new');
     await writeFile(newFile, data, { mode: 0o600 });
-    await underUndo(t, `replace ${p}`, async (session) => {
-      // Session 1: the new contents under the temporary name, read back before anything else.
-      await session([
-        `cd ${dq(pl.dir)}`,
-        ...(pl.leftover ? [`rm ${dq(pl.tmp)}`] : []),
-        `write ${dq(newFile)} ${dq(pl.tmp)}`,
-        `set_inode_field ${dq(pl.tmp)} mode 0${pl.mode.toString(8)}`,
-        `set_inode_field ${dq(pl.tmp)} uid ${pl.uid}`,
-        `set_inode_field ${dq(pl.tmp)} gid ${pl.gid}`,
-      ]);
-      const back = await t.readFile(tmpPath, data.length + 1);
-      if (!back.equals(data))
-        throw new GuestFsError(
-          `${tmpPath} does not read back as written (${back.length} of ${data.length} bytes)`,
-          'write',
+    await underUndo(
+      t,
+      `replace ${p}`,
+      async (session) => {
+        // Session 1: the new contents under the temporary name, read back before anything else.
+        await session([
+          `cd ${dq(pl.dir)}`,
+          ...(pl.leftover ? [`rm ${dq(pl.tmp)}`] : []),
+          `write ${dq(newFile)} ${dq(pl.tmp)}`,
+          `set_inode_field ${dq(pl.tmp)} mode 0${pl.mode.toString(8)}`,
+          `set_inode_field ${dq(pl.tmp)} uid ${pl.uid}`,
+          `set_inode_field ${dq(pl.tmp)} gid ${pl.gid}`,
+        ]);
+        await readBack(t, host, [{ guest: tmpPath, data }]);
+        // Session 2: FILE.orig (a second name for the original inode), then the new inode takes the name.
+        const swap = pl.makeBackup
+          ? [`ln ${dq(pl.name)} ${dq(`${pl.name}.orig`)}`, `unlink ${dq(pl.name)}`]
+          : [`rm ${dq(pl.name)}`];
+        await session([`cd ${dq(pl.dir)}`, ...swap, `ln ${dq(pl.tmp)} ${dq(pl.name)}`, `unlink ${dq(pl.tmp)}`]);
+        await readBack(
+          t,
+          host,
+          [{ guest: p, data }, ...(pl.before ? [{ guest: `${p}.orig`, data: pl.before }] : [])],
+          [tmpPath],
         );
-      // Session 2: FILE.orig (a second name for the original inode), then the new inode takes the name.
-      const swap = pl.makeBackup
-        ? [`ln ${dq(pl.name)} ${dq(`${pl.name}.orig`)}`, `unlink ${dq(pl.name)}`]
-        : [`rm ${dq(pl.name)}`];
-      await session([`cd ${dq(pl.dir)}`, ...swap, `ln ${dq(pl.tmp)} ${dq(pl.name)}`, `unlink ${dq(pl.tmp)}`]);
-      const now = await t.readFile(p, data.length + 1);
-      if (!now.equals(data)) throw new GuestFsError(`${p} does not read back as written`, 'write');
-      if (pl.before) {
-        const orig = await t.readFile(`${p}.orig`, pl.before.length + 1);
-        if (!orig.equals(pl.before)) throw new GuestFsError(`${p}.orig does not read back as the original`, 'write');
-      }
-      if (await t.stat(tmpPath)) throw new GuestFsError(`${tmpPath} is still there`, 'write');
-    });
+      },
+      pl.identity,
+    );
   } finally {
     await rm(host, { recursive: true, force: true });
   }

@@ -133,3 +133,21 @@ async function childrenOf(parents: Set<number>): Promise<number[]> {
   }
   return found;
 }
+
+/**
+ * The processes of `procs` that are not lock participants. flock(1) opens the image a moment
+ * before it asks for the lock: a `flock` process not (yet) in /proc/locks is looked at again.
+ */
+export async function withoutLockers<T extends { pid: number; command: string }>(
+  image: string,
+  procs: readonly T[],
+): Promise<T[]> {
+  let lockers = await lockParticipants(image);
+  let rest = procs.filter((p) => !lockers.has(p.pid));
+  for (let tries = 0; tries < 5 && rest.some((p) => p.command === 'flock'); tries++) {
+    await new Promise((r) => setTimeout(r, 100));
+    lockers = await lockParticipants(image);
+    rest = rest.filter((p) => !lockers.has(p.pid));
+  }
+  return rest;
+}
