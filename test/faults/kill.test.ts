@@ -5,7 +5,9 @@
  * - The whole run killed (debugfs, then the run's process group): the next run rolls back the
  *   undo records, then writes. Afterwards e2fsck -fn is clean, grub.cfg is the new config,
  *   grub.cfg.orig the old one, nothing else in /grub, no record left.
- * - debugfs alone killed: the run itself rolls back and fails; the image is byte-identical.
+ * - debugfs alone killed (the run survives): the run itself rolls back and fails; the image is
+ *   byte-identical. Every point of the swap session and of the superblock, every other point of
+ *   the session that writes the new file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -105,13 +107,15 @@ describe('a write killed at every write point', () => {
     expect(rolled).toBeGreaterThan(results.length / 2);
   });
 
-  it('debugfs alone killed at each point: the run rolls back and fails; the image is byte-identical', async () => {
+  it('debugfs alone killed (every point of the swap and of the superblock, every other one of the new file): the run rolls back and fails; the image is byte-identical', async () => {
+    // Every point is covered by the whole-run case above; here the run survives and rolls back itself.
+    const chosen = points.filter((p) => !/^1:pwrite64:/.test(p) || Number(p.split(':')[2]) % 2 === 1);
     const before = readFileSync(base);
     const saved = { PATH: process.env.PATH, dir: process.env.XR_FAULT_DIR, point: process.env.XR_FAULT_POINT };
     process.env.PATH = `${FAULT_BIN}:${process.env.PATH ?? ''}`;
     const results: { point: string; failed: boolean; identical: boolean; clean: boolean }[] = [];
     try {
-      for (const [i, point] of points.entries()) {
+      for (const [i, point] of chosen.entries()) {
         const img = path.join(dir, `alone-${i}.img`);
         copyImage(base, img);
         const fdir = path.join(dir, `g-${i}`);
