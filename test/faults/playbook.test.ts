@@ -83,6 +83,14 @@ describe('pygrub-fix killed while writing, then run again', () => {
       expect(undoLeftovers(img).length).toBeGreaterThan(0);
       expect(dry.code).toBe(3);
       expect(dry.stderr + dry.stdout).toMatch(/interrupted while writing/);
+      if (point.startsWith('2:')) {
+        // --restore right after the crash: the interrupted write is rolled back, nothing to put back.
+        const early = await runPlaybook('pygrub-fix', [img, '--restore', '--yes']);
+        expect(early.code, early.stderr).toBe(0);
+        expect(early.stdout + early.stderr).toMatch(/rolled back/);
+        expect(await cfgs(img)).toEqual({ cfg: UBUNTU_1204_CFG, orig: undefined });
+        expect(undoLeftovers(img)).toEqual([]);
+      }
       const again = await runPlaybook('pygrub-fix', [img, '--yes']);
       expect(again.code, again.stderr).toBe(0);
       expect(e2fsckClean(img)).toBe(true);
