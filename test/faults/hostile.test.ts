@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DebugfsFs, DebugfsSession, GuestFsError, blocksNeeded, freeSpace } from 'xen-runbooks/disk';
+import { DebugfsFs, DebugfsSession, GuestFsError, blocksNeeded, freeSpace, replaceGuestFile } from 'xen-runbooks/disk';
 import { tempDir } from '../fixtures/images.js';
 import { tool } from '../helpers/tools.js';
 import {
@@ -214,6 +214,36 @@ describe('layouts a careless write goes astray in', () => {
       execFileSync(tool('losetup'), ['--detach', loop]);
     }
     expect(readFileSync(img).equals(before)).toBe(true);
+  });
+});
+
+describe('a debugfs command that fails', () => {
+  it('stops the session there and rolls back: the commands after it never run, the image is byte-identical', async () => {
+    const img = path.join(dir, 'cmdfail.img');
+    await smallImage(img, { 'grub/.grub.cfg.xr-new': 'left by someone\n' });
+    const before = readFileSync(img);
+    const real = new DebugfsFs($, img, OFFSET);
+    // A view of the filesystem that hides the temporary name, so the write's own checks miss it
+    // and debugfs's `write` meets an existing name (do_write_internal: EXT2_ET_FILE_EXISTS).
+    const hide = (p: string) => p.endsWith('/.grub.cfg.xr-new');
+    const view = {
+      $: real.$,
+      image: real.image,
+      offset: real.offset,
+      device: real.device,
+      stat: async (p: string) => (hide(p) ? undefined : real.stat(p)),
+      statMany: async (ps: readonly string[]) =>
+        (await real.statMany(ps)).map((st, i) => (hide(ps[i] as string) ? undefined : st)),
+      readFile: (p: string, limit: number) => real.readFile(p, limit),
+    };
+    const err = await replaceGuestFile(view, '/grub/grub.cfg', NEW, { backup: true }).then(
+      () => undefined,
+      (e: unknown) => e as GuestFsError,
+    );
+    expect(err?.message).toMatch(/debugfs write .*\.grub\.cfg\.xr-new.*exists.*rolled back/);
+    // set_inode_field and the swap did not run: nothing changed at all.
+    expect(readFileSync(img).equals(before)).toBe(true);
+    expect(undoLeftovers(img)).toEqual([]);
   });
 });
 
