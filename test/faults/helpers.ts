@@ -123,7 +123,12 @@ export interface WriterResult {
 export function runWriter(
   img: string,
   newFile: string,
-  opts: { fault?: { dir: string; point?: string; list?: boolean }; lock?: boolean; env?: Record<string, string> } = {},
+  opts: {
+    fault?: { dir: string; point?: string; list?: boolean };
+    lock?: boolean;
+    restore?: boolean;
+    env?: Record<string, string>;
+  } = {},
 ): Promise<WriterResult> {
   const env = childEnv(opts.env ?? {});
   if (opts.fault) {
@@ -134,7 +139,15 @@ export function runWriter(
     if (opts.fault.point) env.XR_FAULT_POINT = opts.fault.point;
     if (opts.fault.list) env.XR_FAULT_LIST = '1';
   }
-  const args = [WRITER, img, String(OFFSET), '/grub/grub.cfg', newFile, ...(opts.lock ? ['--lock'] : [])];
+  const args = [
+    WRITER,
+    img,
+    String(OFFSET),
+    '/grub/grub.cfg',
+    newFile,
+    ...(opts.lock ? ['--lock'] : []),
+    ...(opts.restore ? ['--restore'] : []),
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
