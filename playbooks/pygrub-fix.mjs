@@ -33,6 +33,9 @@ import {
   loopDevicesOf,
   processesHolding,
   blockDeviceBusy,
+  lockImage,
+  withoutLockers,
+  ImageBusyError,
 } from 'xen-runbooks/disk';
 import {
   parseXenVersion,
@@ -213,13 +216,24 @@ any name: hard link, bind mount) is refused.`,
         if (!st.isFile() && !st.isBlockDevice())
           throw usage(`${found(ctx).image} is neither a regular file nor a block device`);
         found(ctx).image = image;
+        // Held until the run ends: a second run on this image waits a little, then refuses.
+        try {
+          const lock = await lockImage(image, { exclusive: !ctx.dryRun, waitSeconds: 5 });
+          ctx.cleanup(() => lock.release());
+        } catch (e) {
+          if (e instanceof ImageBusyError)
+            throw refuse(e.message, 'another pygrub-fix run is working on this image: let it finish, then run again');
+          throw e;
+        }
         const users = [];
         const { uses, notes } = await domainsUsing(ctx.$, image);
         for (const n of notes) ctx.log.detail(n);
         for (const u of uses) users.push(`domain ${u.domain} has it as a disk (${u.tool} list -l: ${u.target})`);
         for (const loop of await loopDevicesOf(ctx.$, image))
           users.push(`it is attached to ${loop} (its backing file, by device and inode)`);
-        for (const p of await processesHolding(image)) users.push(`process ${p.pid} (${p.command}) has it open`);
+        // Runs holding or waiting for the lock coordinate through it; they are not users.
+        for (const p of await withoutLockers(image, await processesHolding(image)))
+          users.push(`process ${p.pid} (${p.command}) has it open`);
         if (st.isBlockDevice() && (await blockDeviceBusy(image)))
           users.push('the kernel holds the device (an exclusive open fails: mounted or in use)');
         if (users.length && !ctx.opts.force) {
@@ -446,14 +460,16 @@ any name: hard link, bind mount) is refused.`,
         const now = await fs.readFile(boot.config.path, 1024 * 1024);
         if (now.toString('utf8') !== boot.text)
           throw fail(`${boot.config.path} changed while the playbook ran; nothing written, run it again`);
-        const backup = await fs.replaceFile(
-          boot.config.path,
-          Buffer.from(/** @type {import('xen-runbooks/grub').RewriteResult} */ (f.rewritten).text),
-          { backup: true },
-        );
+        const backup = await fs
+          .replaceFile(
+            boot.config.path,
+            Buffer.from(/** @type {import('xen-runbooks/grub').RewriteResult} */ (f.rewritten).text),
+            { backup: true },
+          )
+          .catch(writeError);
         f.wrote = true;
         ctx.report.backup = backup ?? `${boot.config.path}.orig (kept from an earlier run)`;
-        return `${boot.config.path} rewritten (backup: ${backup ?? 'the existing .orig kept'})`;
+        return `${boot.config.path} rewritten (backup: ${backup ?? `${boot.config.path}.orig, a regular file from an earlier run, kept`})`;
       },
     }),
 
@@ -612,6 +628,8 @@ any name: hard link, bind mount) is refused.`,
         const origPath = `${boot.config.path}.orig`;
         const st = await f.fs.stat(origPath);
         if (!st) return skip(`${origPath} does not exist: nothing to restore`);
+        if (st.type !== 'file')
+          throw refuse(`${origPath} is a ${st.type === 'dir' ? 'directory' : st.type}, not a backup: nothing restored`);
         const orig = (await f.fs.readFile(origPath, 1024 * 1024)).toString('utf8');
         return change(`put ${origPath} back as ${boot.config.path}`, {
           diff: unifiedDiff(boot.config.path, boot.text, orig),
@@ -626,8 +644,11 @@ any name: hard link, bind mount) is refused.`,
         }
         const boot = /** @type {import('xen-runbooks/grub').BootLocation} */ (f.boot);
         const fs = /** @type {import('xen-runbooks/disk').GuestFs} */ (f.fs);
-        await fs.replaceFile(boot.config.path, Buffer.from(/** @type {string} */ (c.data?.text)), { backup: false });
-        await fs.removeFile(`${boot.config.path}.orig`);
+        // Each write is whole or rolled back; killed between the two, a second --restore finishes.
+        await fs
+          .replaceFile(boot.config.path, Buffer.from(/** @type {string} */ (c.data?.text)), { backup: false })
+          .catch(writeError);
+        await fs.removeFile(`${boot.config.path}.orig`).catch(writeError);
         f.wrote = true;
         return `${boot.config.path} restored, ${boot.config.path}.orig removed`;
       },
@@ -748,6 +769,7 @@ function rank(order, offset) {
  */
 async function openGuestFs(ctx, c) {
   const image = found(ctx).image;
+  if (isExt(c.fs.kind)) await rollBackInterrupted(ctx, new DebugfsFs(ctx.$, image, c.offset), c);
   if (ctx.opts.backend === 'debugfs') {
     const fs = new DebugfsFs(ctx.$, image, c.offset);
     const damaged =
@@ -784,6 +806,44 @@ async function openGuestFs(ctx, c) {
     throw e;
   }
   return fs;
+}
+
+/**
+ * An earlier run killed while writing into this filesystem left undo records next to the image
+ * (or under /var/lib/xen-runbooks/undo): replay them before anything is read, so the filesystem
+ * is as it was before that run.
+ * @param {import('xen-runbooks/engine').Context<any>} ctx
+ * @param {import('xen-runbooks/disk').DebugfsFs} fs
+ * @param {import('xen-runbooks/grub').PartitionFs} c
+ */
+async function rollBackInterrupted(ctx, fs, c) {
+  try {
+    const r = await fs.recover({ dryRun: ctx.dryRun });
+    if (r.action === 'none') return;
+    if (ctx.dryRun)
+      throw refuse(
+        `${partName(c)}: an earlier run was interrupted while writing (${r.detail})`,
+        'run without --dry-run: it rolls the interrupted write back first, then plans as usual',
+      );
+    ctx.log.warn(`${partName(c)}: ${r.detail}`);
+  } catch (e) {
+    if (e instanceof GuestFsError) throw refuse(`${partName(c)}: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * A write into the image that did not happen: refused before writing (exit 3) or failed and
+ * rolled back (exit 1). Either way the filesystem is as it was.
+ * @param {unknown} e
+ * @returns {never}
+ */
+function writeError(e) {
+  if (e instanceof GuestFsError) {
+    if (['no-space', 'unsafe', 'read-only', 'undo', 'bad-path', 'not-file'].includes(e.code)) throw refuse(e.message);
+    throw fail(e.message);
+  }
+  throw e;
 }
 
 /**

@@ -31,6 +31,14 @@ const NEEDS = [
     present: () => has('script', ['/usr/bin/script']),
   },
   { what: 'losetup, mount', pkg: 'mount', present: () => has('losetup', ['/usr/sbin/losetup', '/sbin/losetup']) },
+  { what: 'flock (the image lock)', pkg: 'util-linux', present: () => has('flock', ['/usr/bin/flock']) },
+  { what: 'e2undo', pkg: 'e2fsprogs', present: () => has('e2undo', ['/usr/sbin/e2undo', '/sbin/e2undo']) },
+  { what: 'stdbuf', pkg: 'coreutils', present: () => has('stdbuf', ['/usr/bin/stdbuf']) },
+  {
+    what: 'strace (the fault tests kill writes with it)',
+    pkg: 'strace',
+    present: () => has('strace', ['/usr/bin/strace']),
+  },
 ];
 
 function has(cmd, paths) {

@@ -11,12 +11,14 @@
  *   write. Every path is resolved inside the mount point: a guest symlink cannot lead out.
  *   `close()` unmounts and detaches; the caller registers it as a cleanup.
  */
-import { lstat, mkdtemp, rm, rmdir, writeFile, readFile as fsReadFile } from 'node:fs/promises';
+import { link, lstat, mkdtemp, open, rename, rm, rmdir, statfs, readFile as fsReadFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { CommandFn, CommandResult } from '../engine/index.js';
 import { RootTransport } from '../engine/index.js';
+import { GuestFsError, checkGuestPath } from './guestfs-error.js';
+import { recoverInterrupted, removeGuestFile, replaceGuestFile, tempName } from './image-write.js';
+import type { Recovery } from './undo.js';
 
 export interface GuestStat {
   type: 'file' | 'dir' | 'symlink' | 'other';
@@ -50,42 +52,21 @@ export interface GuestFs {
   close(): Promise<void>;
 }
 
-export class GuestFsError extends Error {
-  constructor(
-    message: string,
-    readonly code: 'open' | 'not-found' | 'not-file' | 'too-large' | 'bad-path' | 'io' | 'write',
-  ) {
-    super(message);
-    this.name = 'GuestFsError';
-  }
-}
-
-/** A guest path debugfs can be asked about safely: absolute, printable, no double quote. */
-export function checkGuestPath(p: string): string {
-  if (!p.startsWith('/') || p.length > 1024 || /["\\\u0000-\u001f\u007f]/.test(p) || p.split('/').includes('..')) {
-    throw new GuestFsError(`refusing to look up a path with unusual characters: ${JSON.stringify(p)}`, 'bad-path');
-  }
-  return p;
-}
+export { GuestFsError, checkGuestPath } from './guestfs-error.js';
 
 const q = (p: string) => `"${checkGuestPath(p)}"`;
-/** A single name inside a directory, for debugfs commands that work in the current directory. */
-const qName = (n: string) => {
-  if (n === '' || n.includes('/') || /["\\\u0000-\u001f\u007f]/.test(n))
-    throw new GuestFsError(`bad file name ${JSON.stringify(n)}`, 'bad-path');
-  return `"${n}"`;
-};
-
 export class DebugfsFs implements GuestFs {
   readonly backend = 'debugfs' as const;
   readonly device: string;
   readonly label: string;
 
   constructor(
-    private readonly $: CommandFn,
+    readonly $: CommandFn,
     /** The image file or block device, as an absolute host path (no `?`). */
     readonly image: string,
     readonly offset: number,
+    /** Where undo records of writes into block devices are kept (default /var/lib/xen-runbooks/undo). */
+    readonly stateDir?: string,
   ) {
     if (image.includes('?')) throw new GuestFsError(`debugfs cannot open a path containing '?': ${image}`, 'bad-path');
     this.device = `${path.resolve(image)}?offset=${offset}`;
@@ -191,75 +172,18 @@ export class DebugfsFs implements GuestFs {
     return r.bytes;
   }
 
-  /** Run a script of debugfs commands read-write (`-w -f FILE`); returns what debugfs printed. */
-  private async writeScript(lines: string[], tmp: string): Promise<string> {
-    const script = path.join(tmp, 'commands');
-    await writeFile(script, `${lines.join('\n')}\n`, { mode: 0o600 });
-    const r = await this.$({ nothrow: true })`debugfs -w -f ${script} ${this.device}`;
-    const out = `${r.stdout}\n${r.stderr}`;
-    if (r.exitCode !== 0)
-      throw new GuestFsError(`debugfs -w failed (exit ${r.exitCode}): ${firstLine(r.stderr)}`, 'write');
-    // debugfs reports failures of single commands on its output and carries on: look for them.
-    const bad = out
-      .split('\n')
-      .filter(
-        (l) => /(error|failed|not found|No free space|Could not allocate|Ext2 )/i.test(l) && !/^debugfs:/.test(l),
-      );
-    if (bad.length) throw new GuestFsError(`debugfs reported: ${bad.join('; ')}`, 'write');
-    return out;
-  }
-
+  /** See image-write.ts: checked before writing, written under a temporary name, undo record kept. */
   async replaceFile(p: string, data: Buffer, opts: { backup: boolean }): Promise<string | undefined> {
-    checkGuestPath(p);
-    const dir = path.posix.dirname(p);
-    const name = path.posix.basename(p);
-    const st = await this.stat(p);
-    if (!st || st.type !== 'file') throw new GuestFsError(`${p} is not a regular file in ${this.label}`, 'not-file');
-    const origPath = `${p}.orig`;
-    const makeBackup = opts.backup && !(await this.stat(origPath));
-    const before = makeBackup ? await this.readFile(p, Math.max(st.size, 1)) : undefined;
-    const tmp = await mkdtemp(path.join(os.tmpdir(), 'xr-debugfs-'));
-    try {
-      const fresh = `.${name}.xr-${randomBytes(4).toString('hex')}`;
-      const lines = [`cd ${q(dir)}`];
-      const attrs = (target: string) => [
-        `set_inode_field ${qName(target)} mode 0${(0o100000 | st.mode).toString(8)}`,
-        `set_inode_field ${qName(target)} uid ${st.uid}`,
-        `set_inode_field ${qName(target)} gid ${st.gid}`,
-      ];
-      if (before) {
-        await writeFile(path.join(tmp, 'orig'), before, { mode: 0o600 });
-        lines.push(`write ${path.join(tmp, 'orig')} ${qName(`${name}.orig`)}`, ...attrs(`${name}.orig`));
-      }
-      await writeFile(path.join(tmp, 'new'), data, { mode: 0o600 });
-      lines.push(`write ${path.join(tmp, 'new')} ${qName(fresh)}`, ...attrs(fresh));
-      // The new inode is complete before the old name goes: rm frees the old inode, ln gives
-      // the new one the name, unlink drops the temporary name (the link count stays 1).
-      lines.push(`rm ${qName(name)}`, `ln ${qName(fresh)} ${qName(name)}`, `unlink ${qName(fresh)}`);
-      await this.writeScript(lines, tmp);
-    } finally {
-      await rm(tmp, { recursive: true, force: true });
-    }
-    const check = await this.readFile(p, data.length + 1);
-    if (!check.equals(data)) throw new GuestFsError(`${p} does not read back as written`, 'write');
-    if (before) {
-      const orig = await this.readFile(origPath, before.length + 1);
-      if (!orig.equals(before)) throw new GuestFsError(`${origPath} does not read back as written`, 'write');
-    }
-    return before ? origPath : undefined;
+    return replaceGuestFile(this, p, data, opts);
   }
 
   async removeFile(p: string): Promise<void> {
-    const st = await this.stat(p);
-    if (!st) return;
-    if (st.type !== 'file') throw new GuestFsError(`${p} is not a regular file`, 'not-file');
-    const tmp = await mkdtemp(path.join(os.tmpdir(), 'xr-debugfs-'));
-    try {
-      await this.writeScript([`cd ${q(path.posix.dirname(p))}`, `rm ${qName(path.posix.basename(p))}`], tmp);
-    } finally {
-      await rm(tmp, { recursive: true, force: true });
-    }
-    if (await this.stat(p)) throw new GuestFsError(`${p} is still there after rm`, 'write');
+    return removeGuestFile(this, p);
+  }
+
+  /** Roll back what an interrupted earlier write left (its undo record), before anything is read. */
+  async recover(opts: { dryRun?: boolean } = {}): Promise<Recovery> {
+    return recoverInterrupted(this, opts);
   }
 
   async close(): Promise<void> {}
@@ -379,23 +303,85 @@ export class MountFs implements GuestFs {
     this.writable = true;
   }
 
+  /**
+   * The same guarantees as the debugfs write where they apply: checked first (a regular file in
+   * a real directory, FILE.orig absent or a regular file, free space and an inode), the new
+   * contents written to a temporary name, synced and read back, FILE.orig a hard link to the
+   * original (the first time only), then rename(2) over the name and the directory synced.
+   */
   async replaceFile(p: string, data: Buffer, opts: { backup: boolean }): Promise<string | undefined> {
+    checkGuestPath(p);
+    const dir = path.posix.dirname(p);
+    const name = path.posix.basename(p);
+    await this.assertRealDirectory(dir);
     const st = await this.stat(p);
-    if (!st || st.type !== 'file') throw new GuestFsError(`${p} is not a regular file`, 'not-file');
+    if (!st) throw new GuestFsError(`${p} does not exist in the guest filesystem`, 'not-found');
+    if (st.type !== 'file') throw new GuestFsError(`${p} is a ${st.type}, not a regular file: refused`, 'unsafe');
+    const orig = await this.stat(`${p}.orig`);
+    if (orig && orig.type !== 'file')
+      throw new GuestFsError(
+        `${p}.orig exists and is a ${orig.type === 'dir' ? 'directory' : orig.type}, not a backup: move it away, then run again (nothing was written)`,
+        'unsafe',
+      );
+    const mnt = this.mountPoint as string;
+    const fsStat = await statfs(mnt);
+    const need = BigInt(data.length) + 4n * BigInt(fsStat.bsize);
+    if (BigInt(fsStat.bavail) * BigInt(fsStat.bsize) < need || fsStat.ffree < 1) {
+      throw new GuestFsError(
+        `the guest filesystem is too full to write ${p} safely: it needs ${need} bytes and 1 inode free, it has ${BigInt(fsStat.bavail) * BigInt(fsStat.bsize)} and ${fsStat.ffree} (nothing was written)`,
+        'no-space',
+      );
+    }
     await this.makeWritable();
-    const h = this.host();
-    const backup = opts.backup ? await h.backup(p) : undefined;
-    await h.writeFileAtomic(p, data);
-    await this.$`sync`;
-    return backup;
+    const real = path.join(mnt, p);
+    const tmp = path.join(mnt, dir, tempName(name));
+    await rm(tmp, { force: true });
+    const fh = await open(tmp, 'wx', 0o600);
+    try {
+      await fh.writeFile(data);
+      await fh.chown(st.uid, st.gid);
+      await fh.chmod(st.mode & 0o7777);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    if (!(await fsReadFile(tmp)).equals(data)) {
+      await rm(tmp, { force: true });
+      throw new GuestFsError(`${p}: the new contents do not read back as written; nothing replaced`, 'write');
+    }
+    const makeBackup = opts.backup && !orig;
+    if (makeBackup) await link(real, `${real}.orig`);
+    await rename(tmp, real);
+    await syncDirectory(path.join(mnt, dir));
+    if (!(await fsReadFile(real)).equals(data)) throw new GuestFsError(`${p} does not read back as written`, 'write');
+    return makeBackup ? `${p}.orig` : undefined;
   }
 
   async removeFile(p: string): Promise<void> {
+    checkGuestPath(p);
+    await this.assertRealDirectory(path.posix.dirname(p));
     const st = await this.stat(p);
     if (!st) return;
     if (st.type !== 'file') throw new GuestFsError(`${p} is not a regular file`, 'not-file');
     await this.makeWritable();
-    await this.host().remove(p);
+    const mnt = this.mountPoint as string;
+    await rm(path.join(mnt, p));
+    await syncDirectory(path.join(mnt, path.posix.dirname(p)));
+  }
+
+  /** No symlink on the way to a directory a write goes into. */
+  private async assertRealDirectory(dir: string): Promise<void> {
+    let at = '';
+    for (const part of dir.split('/').filter(Boolean)) {
+      at += `/${part}`;
+      const st = await this.stat(at);
+      if (st?.type === 'symlink')
+        throw new GuestFsError(
+          `${at} is a symbolic link inside the guest: writing through it is refused (nothing was written); point the tool at the real directory`,
+          'unsafe',
+        );
+      if (st?.type !== 'dir') throw new GuestFsError(`${at} is not a directory in the guest filesystem`, 'unsafe');
+    }
   }
 
   private async unmountAndDetach(): Promise<void> {
@@ -417,5 +403,14 @@ export class MountFs implements GuestFs {
     await this.unmountAndDetach();
     if (this.mountPoint) await rmdir(this.mountPoint).catch(() => undefined);
     this.closed = true;
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }

@@ -6,3 +6,8 @@ export * from './guestfs.js';
 export * from './run.js';
 export * from './inuse.js';
 export * from './build.js';
+export * from './guestfs-error.js';
+export * from './debugfs-session.js';
+export * from './undo.js';
+export * from './lock.js';
+export * from './image-write.js';

@@ -4,6 +4,8 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import {
   DebugfsFs,
+  DebugfsSession,
+  dq,
   MountFs,
   GuestFsError,
   localCommands,
@@ -124,6 +126,22 @@ describe('debugfs backend', () => {
     await expect(fs.stat('/grub/grub.cfg')).rejects.toThrow(/cannot open the filesystem/);
   });
 
+  it('a debugfs session checks each command before the next: a failed cd is reported, nothing runs after it unasked', async () => {
+    const img = path.join(dir, 'session.img');
+    await bootImage(img, { 'grub/grub.cfg': 'x\n' });
+    const s = await DebugfsSession.open({ device: `${img}?offset=${P1}`, write: false });
+    try {
+      await expect(s.run(`cd ${dq('/no such dir')}`)).rejects.toThrow(/cd "\/no such dir": .*File not found/);
+      expect((await s.run(`cd ${dq('/grub')}`)).err).toBe('');
+      expect((await s.run('pwd')).out).toMatch(/PATH: \/grub/);
+      // Quoting by ss's rules: a doubled quote is one quote, blanks stay inside.
+      await expect(s.run(`stat ${dq('a "b" c')}`)).rejects.toThrow(/a "b" c: File not found/);
+    } finally {
+      await s.close();
+    }
+    expect(s.log.map((r) => r.command)).toEqual(['cd "/no such dir"', 'cd "/grub"', 'pwd', 'stat "a ""b"" c"']);
+  });
+
   it('refuses guest paths debugfs could misread', async () => {
     const fs = new DebugfsFs($, '/nonexistent.img', 0);
     await expect(fs.stat('/a"b')).rejects.toThrow(/unusual characters/);
@@ -155,6 +173,38 @@ describe('mount backend', () => {
     expect(imageHash(img, { from: P1, to: P1 + P1_BYTES })).toBe(outside);
     const check = new DebugfsFs($, img, P1);
     expect((await check.readFile('/grub/grub.cfg.orig', 1 << 20)).toString()).toMatch(/msdos1/);
+  });
+
+  it('writes like the debugfs backend: .orig a hard link to the original, refuses odd layouts, synced and read back', async () => {
+    const img = path.join(dir, 'mw.img');
+    await bootImage(img, {
+      'grub/grub.cfg': 'old\n',
+      'grub/menu.lst.orig': { symlink: '/etc/passwd' },
+      'grub/menu.lst': 'm\n',
+      link: { symlink: 'grub' },
+    });
+    const undo: (() => Promise<void>)[] = [];
+    const fs = new MountFs($, img, P1, 262144 * 512, 'ext2', (fn) => undo.push(fn));
+    try {
+      await fs.open();
+      await expect(fs.replaceFile('/grub/menu.lst', Buffer.from('x\n'), { backup: true })).rejects.toThrow(
+        /menu\.lst\.orig exists and is a symlink, not a backup/,
+      );
+      await expect(fs.replaceFile('/link/grub.cfg', Buffer.from('x\n'), { backup: true })).rejects.toThrow(
+        /\/link is a symbolic link inside the guest/,
+      );
+      expect(await fs.replaceFile('/grub/grub.cfg', Buffer.from('new\n'), { backup: true })).toBe(
+        '/grub/grub.cfg.orig',
+      );
+      expect((await fs.readFile('/grub/grub.cfg', 100)).toString()).toBe('new\n');
+      expect(await fs.readdir('/grub')).toEqual(['grub.cfg', 'grub.cfg.orig', 'menu.lst', 'menu.lst.orig']);
+    } finally {
+      for (const fn of undo.reverse()) await fn();
+    }
+    expect(e2fsckClean(img, P1).ok).toBe(true);
+    const check = new DebugfsFs($, img, P1);
+    expect((await check.readFile('/grub/grub.cfg.orig', 100)).toString()).toBe('old\n');
+    expect((await check.readFile('/grub/menu.lst', 100)).toString()).toBe('m\n');
   });
 
   it('a symlink in the guest cannot lead out of the mount point', async () => {
