@@ -46,14 +46,19 @@ export const NOT_IN_DATABASE = '<not in database>';
 
 /**
  * @typedef {'RO'|'RW'|'MRO'|'MRW'|'SRO'|'SRW'} Tag
- * @typedef {{ name: string, tag: Tag, ref?: string, get?: (o: any, db: Db) => any, set?: (o: any, v: string, db: Db) => void, ci?: boolean }} Field
+ * @typedef {{ name: string, tag: Tag, ref?: string, get?: (o: any, db: Db) => any, set?: (o: any, v: string, db: Db) => void, ci?: boolean, since?: '8.2' }} Field
  * @typedef {{ api: string, fields: Field[], list: string[], filters?: [string, string][] }} ClassDef
  */
 
 /** @param {string} name @param {Tag} tag @param {Partial<Field>} [extra] @returns {Field} */
 const f = (name, tag, extra = {}) => ({ name, tag, ...extra });
 
-/** Halted-only numeric VM fields. */
+/**
+ * The memory fields (records.ml: set_memory_* through Client.VM.set_memory_*). The static limits
+ * need a halted VM (xapi_vm_lifecycle.ml allowed_power_states `changing_static_range → Halted;
+ * all eras); every set keeps static-min ≤ dynamic-min ≤ dynamic-max ≤ static-max
+ * (xapi_vm_memory_constraints.ml assert_valid; see assertMemoryOrder for the error per era).
+ */
 const memoryField = (/** @type {string} */ name) =>
   f(name, 'RW', {
     set: (o, v, db) => {
@@ -65,11 +70,25 @@ const memoryField = (/** @type {string} */ name) =>
     },
   });
 
+/**
+ * VCPUs-max and VCPUs-at-startup (xapi_vm.ml set_VCPUs_max / set_VCPUs_at_startup, and
+ * message_forwarding.ml, which wraps them):
+ * - VCPUs-max: with_vm_operation `changing_VCPUs, allowed only while Halted (xapi_vm_lifecycle.ml
+ *   allowed_power_states), in every era: VM_BAD_POWER_STATE [vm; halted; actual];
+ * - VCPUs-at-startup: master/1.3.2 wraps it in the same `changing_VCPUs operation (halted only);
+ *   v1.249.0 and v26.1.4 call Local.VM.set_VCPUs_at_startup directly: it changes on a running VM
+ *   too (taking effect at the next start), and refuses dom0 with OPERATION_NOT_ALLOWED;
+ * - both: INVALID_VALUE ["VCPU values must satisfy: 0 < VCPUs_at_startup ≤ VCPUs_max"; value]
+ *   when value < 1, or max < at-startup.
+ */
 const vcpuField = (/** @type {string} */ name) =>
   f(name, 'RW', {
     set: (o, v, db) => {
-      requireHalted(db, o);
       const n = integer(name, v);
+      if (name === 'VCPUs-max' || currentEra === 'xcp-1.5') requireHalted(db, o);
+      else if (o['is-control-domain'] === 'true' && o['dom-id'] === '0') {
+        throw apiError('OPERATION_NOT_ALLOWED', ['set_VCPUs_at_startup is not allowed on dom0']);
+      }
       const max = name === 'VCPUs-max' ? n : Number(o['VCPUs-max']);
       const start = name === 'VCPUs-at-startup' ? n : Number(o['VCPUs-at-startup']);
       if (n < 1 || start > max) {
@@ -250,7 +269,8 @@ export const CLASSES = {
       f('currently-attached', 'RO'),
       f('qos_algorithm_type', 'RW'),
       f('qos_algorithm_params', 'MRW'),
-      f('qos_supported_algorithms', 'SRO', { get: () => ['ratelimit'] }),
+      // Always empty: xapi_vif_helpers.ml create passes ~qos_supported_algorithms:[] (every era).
+      f('qos_supported_algorithms', 'SRO', { get: () => [] }),
       f('other-config', 'MRW'),
       f('network-uuid', 'RO', { ref: 'network' }),
       f('network-name-label', 'RO', { get: (o, db) => nameOf(db, 'network', o['network-uuid']) }),
@@ -286,7 +306,8 @@ export const CLASSES = {
       f('status-detail', 'RO'),
       f('qos_algorithm_type', 'RW'),
       f('qos_algorithm_params', 'MRW'),
-      f('qos_supported_algorithms', 'SRO', { get: () => ['ionice'] }),
+      // Always empty: xapi_vbd_helpers.ml create passes ~qos_supported_algorithms:[] (every era).
+      f('qos_supported_algorithms', 'SRO', { get: () => [] }),
       f('other-config', 'MRW'),
       f('io_read_kbs', 'RO'),
       f('io_write_kbs', 'RO'),
@@ -364,7 +385,8 @@ export const CLASSES = {
       f('content-type', 'RO'),
       f('shared', 'RW'),
       f('introduced-by', 'RO'),
-      f('is-tools-sr', 'RO'),
+      // records.ml sr_record: is-tools-sr since v1.249.0 (absent at master/1.3.2).
+      f('is-tools-sr', 'RO', { since: '8.2' }),
       f('other-config', 'MRW'),
       f('sm-config', 'MRO'),
       f('blobs', 'RO'),
@@ -485,40 +507,159 @@ const STDPARAMS = [
 
 /* ================================================================== errors */
 
-/** Documentation sentences of xapi errors (datamodel_errors.ml) and their parameter names. */
+/**
+ * The xapi each flavour runs and the tag its behaviour was read at (xapi-project/xen-api):
+ * - 'xcp-1.5': XCP 1.5 / Ubuntu 12.04's xcp-xapi, tag master/1.3.2 (2012-01-19; ocaml/xapi/*.ml,
+ *   errors in ocaml/idl/datamodel.ml), cross-checked against f149e82cc9 (2012-06-30);
+ * - '8.2': XCP-ng 8.2, tag v1.249.0 (ocaml/xapi-cli-server/*.ml, ocaml/idl/datamodel_errors.ml;
+ *   xcp-ng-rpms/xapi branch 8.2 builds 1.249.41 with the same texts);
+ * - '8.3': XCP-ng 8.3, tag v26.1.4 (xcp-ng-rpms/xapi branch 8.3, SPECS/xapi.spec Version 26.1.4).
+ * @typedef {'xcp-1.5'|'8.2'|'8.3'} Era
+ */
+export const ERA_TAGS = { 'xcp-1.5': 'master/1.3.2', 8.2: 'v1.249.0', 8.3: 'v26.1.4' };
+
+/** @returns {Era} */
+export function eraOf(/** @type {{ flavour: string, release?: string }} */ state) {
+  if (state.flavour === 'legacy') return 'xcp-1.5';
+  return state.release === '8.3' ? '8.3' : '8.2';
+}
+
+/**
+ * Documentation sentences of xapi errors and their parameter names, per era: `error Api_errors.X
+ * [params] ~doc:"…"` in datamodel.ml (master/1.3.2) or datamodel_errors.ml (v1.249.0, v26.1.4).
+ * An era without a sentence has no documentation for the code: xe prints `Error code:` then.
+ * @type {Record<string, { params: string[], doc: Partial<Record<Era, string>> }>}
+ */
 const API_ERRORS = {
-  UUID_INVALID: { doc: 'The uuid you supplied was invalid.', params: ['type', 'uuid'] },
+  UUID_INVALID: {
+    params: ['type', 'uuid'],
+    doc: {
+      'xcp-1.5': 'The uuid you supplied was invalid.',
+      8.2: 'The uuid you supplied was invalid.',
+      8.3: 'The uuid you supplied was invalid.',
+    },
+  },
   SR_UNKNOWN_DRIVER: {
-    doc: 'The SR could not be connected because the driver was not recognised.',
     params: ['driver'],
+    doc: {
+      'xcp-1.5': 'The SR could not be connected because the driver was not recognised.',
+      8.2: 'The SR could not be connected because the driver was not recognised.',
+      8.3: 'The SR could not be connected because the driver was not recognised.',
+    },
   },
+  // 2012: two spaces after "running."; v1.249.0 and later: one.
   VM_BAD_POWER_STATE: {
-    doc: "You attempted an operation on a VM that was not in an appropriate power state at the time; for example, you attempted to start a VM that was already running.  The parameters returned are the VM's handle, and the expected and actual VM state at the time of the call.",
     params: ['vm', 'expected', 'actual'],
+    doc: {
+      'xcp-1.5':
+        "You attempted an operation on a VM that was not in an appropriate power state at the time; for example, you attempted to start a VM that was already running.  The parameters returned are the VM's handle, and the expected and actual VM state at the time of the call.",
+      8.2: "You attempted an operation on a VM that was not in an appropriate power state at the time; for example, you attempted to start a VM that was already running. The parameters returned are the VM's handle, and the expected and actual VM state at the time of the call.",
+      8.3: "You attempted an operation on a VM that was not in an appropriate power state at the time; for example, you attempted to start a VM that was already running. The parameters returned are the VM's handle, and the expected and actual VM state at the time of the call.",
+    },
   },
-  INVALID_VALUE: { doc: 'The value given is invalid', params: ['field', 'value'] },
+  INVALID_VALUE: {
+    params: ['field', 'value'],
+    doc: {
+      'xcp-1.5': 'The value given is invalid',
+      8.2: 'The value given is invalid',
+      8.3: 'The value given is invalid',
+    },
+  },
+  OPERATION_NOT_ALLOWED: {
+    params: ['reason'],
+    doc: {
+      'xcp-1.5': 'You attempted an operation that was not allowed.',
+      8.2: 'You attempted an operation that was not allowed.',
+      8.3: 'You attempted an operation that was not allowed.',
+    },
+  },
+  // master/1.3.2 raises it (xapi_vm_memory_constraints.ml) but datamodel.ml does not document it.
   MEMORY_CONSTRAINT_VIOLATION: {
-    doc: 'The dynamic memory range does not satisfy the following constraint.',
     params: ['constraint'],
+    doc: {
+      8.2: 'The dynamic memory range does not satisfy the following constraint.',
+      8.3: 'The dynamic memory range does not satisfy the following constraint.',
+    },
   },
-  DEVICE_ALREADY_ATTACHED: { doc: 'The device is already attached to a VM', params: ['device'] },
-  DEVICE_ALREADY_DETACHED: { doc: 'The device is not currently attached', params: ['device'] },
-  DEVICE_ALREADY_EXISTS: { doc: 'A device with the name given already exists on the selected VM', params: ['device'] },
-  MAC_INVALID: { doc: 'The MAC address specified is not valid.', params: ['MAC'] },
+  // Since v1.230 the order check (Vm_memory_constraints.assert_valid) raises this one, without parameters.
+  MEMORY_CONSTRAINT_VIOLATION_ORDER: {
+    params: [],
+    doc: {
+      8.2: 'The dynamic memory range violates constraint static_min <= dynamic_min <= dynamic_max <= static_max.',
+      8.3: 'The dynamic memory range violates constraint static_min <= dynamic_min <= dynamic_max <= static_max.',
+    },
+  },
+  DEVICE_ALREADY_ATTACHED: {
+    params: ['device'],
+    doc: {
+      'xcp-1.5': 'The device is already attached to a VM',
+      8.2: 'The device is already attached to a VM',
+      8.3: 'The device is already attached to a VM',
+    },
+  },
+  DEVICE_ALREADY_DETACHED: {
+    params: ['device'],
+    doc: {
+      'xcp-1.5': 'The device is not currently attached',
+      8.2: 'The device is not currently attached',
+      8.3: 'The device is not currently attached',
+    },
+  },
+  DEVICE_ALREADY_EXISTS: {
+    params: ['device'],
+    doc: {
+      'xcp-1.5': 'A device with the name given already exists on the selected VM',
+      8.2: 'A device with the name given already exists on the selected VM',
+      8.3: 'A device with the name given already exists on the selected VM',
+    },
+  },
+  MAC_INVALID: {
+    params: ['MAC'],
+    doc: {
+      'xcp-1.5': 'The MAC address specified is not valid.',
+      8.2: 'The MAC address specified is not valid.',
+      8.3: 'The MAC address specified is not valid.',
+    },
+  },
+  // "host" in 2012; "server" since the rebranding of the texts (v1.249.0 and later).
   JOINING_HOST_CANNOT_CONTAIN_SHARED_SRS: {
-    doc: 'The host joining the pool cannot contain any shared storage.',
     params: [],
+    doc: {
+      'xcp-1.5': 'The host joining the pool cannot contain any shared storage.',
+      8.2: 'The server joining the pool cannot contain any shared storage.',
+      8.3: 'The server joining the pool cannot contain any shared storage.',
+    },
   },
-  JOINING_HOST_CANNOT_HAVE_RUNNING_VMS: { doc: 'The host joining the pool cannot have any running VMs.', params: [] },
-  JOINING_HOST_CANNOT_BE_MASTER_OF_OTHER_HOSTS: {
-    doc: 'The host joining the pool cannot already be a master of another pool.',
+  JOINING_HOST_CANNOT_HAVE_RUNNING_VMS: {
     params: [],
+    doc: {
+      'xcp-1.5': 'The host joining the pool cannot have any running VMs.',
+      8.2: 'The server joining the pool cannot have any running VMs.',
+      8.3: 'The server joining the pool cannot have any running VMs.',
+    },
+  },
+  // "master" until v1.249.x; "coordinator" at v26.1.4.
+  JOINING_HOST_CANNOT_BE_MASTER_OF_OTHER_HOSTS: {
+    params: [],
+    doc: {
+      'xcp-1.5': 'The host joining the pool cannot already be a master of another pool.',
+      8.2: 'The server joining the pool cannot already be a master of another pool.',
+      8.3: 'The server joining the pool cannot already be a coordinator of another pool.',
+    },
   },
   HOST_IS_SLAVE: {
-    doc: 'You cannot make regular API calls directly on a slave. Please pass API calls via the master host.',
     params: ['Master IP address'],
+    doc: {
+      'xcp-1.5': 'You cannot make regular API calls directly on a slave. Please pass API calls via the master host.',
+      8.2: 'You cannot make regular API calls directly on a slave. Please pass API calls via the master host.',
+      8.3: 'You cannot make regular API calls directly on a supporter. Please pass API calls via the coordinator host.',
+    },
   },
 };
+
+/** The era the running command answers in (set by runXe; the seeding helpers never raise). */
+/** @type {Era} */
+let currentEra = '8.2';
 
 class XeExit extends Error {
   /** @param {number} code @param {string} stderr @param {string} [stdout] */
@@ -534,10 +675,21 @@ class XeExit extends Error {
   }
 }
 
-/** A documented xapi error: its sentence, then `param: value` lines (references shown as `uuid (name)`). */
+/**
+ * A xapi error as xe prints it (xapi_cli.ml exception_handler → Cli_util.server_error, newcli.ml):
+ * documented in this era: its sentence, then one `name: value` line per parameter (pp_params:
+ * `<extra>` / `<unknown>` when the counts differ; references as `uuid (name)`, ref_convert);
+ * undocumented: `Error code: CODE` and `Error parameters: a, b` (newcli's Command (Error …)).
+ */
 function apiError(/** @type {keyof typeof API_ERRORS} */ code, /** @type {string[]} */ params = []) {
   const e = API_ERRORS[code];
-  const lines = [e.doc];
+  const doc = e?.doc[currentEra];
+  if (!e || doc === undefined) {
+    const err = undocumentedError(code, params);
+    err.apiCode = code;
+    return err;
+  }
+  const lines = [doc];
   const names = e.params;
   const n = Math.max(names.length, params.length);
   for (let i = 0; i < n; i++) lines.push(`${names[i] ?? '<extra>'}: ${params[i] ?? '<unknown>'}`);
@@ -546,9 +698,11 @@ function apiError(/** @type {keyof typeof API_ERRORS} */ code, /** @type {string
   return err;
 }
 
-/** An error xapi has no documentation for: the client prints the code and the parameters. */
+/** An error xapi has no documentation for: newcli.ml prints `Error code:` and `Error parameters:` (", "-joined). */
 function undocumentedError(/** @type {string} */ code, /** @type {string[]} */ params) {
-  return new XeExit(1, `Error code: ${code}\nError parameters: ${params.join(', ')}\n`);
+  const err = new XeExit(1, `Error code: ${code}\nError parameters: ${params.join(', ')}\n`);
+  err.apiCode = code;
+  return err;
 }
 
 /** A CLI failure (`failwith` in cli_operations): `Error: …`. */
@@ -745,12 +899,28 @@ export function provisionXml(/** @type {{ device: string, size: number, bootable
 }
 
 /**
- * A fresh state: a pool with one host (its control domain running), the bridged network xenbr0 on
- * eth0, the host-internal management network, the storage drivers, and templates.
- * flavour 'legacy': XCP 1.5 on Ubuntu 12.04 (no lvm driver, template "CentOS 5 (64-bit)"); 'xcp-ng':
- * XCP-ng 8.2.
- * @param {{ flavour?: 'xcp-ng'|'legacy', seed?: string, xapi?: boolean, hostName?: string, address?: string,
- *   drivers?: string[], nfsExports?: string[] | null }} [opts]
+ * A fresh state as a host starts: a pool with one host (its control domain running), the bridged
+ * network xenbr0 on eth0, the host-internal management network, the storage drivers, the Tools SR,
+ * the templates, and on XCP-ng the local SR the installer leaves.
+ * flavour 'legacy': XCP 1.5 on Ubuntu 12.04 (xapi master/1.3.2; no lvm driver); 'xcp-ng': XCP-ng
+ * 8.2 (xapi v1.249.0), or 8.3 with release '8.3' (xapi v26.1.4).
+ * - The Tools SR (dbsync_master.ml create_tools_sr): master/1.3.2 creates it at every start, named
+ *   Xapi_globs.miami_tools_sr_name "XenServer Tools", marked only in other-config; v1.249.0 and
+ *   later only when xapi.conf says create-tools-sr = true, which XCP-ng sets (xcp-ng-rpms/xapi
+ *   8.2: SOURCES/00-XCP-ng-create-tools-sr.conf; 8.3: 0001-xcp-ng-configure-xapi.conf-to-meet-our-
+ *   needs.patch), named Xapi_globs.tools_sr_name () = PRODUCT_BRAND ^ " Tools" ("XCP-ng Tools"),
+ *   described "… ISOs", is_tools_sr = true. Both: type iso, content-type iso, shared, a PBD per
+ *   host with device-config location (and path since v1.249.0) = the tools ISO directory.
+ * - The local SR: XCP-ng's installer (host-installer, not in the mirrors read) creates "Local
+ *   storage" on the rest of the disk and makes it the pool's default SR; `localStorage: false` is
+ *   a host installed without one. Ubuntu's xcp-xapi creates no SR.
+ * - Templates: XCP-ng's list comes from its guest-templates-json package, which is not in the
+ *   mirrors read; only "Other install media" is named in xen-api itself (ocaml/quicktest/qt.ml,
+ *   v1.249.0 and v26.1.4). The others here are names of XCP-ng's templates taken from the
+ *   runbook's source notes, as is the legacy "CentOS 5 (64-bit)" (XCP 1.5's templates came from a
+ *   part of xapi not published in xen-api's tree).
+ * @param {{ flavour?: 'xcp-ng'|'legacy', release?: '8.2'|'8.3', seed?: string, xapi?: boolean, hostName?: string,
+ *   address?: string, drivers?: string[], nfsExports?: string[] | null, localStorage?: boolean }} [opts]
  * @returns {State}
  */
 export function createState(opts = {}) {
@@ -759,6 +929,7 @@ export function createState(opts = {}) {
   const state = {
     version: 1,
     flavour,
+    ...(flavour === 'xcp-ng' && opts.release === '8.3' ? { release: '8.3' } : {}),
     xapi: opts.xapi ?? true,
     seed: opts.seed ?? 'xe-sim',
     next: 0,
@@ -783,16 +954,27 @@ export function createState(opts = {}) {
           xen: '4.1.2',
           hostname: hostName,
         }
-      : {
-          product_version: '8.2.1',
-          product_version_text: '8.2',
-          product_brand: 'XCP-ng',
-          platform_name: 'XCP',
-          platform_version: '3.2.1',
-          xapi: '1.249',
-          xen: '4.13.5',
-          hostname: hostName,
-        };
+      : opts.release === '8.3'
+        ? {
+            product_version: '8.3.0',
+            product_version_text: '8.3',
+            product_brand: 'XCP-ng',
+            platform_name: 'XCP',
+            platform_version: '3.4.0',
+            xapi: '26.1',
+            xen: '4.17.5',
+            hostname: hostName,
+          }
+        : {
+            product_version: '8.2.1',
+            product_version_text: '8.2',
+            product_brand: 'XCP-ng',
+            platform_name: 'XCP',
+            platform_version: '3.2.1',
+            xapi: '1.249',
+            xen: '4.13.5',
+            hostname: hostName,
+          };
   const host = insert(state, 'host', {
     'name-label': hostName,
     'name-description': 'Default install',
@@ -863,7 +1045,41 @@ export function createState(opts = {}) {
           { name: 'Other install media', disks: [] },
         ];
   for (const t of templates) addTemplate(state, t);
+  addToolsSr(state);
+  if (flavour === 'xcp-ng' && opts.localStorage !== false) {
+    addSr(state, { name: 'Local storage', type: 'lvm', device: '/dev/sda3', makeDefault: true });
+  }
   return state;
+}
+
+/** The Tools SR as dbsync_master.ml create_tools_sr leaves it (see createState). */
+function addToolsSr(/** @type {State} */ state) {
+  const legacy = state.flavour === 'legacy';
+  const name = legacy ? 'XenServer Tools' : 'XCP-ng Tools';
+  const description = `${name} ISOs`;
+  // Xapi_globs.tools_sr_dir: "/opt/xensource/packages/iso" (v1.249.0); master/1.3.2 Fhs.sharedir
+  // ^ "/packages/iso" with SHAREDIR=/opt/xensource in its Makefile.
+  const dir = '/opt/xensource/packages/iso';
+  const sr = insert(state, 'sr', {
+    'name-label': name,
+    'name-description': description,
+    type: 'iso',
+    'content-type': 'iso',
+    shared: 'true',
+    'is-tools-sr': legacy ? 'false' : 'true',
+    'other-config': {
+      xensource_internal: 'true',
+      xenserver_tools_sr: 'true',
+      'i18n-key': 'xenserver-tools',
+      'i18n-original-value-name_label': name,
+      'i18n-original-value-name_description': description,
+    },
+  });
+  // master/1.3.2: ["location"; "legacy_mode"]; v1.249.0: Xapi_globs.tools_sr_pbd_device_config.
+  const config = legacy ? { location: dir, legacy_mode: 'true' } : { path: dir, location: dir, legacy_mode: 'true' };
+  for (const h of Object.values(state.objects.host ?? {}))
+    insert(state, 'pbd', { 'host-uuid': h.uuid, 'sr-uuid': sr.uuid, 'device-config': { ...config } });
+  return sr.uuid;
 }
 
 /** A template (is-a-template, default template), with the disks it provisions. */
@@ -1011,7 +1227,9 @@ export function addVbd(
   if (!v) throw new Error(`no VM ${vm}`);
   let vdi = o.vdi;
   if (!vdi) {
-    const sr = o.sr ?? Object.keys(state.objects.sr ?? {})[0];
+    const srs = Object.values(state.objects.sr ?? {});
+    const def = thePool(state)['default-SR'];
+    const sr = o.sr ?? (def && state.objects.sr?.[def] ? def : srs.find((x) => x['content-type'] !== 'iso')?.uuid);
     if (!sr) throw new Error('addVbd needs an SR: add one with addSr()');
     vdi = addVdi(state, sr, { name: `${v['name-label']} disk`, ...(o.size ? { size: o.size } : {}) });
   }
@@ -1043,6 +1261,8 @@ export function addMaster(state, address, o) {
     seed: `${state.seed}:${address}`,
     hostName: o.hostName ?? 'xcp-ng-master',
     address,
+    ...(state.release ? { release: state.release } : {}),
+    localStorage: false,
   });
   thePool(remote)['name-label'] = o.poolName ?? 'pool';
   for (const cls of ['vm', 'sm', 'pif']) delete remote.objects[cls];
@@ -1110,7 +1330,10 @@ export function seedXe(dir, spec = {}) {
       const { vifs = [], vbds = [], ...vmOpts } = v;
       const uuid = addVm(state, vmOpts);
       const vbdIds = vbds.map((b) => {
-        if (!b.vdi && !b.sr && !sr) sr = addSr(state, { name: 'Local storage', type: 'ext', device: '/dev/sdb' });
+        if (!b.vdi && !b.sr && !sr) {
+          const def = thePool(state)['default-SR'];
+          sr = def ?? addSr(state, { name: 'Local storage', type: 'ext', device: '/dev/sdb' });
+        }
         return addVbd(state, uuid, { ...(sr ? { sr } : {}), ...b });
       });
       vms[v.name] = { uuid, vifs: vifs.map((x) => addVif(state, uuid, x)), vbds: vbdIds };
@@ -1300,15 +1523,24 @@ function bytes(/** @type {string} */ name, /** @type {string} */ v) {
   return Number(m[1]) * factor;
 }
 
+/**
+ * Vm_memory_constraints.assert_valid (xapi_vm_memory_constraints.ml): master/1.3.2 raises
+ * MEMORY_CONSTRAINT_VIOLATION ["Memory limits must satisfy: static_min ≤ dynamic_min ≤ dynamic_max ≤
+ * static_max"], undocumented there (xe prints `Error code:`); v1.249.0 and v26.1.4 raise
+ * MEMORY_CONSTRAINT_VIOLATION_ORDER without parameters.
+ */
 function assertMemoryOrder(/** @type {Obj} */ o) {
   const sMin = Number(o['memory-static-min']);
   const dMin = Number(o['memory-dynamic-min']);
   const dMax = Number(o['memory-dynamic-max']);
   const sMax = Number(o['memory-static-max']);
   if (!(sMin <= dMin && dMin <= dMax && dMax <= sMax)) {
-    throw apiError('MEMORY_CONSTRAINT_VIOLATION', [
-      'Memory limits must satisfy: static_min ≤ dynamic_min ≤ dynamic_max ≤ static_max',
-    ]);
+    if (currentEra === 'xcp-1.5') {
+      throw apiError('MEMORY_CONSTRAINT_VIOLATION', [
+        'Memory limits must satisfy: static_min ≤ dynamic_min ≤ dynamic_max ≤ static_max',
+      ]);
+    }
+    throw apiError('MEMORY_CONSTRAINT_VIOLATION_ORDER');
   }
 }
 
@@ -1400,13 +1632,18 @@ function haltVm(/** @type {State} */ state, /** @type {Obj} */ vm) {
 
 /* ================================================================== selection */
 
+/** The fields this era's records.ml prints (a field with `since` is absent from older xapi). */
+function eraFields(/** @type {ClassDef} */ def) {
+  return def.fields.filter((fd) => !(fd.since && currentEra === 'xcp-1.5'));
+}
+
 /** What kind of field a filter or a param-set key names (cli_operations.get_field_type). */
 function fieldType(/** @type {ClassDef} */ def, /** @type {string} */ name) {
-  const exact = def.fields.find((x) => x.name === name);
+  const exact = eraFields(def).find((x) => x.name === name);
   if (exact) return { kind: 'normal', field: exact };
   const colon = name.indexOf(':');
   if (colon > 0) {
-    const real = def.fields.find((x) => x.name === name.slice(0, colon));
+    const real = eraFields(def).find((x) => x.name === name.slice(0, colon));
     if (!real) throw cliFailure(`Unknown field '${name}'`);
     if (real.tag.startsWith('S')) return { kind: 'set', field: real, key: name.slice(colon + 1) };
     if (real.tag.startsWith('M')) return { kind: 'map', field: real, key: name.slice(colon + 1) };
@@ -1514,18 +1751,18 @@ function classCommands(
     const objs = p.bool('all') ? all(db, cls) : filter(db, def, all(db, cls), filters);
     const chosen = p.get('params');
     const names = chosen === undefined ? view.list : chosen === 'all' ? [] : chosen.split(',');
-    const fields = names.length ? def.fields.filter((x) => names.includes(x.name)) : def.fields;
+    const fields = names.length ? eraFields(def).filter((x) => names.includes(x.name)) : eraFields(def);
     out.table(objs.map((o) => recordRows(o, fields, db)));
   };
   if (cliName !== cls) return;
   COMMANDS[`${cls}-param-list`] = (db, p, out) => {
     const o = lookup(db, cls, p.req('uuid'));
-    out.table([recordRows(o, def.fields, db)]);
+    out.table([recordRows(o, eraFields(def), db)]);
   };
   COMMANDS[`${cls}-param-get`] = (db, p, out) => {
     const o = lookup(db, cls, p.req('uuid'));
     const name = p.req('param-name');
-    const fd = def.fields.find((x) => x.name === name);
+    const fd = eraFields(def).find((x) => x.name === name);
     if (!fd) throw undocumentedError('Missing parameter', [name]);
     const key = p.get('param-key');
     if (key !== undefined && fd.tag.startsWith('M')) {
@@ -1560,7 +1797,7 @@ function classCommands(
   COMMANDS[`${cls}-param-add`] = (db, p) => {
     const o = lookup(db, cls, p.req('uuid'));
     const name = p.req('param-name');
-    const fd = def.fields.find((x) => x.name === name);
+    const fd = eraFields(def).find((x) => x.name === name);
     if (!fd) throw undocumentedError('Missing parameter', [name]);
     if (fd.tag === 'SRW') {
       const key = p.get('param-key');
@@ -1579,7 +1816,7 @@ function classCommands(
     const o = lookup(db, cls, p.req('uuid'));
     const name = p.req('param-name');
     const key = p.req('param-key');
-    const fd = def.fields.find((x) => x.name === name);
+    const fd = eraFields(def).find((x) => x.name === name);
     if (!fd) throw undocumentedError('Missing parameter', [name]);
     if (fd.tag === 'SRW') {
       if (!o[name].includes(key)) throw cliFailure(`Key ${key} is not in the set`);
@@ -1594,7 +1831,7 @@ function classCommands(
   COMMANDS[`${cls}-param-clear`] = (db, p) => {
     const o = lookup(db, cls, p.req('uuid'));
     const name = p.req('param-name');
-    const fd = def.fields.find((x) => x.name === name);
+    const fd = eraFields(def).find((x) => x.name === name);
     if (!fd) throw undocumentedError('Missing parameter', [name]);
     if (fd.tag === 'SRW') o[name] = [];
     else if (fd.tag === 'MRW') o[name] = {};
@@ -1638,8 +1875,17 @@ COMMANDS['vm-reboot'] = (db, p) => {
   });
 };
 
+/**
+ * cli_operations.ml vm_vcpu_hotplug → VM.set_VCPUs_number_live (xapi_vm.ml) → xapi_xenops.ml
+ * set_vcpus: a running VM only, 1 ≤ n ≤ VCPUs-max (xenopsd Invalid_vcpus → INVALID_VALUE ["VCPU values
+ * must satisfy: 0 < VCPUs ≤ VCPUs_max"; n]); xapi then records n as VCPUs_at_startup too
+ * (Db.VM.set_VCPUs_at_startup), v1.249.0 and v26.1.4. A non-integer: "Failed to parse parameter
+ * 'new-vcpus': expecting an integer".
+ */
 COMMANDS['vm-vcpu-hotplug'] = (db, p) => {
-  const n = integer('new-vcpus', p.req('new-vcpus'));
+  const raw = p.req('new-vcpus');
+  if (!/^-?\d+$/.test(raw.trim())) throw cliFailure("Failed to parse parameter 'new-vcpus': expecting an integer");
+  const n = Number(raw);
   const vms = selectVms(db, p, ['new-vcpus']);
   doMultiple(vms, (vm) => {
     requireRunning(vm);
@@ -1724,10 +1970,11 @@ COMMANDS['vm-install'] = (db, p, out) => {
     const def = thePool(state)['default-SR'];
     if (def && state.objects.sr?.[def]) provisionSr = def;
     else if (disksXml) {
+      // cli_operations.ml vm_install_real, the same text at master/1.3.2, v1.249.0 and v26.1.4:
+      // only when the template provisions disks (Xapi_templates.get_template_record disks <> []).
+      // "No SR specified and Pool default SR is null" is vm_import's, not vm-install's.
       throw cliFailure(
-        state.flavour === 'legacy'
-          ? 'No SR specified and Pool default SR is null'
-          : 'Failed to find a valid default SR for the Pool. Please provide an sr-name-label or sr-uuid parameter.',
+        'Failed to find a valid default SR for the Pool. Please provide an sr-name-label or sr-uuid parameter.',
       );
     }
   }
@@ -1821,15 +2068,22 @@ COMMANDS['sr-create'] = (db, p, out) => {
       : lookup(db, 'host', thePool(state).master);
   if (!state.drivers.includes(type)) throw apiError('SR_UNKNOWN_DRIVER', [type]);
   const config = p.map('device-config');
+  // Storage backend failures reach xe as SR_BACKEND_FAILURE_<value> ["", description, ""], which no
+  // datamodel documents (xe prints `Error code:`); the values and descriptions are sm's
+  // XE_SR_ERRORCODES.xml (xapi-project/sm v2.30.8-12-xcpng for XCP-ng 8.2, v3.2.12 for 8.3: the same).
+  // The 2012 sm is not in the mirrors; the legacy flavour answers with the same codes.
   if (type === 'ext' || type === 'lvm') {
+    // EXTSR.py / LVMSR.py load: ConfigDeviceMissing = 90.
     if (!config.device)
       throw undocumentedError('SR_BACKEND_FAILURE_90', ['', 'The request is missing the device parameter', '']);
   }
   if (type === 'nfs') {
+    // NFSSR.py load: ConfigServerMissing = 102; create → validate_remotepath: ConfigServerPathMissing = 101.
     if (!config.server)
-      throw undocumentedError('SR_BACKEND_FAILURE_37', ['', 'The request is missing the server parameter', '']);
+      throw undocumentedError('SR_BACKEND_FAILURE_102', ['', 'The request is missing the server parameter', '']);
     if (!config.serverpath)
-      throw undocumentedError('SR_BACKEND_FAILURE_37', ['', 'The request is missing the serverpath parameter', '']);
+      throw undocumentedError('SR_BACKEND_FAILURE_101', ['', 'The request is missing the serverpath parameter', '']);
+    // NFSSR.py mount_remotepath: XenError('NFSMount', opterr=…) = 73, "NFS mount error [opterr=…]" (xs_errors.py).
     if (state.nfsExports && !state.nfsExports.includes(`${config.server}:${config.serverpath}`)) {
       throw undocumentedError('SR_BACKEND_FAILURE_73', [
         '',
@@ -1871,11 +2125,29 @@ COMMANDS['pool-join'] = (db, p, out) => {
   if (master.username !== username || master.password !== password) throw paramError('Authentication failed');
   const me = thisHost(state);
   const pool = thePool(state);
+  // xapi_pool.ml pre_join_checks, in its order: assert_i_know_of_no_other_hosts,
+  // assert_no_running_vms_on_me (power_state = `Running only: paused and suspended VMs pass; the
+  // control domain is skipped), assert_no_shared_srs_on_me (below).
   if (all(db, 'host').length > 1) throw apiError('JOINING_HOST_CANNOT_BE_MASTER_OF_OTHER_HOSTS');
-  if (all(db, 'vm').some((v) => v['is-control-domain'] !== 'true' && v['power-state'] !== 'halted')) {
+  if (all(db, 'vm').some((v) => v['is-control-domain'] !== 'true' && v['power-state'] === 'running')) {
     throw apiError('JOINING_HOST_CANNOT_HAVE_RUNNING_VMS');
   }
-  if (all(db, 'sr').some((s) => s.shared === 'true')) throw apiError('JOINING_HOST_CANNOT_CONTAIN_SHARED_SRS');
+  // assert_no_shared_srs_on_me: shared SRs other than the Tools SR. Which SR is the Tools SR:
+  // master/1.3.2 Helpers.is_tools_sr (other-config has xenserver_tools_sr or xensource_internal);
+  // v1.249.0 and v26.1.4 the SR.is_tools_sr field.
+  const toolsSr = (/** @type {Obj} */ s) =>
+    currentEra === 'xcp-1.5'
+      ? Object.hasOwn(s['other-config'] ?? {}, 'xenserver_tools_sr') ||
+        Object.hasOwn(s['other-config'] ?? {}, 'xensource_internal')
+      : s['is-tools-sr'] === 'true';
+  if (all(db, 'sr').some((s) => s.shared === 'true' && !toolsSr(s)))
+    throw apiError('JOINING_HOST_CANNOT_CONTAIN_SHARED_SRS');
+  // The joining host takes the pool's database; its own Tools SR is not carried over: the pool has
+  // one (dbsync_master.ml create_tools_sr: "Let there be only one Tools SR"), which gets a PBD here.
+  for (const s of all(db, 'sr').filter(toolsSr)) {
+    for (const p of all(db, 'pbd')) if (p['sr-uuid'] === s.uuid) delete state.objects.pbd?.[p.uuid];
+    delete state.objects.sr?.[s.uuid];
+  }
   delete state.objects.pool?.[pool.uuid];
   /** @type {Record<string, string>} this host's network → the pool's network on the same bridge */
   const remap = {};
@@ -1935,6 +2207,7 @@ export function runXe(argv, opts) {
     };
   }
   if (!state.xapi) return { code: 1, stdout: '', stderr: 'Error: Connection refused (calling connect )\n' };
+  currentEra = eraOf(state);
   const db = { state };
   try {
     const { cmd, params } = wireParams(argv);
