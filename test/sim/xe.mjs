@@ -1300,7 +1300,8 @@ export function writeXe(/** @type {string} */ dir, /** @type {State} */ state) {
 
 /**
  * Seed `dir/xe.json` and return the uuids tests need.
- *   seedXe(dir)                                      one XCP-ng host, no SR, no VM
+ *   seedXe(dir)                                      one XCP-ng 8.2 host as installed: Tools SR, Local storage
+ *   seedXe(dir, { localStorage: false })             the same without the installer's local SR
  *   seedXe(dir, { flavour: 'legacy', xapi: false })  XCP 1.5 on Ubuntu 12.04, xapi not running yet
  *   seedXe(dir, { sr: { name: 'Local storage', type: 'ext', device: '/dev/sdb', makeDefault: true },
  *                 vms: [{ name: 'web01', powerState: 'running', vcpusMax: 4, vcpusAtStartup: 2,
@@ -1341,7 +1342,9 @@ export function seedXe(dir, spec = {}) {
     for (const [address, m] of Object.entries(masters ?? {})) addMaster(state, address, m);
   }
   writeXe(dir, state);
-  return { state, pool: thePool(state).uuid, host: thisHost(state).uuid, sr, vms };
+  // sr: the SR the seed created, else the pool's default SR (the installer's Local storage).
+  const def = thePool(state)['default-SR'];
+  return { state, pool: thePool(state).uuid, host: thisHost(state).uuid, sr: sr ?? def ?? undefined, vms };
 }
 
 /** The calls recorded in dir/calls.jsonl (xe and the recording stand-ins). */
