@@ -310,6 +310,8 @@ const KNOWN: readonly KnownError[] = [
     match: ['You attempted an operation that was not allowed.'],
     hint: (p) => p.reason,
   },
+  { code: 'INVALID_DEVICE', match: ['The device name is invalid'], hint: () => 'a device is a number: 0, 1, 2…' },
+  { code: 'MAC_INVALID', match: ['The MAC address specified is not valid.'], hint: () => 'write it aa:bb:cc:dd:ee:ff' },
   { code: 'DEVICE_ALREADY_ATTACHED', match: ['The device is already attached to a VM'] },
   { code: 'DEVICE_ALREADY_DETACHED', match: ['The device is not currently attached'] },
   {

@@ -99,7 +99,7 @@ describe('output formats', () => {
     const s = seedXe(dir, { vms: [{ name: 'web01', otherConfig: { a: 'b' } }] });
     const uuid = s.vms.web01?.uuid as string;
     const [r] = parseRecords(ok('vm-param-list', `uuid=${uuid}`));
-    expect(r?.map('other-config')).toEqual({ a: 'b' });
+    expect(r?.map('other-config')).toEqual({ mac_seed: expect.stringMatching(/^[0-9a-f-]{36}$/), a: 'b' });
     expect(r?.fields.get('other-config')?.tag).toBe('MRW');
     expect(r?.fields.get('VCPUs-max')?.tag).toBe('RW');
     expect(r?.fields.get('dom-id')?.tag).toBe('RO');
@@ -310,12 +310,35 @@ describe('storage and installation', () => {
     ).toBe('Error: No SR with that name-label found\n');
   });
   it('creates a VIF on a free device, refuses a taken one', () => {
-    const s = seedXe(dir, { vms: [{ name: 'web01', vifs: [{}] }] });
+    const s = seedXe(dir, {
+      vms: [
+        { name: 'web01', vifs: [{}] },
+        { name: 'bare', otherConfig: { mac_seed: '' } },
+      ],
+    });
     const vm = s.vms.web01?.uuid as string;
     const net = ok('network-list', 'bridge=xenbr0', '--minimal').trim();
     expect(parseXeError(xe('vif-create', `vm-uuid=${vm}`, `network-uuid=${net}`, 'device=0').stderr).code).toBe(
       'DEVICE_ALREADY_EXISTS',
     );
+    // xapi_vif_helpers.ml create: the device must be an integer, checked first; without a
+    // mac_seed an empty MAC stays empty and is refused.
+    expect(xe('vif-create', `vm-uuid=${vm}`, `network-uuid=${net}`, 'device=eth1').stderr).toBe(
+      'The device name is invalid\ndevice: eth1\n',
+    );
+    const bare = s.vms.bare?.uuid as string;
+    expect(xe('vif-create', `vm-uuid=${bare}`, `network-uuid=${net}`, 'device=0').stderr).toBe(
+      'The MAC address specified is not valid.\nMAC: \n',
+    );
+    // A MAC is kept as written.
+    const upper = ok(
+      'vif-create',
+      `vm-uuid=${bare}`,
+      `network-uuid=${net}`,
+      'device=0',
+      'mac=AA:BB:CC:00:11:22',
+    ).trim();
+    expect(ok('vif-param-get', `uuid=${upper}`, 'param-name=MAC')).toBe('AA:BB:CC:00:11:22\n');
     const vif = ok('vif-create', `vm-uuid=${vm}`, `network-uuid=${net}`, 'device=1', 'mac=random').trim();
     expect(ok('vif-list', `uuid=${vif}`, 'params=MAC', '--minimal')).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}\n$/);
   });
