@@ -1519,21 +1519,66 @@ class Params {
   }
 }
 
+/**
+ * records.ml safe_i64_of_string (master/1.3.2 ocaml/client_records, v1.249.0 and v26.1.4
+ * ocaml/xapi-cli-server): Int64.of_string, else Record_failure "Failed to parse parameter 'F':
+ * expecting an integer", printed `Error: …` (xapi_cli.ml exception_handler).
+ */
 function integer(/** @type {string} */ name, /** @type {string} */ v) {
-  if (!/^-?\d+$/.test(v.trim())) throw cliFailure(`Parameter ${name} must be an integer`);
+  if (!/^[-+]?\d+$/.test(v)) throw cliFailure(`Failed to parse parameter '${name}': expecting an integer`);
   return Number(v);
 }
 
-/** Record_util.bytes_of_string: an integer with an optional KiB/MiB/GiB/TiB suffix. */
+/**
+ * Record_util.bytes_of_string FIELD:
+ * - master/1.3.2 and v1.249.0: digits, optionally followed by one of bytes, KiB, MiB, GiB, TiB
+ *   (case as written); "Failed to parse field 'F': expecting an integer (possibly with suffix)",
+ *   or "… Unknown suffix: 'S' (try KiB, MiB, GiB or TiB)";
+ * - v26.1.4: "%Ld %s" with the suffix in any case, b/bytes, k/kb/kib, m/mb/mib, g/gb/gib,
+ *   t/tb/tib (all powers of 1024); "Failed to parse field 'F': expecting an integer (possibly with
+ *   suffix KiB, MiB, GiB, TiB), got 'V'".
+ */
 function bytes(/** @type {string} */ name, /** @type {string} */ v) {
-  const m = /^\s*(\d+)\s*(KiB|MiB|GiB|TiB)?\s*$/i.exec(v);
-  if (!m)
-    throw cliFailure(
-      `Failed to parse parameter '${name}': expecting an integer (optionally with IEC binary unit prefix)`,
-    );
-  const unit = (m[2] ?? '').toLowerCase();
-  const factor = { '': 1, kib: 1024, mib: MiB, gib: GiB, tib: 1024 * GiB }[unit] ?? 1;
-  return Number(m[1]) * factor;
+  if (currentEra === '8.3') {
+    const m = /^\s*([-+]?\d+)\s*([A-Za-z]*)$/.exec(v);
+    const unit = (m?.[2] ?? '').toLowerCase();
+    const pow = {
+      '': 0,
+      b: 0,
+      bytes: 0,
+      k: 1,
+      kb: 1,
+      kib: 1,
+      m: 2,
+      mb: 2,
+      mib: 2,
+      g: 3,
+      gb: 3,
+      gib: 3,
+      t: 4,
+      tb: 4,
+      tib: 4,
+    }[unit];
+    if (!m || pow === undefined || Number(m[1]) < 0) {
+      throw cliFailure(
+        `Failed to parse field '${name}': expecting an integer (possibly with suffix KiB, MiB, GiB, TiB), got '${v}'`,
+      );
+    }
+    return Number(m[1]) * 1024 ** pow;
+  }
+  const bad = () => cliFailure(`Failed to parse field '${name}': expecting an integer (possibly with suffix)`);
+  const suffix = v.replace(/[\s\d]+/g, ' ').trim();
+  if (suffix === '') {
+    if (!/^\d+$/.test(v)) throw bad();
+    return Number(v);
+  }
+  if (suffix.includes(' ')) throw bad();
+  const digits = v.replace(/\D+/g, ' ').trim();
+  if (digits === '' || digits.includes(' ')) throw bad();
+  const factor = { bytes: 1, KiB: 1024, MiB, GiB, TiB: 1024 * GiB }[suffix];
+  if (factor === undefined)
+    throw cliFailure(`Failed to parse field '${name}': Unknown suffix: '${suffix}' (try KiB, MiB, GiB or TiB)`);
+  return Number(digits) * factor;
 }
 
 /**

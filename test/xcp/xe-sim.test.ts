@@ -250,7 +250,7 @@ describe('VM lifecycle and resources', () => {
       'VM_BAD_POWER_STATE',
     );
     expect(xe('vm-memory-dynamic-range-set', `uuid=${vm}`, 'min=lots', 'max=2GiB').stderr).toMatch(
-      /^Error: Failed to parse parameter 'min'/,
+      /^Error: Failed to parse field 'min': expecting an integer \(possibly with suffix\)$/m,
     );
   });
   it('plugs and unplugs VIFs and VBDs of a running VM', () => {
@@ -485,6 +485,20 @@ describe('as each xapi answers (XCP 1.5: master/1.3.2, XCP-ng 8.2: v1.249.0, 8.3
     const s = seedXe(dir, { vms: [{ name: 'v', vifs: [{}], vbds: [{}] }] });
     expect(ok('vif-param-get', `uuid=${s.vms.v?.vifs[0]}`, 'param-name=qos_supported_algorithms')).toBe('\n');
     expect(ok('vbd-param-get', `uuid=${s.vms.v?.vbds[0]}`, 'param-name=qos_supported_algorithms')).toBe('\n');
+  });
+  it('reads memory sizes as each era’s Record_util.bytes_of_string', () => {
+    const s = seedXe(dir, { vms: [{ name: 'v', memory: 1 * GiB }] });
+    const vm = s.vms.v?.uuid as string;
+    expect(xe('vm-memory-dynamic-range-set', `uuid=${vm}`, 'min=512M', 'max=1GiB').stderr).toBe(
+      "Error: Failed to parse field 'min': Unknown suffix: 'M' (try KiB, MiB, GiB or TiB)\n",
+    );
+    const t = seedXe(dir, { release: '8.3', vms: [{ name: 'v', memory: 1 * GiB }] });
+    const vm3 = t.vms.v?.uuid as string;
+    ok('vm-memory-dynamic-range-set', `uuid=${vm3}`, 'min=512M', 'max=1g');
+    expect(ok('vm-param-get', `uuid=${vm3}`, 'param-name=memory-dynamic-min')).toBe(`${512 * MiB}\n`);
+    expect(xe('vm-memory-dynamic-range-set', `uuid=${vm3}`, 'min=lots', 'max=1g').stderr).toBe(
+      "Error: Failed to parse field 'min': expecting an integer (possibly with suffix KiB, MiB, GiB, TiB), got 'lots'\n",
+    );
   });
   it('says coordinator at 8.3 where 8.2 said master', () => {
     const text = {
