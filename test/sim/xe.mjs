@@ -4,7 +4,10 @@
  * VMs, devices and storage live in one JSON file, `$XR_SIM_DIR/xe.json`.
  *
  * What it reproduces from xapi's sources (xe-cli/newcli.ml, xapi-cli-server/cli_printer.ml,
- * cli_operations.ml, cli_util.ml, xapi_cli.ml, cli_frontend.ml, idl/datamodel_errors.ml):
+ * cli_operations.ml, cli_util.ml, xapi_cli.ml, cli_frontend.ml, records.ml, idl/datamodel_errors.ml),
+ * read at the tags of ERA_TAGS below — master/1.3.2 (XCP 1.5), v1.249.0 (XCP-ng 8.2), v26.1.4
+ * (XCP-ng 8.3) — and sm's XE_SR_ERRORCODES.xml. Each behaviour below names its file and function;
+ * where the eras differ the simulator answers as the state's era (state.flavour, state.release).
  * - the client joins its arguments with newlines and the server splits them again, so a value with a
  *   line break becomes two parameters (a parameter without `=` gets an empty value);
  * - `--flag` is `flag=true`; `key=value` splits at the first `=`; `-s/-u/-pw/-pwf/-p` and
@@ -480,7 +483,11 @@ export const CLASSES = {
   },
 };
 
-/** CLI aliases: `template-list` is the VM class seen through other default filters. */
+/**
+ * CLI aliases: `template-list` is the VM class seen through other default filters
+ * (cli_operations.ml gen_cmds: the "template" class, def_filters is-a-template=true and
+ * is-a-snapshot=false, default columns name-label, name-description, uuid; v1.249.0).
+ */
 const ALIASES = {
   template: {
     cls: 'vm',
@@ -492,6 +499,9 @@ const ALIASES = {
   },
 };
 
+/**
+ * cli_operations.ml stdparams (v1.249.0; master/1.3.2 has no "trace"): never filters, never fields.
+ */
 const STDPARAMS = [
   'server',
   'password',
@@ -713,9 +723,16 @@ function undocumentedError(/** @type {string} */ code, /** @type {string[]} */ p
   return err;
 }
 
-/** A CLI failure (`failwith` in cli_operations): `Error: …`. */
+/**
+ * A CLI failure: cli_operations.ml's own `failwith` raises Cli_util.Cli_failure, and records.ml /
+ * record_util.ml raise Record_failure; xapi_cli.ml exception_handler prints both as `Error: …` on
+ * stderr (other_error), exit 1. Every era.
+ */
 const cliFailure = (/** @type {string} */ msg) => new XeExit(1, `Error: ${msg}\n`);
-/** A parameter error: the message and the usage pointer. */
+/**
+ * A parameter error (xapi_cli.ml param_error: Unknown_command, Cli_frontend.ParseError /
+ * ParamNotFound, authentication): `Label: detail` then newcli's usage pointer. Every era.
+ */
 const paramError = (/** @type {string} */ msg) => new XeExit(1, `${msg}\nFor usage run: 'xe help'\n`);
 
 /* ================================================================== state */
@@ -762,7 +779,7 @@ function nameOf(/** @type {Db} */ db, /** @type {string} */ cls, /** @type {stri
   return db.state.objects[cls]?.[uuid]?.['name-label'] ?? NOT_IN_DATABASE;
 }
 
-/** Object by uuid, or UUID_INVALID as xapi's get_by_uuid raises it. */
+/** Object by uuid, or UUID_INVALID [class; uuid] as the database's get_by_uuid raises it (db_cache; every era). */
 function lookup(/** @type {Db} */ db, /** @type {string} */ cls, /** @type {string} */ uuid) {
   const o = db.state.objects[cls]?.[uuid];
   if (!o) throw apiError('UUID_INVALID', [CLASSES[cls]?.api ?? cls, uuid]);
@@ -895,7 +912,10 @@ const SM_DRIVERS = {
   file: 'Local Path VHD',
 };
 
-/** The disks a template provisions, as xapi keeps them in other-config:disks. */
+/**
+ * The disks a template provisions, as xapi keeps them in other-config:disks (xapi_templates.ml
+ * disk_of_xml: <provision><disk device size sr bootable type/></provision>; every era).
+ */
 export function provisionXml(/** @type {{ device: string, size: number, bootable?: boolean }[]} */ disks) {
   const items = disks
     .map(
@@ -1090,7 +1110,11 @@ function addToolsSr(/** @type {State} */ state) {
   return sr.uuid;
 }
 
-/** A template (is-a-template, default template), with the disks it provisions. */
+/**
+ * A template (is-a-template, default template), with the disks it provisions. The description and
+ * PV-bootloader eliloader follow XenServer's Linux templates; XCP-ng's template package itself is
+ * not in the mirrors read (see createState).
+ */
 export function addTemplate(
   /** @type {State} */ state,
   /** @type {{ name: string, disks?: { device: string, size: number, bootable?: boolean }[], memory?: number }} */ t,
@@ -1390,7 +1414,10 @@ function tagText(/** @type {Tag} */ tag) {
   return tag.length === 2 ? ` ${tag}` : tag;
 }
 
-/** cli_printer.multi_line_record: first key padded right, the others left, to 4 + the longest key. */
+/**
+ * cli_printer.ml multi_line_record (master/1.3.2, v1.249.0, v26.1.4): first key padded right (pad_rhs),
+ * the others left (pad_string), to 4 + the longest key; `key: value` lines.
+ */
 function multiLineRecord(/** @type {[string, string][]} */ r) {
   const maxlen = 4 + Math.max(0, ...r.map(([k]) => k.length));
   return `${r.map(([k, v], i) => `${i === 0 ? k.padEnd(maxlen) : k.padStart(maxlen)}: ${v}`).join('\n')}\n`;
@@ -1400,7 +1427,13 @@ function escapeCommas(/** @type {string} */ s) {
   return s.replace(/\\/g, '\\\\').replace(/,/g, '\\,');
 }
 
-/** Collects output as cli_printer does, in normal or --minimal mode. */
+/**
+ * Collects output as cli_printer.ml make_printer does: PTable records each followed by an empty
+ * line (Print adds the second), PList one value a line, PMsg a line; with --minimal
+ * (multi_line_xapi_minimal) each table or list becomes one comma-joined group (escape_commas),
+ * groups prepended to a buffer, and minimal_flush prints them joined by `,` — an empty line when
+ * nothing matched. Every era.
+ */
 class Printer {
   constructor(/** @type {boolean} */ minimal) {
     this.minimal = minimal;
@@ -1430,7 +1463,12 @@ class Printer {
   }
 }
 
-/** @param {Obj} o @param {Field[]} fields @param {Db} db @returns {[string, string][]} */
+/**
+ * records.ml print_field: `name (TAG)`, TAG from the field's setters (RO/RW, MRO/MRW for maps,
+ * SRO/SRW for sets; two-letter tags padded with a space); map values `k: v; k2: v2`
+ * (Record_util.s2sm_to_string "; "), sets `a; b`, a null reference `<not in database>`.
+ * @param {Obj} o @param {Field[]} fields @param {Db} db @returns {[string, string][]}
+ */
 function recordRows(o, fields, db) {
   return fields.map((fd) => [`${fd.name} (${tagText(fd.tag)})`, printValue(fd, o, db)]);
 }
@@ -1438,8 +1476,12 @@ function recordRows(o, fields, db) {
 /* ================================================================== parameters */
 
 /**
- * What xapi receives: the client keeps its own options, joins the rest with newlines, and the
- * server splits at newlines (dropping a trailing CR) and parses each `key=value` / `--flag`.
+ * What xapi receives: the client keeps its own options (newcli.ml parse_args: server, port,
+ * username, password, passwordfile, nossl, debug, debugonfail and the switches -s -p -u -pw -pwf
+ * -h --nossl --debug --debug-on-fail; --traceparent at v26.1.4), joins the rest with newlines, and
+ * the server splits at newlines (xapi_cli.ml parse_session_and_args, zap_cr drops a trailing CR)
+ * and parses each `key=value` / `--flag` / `-switch value` (cli_frontend.ml parse_commandline and
+ * switch_map). Every era.
  * @param {string[]} argv
  */
 export function wireParams(argv) {
@@ -1490,6 +1532,7 @@ export function wireParams(argv) {
   return { cmd, params };
 }
 
+/** The parsed parameters; `req` raises ParamNotFound (cli_frontend.ml get_reqd_param): "Required parameter not found: K". */
 class Params {
   constructor(/** @type {[string, string][]} */ list) {
     this.list = list;
@@ -1602,10 +1645,16 @@ function assertMemoryOrder(/** @type {Obj} */ o) {
   }
 }
 
+/** A VM reference as xe prints it: cli_util.ml ref_convert, `uuid (name-label)`. */
 function vmHandle(/** @type {Obj} */ vm) {
   return `${vm.uuid} (${vm['name-label']})`;
 }
 
+/**
+ * xapi_vm_lifecycle.ml check_operation_error → report_power_state_error: VM_BAD_POWER_STATE
+ * [vm; the allowed states joined ", " (Record_util.power_to_string: lower case); actual]. Templates
+ * are halted. Every era.
+ */
 function requireHalted(/** @type {Db} */ _db, /** @type {Obj} */ vm) {
   if (vm['is-a-template'] === 'true') return;
   if (vm['power-state'] !== 'halted') throw apiError('VM_BAD_POWER_STATE', [vmHandle(vm), 'halted', vm['power-state']]);
@@ -1616,6 +1665,10 @@ function requireRunning(/** @type {Obj} */ vm) {
     throw apiError('VM_BAD_POWER_STATE', [vmHandle(vm), 'running', vm['power-state']]);
 }
 
+/**
+ * allowed-operations, a subset of xapi_vm_lifecycle.ml update_allowed_operations (v1.249.0) for
+ * the states the simulator has: what allowed_power_states admits in each power state.
+ */
 function allowedOperations(/** @type {Obj} */ o) {
   if (o['is-a-template'] === 'true')
     return ['changing_memory_limits', 'changing_VCPUs', 'clone', 'copy', 'export', 'provision'];
@@ -1659,6 +1712,11 @@ function freeDevices(
   return Array.from({ length: n }, (_, i) => String(i)).filter((d) => !used.has(d));
 }
 
+/**
+ * A started VM (xapi_xenops.ml after VM.start): dom-id, resident-on, VCPUs-number from
+ * VCPUs-at-startup (VM_metrics), start-time, its VIFs and VBDs attached (a VBD gets its xvdX
+ * device). A simplification: no memory or placement checks.
+ */
 function bootVm(/** @type {State} */ state, /** @type {Obj} */ vm, /** @type {string} */ power = 'running') {
   const db = { state };
   const domids = all(db, 'vm')
@@ -1710,7 +1768,13 @@ function fieldType(/** @type {ClassDef} */ def, /** @type {string} */ name) {
   throw cliFailure(`Unknown field '${name}'`);
 }
 
-/** Filter objects on `field=value`, `map:key=value`, `set:contains=value` (xapi: exact match). */
+/**
+ * cli_operations.ml filter_records_on_fields (master/1.3.2, v1.249.0): `field=value` on the printed
+ * value, `map:key=value` (filter_records_on_map_param), `set:contains=value`
+ * (filter_records_on_set_param: "Invalid syntax for set filtering (should be set-param:contains=key)");
+ * exact match (fields marked case_insensitive aside). Not reproduced: the old `map-name-key=value`
+ * form of get_field_type.
+ */
 function filter(
   /** @type {Db} */ db,
   /** @type {ClassDef} */ def,
@@ -1738,7 +1802,13 @@ function filter(
   return out;
 }
 
-/** select_vms + do_vm_op: every parameter but the operation's own is a filter. */
+/**
+ * cli_operations.ml select_vms + do_vm_op (v1.249.0; the same at master/1.3.2): is-control-domain=false
+ * and is-a-template=false unless the command includes them, `vm=` matches uuid or name-label, every
+ * other parameter but stdparams and the operation's own is a filter; "No matching VMs found";
+ * several matches need --multiple ("Multiple matches VMs found. --multiple required to complete
+ * the operation") or are refused ("… Operation can only be performed on one VM at a time").
+ */
 function selectVms(
   /** @type {Db} */ db,
   /** @type {Params} */ p,
@@ -1768,7 +1838,10 @@ function selectVms(
   return vms;
 }
 
-/** do_multiple: run on each, report every failure as "operation failed on UUID: …" (stdout), status 1. */
+/**
+ * cli_operations.ml do_multiple → Multiple_failure → xapi_cli.ml multiple_error: every failure as
+ * "operation failed on UUID: …" on stdout, status 1; the other VMs keep their change. Every era.
+ */
 function doMultiple(/** @type {Obj[]} */ vms, /** @type {(vm: Obj) => void} */ op) {
   /** @type {string[]} */
   const fails = [];
@@ -1795,6 +1868,18 @@ function doMultiple(/** @type {Obj[]} */ vms, /** @type {(vm: Obj) => void} */ o
 /** @type {Record<string, Command>} */
 const COMMANDS = {};
 
+/**
+ * The per-class commands of cli_operations.ml make_param_funs (v1.249.0; master/1.3.2 alike):
+ * - CLASS-list: def_filters, then every parameter but params/stdparams/database:* as a filter;
+ *   --all lists every record unfiltered; params=a,b (select_fields, record order) or all, else
+ *   the class's default columns;
+ * - param-list: every field; param-get: the value, or a map key ("Key K not found in map");
+ *   an unknown field: records.ml CLI_failed_to_find_param → "Missing parameter" undocumented;
+ * - param-set: `field=value` (RW; "Field 'F' is read-only."; a map/set named bare: "Field 'F' is
+ *   a map or set. use the 'name:key=value' syntax."), `map:key=value` (MRW; "Map field 'F' is
+ *   read-only."), a set: "Cannot param-set on set fields";
+ * - param-add / -remove / -clear on SRW/MRW (and RW for clear), with their failure texts.
+ */
 function classCommands(
   /** @type {string} */ cliName,
   /** @type {string} */ cls,
@@ -1910,6 +1995,7 @@ classCommands('template', 'vm', ALIASES.template);
 
 /* ---------------------------------------------------------------- VM lifecycle */
 
+/** cli_operations.ml vm_start → do_vm_op ~include_control_vms (own: on, paused, progress); VM.start needs Halted. */
 COMMANDS['vm-start'] = (db, p) => {
   const vms = selectVms(db, p, ['on', 'paused', 'progress'], { controlDomains: true });
   doMultiple(vms, (vm) => {
@@ -1919,11 +2005,18 @@ COMMANDS['vm-start'] = (db, p) => {
   });
 };
 
+/**
+ * cli_operations.ml vm_shutdown / vm_reboot (v1.249.0): --force means VM.hard_shutdown /
+ * hard_reboot, else clean_shutdown / clean_reboot; xapi_vm_lifecycle.ml allowed_power_states:
+ * clean_* need Running, hard_shutdown Paused, Suspended or Running, hard_reboot Paused or Running
+ * (VM_BAD_POWER_STATE lists them ", "-joined).
+ */
 COMMANDS['vm-shutdown'] = (db, p) => {
   const vms = selectVms(db, p, ['progress']);
+  const allowed = p.bool('force') ? ['paused', 'suspended', 'running'] : ['running'];
   doMultiple(vms, (vm) => {
-    if (vm['power-state'] !== 'running' && !(p.bool('force') && vm['power-state'] !== 'halted')) {
-      throw apiError('VM_BAD_POWER_STATE', [vmHandle(vm), 'running', vm['power-state']]);
+    if (!allowed.includes(vm['power-state'])) {
+      throw apiError('VM_BAD_POWER_STATE', [vmHandle(vm), allowed.join(', '), vm['power-state']]);
     }
     haltVm(db.state, vm);
   });
@@ -1931,8 +2024,11 @@ COMMANDS['vm-shutdown'] = (db, p) => {
 
 COMMANDS['vm-reboot'] = (db, p) => {
   const vms = selectVms(db, p, []);
+  const allowed = p.bool('force') ? ['paused', 'running'] : ['running'];
   doMultiple(vms, (vm) => {
-    requireRunning(vm);
+    if (!allowed.includes(vm['power-state'])) {
+      throw apiError('VM_BAD_POWER_STATE', [vmHandle(vm), allowed.join(', '), vm['power-state']]);
+    }
     haltVm(db.state, vm);
     bootVm(db.state, vm);
   });
@@ -1960,7 +2056,13 @@ COMMANDS['vm-vcpu-hotplug'] = (db, p) => {
   });
 };
 
-/** @param {string[]} keys the four limits this command sets */
+/**
+ * cli_operations.ml vm_memory_dynamic_range_set / _static_range_set / _limits_set: do_vm_op
+ * ~include_control_vms ~include_template_vms, sizes by Record_util.bytes_of_string; the static
+ * setters need Halted (`changing_static_range / `changing_memory_limits), the dynamic range may
+ * change live (`changing_dynamic_range: Halted or Running); the order check of assertMemoryOrder.
+ * @param {string[]} keys the four limits this command sets
+ */
 function memorySetter(keys, /** @type {boolean} */ haltedOnly) {
   /** @type {Command} */
   return (db, p) => {
@@ -1987,6 +2089,16 @@ COMMANDS['vm-memory-dynamic-range-set'] = memorySetter(['min', 'max'], false);
 COMMANDS['vm-memory-static-range-set'] = memorySetter(['min', 'max'], true);
 COMMANDS['vm-memory-limits-set'] = memorySetter(['static-min', 'static-max', 'dynamic-min', 'dynamic-max'], true);
 
+/**
+ * cli_operations.ml vm_install → vm_install_real (master/1.3.2, v1.249.0, v26.1.4 alike): the
+ * template by template-uuid ("Cannot find template"), template-name(-label) or template ("No
+ * templates matched", "More than one matching template found"; never a snapshot), else "Template
+ * must be specified by parameter …"; "Can only install from templates"; the SR by sr-uuid and/or
+ * sr-name-label ("No SR with that name-label found", "Multiple SRs with that name-label found",
+ * "SR specified via sr-uuid doesn't have the name specified via sr-name-label"), else the pool's
+ * default SR; VM.copy (an SR given) or VM.clone, description "Installed via xe CLI", then
+ * rewrite_provisioning_xml + VM.provision creates the template's disks on that SR. Prints the uuid.
+ */
 COMMANDS['vm-install'] = (db, p, out) => {
   const state = db.state;
   const templates = all(db, 'vm').filter((v) => v['is-a-template'] === 'true' && v['is-control-domain'] === 'false');
@@ -2111,6 +2223,12 @@ COMMANDS['vif-create'] = (db, p, out) => {
   out.list([vif.uuid]);
 };
 
+/**
+ * vif-/vbd-plug, -unplug, -destroy (cli_operations.ml → VIF/VBD.plug, unplug, destroy): plug and
+ * unplug need a running VM (xapi_vif_helpers / xapi_vbd_helpers valid_operations:
+ * VM_BAD_POWER_STATE), plugging an attached device DEVICE_ALREADY_ATTACHED, unplugging a detached
+ * one DEVICE_ALREADY_DETACHED, destroying an attached one DEVICE_ALREADY_ATTACHED. Every era.
+ */
 for (const cls of ['vif', 'vbd']) {
   COMMANDS[`${cls}-plug`] = (db, p) => {
     const d = lookup(db, cls, p.req('uuid'));
@@ -2136,6 +2254,11 @@ for (const cls of ['vif', 'vbd']) {
 
 /* ---------------------------------------------------------------- storage */
 
+/**
+ * cli_operations.ml sr_create → SR.create (xapi_sr.ml): host-uuid or the master; type must be a
+ * driver the storage manager registered (SR_UNKNOWN_DRIVER [type]); device-config:* and sm-config:*
+ * maps; shared=true gives a PBD on every host (create_storage); prints the uuid. Every era.
+ */
 COMMANDS['sr-create'] = (db, p, out) => {
   const state = db.state;
   const name = p.req('name-label');
@@ -2188,6 +2311,14 @@ COMMANDS['sr-create'] = (db, p, out) => {
 
 /* ---------------------------------------------------------------- pool */
 
+/**
+ * cli_operations.ml pool_join (master/1.3.2, v1.249.0, v26.1.4): JOINING_HOST_CONNECTION_FAILED is
+ * printed on stdout as "Host cannot contact destination host: connection refused." / "Check
+ * destination host has services running and accessible from this host." with status 0; a refused
+ * login is SESSION_AUTHENTICATION_FAILED, which xapi_cli.ml prints as the param_error
+ * "Authentication failed"; success prints "Host agent will restart and attempt to join pool in
+ * 10. seconds..." (string_of_float Constants.fuse_time). xapi_pool.ml join → pre_join_checks below.
+ */
 COMMANDS['pool-join'] = (db, p, out) => {
   const state = db.state;
   const address = p.req('master-address');
@@ -2266,6 +2397,8 @@ COMMANDS['pool-join'] = (db, p, out) => {
  * @returns {{ code: number, stdout: string, stderr: string }}
  */
 export function runXe(argv, opts) {
+  // newcli.ml usage (v26.1.4 text, with --traceparent) for no command or -help/--help; without a
+  // running xapi the client's connect fails: "Error: Connection refused (calling connect )".
   if (argv.length === 0 || argv.includes('--help') || argv.includes('-help')) {
     return {
       code: 0,
