@@ -337,6 +337,20 @@ describe('pools and shared storage', () => {
     expect(xeCalls(sim).find((a) => a[0] === 'pool-join')).toContain('master-password=typed on a tty');
   });
 
+  it('joins an XCP-ng 8.3 pool (xapi v26.1.4) from a host with its Tools SR and Local storage', async () => {
+    const state = createState({ hostName: os.hostname(), release: '8.3' });
+    addMaster(state, MASTER, { password: PASSWORD, poolName: 'p83' });
+    writeXe(sim, state);
+    const r = await xcp(['--yes', '--join-pool', MASTER, '--pool-password-file', passwordFile()], { root, sim });
+    expect(r.code, r.stderr).toBe(0);
+    expect(objects(sim, 'pool')[0]?.['name-label']).toBe('p83');
+    // The pool's one Tools SR now reaches both hosts; this host's Local storage stays its own.
+    const tools = objects(sim, 'sr').filter((x) => x['is-tools-sr'] === 'true');
+    expect(tools).toHaveLength(1);
+    expect(objects(sim, 'pbd').filter((p) => p['sr-uuid'] === tools[0]?.uuid)).toHaveLength(2);
+    expect(objects(sim, 'sr').filter((x) => x['name-label'] === 'Local storage')).toHaveLength(1);
+  });
+
   it('refuses to join with shared storage other than the Tools SR, naming it (exit 3)', async () => {
     const state = createState({ hostName: os.hostname() });
     addSr(state, { name: 'old-nfs', type: 'nfs', server: '192.0.2.30', serverPath: '/old' });
