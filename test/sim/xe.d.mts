@@ -103,6 +103,7 @@ export interface Seeded {
   state: State;
   pool: string;
   host: string;
+  /** The SR the seed created, else the pool's default SR (XCP-ng: the installer's Local storage). */
   sr: string | undefined;
   vms: Record<string, { uuid: string; vifs: string[]; vbds: string[] }>;
 }

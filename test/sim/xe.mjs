@@ -897,7 +897,7 @@ const DEFAULTS = {
   pbd: { 'currently-attached': 'true' },
   network: { MTU: '1500', managed: 'true', blobs: '', 'default-locking-mode': 'unlocked' },
   pif: { physical: 'true', managed: 'true', 'currently-attached': 'true', MTU: '1500', VLAN: '-1' },
-  host: { enabled: 'true', 'API-version-major': '2', 'API-version-minor': '16', 'memory-total': String(32 * GiB) },
+  host: { enabled: 'true', 'API-version-major': '2', 'API-version-minor': '15', 'memory-total': String(32 * GiB) },
   pool: { 'ha-enabled': 'false' },
 };
 
@@ -1003,7 +1003,12 @@ export function createState(opts = {}) {
             xen: '4.13.5',
             hostname: hostName,
           };
+  // API version (dbsync_slave.ml sets it at start): master/1.3.2 Xapi_globs 1.10; v1.249.0
+  // datamodel_common.ml 2.15; v26.1.4 api_version.ml 2.21.
+  const api = flavour === 'legacy' ? ['1', '10'] : opts.release === '8.3' ? ['2', '21'] : ['2', '15'];
   const host = insert(state, 'host', {
+    'API-version-major': api[0],
+    'API-version-minor': api[1],
     'name-label': hostName,
     'name-description': 'Default install',
     address,
