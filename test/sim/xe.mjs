@@ -101,7 +101,13 @@ const vcpuField = (/** @type {string} */ name) =>
     },
   });
 
-/** @type {Record<string, ClassDef>} */
+/**
+ * The classes as records.ml defines them (v1.249.0: field names, order and RO/RW/map/set kind),
+ * trimmed to the fields the runbooks and tests touch; `list` is each class's default columns from
+ * cli_operations.ml gen_cmds (make_param_funs … def_list_params), the same at master/1.3.2 for
+ * these classes.
+ * @type {Record<string, ClassDef>}
+ */
 export const CLASSES = {
   pool: {
     api: 'pool',
@@ -442,7 +448,8 @@ export const CLASSES = {
   },
   pif: {
     api: 'PIF',
-    list: ['uuid', 'device', 'VLAN', 'MAC', 'network-uuid', 'currently-attached', 'host-uuid'],
+    // gen_cmds names "mac", which matches no field (the field is MAC): pif-list prints no MAC.
+    list: ['uuid', 'device', 'VLAN', 'mac', 'network-uuid', 'currently-attached'],
     fields: [
       f('uuid', 'RO'),
       f('device', 'RO'),
