@@ -26,7 +26,7 @@
  * - `xe` without a running xapi: `Error: Connection refused (calling connect )`.
  *
  * State file (`version: 1`), see createState() for a complete example:
- *   { version, flavour: 'xcp-ng'|'legacy', xapi: boolean, seed, next, clock,
+ *   { version, flavour: 'xcp-ng'|'legacy', release?: '8.3' (XCP-ng; absent: 8.2), xapi: boolean, seed, next, clock,
  *     drivers: string[]            SR types the storage manager knows (sr-create checks it)
  *     nfsExports: string[]|null    'server:/path' an NFS SR may use (null: any)
  *     masters: { ADDRESS: { username, password, objects } }   pools this host may join
