@@ -16,7 +16,8 @@
  *   `qos_algorithm_params:timeslice_us`, the interval in µs (xen-api ocaml/xapi/xapi_xenops.ml, the
  *   VIF's `rate` = (kbps, timeslice_us or 0), at v1.249.0 and v26.1.4; vm_config.ml at master/1.3.2).
  *   xenopsd's Device.Vif.add (ocaml/xenopsd/xc/device.ml at v26.1.4; ocaml/xenops/device.ml at
- *   master/1.3.2; the separate xenopsd repository XCP-ng 8.2 builds has the same code) uses the
+ *   master/1.3.2; xapi-project/xenopsd xc/device.ml, the separate repository whose 0.150 series
+ *   xcp-ng-rpms/xenopsd packages for XCP-ng 8.2, has the same code) uses the
  *   timeslice when > 0, else 50 000 µs, and writes `bytes_per_interval,timeslice_us` with
  *   bytes_per_interval = kbps × 1024 × timeslice_us / 1 000 000 (integer division), which must be
  *   between 1 and 2^32-2 or the limit is dropped.
