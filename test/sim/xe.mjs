@@ -949,11 +949,14 @@ export function provisionXml(/** @type {{ device: string, size: number, bootable
  * - The local SR: XCP-ng's installer (host-installer, not in the mirrors read) creates "Local
  *   storage" on the rest of the disk and makes it the pool's default SR; `localStorage: false` is
  *   a host installed without one. Ubuntu's xcp-xapi creates no SR.
- * - Templates: XCP-ng's list comes from its guest-templates-json package, which is not in the
- *   mirrors read; only "Other install media" is named in xen-api itself (ocaml/quicktest/qt.ml,
- *   v1.249.0 and v26.1.4). The others here are names of XCP-ng's templates taken from the
- *   runbook's source notes, as is the legacy "CentOS 5 (64-bit)" (XCP 1.5's templates came from a
- *   part of xapi not published in xen-api's tree).
+ * - Templates: XCP-ng's come from the guest-templates-json package, not from xapi (only "Other
+ *   install media" is named in xen-api, ocaml/quicktest/qt.ml). Names and disks as there:
+ *   xenserver/guest-templates-json json/centos-7.json "CentOS 7" (base-el-7.json: one 10G disk),
+ *   json/other-install-media.json "Other install media" (no disk), and XCP-ng's own
+ *   xcp-ng-rpms/guest-templates-json SOURCES/debian-12.json "Debian Bookworm 12" (10G). The
+ *   legacy "CentOS 5 (64-bit)" is the name of json/centos-5-64bit.json, the template of that era
+ *   (XCP 1.5's own template list was built by a part of xapi not in xen-api's tree). Template
+ *   memory here is a round 512 MiB, not the packages' values.
  * @param {{ flavour?: 'xcp-ng'|'legacy', release?: '8.2'|'8.3', seed?: string, xapi?: boolean, hostName?: string,
  *   address?: string, drivers?: string[], nfsExports?: string[] | null, localStorage?: boolean }} [opts]
  * @returns {State}
