@@ -430,6 +430,13 @@ async function storagePlan(ctx) {
   return { type, note, contents: dev.contents };
 }
 
+/** The Tools SR, which xapi does not count as shared storage against a pool join. @param {import('xen-runbooks/xen/xe').XeRecord} sr */
+function isToolsSr(sr) {
+  if (sr.get('is-tools-sr') === 'true') return true;
+  const other = sr.map('other-config');
+  return 'xenserver_tools_sr' in other || 'xensource_internal' in other;
+}
+
 /**
  * Joining the pool: already a member, or what to do; refuses what xapi would refuse.
  * @param {Ctx} ctx
@@ -454,18 +461,23 @@ async function joinPlan(ctx) {
   }
   if (hosts.length > 1)
     throw refuse(`this host is the master of a pool of ${hosts.length} hosts: it cannot join another pool`);
+  // xapi's pre_join_checks (xapi_pool.ml): assert_no_running_vms_on_me counts running VMs only.
   const vms = await xeRecords(ctx.$, 'vm', { 'is-control-domain': 'false' }, ['uuid', 'name-label', 'power-state']);
-  const busy = vms.filter((v) => v.get('power-state') !== 'halted');
+  const busy = vms.filter((v) => v.get('power-state') === 'running');
   if (busy.length) {
     throw refuse(
-      `${busy.length} VM${busy.length > 1 ? 's are' : ' is'} running or suspended on this host (${busy.map((v) => v.get('name-label')).join(', ')}): a host joins a pool only with none`,
+      `${busy.length} VM${busy.length > 1 ? 's are' : ' is'} running on this host (${busy.map((v) => v.get('name-label')).join(', ')}): a host joins a pool only with none running`,
       'shut them down (xe vm-shutdown uuid=…), then run again',
     );
   }
-  if ((await xeList(ctx.$, 'sr', { shared: 'true' })).length) {
+  // assert_no_shared_srs_on_me counts every shared SR but the Tools SR, which every XCP-ng host
+  // has: the is-tools-sr field (xapi 1.249 and later), other-config:xenserver_tools_sr or
+  // xensource_internal in 2012's xapi (Helpers.is_tools_sr).
+  const shared = (await xeRecords(ctx.$, 'sr', { shared: 'true' })).filter((sr) => !isToolsSr(sr));
+  if (shared.length) {
     throw refuse(
-      'this host has shared storage: a host joins a pool only without',
-      'detach it (xe sr-forget), then run again',
+      `this host has shared storage (${shared.map((sr) => sr.get('name-label')).join(', ')}): a host joins a pool only without`,
+      'detach it (xe pbd-unplug, then xe sr-forget), then run again',
     );
   }
   return { member: false, message: `to join the pool whose master is ${address}` };
@@ -512,7 +524,7 @@ async function vmPlan(ctx, how = {}) {
   const sr = /** @type {string | undefined} */ (ctx.state.sr) ?? (await thePool(ctx)).defaultSr;
   if (!sr && !storageAsked(ctx) && !how.joining) {
     throw fail(
-      'there is no SR to install the VM on: no --sr-device was given and the pool has no default SR (xe would answer: No SR specified and Pool default SR is null)',
+      'there is no SR to install the VM on: no --sr-device was given and the pool has no default SR (xe vm-install would answer: Failed to find a valid default SR for the Pool)',
       'give --sr-device (or --sr-type nfs …), or set a default SR: xe pool-param-set uuid=POOL default-SR=SR',
     );
   }

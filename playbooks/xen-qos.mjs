@@ -35,6 +35,7 @@ import {
   sxpGet,
   toTbfParams,
   toXeKbps,
+  DEFAULT_INTERVAL_US,
   WEIGHT_DEFAULT,
   checkIoPriority,
 } from 'xen-runbooks/xen/qos';
@@ -76,11 +77,16 @@ import { xeList, xeRecords } from 'xen-runbooks/xen/xe';
  *   vif?: VifFacts,
  *   disk?: DiskFacts,
  *   kbps?: number,
+ *   timesliceUs?: number,
+ *   xeIntervalUs?: number,
  * }} Planned
  */
 
 const MiB = 1024 ** 2;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The xe limit as the VIF keeps it: `kbps=K` and, when the rate names its interval, `timeslice_us=T`. @param {Planned} r */
+const xeQosText = (r) => `kbps=${r.kbps}${r.timesliceUs !== undefined ? `, timeslice_us=${r.timesliceUs}` : ''}`;
 
 /** The options, typed as declared. @param {Ctx} ctx */
 const options = (ctx) => /** @type {Opts} */ (/** @type {unknown} */ (ctx.opts));
@@ -352,13 +358,17 @@ async function readXe(ctx) {
     ])
   )
     .map((r) => {
-      const kbps = r.map('qos_algorithm_params').kbps;
+      const q = r.map('qos_algorithm_params');
+      const kbps = q.kbps;
+      // xapi_xenops.ml reads timeslice_us beside kbps; 0 or absent means xenopsd's 50 ms.
+      const ts = Number(q.timeslice_us);
       return {
         index: Number(r.get('device')),
         mac: (r.get('MAC') ?? '').toLowerCase(),
         uuid: /** @type {string} */ (r.get('uuid')),
         qosType: r.get('qos_algorithm_type') ?? '',
         ...(kbps !== undefined ? { kbps: Number(kbps) } : {}),
+        ...(Number.isInteger(ts) && ts > 0 ? { timesliceUs: ts } : {}),
         attached: r.get('currently-attached') === 'true',
       };
     })
@@ -453,7 +463,7 @@ function describeFacts(f) {
         `vif ${v.index} ${v.mac || '(no fixed MAC)'}: ${
           f.toolstack === 'xe'
             ? v.qosType === 'ratelimit' && v.kbps !== undefined
-              ? `kbps=${v.kbps}`
+              ? `kbps=${v.kbps}${v.timesliceUs ? `, timeslice_us=${v.timesliceUs}` : ''}`
               : 'no limit'
             : v.credit
               ? formatCredit(v.credit)
@@ -590,6 +600,8 @@ function planRequests(ctx, f) {
       bound(() => {
         const x = toXeKbps(/** @type {Rate} */ (want.rate));
         extra.kbps = x.kbps;
+        extra.xeIntervalUs = x.intervalUs;
+        if (x.timesliceUs !== undefined) extra.timesliceUs = x.timesliceUs;
         ctx.log.info(`  rate for xe: ${x.arithmetic}`);
         for (const n of x.notes) ctx.log.warn(n);
       });
@@ -1082,10 +1094,14 @@ const playbook = definePlaybook({
           return ctx.confirm(`${what} vif ${vif.index} of ${f.name}: its network stops for a moment. Go ahead?`);
         };
         if (f.toolstack === 'xe') {
-          const same = vif.qosType === 'ratelimit' && vif.kbps === r.kbps;
+          // The same limit: the same kbps over the same interval (timeslice_us, or xenopsd's 50 ms).
+          const same =
+            vif.qosType === 'ratelimit' &&
+            vif.kbps === r.kbps &&
+            (vif.timesliceUs ?? DEFAULT_INTERVAL_US) === r.xeIntervalUs;
           if (same)
             return ok(
-              `vif ${vif.index} already has kbps=${r.kbps}${f.state === 'running' ? ' (in force since it was last plugged)' : ''}`,
+              `vif ${vif.index} already has ${xeQosText(r)}${f.state === 'running' ? ' (in force since it was last plugged)' : ''}`,
             );
           const replug = vif.attached === true && (await replugAsk('Unplug and plug'));
           const then = replug
@@ -1093,7 +1109,7 @@ const playbook = definePlaybook({
             : f.state === 'running'
               ? '; it takes effect when the VIF is next plugged (next start)'
               : '';
-          return change(`set kbps=${r.kbps} on vif ${vif.index}${then}`, { data: { replug } });
+          return change(`set ${xeQosText(r)} on vif ${vif.index}${then}`, { data: { replug } });
         }
         if (f.state === 'halted') return skip('the domain is halted: step persist writes rate= into its vif line');
         if (sameRate(vif.credit, rate)) return ok(`vif ${vif.index} already gives ${formatCredit(rate)}`);
@@ -1117,11 +1133,15 @@ const playbook = definePlaybook({
         const vif = /** @type {VifFacts} */ (r.vif);
         const rate = /** @type {Rate} */ (wanted(ctx).rate);
         if (f.toolstack === 'xe') {
-          await ctx.$`xe vif-param-set uuid=${vif.uuid} qos_algorithm_type=ratelimit qos_algorithm_params:kbps=${String(r.kbps)}`;
-          if (!(/** @type {{ replug: boolean }} */ (c.data).replug)) return `kbps=${r.kbps} set on vif ${vif.index}`;
+          // timeslice_us is written when the rate names its interval, and put back to 50 ms when a
+          // previous one is there and this rate names none.
+          const ts = r.timesliceUs ?? (vif.timesliceUs !== undefined ? DEFAULT_INTERVAL_US : undefined);
+          const slice = ts !== undefined ? [`qos_algorithm_params:timeslice_us=${ts}`] : [];
+          await ctx.$`xe vif-param-set uuid=${vif.uuid} qos_algorithm_type=ratelimit qos_algorithm_params:kbps=${String(r.kbps)} ${slice}`;
+          if (!(/** @type {{ replug: boolean }} */ (c.data).replug)) return `${xeQosText(r)} set on vif ${vif.index}`;
           await ctx.$`xe vif-unplug uuid=${vif.uuid}`;
           await ctx.$`xe vif-plug uuid=${vif.uuid}`;
-          return `kbps=${r.kbps} set on vif ${vif.index}, unplugged and plugged`;
+          return `${xeQosText(r)} set on vif ${vif.index}, unplugged and plugged`;
         }
         const tool = f.toolstack;
         const spec = Object.entries({ ...vif.params, rate: rate.text }).map(([k, v]) => `${k}=${v}`);

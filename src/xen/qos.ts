@@ -12,8 +12,14 @@
  *   with bytes_per_interval = bytes_per_sec × interval_us / 1 000 000 (integer division).
  * - xend (xm) reads the same syntax and silently falls back to "unlimited" when
  *   bytes_per_interval is 0 or above 2^32-1.
- * - xapi (xe) keeps `qos_algorithm_params:kbps` in kilobytes of 1024 bytes per second and turns it
- *   into `kbps × 1024 × 50000 / 1 000000` bytes per 50 ms (xenopsd Device.Vif.add), which must be
+ * - xapi (xe) keeps `qos_algorithm_params:kbps` in kilobytes of 1024 bytes per second and
+ *   `qos_algorithm_params:timeslice_us`, the interval in µs (xen-api ocaml/xapi/xapi_xenops.ml, the
+ *   VIF's `rate` = (kbps, timeslice_us or 0), at v1.249.0 and v26.1.4; vm_config.ml at master/1.3.2).
+ *   xenopsd's Device.Vif.add (ocaml/xenopsd/xc/device.ml at v26.1.4; ocaml/xenops/device.ml at
+ *   master/1.3.2; xapi-project/xenopsd xc/device.ml, the separate repository whose 0.150 series
+ *   xcp-ng-rpms/xenopsd packages for XCP-ng 8.2, has the same code) uses the
+ *   timeslice when > 0, else 50 000 µs, and writes `bytes_per_interval,timeslice_us` with
+ *   bytes_per_interval = kbps × 1024 × timeslice_us / 1 000 000 (integer division), which must be
  *   between 1 and 2^32-2 or the limit is dropped.
  */
 
@@ -28,8 +34,19 @@ export const RATE_SYNTAX = 'NUMBER(GB|MB|KB|B|Gb|Mb|Kb|b)/s[@NUMBER(s|ms|us)]';
 /** The interval xl, xm and xapi use when none is given. */
 export const DEFAULT_INTERVAL_US = 50_000;
 const UINT32_MAX = 4_294_967_295n;
-/** xapi keeps the limit only while kbps × 1024 × 50000 / 10^6 < 0xffffffff. */
+/** xapi keeps the limit only while kbps × 1024 × 50000 / 10^6 < 0xffffffff (the default interval). */
 export const XE_KBPS_MAX = 83_886_079;
+
+/**
+ * The kbps xenopsd keeps a limit for at an interval (Device.Vif.add): bytes_per_interval =
+ * kbps × 1024 × timeslice_us / 10^6, integer division, must be > 0 and < 0xffffffff.
+ */
+export function xeKbpsBounds(timesliceUs: number): { min: number; max: number } {
+  const ts = BigInt(timesliceUs) * 1024n;
+  const min = (1_000_000n + ts - 1n) / ts;
+  const max = (0xffffffffn * 1_000_000n + ts - 1n) / ts - 1n;
+  return { min: Number(min), max: Number(max) };
+}
 
 /** What netback enforces: so many bytes per interval. */
 export interface Credit {
@@ -144,30 +161,43 @@ export function bytesPerSecondArithmetic(rate: Rate): string {
 export interface XeRate {
   /** The integer xe takes: `qos_algorithm_params:kbps=`. */
   kbps: number;
+  /** `qos_algorithm_params:timeslice_us=`, set when the rate names its interval; else xapi's 50 ms. */
+  timesliceUs?: number;
+  /** The interval xenopsd will use: the timeslice, or 50 000 µs. */
+  intervalUs: number;
   /** bytes/s ÷ 1024 before rounding. */
   exact: number;
   /** The whole conversion, as shown to the administrator. */
   arithmetic: string;
-  /** Set when xe cannot express the rate exactly as asked (interval, rounding). */
+  /** Set when xe cannot express the rate exactly as asked (rounding). */
   notes: string[];
 }
 
-/** xe counts kilobytes of 1024 bytes per second, outbound, with a fixed 50 ms interval. */
+/**
+ * xe counts kilobytes of 1024 bytes per second, outbound; the interval written in the rate goes to
+ * `timeslice_us` (xapi_xenops.ml), otherwise xenopsd uses 50 ms. The kbps must give xenopsd
+ * 1 to 2^32-2 bytes per interval ({@link xeKbpsBounds}), or it drops the limit.
+ */
 export function toXeKbps(rate: Rate): XeRate {
   const exact = rate.bytesPerSecond / 1024;
   const kbps = Math.max(1, Math.round(exact));
   const shown = Number.isInteger(exact) ? String(exact) : String(Number(exact.toFixed(4)));
+  const intervalUs = rate.interval ? rate.intervalUs : DEFAULT_INTERVAL_US;
+  const perInterval = (BigInt(kbps) * 1024n * BigInt(intervalUs)) / 1_000_000n;
   const arithmetic =
     `${rate.text}: ${bytesPerSecondArithmetic(rate)}; ÷ 1024 = ${shown} KiB/s` +
-    (Number.isInteger(exact) ? ` → kbps=${kbps}` : ` → kbps=${kbps} (rounded)`);
+    (Number.isInteger(exact) ? ` → kbps=${kbps}` : ` → kbps=${kbps} (rounded)`) +
+    (rate.interval ? `, timeslice_us=${intervalUs}` : '') +
+    `; xenopsd: ${kbps} × 1024 × ${intervalUs} µs ÷ 10^6 = ${group(Number(perInterval))} bytes every ${formatInterval(intervalUs)}`;
   const notes: string[] = [];
-  if (rate.intervalUs !== DEFAULT_INTERVAL_US) {
-    notes.push(`xe has no interval setting: xapi uses 50 ms, not ${formatInterval(rate.intervalUs)}`);
+  const { min, max } = xeKbpsBounds(intervalUs);
+  if (kbps > max || kbps < min) {
+    throw new BoundError(
+      'xe kbps',
+      `rate '${rate.text}' is ${kbps} kbps; at ${formatInterval(intervalUs)} xapi keeps limits of ${min} to ${max} kbps only (1 to ${UINT32_MAX - 1n} bytes per interval)`,
+    );
   }
-  if (kbps > XE_KBPS_MAX) {
-    throw new BoundError('xe kbps', `rate '${rate.text}' is ${kbps} kbps; xapi drops limits above ${XE_KBPS_MAX} kbps`);
-  }
-  return { kbps, exact, arithmetic, notes };
+  return { kbps, ...(rate.interval ? { timesliceUs: intervalUs } : {}), intervalUs, exact, arithmetic, notes };
 }
 
 /** A credit as a person reads it: `50 000 bytes every 50 ms (1 000 000 bytes/s)`. */
@@ -572,14 +602,14 @@ export const MODEL: Readonly<Record<RequestKind, Row>> = {
     xe: {
       running: {
         effect: 'replug',
-        how: 'xe vif-param-set qos_algorithm_type=ratelimit qos_algorithm_params:kbps=K, then vif-unplug/vif-plug',
-        keep: { by: 'itself', where: 'qos_algorithm_params:kbps' },
+        how: 'xe vif-param-set qos_algorithm_type=ratelimit qos_algorithm_params:kbps=K [qos_algorithm_params:timeslice_us=T], then vif-unplug/vif-plug',
+        keep: { by: 'itself', where: 'qos_algorithm_params:kbps, :timeslice_us' },
         why: 'xapi reads the limit when it plugs the VIF; until then (or the next start) the old rate stays',
       },
       halted: {
         effect: 'start',
-        how: 'xe vif-param-set qos_algorithm_type=ratelimit qos_algorithm_params:kbps=K',
-        keep: { by: 'itself', where: 'qos_algorithm_params:kbps' },
+        how: 'xe vif-param-set qos_algorithm_type=ratelimit qos_algorithm_params:kbps=K [qos_algorithm_params:timeslice_us=T]',
+        keep: { by: 'itself', where: 'qos_algorithm_params:kbps, :timeslice_us' },
       },
     },
     xm: {
@@ -860,6 +890,8 @@ export interface VifFacts {
   uuid?: string;
   qosType?: string;
   kbps?: number;
+  /** xe: qos_algorithm_params:timeslice_us when set (xenopsd uses 50 000 µs otherwise). */
+  timesliceUs?: number;
   attached?: boolean;
 }
 

@@ -16,7 +16,11 @@
  *   nothing prints as `<not in database>`.
  * - Errors go to stderr with exit status 1: xapi errors as their documentation sentence followed by
  *   one `name: value` line per parameter; CLI failures as `Error: ...`; errors without documentation
- *   (storage backend errors) as `Error code: CODE` and `Error parameters: a, b`.
+ *   (storage backend errors, and in 2012 MEMORY_CONSTRAINT_VIOLATION) as `Error code: CODE` and
+ *   `Error parameters: a, b` (xapi_cli.ml exception_handler, cli_util.ml server_error, newcli.ml;
+ *   master/1.3.2, v1.249.0, v26.1.4). The sentences changed between eras ("host" → "server",
+ *   "master" → "coordinator"): errors are recognised by every era's sentence, and by their code
+ *   where xe prints one.
  */
 import { StepError, UsageError } from '../engine/errors.js';
 import type { CommandFn } from '../engine/runner.js';
@@ -230,25 +234,38 @@ export interface XeErrorInfo {
 
 interface KnownError {
   code: string;
-  /** The documentation sentence (matched as the first line) or a pattern. */
-  match: string | RegExp;
+  /**
+   * What xe prints as the first line: the documentation sentence of each xapi era (an exact
+   * line), or a pattern. Matched only when xe printed no `Error code:` line.
+   */
+  match: readonly string[] | RegExp;
   hint?: (params: Record<string, string>, summary: string) => string | undefined;
 }
 
+/*
+ * The sentences are datamodel.ml's at master/1.3.2 (XCP 1.5) and datamodel_errors.ml's at v1.249.0
+ * (XCP-ng 8.2) and v26.1.4 (XCP-ng 8.3): xe prints a documented error as its sentence and one
+ * `name: value` line per parameter, and prints the code only for an error without documentation
+ * (Cli_util.server_error, newcli.ml `Error code:`). An error documented in one era and not in
+ * another is therefore recognised both ways: by its sentence and by its code.
+ */
 const KNOWN: readonly KnownError[] = [
   {
     code: 'SR_UNKNOWN_DRIVER',
-    match: 'The SR could not be connected because the driver was not recognised.',
+    match: ['The SR could not be connected because the driver was not recognised.'],
     hint: (p) =>
-      `this xapi has no '${p.driver ?? '?'}' storage driver (see: xe sm-list params=type); use a type it lists, e.g. ext`,
+      `this xapi has no '${p.driver ?? p['0'] ?? '?'}' storage driver (see: xe sm-list params=type); use a type it lists, e.g. ext`,
   },
   {
     code: 'UUID_INVALID',
-    match: 'The uuid you supplied was invalid.',
-    hint: (p) =>
-      `no ${p.type ?? 'object'} has the uuid '${p.uuid ?? ''}': list them with xe ${(p.type ?? 'vm').toLowerCase()}-list`,
+    match: ['The uuid you supplied was invalid.'],
+    hint: (p) => {
+      const type = p.type ?? p['0'];
+      return `no ${type ?? 'object'} has the uuid '${p.uuid ?? p['1'] ?? ''}': list them with xe ${(type ?? 'vm').toLowerCase()}-list`;
+    },
   },
   {
+    // cli_operations.ml: vm_install_real (every era) and vm_import's texts.
     code: 'DEFAULT_SR_NOT_FOUND',
     match: /^Error: (No SR specified and Pool default SR is null|Failed to find a valid default SR for the Pool\.)/,
     hint: () =>
@@ -264,29 +281,42 @@ const KNOWN: readonly KnownError[] = [
   {
     code: 'VM_BAD_POWER_STATE',
     match: /^You attempted an operation on a VM that was not in an appropriate power state/,
-    hint: (p) => `the VM is ${p.actual ?? '?'}, the operation needs it ${p.expected ?? '?'}`,
+    hint: (p) => `the VM is ${p.actual ?? p['2'] ?? '?'}, the operation needs it ${p.expected ?? p['1'] ?? '?'}`,
   },
   {
+    // Undocumented at master/1.3.2 (printed by code there, with the constraint as parameter).
     code: 'MEMORY_CONSTRAINT_VIOLATION',
-    match: 'The dynamic memory range does not satisfy the following constraint.',
+    match: ['The dynamic memory range does not satisfy the following constraint.'],
     hint: () => 'keep static-min ≤ dynamic-min ≤ dynamic-max ≤ static-max (static limits change only while halted)',
   },
   {
+    // v1.230 and later: the order check, without parameters.
+    code: 'MEMORY_CONSTRAINT_VIOLATION_ORDER',
+    match: ['The dynamic memory range violates constraint static_min <= dynamic_min <= dynamic_max <= static_max.'],
+    hint: () => 'keep static-min ≤ dynamic-min ≤ dynamic-max ≤ static-max (static limits change only while halted)',
+  },
+  {
+    code: 'MEMORY_CONSTRAINT_VIOLATION_MAXPIN',
+    match: ['The dynamic memory range violates constraint static_min = dynamic_min = dynamic_max = static_max.'],
+    hint: () => 'without dynamic memory control every limit but static-min must be equal',
+  },
+  {
     code: 'INVALID_VALUE',
-    match: 'The value given is invalid',
+    match: ['The value given is invalid'],
     hint: (p) => (p.field ? `${p.field} (got ${p.value ?? '?'})` : undefined),
   },
   {
-    code: 'DEVICE_ALREADY_ATTACHED',
-    match: 'The device is already attached to a VM',
+    code: 'OPERATION_NOT_ALLOWED',
+    match: ['You attempted an operation that was not allowed.'],
+    hint: (p) => p.reason,
   },
-  {
-    code: 'DEVICE_ALREADY_DETACHED',
-    match: 'The device is not currently attached',
-  },
+  { code: 'INVALID_DEVICE', match: ['The device name is invalid'], hint: () => 'a device is a number: 0, 1, 2…' },
+  { code: 'MAC_INVALID', match: ['The MAC address specified is not valid.'], hint: () => 'write it aa:bb:cc:dd:ee:ff' },
+  { code: 'DEVICE_ALREADY_ATTACHED', match: ['The device is already attached to a VM'] },
+  { code: 'DEVICE_ALREADY_DETACHED', match: ['The device is not currently attached'] },
   {
     code: 'DEVICE_ALREADY_EXISTS',
-    match: 'A device with the name given already exists on the selected VM',
+    match: ['A device with the name given already exists on the selected VM'],
     hint: () => 'pick a free device number: xe vm-param-get uuid=VM param-name=allowed-VIF-devices',
   },
   {
@@ -302,13 +332,36 @@ const KNOWN: readonly KnownError[] = [
   },
   {
     code: 'JOINING_HOST_CANNOT_HAVE_RUNNING_VMS',
-    match: 'The host joining the pool cannot have any running VMs.',
+    match: [
+      'The host joining the pool cannot have any running VMs.',
+      'The server joining the pool cannot have any running VMs.',
+    ],
     hint: () => 'shut down the VMs on this host first (xe vm-shutdown uuid=…)',
   },
   {
     code: 'JOINING_HOST_CANNOT_CONTAIN_SHARED_SRS',
-    match: 'The host joining the pool cannot contain any shared storage.',
-    hint: () => 'forget or detach this host’s shared SRs before it joins',
+    match: [
+      'The host joining the pool cannot contain any shared storage.',
+      'The server joining the pool cannot contain any shared storage.',
+    ],
+    hint: () => 'forget or detach this host’s shared SRs (other than its Tools SR) before it joins',
+  },
+  {
+    code: 'JOINING_HOST_CANNOT_BE_MASTER_OF_OTHER_HOSTS',
+    match: [
+      'The host joining the pool cannot already be a master of another pool.',
+      'The server joining the pool cannot already be a master of another pool.',
+      'The server joining the pool cannot already be a coordinator of another pool.',
+    ],
+    hint: () => 'eject the other hosts of this pool first (xe pool-eject)',
+  },
+  {
+    code: 'HOST_IS_SLAVE',
+    match: [
+      'You cannot make regular API calls directly on a slave. Please pass API calls via the master host.',
+      'You cannot make regular API calls directly on a supporter. Please pass API calls via the coordinator host.',
+    ],
+    hint: (p) => `run xe on the pool master${p['Master IP address'] ? ` (${p['Master IP address']})` : ''}`,
   },
   {
     code: 'NO_MATCH',
@@ -325,13 +378,26 @@ const KNOWN: readonly KnownError[] = [
   { code: 'SYNTAX_ERROR', match: /^Syntax error: / },
 ];
 
+/**
+ * Storage manager failures (SR_BACKEND_FAILURE_<value>) by value, from sm's XE_SR_ERRORCODES.xml
+ * (xapi-project/sm v2.30.8-12-xcpng and v3.2.12: the same values).
+ */
+const SR_BACKEND_HINTS: Readonly<Record<string, string>> = {
+  '73': 'the NFS export could not be mounted (NFSMount): check server:path and that this host may mount it (showmount -e SERVER)',
+  '90': 'the SR needs device-config:device (ConfigDeviceMissing)',
+  '101': 'the NFS SR needs device-config:serverpath (ConfigServerPathMissing)',
+  '102': 'the NFS SR needs device-config:server (ConfigServerMissing)',
+  '108': 'no NFS service answers on that server (NFSTarget): check the address and that nfsd runs',
+};
+
 /** Read what a failed xe printed: the code, the parameters, a hint. */
 export function parseXeError(stderr: string, stdout = ''): XeErrorInfo {
   const text = (stderr.trim() ? stderr : stdout).replace(/\r/g, '');
   const lines = text.split('\n').filter((l) => l.trim() !== '' && l !== "For usage run: 'xe help'");
   const summary = lines[0]?.trim() ?? '(xe printed nothing)';
   const params: Record<string, string> = {};
-  // Errors without documentation: "Error code: CODE" / "Error parameters: a, b, c".
+  // Errors without documentation: "Error code: CODE" / "Error parameters: a, b, c". The code is
+  // what identifies the error: classify by it.
   const codeLine = /^Error code: (\S+)/.exec(summary);
   if (codeLine) {
     const p = /^Error parameters: ?(.*)$/.exec(lines[1] ?? '');
@@ -339,21 +405,18 @@ export function parseXeError(stderr: string, stdout = ''): XeErrorInfo {
     list.forEach((v, i) => (params[String(i)] = v));
     const code = codeLine[1] as string;
     const detail = list.filter((v) => v.trim() !== '').join(' ');
-    return {
-      code,
-      summary: detail ? `${code}: ${detail}` : code,
-      params,
-      ...(code.startsWith('SR_BACKEND_FAILURE')
-        ? { hint: 'the storage backend refused: read /var/log/SMlog on the host' }
-        : {}),
-    };
+    const backend = /^SR_BACKEND_FAILURE(?:_(\d+))?$/.exec(code);
+    const hint = backend
+      ? (SR_BACKEND_HINTS[backend[1] ?? ''] ?? 'the storage backend refused') + ': read /var/log/SMlog on the host'
+      : KNOWN.find((k) => k.code === code)?.hint?.(params, summary);
+    return { code, summary: detail ? `${code}: ${detail}` : code, params, ...(hint ? { hint } : {}) };
   }
   for (const line of lines.slice(1)) {
     const m = /^([A-Za-z_][\w -]*?): (.*)$/.exec(line);
     if (m) params[m[1] as string] = m[2] as string;
   }
   for (const k of KNOWN) {
-    const hit = typeof k.match === 'string' ? summary === k.match : k.match.test(summary);
+    const hit = k.match instanceof RegExp ? k.match.test(summary) : k.match.includes(summary);
     if (hit) {
       const hint = k.hint?.(params, summary);
       return { code: k.code, summary, params, ...(hint ? { hint } : {}) };

@@ -22,6 +22,8 @@ import {
   sameRate,
   toTbfParams,
   toXeKbps,
+  xeKbpsBounds,
+  XE_KBPS_MAX,
 } from '../../src/xen/qos.js';
 
 function boundOf(fn: () => unknown): string {
@@ -127,7 +129,7 @@ describe('conversion to xe kbps (kilobytes of 1024 bytes per second)', () => {
     expect(x.exact).toBe(976.5625);
     expect(x.kbps).toBe(977);
     expect(x.arithmetic).toBe(
-      '8Mb/s: 8 × 1 000 000 bit/s ÷ 8 = 1 000 000 bytes/s; ÷ 1024 = 976.5625 KiB/s → kbps=977 (rounded)',
+      '8Mb/s: 8 × 1 000 000 bit/s ÷ 8 = 1 000 000 bytes/s; ÷ 1024 = 976.5625 KiB/s → kbps=977 (rounded); xenopsd: 977 × 1024 × 50000 µs ÷ 10^6 = 50 022 bytes every 50 ms',
     );
     expect(x.notes).toEqual([]);
   });
@@ -135,18 +137,30 @@ describe('conversion to xe kbps (kilobytes of 1024 bytes per second)', () => {
   it('is exact for multiples of 1024 bytes', () => {
     const x = toXeKbps(parseRate('1048576B/s'));
     expect(x.kbps).toBe(1024);
-    expect(x.arithmetic).toMatch(/= 1024 KiB\/s → kbps=1024$/);
+    expect(x.arithmetic).toMatch(/= 1024 KiB\/s → kbps=1024; xenopsd: /);
   });
 
-  it('never gives 0 (xapi would drop the limit) and says when the interval is lost', () => {
+  it('never gives 0 (xapi would drop the limit) and passes the interval as timeslice_us', () => {
     const x = toXeKbps(parseRate('100B/s@1s'));
     expect(x.kbps).toBe(1);
-    expect(x.notes[0]).toMatch(/xapi uses 50 ms, not 1 s/);
+    expect(x.timesliceUs).toBe(1_000_000);
+    expect(x.arithmetic).toMatch(
+      /timeslice_us=1000000; xenopsd: 1 × 1024 × 1000000 µs ÷ 10\^6 = 1 024 bytes every 1 s$/,
+    );
+    // No interval written: no timeslice, xenopsd's 50 ms.
+    expect(toXeKbps(parseRate('10MB/s')).timesliceUs).toBeUndefined();
+    expect(toXeKbps(parseRate('10MB/s')).intervalUs).toBe(50_000);
   });
 
-  it('refuses rates xapi would drop', () => {
-    // At 10 ms xl accepts 90 GB/s; over xapi's fixed 50 ms it is more than 2^32 bytes.
-    expect(boundOf(() => toXeKbps(parseRate('90GB/s@10ms')))).toBe('xe kbps');
+  it('bounds kbps by the interval xenopsd will use (1 to 2^32-2 bytes per interval)', () => {
+    // xenopsd Device.Vif.add: kbps × 1024 × timeslice_us / 10^6 must be > 0 and < 0xffffffff.
+    expect(xeKbpsBounds(50_000)).toEqual({ min: 1, max: XE_KBPS_MAX });
+    expect(xeKbpsBounds(1_000_000)).toEqual({ min: 1, max: 4_194_303 });
+    expect(xeKbpsBounds(250)).toEqual({ min: 4, max: 16_777_215_996 });
+    // At 10 ms, 90 GB/s is 900 000 000 bytes per interval: kept.
+    expect(toXeKbps(parseRate('90GB/s@10ms'))).toMatchObject({ kbps: 87_890_625, timesliceUs: 10_000 });
+    // xl takes 4294967295 bytes per 1 s; kbps=4194304 gives xenopsd 4294967296: dropped.
+    expect(boundOf(() => toXeKbps(parseRate('4294967295B/s@1s')))).toBe('xe kbps');
     expect(toXeKbps(parseRate('80GB/s')).kbps).toBe(78_125_000);
   });
 

@@ -132,37 +132,53 @@ describe('xen-qos with xe (XCP-ng, XenServer)', () => {
     expect(r.stderr).toMatch(/--vcpus 3: applies live \(xe vm-vcpu-hotplug new-vcpus=N\); kept in VCPUs-at-startup/);
   });
 
-  it('converts the rate to kbps with the arithmetic shown, and re-plugs the VIF when told to', async () => {
+  it('converts the rate to kbps and timeslice_us with the arithmetic shown, and re-plugs the VIF when told to', async () => {
     const s = xcpHost();
     const vif = s.vms.web01?.vifs[0] as string;
     const r = await qos(['web01', '--rate', '8Mb/s@50ms', '--yes']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(
-      'rate for xe: 8Mb/s@50ms: 8 × 1 000 000 bit/s ÷ 8 = 1 000 000 bytes/s; ÷ 1024 = 976.5625 KiB/s → kbps=977 (rounded)',
+      'rate for xe: 8Mb/s@50ms: 8 × 1 000 000 bit/s ÷ 8 = 1 000 000 bytes/s; ÷ 1024 = 976.5625 KiB/s → kbps=977 (rounded), timeslice_us=50000; xenopsd: 977 × 1024 × 50000 µs ÷ 10^6 = 50 022 bytes every 50 ms',
     );
     expect(r.stdout).toMatch(/--rate 8Mb\/s@50ms: needs the device re-plugged .*kept in qos_algorithm_params:kbps/);
     expect(writes()).toEqual([
-      ['xe', 'vif-param-set', `uuid=${vif}`, 'qos_algorithm_type=ratelimit', 'qos_algorithm_params:kbps=977'],
+      [
+        'xe',
+        'vif-param-set',
+        `uuid=${vif}`,
+        'qos_algorithm_type=ratelimit',
+        'qos_algorithm_params:kbps=977',
+        'qos_algorithm_params:timeslice_us=50000',
+      ],
       ['xe', 'vif-unplug', `uuid=${vif}`],
       ['xe', 'vif-plug', `uuid=${vif}`],
     ]);
     expect(vifOf(s)).toMatchObject({
       qos_algorithm_type: 'ratelimit',
-      qos_algorithm_params: { kbps: '977' },
+      qos_algorithm_params: { kbps: '977', timeslice_us: '50000' },
       'currently-attached': 'true',
     });
     const again = await qos(['web01', '--rate', '8Mb/s@50ms', '--yes']);
-    expect(again.stdout).toContain('vif 0 already has kbps=977');
+    expect(again.stdout).toContain('vif 0 already has kbps=977, timeslice_us=50000');
+    // Without an interval xenopsd uses 50 ms too: the same limit, nothing to do.
+    const plain = await qos(['web01', '--rate', '8Mb/s', '--yes']);
+    expect(plain.stdout).toContain('vif 0 already has kbps=977');
   });
 
-  it('sets the limit without unplugging under --no-replug, and says when it takes effect', async () => {
+  it('passes the interval as timeslice_us under --no-replug, and says when it takes effect', async () => {
     const s = xcpHost();
     const r = await qos(['web01', '--rate', '10MB/s@20ms', '--no-replug', '--yes']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('warning: xe has no interval setting: xapi uses 50 ms, not 20 ms');
-    expect(r.stdout).toContain('set kbps=9766 on vif 0; it takes effect when the VIF is next plugged (next start)');
+    expect(r.stderr).not.toContain('warning');
+    expect(r.stdout).toContain(
+      'set kbps=9766, timeslice_us=20000 on vif 0; it takes effect when the VIF is next plugged (next start)',
+    );
     expect(writes().map((w) => w[1])).toEqual(['vif-param-set']);
-    expect(vifOf(s).qos_algorithm_params).toEqual({ kbps: '9766' });
+    expect(vifOf(s).qos_algorithm_params).toEqual({ kbps: '9766', timeslice_us: '20000' });
+    // The same kbps without an interval is another limit (50 ms): the timeslice goes back to 50 000.
+    const back = await qos(['web01', '--rate', '10MB/s', '--no-replug', '--yes']);
+    expect(back.code, back.stderr).toBe(0);
+    expect(vifOf(s).qos_algorithm_params).toEqual({ kbps: '9766', timeslice_us: '50000' });
   });
 
   it('sets the disk I/O priority on the VBD, for the next plug of the disk', async () => {
@@ -233,7 +249,7 @@ describe('xen-qos with xe (XCP-ng, XenServer)', () => {
       /memory 3072 MiB is outside the live memory bound 512–2048 MiB[\s\S]*shut it down/,
     ],
     [['--memory', '256'], /memory 256 MiB is outside the live memory bound 512–2048 MiB/],
-    [['--rate', '90GB/s@10ms'], /xapi drops limits above 83886079 kbps/],
+    [['--rate', '4294967295B/s@1s'], /at 1 s xapi keeps limits of 1 to 4194303 kbps only/],
     [['--inbound-rate', '8Mb/s'], /xe cannot do this: xapi limits outbound traffic only/],
     [['--io-priority', '1'], /web01 has 2 disks \(xvda, xvdb\): say which with --disk/],
   ])('refuses %s with exit 2 and changes nothing', async (args, message) => {

@@ -10,9 +10,15 @@ export type Tag = 'RO' | 'RW' | 'MRO' | 'MRW' | 'SRO' | 'SRW';
 export type Obj = Record<string, any>;
 export type ClassName = 'pool' | 'host' | 'vm' | 'vif' | 'vbd' | 'vdi' | 'sr' | 'pbd' | 'network' | 'pif' | 'sm';
 
+export type Era = 'xcp-1.5' | '8.2' | '8.3';
+export const ERA_TAGS: Record<Era, string>;
+export function eraOf(state: { flavour: string; release?: string }): Era;
+
 export interface State {
   version: number;
   flavour: 'xcp-ng' | 'legacy';
+  /** XCP-ng release (xapi v26.1.4 when '8.3'); absent: 8.2 (xapi v1.249.0). */
+  release?: '8.2' | '8.3';
   /** false: xe answers `Error: Connection refused (calling connect )`. */
   xapi: boolean;
   seed: string;
@@ -37,6 +43,9 @@ export const CLASSES: Record<string, { api: string; fields: Field[]; list: strin
 
 export interface CreateOptions {
   flavour?: 'xcp-ng' | 'legacy';
+  release?: '8.2' | '8.3';
+  /** XCP-ng: the installer's "Local storage" SR, the pool's default (default true). */
+  localStorage?: boolean;
   seed?: string;
   xapi?: boolean;
   hostName?: string;
@@ -94,6 +103,7 @@ export interface Seeded {
   state: State;
   pool: string;
   host: string;
+  /** The SR the seed created, else the pool's default SR (XCP-ng: the installer's Local storage). */
   sr: string | undefined;
   vms: Record<string, { uuid: string; vifs: string[]; vbds: string[] }>;
 }

@@ -4,7 +4,10 @@
  * VMs, devices and storage live in one JSON file, `$XR_SIM_DIR/xe.json`.
  *
  * What it reproduces from xapi's sources (xe-cli/newcli.ml, xapi-cli-server/cli_printer.ml,
- * cli_operations.ml, cli_util.ml, xapi_cli.ml, cli_frontend.ml, idl/datamodel_errors.ml):
+ * cli_operations.ml, cli_util.ml, xapi_cli.ml, cli_frontend.ml, records.ml, idl/datamodel_errors.ml),
+ * read at the tags of ERA_TAGS below — master/1.3.2 (XCP 1.5), v1.249.0 (XCP-ng 8.2), v26.1.4
+ * (XCP-ng 8.3) — and sm's XE_SR_ERRORCODES.xml. Each behaviour below names its file and function;
+ * where the eras differ the simulator answers as the state's era (state.flavour, state.release).
  * - the client joins its arguments with newlines and the server splits them again, so a value with a
  *   line break becomes two parameters (a parameter without `=` gets an empty value);
  * - `--flag` is `flag=true`; `key=value` splits at the first `=`; `-s/-u/-pw/-pwf/-p` and
@@ -23,7 +26,7 @@
  * - `xe` without a running xapi: `Error: Connection refused (calling connect )`.
  *
  * State file (`version: 1`), see createState() for a complete example:
- *   { version, flavour: 'xcp-ng'|'legacy', xapi: boolean, seed, next, clock,
+ *   { version, flavour: 'xcp-ng'|'legacy', release?: '8.3' (XCP-ng; absent: 8.2), xapi: boolean, seed, next, clock,
  *     drivers: string[]            SR types the storage manager knows (sr-create checks it)
  *     nfsExports: string[]|null    'server:/path' an NFS SR may use (null: any)
  *     masters: { ADDRESS: { username, password, objects } }   pools this host may join
@@ -46,14 +49,19 @@ export const NOT_IN_DATABASE = '<not in database>';
 
 /**
  * @typedef {'RO'|'RW'|'MRO'|'MRW'|'SRO'|'SRW'} Tag
- * @typedef {{ name: string, tag: Tag, ref?: string, get?: (o: any, db: Db) => any, set?: (o: any, v: string, db: Db) => void, ci?: boolean }} Field
+ * @typedef {{ name: string, tag: Tag, ref?: string, get?: (o: any, db: Db) => any, set?: (o: any, v: string, db: Db) => void, ci?: boolean, since?: '8.2' }} Field
  * @typedef {{ api: string, fields: Field[], list: string[], filters?: [string, string][] }} ClassDef
  */
 
 /** @param {string} name @param {Tag} tag @param {Partial<Field>} [extra] @returns {Field} */
 const f = (name, tag, extra = {}) => ({ name, tag, ...extra });
 
-/** Halted-only numeric VM fields. */
+/**
+ * The memory fields (records.ml: set_memory_* through Client.VM.set_memory_*). The static limits
+ * need a halted VM (xapi_vm_lifecycle.ml allowed_power_states `changing_static_range → Halted;
+ * all eras); every set keeps static-min ≤ dynamic-min ≤ dynamic-max ≤ static-max
+ * (xapi_vm_memory_constraints.ml assert_valid; see assertMemoryOrder for the error per era).
+ */
 const memoryField = (/** @type {string} */ name) =>
   f(name, 'RW', {
     set: (o, v, db) => {
@@ -65,11 +73,25 @@ const memoryField = (/** @type {string} */ name) =>
     },
   });
 
+/**
+ * VCPUs-max and VCPUs-at-startup (xapi_vm.ml set_VCPUs_max / set_VCPUs_at_startup, and
+ * message_forwarding.ml, which wraps them):
+ * - VCPUs-max: with_vm_operation `changing_VCPUs, allowed only while Halted (xapi_vm_lifecycle.ml
+ *   allowed_power_states), in every era: VM_BAD_POWER_STATE [vm; halted; actual];
+ * - VCPUs-at-startup: master/1.3.2 wraps it in the same `changing_VCPUs operation (halted only);
+ *   v1.249.0 and v26.1.4 call Local.VM.set_VCPUs_at_startup directly: it changes on a running VM
+ *   too (taking effect at the next start), and refuses dom0 with OPERATION_NOT_ALLOWED;
+ * - both: INVALID_VALUE ["VCPU values must satisfy: 0 < VCPUs_at_startup ≤ VCPUs_max"; value]
+ *   when value < 1, or max < at-startup.
+ */
 const vcpuField = (/** @type {string} */ name) =>
   f(name, 'RW', {
     set: (o, v, db) => {
-      requireHalted(db, o);
       const n = integer(name, v);
+      if (name === 'VCPUs-max' || currentEra === 'xcp-1.5') requireHalted(db, o);
+      else if (o['is-control-domain'] === 'true' && o['dom-id'] === '0') {
+        throw apiError('OPERATION_NOT_ALLOWED', ['set_VCPUs_at_startup is not allowed on dom0']);
+      }
       const max = name === 'VCPUs-max' ? n : Number(o['VCPUs-max']);
       const start = name === 'VCPUs-at-startup' ? n : Number(o['VCPUs-at-startup']);
       if (n < 1 || start > max) {
@@ -79,7 +101,13 @@ const vcpuField = (/** @type {string} */ name) =>
     },
   });
 
-/** @type {Record<string, ClassDef>} */
+/**
+ * The classes as records.ml defines them (v1.249.0: field names, order and RO/RW/map/set kind),
+ * trimmed to the fields the runbooks and tests touch; `list` is each class's default columns from
+ * cli_operations.ml gen_cmds (make_param_funs … def_list_params), the same at master/1.3.2 for
+ * these classes.
+ * @type {Record<string, ClassDef>}
+ */
 export const CLASSES = {
   pool: {
     api: 'pool',
@@ -250,7 +278,8 @@ export const CLASSES = {
       f('currently-attached', 'RO'),
       f('qos_algorithm_type', 'RW'),
       f('qos_algorithm_params', 'MRW'),
-      f('qos_supported_algorithms', 'SRO', { get: () => ['ratelimit'] }),
+      // Always empty: xapi_vif_helpers.ml create passes ~qos_supported_algorithms:[] (every era).
+      f('qos_supported_algorithms', 'SRO', { get: () => [] }),
       f('other-config', 'MRW'),
       f('network-uuid', 'RO', { ref: 'network' }),
       f('network-name-label', 'RO', { get: (o, db) => nameOf(db, 'network', o['network-uuid']) }),
@@ -286,7 +315,8 @@ export const CLASSES = {
       f('status-detail', 'RO'),
       f('qos_algorithm_type', 'RW'),
       f('qos_algorithm_params', 'MRW'),
-      f('qos_supported_algorithms', 'SRO', { get: () => ['ionice'] }),
+      // Always empty: xapi_vbd_helpers.ml create passes ~qos_supported_algorithms:[] (every era).
+      f('qos_supported_algorithms', 'SRO', { get: () => [] }),
       f('other-config', 'MRW'),
       f('io_read_kbs', 'RO'),
       f('io_write_kbs', 'RO'),
@@ -364,7 +394,8 @@ export const CLASSES = {
       f('content-type', 'RO'),
       f('shared', 'RW'),
       f('introduced-by', 'RO'),
-      f('is-tools-sr', 'RO'),
+      // records.ml sr_record: is-tools-sr since v1.249.0 (absent at master/1.3.2).
+      f('is-tools-sr', 'RO', { since: '8.2' }),
       f('other-config', 'MRW'),
       f('sm-config', 'MRO'),
       f('blobs', 'RO'),
@@ -417,7 +448,8 @@ export const CLASSES = {
   },
   pif: {
     api: 'PIF',
-    list: ['uuid', 'device', 'VLAN', 'MAC', 'network-uuid', 'currently-attached', 'host-uuid'],
+    // gen_cmds names "mac", which matches no field (the field is MAC): pif-list prints no MAC.
+    list: ['uuid', 'device', 'VLAN', 'mac', 'network-uuid', 'currently-attached'],
     fields: [
       f('uuid', 'RO'),
       f('device', 'RO'),
@@ -458,7 +490,11 @@ export const CLASSES = {
   },
 };
 
-/** CLI aliases: `template-list` is the VM class seen through other default filters. */
+/**
+ * CLI aliases: `template-list` is the VM class seen through other default filters
+ * (cli_operations.ml gen_cmds: the "template" class, def_filters is-a-template=true and
+ * is-a-snapshot=false, default columns name-label, name-description, uuid; v1.249.0).
+ */
 const ALIASES = {
   template: {
     cls: 'vm',
@@ -470,6 +506,9 @@ const ALIASES = {
   },
 };
 
+/**
+ * cli_operations.ml stdparams (v1.249.0; master/1.3.2 has no "trace"): never filters, never fields.
+ */
 const STDPARAMS = [
   'server',
   'password',
@@ -485,40 +524,167 @@ const STDPARAMS = [
 
 /* ================================================================== errors */
 
-/** Documentation sentences of xapi errors (datamodel_errors.ml) and their parameter names. */
+/**
+ * The xapi each flavour runs and the tag its behaviour was read at (xapi-project/xen-api):
+ * - 'xcp-1.5': XCP 1.5 / Ubuntu 12.04's xcp-xapi, tag master/1.3.2 (2012-01-19; ocaml/xapi/*.ml,
+ *   errors in ocaml/idl/datamodel.ml), cross-checked against f149e82cc9 (2012-06-30);
+ * - '8.2': XCP-ng 8.2, tag v1.249.0 (ocaml/xapi-cli-server/*.ml, ocaml/idl/datamodel_errors.ml;
+ *   xcp-ng-rpms/xapi branch 8.2 builds 1.249.41 with the same texts);
+ * - '8.3': XCP-ng 8.3, tag v26.1.4 (xcp-ng-rpms/xapi branch 8.3, SPECS/xapi.spec Version 26.1.4).
+ * @typedef {'xcp-1.5'|'8.2'|'8.3'} Era
+ */
+export const ERA_TAGS = { 'xcp-1.5': 'master/1.3.2', 8.2: 'v1.249.0', 8.3: 'v26.1.4' };
+
+/** @returns {Era} */
+export function eraOf(/** @type {{ flavour: string, release?: string }} */ state) {
+  if (state.flavour === 'legacy') return 'xcp-1.5';
+  return state.release === '8.3' ? '8.3' : '8.2';
+}
+
+/**
+ * Documentation sentences of xapi errors and their parameter names, per era: `error Api_errors.X
+ * [params] ~doc:"…"` in datamodel.ml (master/1.3.2) or datamodel_errors.ml (v1.249.0, v26.1.4).
+ * An era without a sentence has no documentation for the code: xe prints `Error code:` then.
+ * @type {Record<string, { params: string[], doc: Partial<Record<Era, string>> }>}
+ */
 const API_ERRORS = {
-  UUID_INVALID: { doc: 'The uuid you supplied was invalid.', params: ['type', 'uuid'] },
+  UUID_INVALID: {
+    params: ['type', 'uuid'],
+    doc: {
+      'xcp-1.5': 'The uuid you supplied was invalid.',
+      8.2: 'The uuid you supplied was invalid.',
+      8.3: 'The uuid you supplied was invalid.',
+    },
+  },
   SR_UNKNOWN_DRIVER: {
-    doc: 'The SR could not be connected because the driver was not recognised.',
     params: ['driver'],
+    doc: {
+      'xcp-1.5': 'The SR could not be connected because the driver was not recognised.',
+      8.2: 'The SR could not be connected because the driver was not recognised.',
+      8.3: 'The SR could not be connected because the driver was not recognised.',
+    },
   },
+  // 2012: two spaces after "running."; v1.249.0 and later: one.
   VM_BAD_POWER_STATE: {
-    doc: "You attempted an operation on a VM that was not in an appropriate power state at the time; for example, you attempted to start a VM that was already running.  The parameters returned are the VM's handle, and the expected and actual VM state at the time of the call.",
     params: ['vm', 'expected', 'actual'],
+    doc: {
+      'xcp-1.5':
+        "You attempted an operation on a VM that was not in an appropriate power state at the time; for example, you attempted to start a VM that was already running.  The parameters returned are the VM's handle, and the expected and actual VM state at the time of the call.",
+      8.2: "You attempted an operation on a VM that was not in an appropriate power state at the time; for example, you attempted to start a VM that was already running. The parameters returned are the VM's handle, and the expected and actual VM state at the time of the call.",
+      8.3: "You attempted an operation on a VM that was not in an appropriate power state at the time; for example, you attempted to start a VM that was already running. The parameters returned are the VM's handle, and the expected and actual VM state at the time of the call.",
+    },
   },
-  INVALID_VALUE: { doc: 'The value given is invalid', params: ['field', 'value'] },
+  INVALID_VALUE: {
+    params: ['field', 'value'],
+    doc: {
+      'xcp-1.5': 'The value given is invalid',
+      8.2: 'The value given is invalid',
+      8.3: 'The value given is invalid',
+    },
+  },
+  OPERATION_NOT_ALLOWED: {
+    params: ['reason'],
+    doc: {
+      'xcp-1.5': 'You attempted an operation that was not allowed.',
+      8.2: 'You attempted an operation that was not allowed.',
+      8.3: 'You attempted an operation that was not allowed.',
+    },
+  },
+  // master/1.3.2 raises it (xapi_vm_memory_constraints.ml) but datamodel.ml does not document it.
   MEMORY_CONSTRAINT_VIOLATION: {
-    doc: 'The dynamic memory range does not satisfy the following constraint.',
     params: ['constraint'],
+    doc: {
+      8.2: 'The dynamic memory range does not satisfy the following constraint.',
+      8.3: 'The dynamic memory range does not satisfy the following constraint.',
+    },
   },
-  DEVICE_ALREADY_ATTACHED: { doc: 'The device is already attached to a VM', params: ['device'] },
-  DEVICE_ALREADY_DETACHED: { doc: 'The device is not currently attached', params: ['device'] },
-  DEVICE_ALREADY_EXISTS: { doc: 'A device with the name given already exists on the selected VM', params: ['device'] },
-  MAC_INVALID: { doc: 'The MAC address specified is not valid.', params: ['MAC'] },
+  // Since v1.230 the order check (Vm_memory_constraints.assert_valid) raises this one, without parameters.
+  MEMORY_CONSTRAINT_VIOLATION_ORDER: {
+    params: [],
+    doc: {
+      8.2: 'The dynamic memory range violates constraint static_min <= dynamic_min <= dynamic_max <= static_max.',
+      8.3: 'The dynamic memory range violates constraint static_min <= dynamic_min <= dynamic_max <= static_max.',
+    },
+  },
+  DEVICE_ALREADY_ATTACHED: {
+    params: ['device'],
+    doc: {
+      'xcp-1.5': 'The device is already attached to a VM',
+      8.2: 'The device is already attached to a VM',
+      8.3: 'The device is already attached to a VM',
+    },
+  },
+  DEVICE_ALREADY_DETACHED: {
+    params: ['device'],
+    doc: {
+      'xcp-1.5': 'The device is not currently attached',
+      8.2: 'The device is not currently attached',
+      8.3: 'The device is not currently attached',
+    },
+  },
+  DEVICE_ALREADY_EXISTS: {
+    params: ['device'],
+    doc: {
+      'xcp-1.5': 'A device with the name given already exists on the selected VM',
+      8.2: 'A device with the name given already exists on the selected VM',
+      8.3: 'A device with the name given already exists on the selected VM',
+    },
+  },
+  INVALID_DEVICE: {
+    params: ['device'],
+    doc: {
+      'xcp-1.5': 'The device name is invalid',
+      8.2: 'The device name is invalid',
+      8.3: 'The device name is invalid',
+    },
+  },
+  MAC_INVALID: {
+    params: ['MAC'],
+    doc: {
+      'xcp-1.5': 'The MAC address specified is not valid.',
+      8.2: 'The MAC address specified is not valid.',
+      8.3: 'The MAC address specified is not valid.',
+    },
+  },
+  // "host" in 2012; "server" since the rebranding of the texts (v1.249.0 and later).
   JOINING_HOST_CANNOT_CONTAIN_SHARED_SRS: {
-    doc: 'The host joining the pool cannot contain any shared storage.',
     params: [],
+    doc: {
+      'xcp-1.5': 'The host joining the pool cannot contain any shared storage.',
+      8.2: 'The server joining the pool cannot contain any shared storage.',
+      8.3: 'The server joining the pool cannot contain any shared storage.',
+    },
   },
-  JOINING_HOST_CANNOT_HAVE_RUNNING_VMS: { doc: 'The host joining the pool cannot have any running VMs.', params: [] },
-  JOINING_HOST_CANNOT_BE_MASTER_OF_OTHER_HOSTS: {
-    doc: 'The host joining the pool cannot already be a master of another pool.',
+  JOINING_HOST_CANNOT_HAVE_RUNNING_VMS: {
     params: [],
+    doc: {
+      'xcp-1.5': 'The host joining the pool cannot have any running VMs.',
+      8.2: 'The server joining the pool cannot have any running VMs.',
+      8.3: 'The server joining the pool cannot have any running VMs.',
+    },
+  },
+  // "master" until v1.249.x; "coordinator" at v26.1.4.
+  JOINING_HOST_CANNOT_BE_MASTER_OF_OTHER_HOSTS: {
+    params: [],
+    doc: {
+      'xcp-1.5': 'The host joining the pool cannot already be a master of another pool.',
+      8.2: 'The server joining the pool cannot already be a master of another pool.',
+      8.3: 'The server joining the pool cannot already be a coordinator of another pool.',
+    },
   },
   HOST_IS_SLAVE: {
-    doc: 'You cannot make regular API calls directly on a slave. Please pass API calls via the master host.',
     params: ['Master IP address'],
+    doc: {
+      'xcp-1.5': 'You cannot make regular API calls directly on a slave. Please pass API calls via the master host.',
+      8.2: 'You cannot make regular API calls directly on a slave. Please pass API calls via the master host.',
+      8.3: 'You cannot make regular API calls directly on a supporter. Please pass API calls via the coordinator host.',
+    },
   },
 };
+
+/** The era the running command answers in (set by runXe; the seeding helpers never raise). */
+/** @type {Era} */
+let currentEra = '8.2';
 
 class XeExit extends Error {
   /** @param {number} code @param {string} stderr @param {string} [stdout] */
@@ -534,10 +700,21 @@ class XeExit extends Error {
   }
 }
 
-/** A documented xapi error: its sentence, then `param: value` lines (references shown as `uuid (name)`). */
+/**
+ * A xapi error as xe prints it (xapi_cli.ml exception_handler → Cli_util.server_error, newcli.ml):
+ * documented in this era: its sentence, then one `name: value` line per parameter (pp_params:
+ * `<extra>` / `<unknown>` when the counts differ; references as `uuid (name)`, ref_convert);
+ * undocumented: `Error code: CODE` and `Error parameters: a, b` (newcli's Command (Error …)).
+ */
 function apiError(/** @type {keyof typeof API_ERRORS} */ code, /** @type {string[]} */ params = []) {
   const e = API_ERRORS[code];
-  const lines = [e.doc];
+  const doc = e?.doc[currentEra];
+  if (!e || doc === undefined) {
+    const err = undocumentedError(code, params);
+    err.apiCode = code;
+    return err;
+  }
+  const lines = [doc];
   const names = e.params;
   const n = Math.max(names.length, params.length);
   for (let i = 0; i < n; i++) lines.push(`${names[i] ?? '<extra>'}: ${params[i] ?? '<unknown>'}`);
@@ -546,14 +723,23 @@ function apiError(/** @type {keyof typeof API_ERRORS} */ code, /** @type {string
   return err;
 }
 
-/** An error xapi has no documentation for: the client prints the code and the parameters. */
+/** An error xapi has no documentation for: newcli.ml prints `Error code:` and `Error parameters:` (", "-joined). */
 function undocumentedError(/** @type {string} */ code, /** @type {string[]} */ params) {
-  return new XeExit(1, `Error code: ${code}\nError parameters: ${params.join(', ')}\n`);
+  const err = new XeExit(1, `Error code: ${code}\nError parameters: ${params.join(', ')}\n`);
+  err.apiCode = code;
+  return err;
 }
 
-/** A CLI failure (`failwith` in cli_operations): `Error: …`. */
+/**
+ * A CLI failure: cli_operations.ml's own `failwith` raises Cli_util.Cli_failure, and records.ml /
+ * record_util.ml raise Record_failure; xapi_cli.ml exception_handler prints both as `Error: …` on
+ * stderr (other_error), exit 1. Every era.
+ */
 const cliFailure = (/** @type {string} */ msg) => new XeExit(1, `Error: ${msg}\n`);
-/** A parameter error: the message and the usage pointer. */
+/**
+ * A parameter error (xapi_cli.ml param_error: Unknown_command, Cli_frontend.ParseError /
+ * ParamNotFound, authentication): `Label: detail` then newcli's usage pointer. Every era.
+ */
 const paramError = (/** @type {string} */ msg) => new XeExit(1, `${msg}\nFor usage run: 'xe help'\n`);
 
 /* ================================================================== state */
@@ -600,7 +786,7 @@ function nameOf(/** @type {Db} */ db, /** @type {string} */ cls, /** @type {stri
   return db.state.objects[cls]?.[uuid]?.['name-label'] ?? NOT_IN_DATABASE;
 }
 
-/** Object by uuid, or UUID_INVALID as xapi's get_by_uuid raises it. */
+/** Object by uuid, or UUID_INVALID [class; uuid] as the database's get_by_uuid raises it (db_cache; every era). */
 function lookup(/** @type {Db} */ db, /** @type {string} */ cls, /** @type {string} */ uuid) {
   const o = db.state.objects[cls]?.[uuid];
   if (!o) throw apiError('UUID_INVALID', [CLASSES[cls]?.api ?? cls, uuid]);
@@ -718,7 +904,7 @@ const DEFAULTS = {
   pbd: { 'currently-attached': 'true' },
   network: { MTU: '1500', managed: 'true', blobs: '', 'default-locking-mode': 'unlocked' },
   pif: { physical: 'true', managed: 'true', 'currently-attached': 'true', MTU: '1500', VLAN: '-1' },
-  host: { enabled: 'true', 'API-version-major': '2', 'API-version-minor': '16', 'memory-total': String(32 * GiB) },
+  host: { enabled: 'true', 'API-version-major': '2', 'API-version-minor': '15', 'memory-total': String(32 * GiB) },
   pool: { 'ha-enabled': 'false' },
 };
 
@@ -733,7 +919,10 @@ const SM_DRIVERS = {
   file: 'Local Path VHD',
 };
 
-/** The disks a template provisions, as xapi keeps them in other-config:disks. */
+/**
+ * The disks a template provisions, as xapi keeps them in other-config:disks (xapi_templates.ml
+ * disk_of_xml: <provision><disk device size sr bootable type/></provision>; every era).
+ */
 export function provisionXml(/** @type {{ device: string, size: number, bootable?: boolean }[]} */ disks) {
   const items = disks
     .map(
@@ -745,12 +934,31 @@ export function provisionXml(/** @type {{ device: string, size: number, bootable
 }
 
 /**
- * A fresh state: a pool with one host (its control domain running), the bridged network xenbr0 on
- * eth0, the host-internal management network, the storage drivers, and templates.
- * flavour 'legacy': XCP 1.5 on Ubuntu 12.04 (no lvm driver, template "CentOS 5 (64-bit)"); 'xcp-ng':
- * XCP-ng 8.2.
- * @param {{ flavour?: 'xcp-ng'|'legacy', seed?: string, xapi?: boolean, hostName?: string, address?: string,
- *   drivers?: string[], nfsExports?: string[] | null }} [opts]
+ * A fresh state as a host starts: a pool with one host (its control domain running), the bridged
+ * network xenbr0 on eth0, the host-internal management network, the storage drivers, the Tools SR,
+ * the templates, and on XCP-ng the local SR the installer leaves.
+ * flavour 'legacy': XCP 1.5 on Ubuntu 12.04 (xapi master/1.3.2; no lvm driver); 'xcp-ng': XCP-ng
+ * 8.2 (xapi v1.249.0), or 8.3 with release '8.3' (xapi v26.1.4).
+ * - The Tools SR (dbsync_master.ml create_tools_sr): master/1.3.2 creates it at every start, named
+ *   Xapi_globs.miami_tools_sr_name "XenServer Tools", marked only in other-config; v1.249.0 and
+ *   later only when xapi.conf says create-tools-sr = true, which XCP-ng sets (xcp-ng-rpms/xapi
+ *   8.2: SOURCES/00-XCP-ng-create-tools-sr.conf; 8.3: 0001-xcp-ng-configure-xapi.conf-to-meet-our-
+ *   needs.patch), named Xapi_globs.tools_sr_name () = PRODUCT_BRAND ^ " Tools" ("XCP-ng Tools"),
+ *   described "… ISOs", is_tools_sr = true. Both: type iso, content-type iso, shared, a PBD per
+ *   host with device-config location (and path since v1.249.0) = the tools ISO directory.
+ * - The local SR: XCP-ng's installer (host-installer, not in the mirrors read) creates "Local
+ *   storage" on the rest of the disk and makes it the pool's default SR; `localStorage: false` is
+ *   a host installed without one. Ubuntu's xcp-xapi creates no SR.
+ * - Templates: XCP-ng's come from the guest-templates-json package, not from xapi (only "Other
+ *   install media" is named in xen-api, ocaml/quicktest/qt.ml). Names and disks as there:
+ *   xenserver/guest-templates-json json/centos-7.json "CentOS 7" (base-el-7.json: one 10G disk),
+ *   json/other-install-media.json "Other install media" (no disk), and XCP-ng's own
+ *   xcp-ng-rpms/guest-templates-json SOURCES/debian-12.json "Debian Bookworm 12" (10G). The
+ *   legacy "CentOS 5 (64-bit)" is the name of json/centos-5-64bit.json, the template of that era
+ *   (XCP 1.5's own template list was built by a part of xapi not in xen-api's tree). Template
+ *   memory here is a round 512 MiB, not the packages' values.
+ * @param {{ flavour?: 'xcp-ng'|'legacy', release?: '8.2'|'8.3', seed?: string, xapi?: boolean, hostName?: string,
+ *   address?: string, drivers?: string[], nfsExports?: string[] | null, localStorage?: boolean }} [opts]
  * @returns {State}
  */
 export function createState(opts = {}) {
@@ -759,6 +967,7 @@ export function createState(opts = {}) {
   const state = {
     version: 1,
     flavour,
+    ...(flavour === 'xcp-ng' && opts.release === '8.3' ? { release: '8.3' } : {}),
     xapi: opts.xapi ?? true,
     seed: opts.seed ?? 'xe-sim',
     next: 0,
@@ -783,17 +992,33 @@ export function createState(opts = {}) {
           xen: '4.1.2',
           hostname: hostName,
         }
-      : {
-          product_version: '8.2.1',
-          product_version_text: '8.2',
-          product_brand: 'XCP-ng',
-          platform_name: 'XCP',
-          platform_version: '3.2.1',
-          xapi: '1.249',
-          xen: '4.13.5',
-          hostname: hostName,
-        };
+      : opts.release === '8.3'
+        ? {
+            product_version: '8.3.0',
+            product_version_text: '8.3',
+            product_brand: 'XCP-ng',
+            platform_name: 'XCP',
+            platform_version: '3.4.0',
+            xapi: '26.1',
+            xen: '4.17.5',
+            hostname: hostName,
+          }
+        : {
+            product_version: '8.2.1',
+            product_version_text: '8.2',
+            product_brand: 'XCP-ng',
+            platform_name: 'XCP',
+            platform_version: '3.2.1',
+            xapi: '1.249',
+            xen: '4.13.5',
+            hostname: hostName,
+          };
+  // API version (dbsync_slave.ml sets it at start): master/1.3.2 Xapi_globs 1.10; v1.249.0
+  // datamodel_common.ml 2.15; v26.1.4 api_version.ml 2.21.
+  const api = flavour === 'legacy' ? ['1', '10'] : opts.release === '8.3' ? ['2', '21'] : ['2', '15'];
   const host = insert(state, 'host', {
+    'API-version-major': api[0],
+    'API-version-minor': api[1],
     'name-label': hostName,
     'name-description': 'Default install',
     address,
@@ -863,10 +1088,48 @@ export function createState(opts = {}) {
           { name: 'Other install media', disks: [] },
         ];
   for (const t of templates) addTemplate(state, t);
+  addToolsSr(state);
+  if (flavour === 'xcp-ng' && opts.localStorage !== false) {
+    addSr(state, { name: 'Local storage', type: 'lvm', device: '/dev/sda3', makeDefault: true });
+  }
   return state;
 }
 
-/** A template (is-a-template, default template), with the disks it provisions. */
+/** The Tools SR as dbsync_master.ml create_tools_sr leaves it (see createState). */
+function addToolsSr(/** @type {State} */ state) {
+  const legacy = state.flavour === 'legacy';
+  const name = legacy ? 'XenServer Tools' : 'XCP-ng Tools';
+  const description = `${name} ISOs`;
+  // Xapi_globs.tools_sr_dir: "/opt/xensource/packages/iso" (v1.249.0); master/1.3.2 Fhs.sharedir
+  // ^ "/packages/iso" with SHAREDIR=/opt/xensource in its Makefile.
+  const dir = '/opt/xensource/packages/iso';
+  const sr = insert(state, 'sr', {
+    'name-label': name,
+    'name-description': description,
+    type: 'iso',
+    'content-type': 'iso',
+    shared: 'true',
+    'is-tools-sr': legacy ? 'false' : 'true',
+    'other-config': {
+      xensource_internal: 'true',
+      xenserver_tools_sr: 'true',
+      'i18n-key': 'xenserver-tools',
+      'i18n-original-value-name_label': name,
+      'i18n-original-value-name_description': description,
+    },
+  });
+  // master/1.3.2: ["location"; "legacy_mode"]; v1.249.0: Xapi_globs.tools_sr_pbd_device_config.
+  const config = legacy ? { location: dir, legacy_mode: 'true' } : { path: dir, location: dir, legacy_mode: 'true' };
+  for (const h of Object.values(state.objects.host ?? {}))
+    insert(state, 'pbd', { 'host-uuid': h.uuid, 'sr-uuid': sr.uuid, 'device-config': { ...config } });
+  return sr.uuid;
+}
+
+/**
+ * A template (is-a-template, default template), with the disks it provisions. The description and
+ * PV-bootloader eliloader follow XenServer's Linux templates; XCP-ng's template package itself is
+ * not in the mirrors read (see createState).
+ */
 export function addTemplate(
   /** @type {State} */ state,
   /** @type {{ name: string, disks?: { device: string, size: number, bootable?: boolean }[], memory?: number }} */ t,
@@ -974,7 +1237,9 @@ export function addVm(state, o) {
     'VCPUs-max': String(o.vcpusMax ?? 1),
     'VCPUs-at-startup': String(o.vcpusAtStartup ?? o.vcpusMax ?? 1),
     'VCPUs-params': o.vcpusParams ?? {},
-    'other-config': o.otherConfig ?? {},
+    // xapi_vm.ml create adds other-config:mac_seed to every VM it creates (v1.249.0; clone and
+    // import too): VIFs created without a MAC get one derived from it.
+    'other-config': { mac_seed: newUuid(state), ...(o.otherConfig ?? {}) },
   });
   const power = o.powerState ?? 'halted';
   if (power !== 'halted') bootVm(state, vm, power);
@@ -1011,7 +1276,9 @@ export function addVbd(
   if (!v) throw new Error(`no VM ${vm}`);
   let vdi = o.vdi;
   if (!vdi) {
-    const sr = o.sr ?? Object.keys(state.objects.sr ?? {})[0];
+    const srs = Object.values(state.objects.sr ?? {});
+    const def = thePool(state)['default-SR'];
+    const sr = o.sr ?? (def && state.objects.sr?.[def] ? def : srs.find((x) => x['content-type'] !== 'iso')?.uuid);
     if (!sr) throw new Error('addVbd needs an SR: add one with addSr()');
     vdi = addVdi(state, sr, { name: `${v['name-label']} disk`, ...(o.size ? { size: o.size } : {}) });
   }
@@ -1043,6 +1310,8 @@ export function addMaster(state, address, o) {
     seed: `${state.seed}:${address}`,
     hostName: o.hostName ?? 'xcp-ng-master',
     address,
+    ...(state.release ? { release: state.release } : {}),
+    localStorage: false,
   });
   thePool(remote)['name-label'] = o.poolName ?? 'pool';
   for (const cls of ['vm', 'sm', 'pif']) delete remote.objects[cls];
@@ -1080,7 +1349,8 @@ export function writeXe(/** @type {string} */ dir, /** @type {State} */ state) {
 
 /**
  * Seed `dir/xe.json` and return the uuids tests need.
- *   seedXe(dir)                                      one XCP-ng host, no SR, no VM
+ *   seedXe(dir)                                      one XCP-ng 8.2 host as installed: Tools SR, Local storage
+ *   seedXe(dir, { localStorage: false })             the same without the installer's local SR
  *   seedXe(dir, { flavour: 'legacy', xapi: false })  XCP 1.5 on Ubuntu 12.04, xapi not running yet
  *   seedXe(dir, { sr: { name: 'Local storage', type: 'ext', device: '/dev/sdb', makeDefault: true },
  *                 vms: [{ name: 'web01', powerState: 'running', vcpusMax: 4, vcpusAtStartup: 2,
@@ -1110,7 +1380,10 @@ export function seedXe(dir, spec = {}) {
       const { vifs = [], vbds = [], ...vmOpts } = v;
       const uuid = addVm(state, vmOpts);
       const vbdIds = vbds.map((b) => {
-        if (!b.vdi && !b.sr && !sr) sr = addSr(state, { name: 'Local storage', type: 'ext', device: '/dev/sdb' });
+        if (!b.vdi && !b.sr && !sr) {
+          const def = thePool(state)['default-SR'];
+          sr = def ?? addSr(state, { name: 'Local storage', type: 'ext', device: '/dev/sdb' });
+        }
         return addVbd(state, uuid, { ...(sr ? { sr } : {}), ...b });
       });
       vms[v.name] = { uuid, vifs: vifs.map((x) => addVif(state, uuid, x)), vbds: vbdIds };
@@ -1118,7 +1391,9 @@ export function seedXe(dir, spec = {}) {
     for (const [address, m] of Object.entries(masters ?? {})) addMaster(state, address, m);
   }
   writeXe(dir, state);
-  return { state, pool: thePool(state).uuid, host: thisHost(state).uuid, sr, vms };
+  // sr: the SR the seed created, else the pool's default SR (the installer's Local storage).
+  const def = thePool(state)['default-SR'];
+  return { state, pool: thePool(state).uuid, host: thisHost(state).uuid, sr: sr ?? def ?? undefined, vms };
 }
 
 /** The calls recorded in dir/calls.jsonl (xe and the recording stand-ins). */
@@ -1154,7 +1429,10 @@ function tagText(/** @type {Tag} */ tag) {
   return tag.length === 2 ? ` ${tag}` : tag;
 }
 
-/** cli_printer.multi_line_record: first key padded right, the others left, to 4 + the longest key. */
+/**
+ * cli_printer.ml multi_line_record (master/1.3.2, v1.249.0, v26.1.4): first key padded right (pad_rhs),
+ * the others left (pad_string), to 4 + the longest key; `key: value` lines.
+ */
 function multiLineRecord(/** @type {[string, string][]} */ r) {
   const maxlen = 4 + Math.max(0, ...r.map(([k]) => k.length));
   return `${r.map(([k, v], i) => `${i === 0 ? k.padEnd(maxlen) : k.padStart(maxlen)}: ${v}`).join('\n')}\n`;
@@ -1164,7 +1442,13 @@ function escapeCommas(/** @type {string} */ s) {
   return s.replace(/\\/g, '\\\\').replace(/,/g, '\\,');
 }
 
-/** Collects output as cli_printer does, in normal or --minimal mode. */
+/**
+ * Collects output as cli_printer.ml make_printer does: PTable records each followed by an empty
+ * line (Print adds the second), PList one value a line, PMsg a line; with --minimal
+ * (multi_line_xapi_minimal) each table or list becomes one comma-joined group (escape_commas),
+ * groups prepended to a buffer, and minimal_flush prints them joined by `,` — an empty line when
+ * nothing matched. Every era.
+ */
 class Printer {
   constructor(/** @type {boolean} */ minimal) {
     this.minimal = minimal;
@@ -1194,7 +1478,12 @@ class Printer {
   }
 }
 
-/** @param {Obj} o @param {Field[]} fields @param {Db} db @returns {[string, string][]} */
+/**
+ * records.ml print_field: `name (TAG)`, TAG from the field's setters (RO/RW, MRO/MRW for maps,
+ * SRO/SRW for sets; two-letter tags padded with a space); map values `k: v; k2: v2`
+ * (Record_util.s2sm_to_string "; "), sets `a; b`, a null reference `<not in database>`.
+ * @param {Obj} o @param {Field[]} fields @param {Db} db @returns {[string, string][]}
+ */
 function recordRows(o, fields, db) {
   return fields.map((fd) => [`${fd.name} (${tagText(fd.tag)})`, printValue(fd, o, db)]);
 }
@@ -1202,8 +1491,12 @@ function recordRows(o, fields, db) {
 /* ================================================================== parameters */
 
 /**
- * What xapi receives: the client keeps its own options, joins the rest with newlines, and the
- * server splits at newlines (dropping a trailing CR) and parses each `key=value` / `--flag`.
+ * What xapi receives: the client keeps its own options (newcli.ml parse_args: server, port,
+ * username, password, passwordfile, nossl, debug, debugonfail and the switches -s -p -u -pw -pwf
+ * -h --nossl --debug --debug-on-fail; --traceparent at v26.1.4), joins the rest with newlines, and
+ * the server splits at newlines (xapi_cli.ml parse_session_and_args, zap_cr drops a trailing CR)
+ * and parses each `key=value` / `--flag` / `-switch value` (cli_frontend.ml parse_commandline and
+ * switch_map). Every era.
  * @param {string[]} argv
  */
 export function wireParams(argv) {
@@ -1254,6 +1547,7 @@ export function wireParams(argv) {
   return { cmd, params };
 }
 
+/** The parsed parameters; `req` raises ParamNotFound (cli_frontend.ml get_reqd_param): "Required parameter not found: K". */
 class Params {
   constructor(/** @type {[string, string][]} */ list) {
     this.list = list;
@@ -1283,39 +1577,99 @@ class Params {
   }
 }
 
+/**
+ * records.ml safe_i64_of_string (master/1.3.2 ocaml/client_records, v1.249.0 and v26.1.4
+ * ocaml/xapi-cli-server): Int64.of_string, else Record_failure "Failed to parse parameter 'F':
+ * expecting an integer", printed `Error: …` (xapi_cli.ml exception_handler).
+ */
 function integer(/** @type {string} */ name, /** @type {string} */ v) {
-  if (!/^-?\d+$/.test(v.trim())) throw cliFailure(`Parameter ${name} must be an integer`);
+  if (!/^[-+]?\d+$/.test(v)) throw cliFailure(`Failed to parse parameter '${name}': expecting an integer`);
   return Number(v);
 }
 
-/** Record_util.bytes_of_string: an integer with an optional KiB/MiB/GiB/TiB suffix. */
+/**
+ * Record_util.bytes_of_string FIELD:
+ * - master/1.3.2 and v1.249.0: digits, optionally followed by one of bytes, KiB, MiB, GiB, TiB
+ *   (case as written); "Failed to parse field 'F': expecting an integer (possibly with suffix)",
+ *   or "… Unknown suffix: 'S' (try KiB, MiB, GiB or TiB)";
+ * - v26.1.4: "%Ld %s" with the suffix in any case, b/bytes, k/kb/kib, m/mb/mib, g/gb/gib,
+ *   t/tb/tib (all powers of 1024); "Failed to parse field 'F': expecting an integer (possibly with
+ *   suffix KiB, MiB, GiB, TiB), got 'V'".
+ */
 function bytes(/** @type {string} */ name, /** @type {string} */ v) {
-  const m = /^\s*(\d+)\s*(KiB|MiB|GiB|TiB)?\s*$/i.exec(v);
-  if (!m)
-    throw cliFailure(
-      `Failed to parse parameter '${name}': expecting an integer (optionally with IEC binary unit prefix)`,
-    );
-  const unit = (m[2] ?? '').toLowerCase();
-  const factor = { '': 1, kib: 1024, mib: MiB, gib: GiB, tib: 1024 * GiB }[unit] ?? 1;
-  return Number(m[1]) * factor;
+  if (currentEra === '8.3') {
+    const m = /^\s*([-+]?\d+)\s*([A-Za-z]*)$/.exec(v);
+    const unit = (m?.[2] ?? '').toLowerCase();
+    const pow = {
+      '': 0,
+      b: 0,
+      bytes: 0,
+      k: 1,
+      kb: 1,
+      kib: 1,
+      m: 2,
+      mb: 2,
+      mib: 2,
+      g: 3,
+      gb: 3,
+      gib: 3,
+      t: 4,
+      tb: 4,
+      tib: 4,
+    }[unit];
+    if (!m || pow === undefined || Number(m[1]) < 0) {
+      throw cliFailure(
+        `Failed to parse field '${name}': expecting an integer (possibly with suffix KiB, MiB, GiB, TiB), got '${v}'`,
+      );
+    }
+    return Number(m[1]) * 1024 ** pow;
+  }
+  const bad = () => cliFailure(`Failed to parse field '${name}': expecting an integer (possibly with suffix)`);
+  const suffix = v.replace(/[\s\d]+/g, ' ').trim();
+  if (suffix === '') {
+    if (!/^\d+$/.test(v)) throw bad();
+    return Number(v);
+  }
+  if (suffix.includes(' ')) throw bad();
+  const digits = v.replace(/\D+/g, ' ').trim();
+  if (digits === '' || digits.includes(' ')) throw bad();
+  const factor = { bytes: 1, KiB: 1024, MiB, GiB, TiB: 1024 * GiB }[suffix];
+  if (factor === undefined)
+    throw cliFailure(`Failed to parse field '${name}': Unknown suffix: '${suffix}' (try KiB, MiB, GiB or TiB)`);
+  return Number(digits) * factor;
 }
 
+/**
+ * Vm_memory_constraints.assert_valid (xapi_vm_memory_constraints.ml): master/1.3.2 raises
+ * MEMORY_CONSTRAINT_VIOLATION ["Memory limits must satisfy: static_min ≤ dynamic_min ≤ dynamic_max ≤
+ * static_max"], undocumented there (xe prints `Error code:`); v1.249.0 and v26.1.4 raise
+ * MEMORY_CONSTRAINT_VIOLATION_ORDER without parameters.
+ */
 function assertMemoryOrder(/** @type {Obj} */ o) {
   const sMin = Number(o['memory-static-min']);
   const dMin = Number(o['memory-dynamic-min']);
   const dMax = Number(o['memory-dynamic-max']);
   const sMax = Number(o['memory-static-max']);
   if (!(sMin <= dMin && dMin <= dMax && dMax <= sMax)) {
-    throw apiError('MEMORY_CONSTRAINT_VIOLATION', [
-      'Memory limits must satisfy: static_min ≤ dynamic_min ≤ dynamic_max ≤ static_max',
-    ]);
+    if (currentEra === 'xcp-1.5') {
+      throw apiError('MEMORY_CONSTRAINT_VIOLATION', [
+        'Memory limits must satisfy: static_min ≤ dynamic_min ≤ dynamic_max ≤ static_max',
+      ]);
+    }
+    throw apiError('MEMORY_CONSTRAINT_VIOLATION_ORDER');
   }
 }
 
+/** A VM reference as xe prints it: cli_util.ml ref_convert, `uuid (name-label)`. */
 function vmHandle(/** @type {Obj} */ vm) {
   return `${vm.uuid} (${vm['name-label']})`;
 }
 
+/**
+ * xapi_vm_lifecycle.ml check_operation_error → report_power_state_error: VM_BAD_POWER_STATE
+ * [vm; the allowed states joined ", " (Record_util.power_to_string: lower case); actual]. Templates
+ * are halted. Every era.
+ */
 function requireHalted(/** @type {Db} */ _db, /** @type {Obj} */ vm) {
   if (vm['is-a-template'] === 'true') return;
   if (vm['power-state'] !== 'halted') throw apiError('VM_BAD_POWER_STATE', [vmHandle(vm), 'halted', vm['power-state']]);
@@ -1326,6 +1680,10 @@ function requireRunning(/** @type {Obj} */ vm) {
     throw apiError('VM_BAD_POWER_STATE', [vmHandle(vm), 'running', vm['power-state']]);
 }
 
+/**
+ * allowed-operations, a subset of xapi_vm_lifecycle.ml update_allowed_operations (v1.249.0) for
+ * the states the simulator has: what allowed_power_states admits in each power state.
+ */
 function allowedOperations(/** @type {Obj} */ o) {
   if (o['is-a-template'] === 'true')
     return ['changing_memory_limits', 'changing_VCPUs', 'clone', 'copy', 'export', 'provision'];
@@ -1369,6 +1727,11 @@ function freeDevices(
   return Array.from({ length: n }, (_, i) => String(i)).filter((d) => !used.has(d));
 }
 
+/**
+ * A started VM (xapi_xenops.ml after VM.start): dom-id, resident-on, VCPUs-number from
+ * VCPUs-at-startup (VM_metrics), start-time, its VIFs and VBDs attached (a VBD gets its xvdX
+ * device). A simplification: no memory or placement checks.
+ */
 function bootVm(/** @type {State} */ state, /** @type {Obj} */ vm, /** @type {string} */ power = 'running') {
   const db = { state };
   const domids = all(db, 'vm')
@@ -1400,13 +1763,18 @@ function haltVm(/** @type {State} */ state, /** @type {Obj} */ vm) {
 
 /* ================================================================== selection */
 
+/** The fields this era's records.ml prints (a field with `since` is absent from older xapi). */
+function eraFields(/** @type {ClassDef} */ def) {
+  return def.fields.filter((fd) => !(fd.since && currentEra === 'xcp-1.5'));
+}
+
 /** What kind of field a filter or a param-set key names (cli_operations.get_field_type). */
 function fieldType(/** @type {ClassDef} */ def, /** @type {string} */ name) {
-  const exact = def.fields.find((x) => x.name === name);
+  const exact = eraFields(def).find((x) => x.name === name);
   if (exact) return { kind: 'normal', field: exact };
   const colon = name.indexOf(':');
   if (colon > 0) {
-    const real = def.fields.find((x) => x.name === name.slice(0, colon));
+    const real = eraFields(def).find((x) => x.name === name.slice(0, colon));
     if (!real) throw cliFailure(`Unknown field '${name}'`);
     if (real.tag.startsWith('S')) return { kind: 'set', field: real, key: name.slice(colon + 1) };
     if (real.tag.startsWith('M')) return { kind: 'map', field: real, key: name.slice(colon + 1) };
@@ -1415,7 +1783,13 @@ function fieldType(/** @type {ClassDef} */ def, /** @type {string} */ name) {
   throw cliFailure(`Unknown field '${name}'`);
 }
 
-/** Filter objects on `field=value`, `map:key=value`, `set:contains=value` (xapi: exact match). */
+/**
+ * cli_operations.ml filter_records_on_fields (master/1.3.2, v1.249.0): `field=value` on the printed
+ * value, `map:key=value` (filter_records_on_map_param), `set:contains=value`
+ * (filter_records_on_set_param: "Invalid syntax for set filtering (should be set-param:contains=key)");
+ * exact match (fields marked case_insensitive aside). Not reproduced: the old `map-name-key=value`
+ * form of get_field_type.
+ */
 function filter(
   /** @type {Db} */ db,
   /** @type {ClassDef} */ def,
@@ -1443,7 +1817,13 @@ function filter(
   return out;
 }
 
-/** select_vms + do_vm_op: every parameter but the operation's own is a filter. */
+/**
+ * cli_operations.ml select_vms + do_vm_op (v1.249.0; the same at master/1.3.2): is-control-domain=false
+ * and is-a-template=false unless the command includes them, `vm=` matches uuid or name-label, every
+ * other parameter but stdparams and the operation's own is a filter; "No matching VMs found";
+ * several matches need --multiple ("Multiple matches VMs found. --multiple required to complete
+ * the operation") or are refused ("… Operation can only be performed on one VM at a time").
+ */
 function selectVms(
   /** @type {Db} */ db,
   /** @type {Params} */ p,
@@ -1473,7 +1853,10 @@ function selectVms(
   return vms;
 }
 
-/** do_multiple: run on each, report every failure as "operation failed on UUID: …" (stdout), status 1. */
+/**
+ * cli_operations.ml do_multiple → Multiple_failure → xapi_cli.ml multiple_error: every failure as
+ * "operation failed on UUID: …" on stdout, status 1; the other VMs keep their change. Every era.
+ */
 function doMultiple(/** @type {Obj[]} */ vms, /** @type {(vm: Obj) => void} */ op) {
   /** @type {string[]} */
   const fails = [];
@@ -1500,6 +1883,18 @@ function doMultiple(/** @type {Obj[]} */ vms, /** @type {(vm: Obj) => void} */ o
 /** @type {Record<string, Command>} */
 const COMMANDS = {};
 
+/**
+ * The per-class commands of cli_operations.ml make_param_funs (v1.249.0; master/1.3.2 alike):
+ * - CLASS-list: def_filters, then every parameter but params/stdparams/database:* as a filter;
+ *   --all lists every record unfiltered; params=a,b (select_fields, record order) or all, else
+ *   the class's default columns;
+ * - param-list: every field; param-get: the value, or a map key ("Key K not found in map");
+ *   an unknown field: records.ml CLI_failed_to_find_param → "Missing parameter" undocumented;
+ * - param-set: `field=value` (RW; "Field 'F' is read-only."; a map/set named bare: "Field 'F' is
+ *   a map or set. use the 'name:key=value' syntax."), `map:key=value` (MRW; "Map field 'F' is
+ *   read-only."), a set: "Cannot param-set on set fields";
+ * - param-add / -remove / -clear on SRW/MRW (and RW for clear), with their failure texts.
+ */
 function classCommands(
   /** @type {string} */ cliName,
   /** @type {string} */ cls,
@@ -1514,18 +1909,18 @@ function classCommands(
     const objs = p.bool('all') ? all(db, cls) : filter(db, def, all(db, cls), filters);
     const chosen = p.get('params');
     const names = chosen === undefined ? view.list : chosen === 'all' ? [] : chosen.split(',');
-    const fields = names.length ? def.fields.filter((x) => names.includes(x.name)) : def.fields;
+    const fields = names.length ? eraFields(def).filter((x) => names.includes(x.name)) : eraFields(def);
     out.table(objs.map((o) => recordRows(o, fields, db)));
   };
   if (cliName !== cls) return;
   COMMANDS[`${cls}-param-list`] = (db, p, out) => {
     const o = lookup(db, cls, p.req('uuid'));
-    out.table([recordRows(o, def.fields, db)]);
+    out.table([recordRows(o, eraFields(def), db)]);
   };
   COMMANDS[`${cls}-param-get`] = (db, p, out) => {
     const o = lookup(db, cls, p.req('uuid'));
     const name = p.req('param-name');
-    const fd = def.fields.find((x) => x.name === name);
+    const fd = eraFields(def).find((x) => x.name === name);
     if (!fd) throw undocumentedError('Missing parameter', [name]);
     const key = p.get('param-key');
     if (key !== undefined && fd.tag.startsWith('M')) {
@@ -1560,7 +1955,7 @@ function classCommands(
   COMMANDS[`${cls}-param-add`] = (db, p) => {
     const o = lookup(db, cls, p.req('uuid'));
     const name = p.req('param-name');
-    const fd = def.fields.find((x) => x.name === name);
+    const fd = eraFields(def).find((x) => x.name === name);
     if (!fd) throw undocumentedError('Missing parameter', [name]);
     if (fd.tag === 'SRW') {
       const key = p.get('param-key');
@@ -1579,22 +1974,27 @@ function classCommands(
     const o = lookup(db, cls, p.req('uuid'));
     const name = p.req('param-name');
     const key = p.req('param-key');
-    const fd = def.fields.find((x) => x.name === name);
+    const fd = eraFields(def).find((x) => x.name === name);
     if (!fd) throw undocumentedError('Missing parameter', [name]);
     if (fd.tag === 'SRW') {
-      if (!o[name].includes(key)) throw cliFailure(`Key ${key} is not in the set`);
+      // master/1.3.2: "Key is not in the set"; v1.249.0 and later name the key.
+      if (!o[name].includes(key))
+        throw cliFailure(currentEra === 'xcp-1.5' ? 'Key is not in the set' : `Key ${key} is not in the set`);
       o[name] = o[name].filter((/** @type {string} */ x) => x !== key);
     } else if (fd.tag === 'MRW') {
-      if (!Object.prototype.hasOwnProperty.call(o[name], key)) throw cliFailure(`Key ${key} is not in map`);
+      if (!Object.prototype.hasOwnProperty.call(o[name], key))
+        throw cliFailure(currentEra === 'xcp-1.5' ? 'Key is not in map' : `Key ${key} is not in map`);
       const { [key]: _gone, ...rest } = o[name];
       o[name] = rest;
-    } else if (fd.tag === 'SRO' || fd.tag === 'MRO') throw cliFailure('Cannot remove parameters from read-only map');
-    else throw cliFailure('Can only remove from parameters of type Set or Map');
+    } else if (fd.tag === 'MRO' && currentEra !== 'xcp-1.5') {
+      // v1.249.0: { get_map = Some _; remove_from_map = None }; master/1.3.2 has no such case.
+      throw cliFailure('Cannot remove parameters from read-only map');
+    } else throw cliFailure('Can only remove from parameters of type Set or Map');
   };
   COMMANDS[`${cls}-param-clear`] = (db, p) => {
     const o = lookup(db, cls, p.req('uuid'));
     const name = p.req('param-name');
-    const fd = def.fields.find((x) => x.name === name);
+    const fd = eraFields(def).find((x) => x.name === name);
     if (!fd) throw undocumentedError('Missing parameter', [name]);
     if (fd.tag === 'SRW') o[name] = [];
     else if (fd.tag === 'MRW') o[name] = {};
@@ -1610,6 +2010,7 @@ classCommands('template', 'vm', ALIASES.template);
 
 /* ---------------------------------------------------------------- VM lifecycle */
 
+/** cli_operations.ml vm_start → do_vm_op ~include_control_vms (own: on, paused, progress); VM.start needs Halted. */
 COMMANDS['vm-start'] = (db, p) => {
   const vms = selectVms(db, p, ['on', 'paused', 'progress'], { controlDomains: true });
   doMultiple(vms, (vm) => {
@@ -1619,11 +2020,18 @@ COMMANDS['vm-start'] = (db, p) => {
   });
 };
 
+/**
+ * cli_operations.ml vm_shutdown / vm_reboot (v1.249.0): --force means VM.hard_shutdown /
+ * hard_reboot, else clean_shutdown / clean_reboot; xapi_vm_lifecycle.ml allowed_power_states:
+ * clean_* need Running, hard_shutdown Paused, Suspended or Running, hard_reboot Paused or Running
+ * (VM_BAD_POWER_STATE lists them ", "-joined).
+ */
 COMMANDS['vm-shutdown'] = (db, p) => {
   const vms = selectVms(db, p, ['progress']);
+  const allowed = p.bool('force') ? ['paused', 'suspended', 'running'] : ['running'];
   doMultiple(vms, (vm) => {
-    if (vm['power-state'] !== 'running' && !(p.bool('force') && vm['power-state'] !== 'halted')) {
-      throw apiError('VM_BAD_POWER_STATE', [vmHandle(vm), 'running', vm['power-state']]);
+    if (!allowed.includes(vm['power-state'])) {
+      throw apiError('VM_BAD_POWER_STATE', [vmHandle(vm), allowed.join(', '), vm['power-state']]);
     }
     haltVm(db.state, vm);
   });
@@ -1631,15 +2039,27 @@ COMMANDS['vm-shutdown'] = (db, p) => {
 
 COMMANDS['vm-reboot'] = (db, p) => {
   const vms = selectVms(db, p, []);
+  const allowed = p.bool('force') ? ['paused', 'running'] : ['running'];
   doMultiple(vms, (vm) => {
-    requireRunning(vm);
+    if (!allowed.includes(vm['power-state'])) {
+      throw apiError('VM_BAD_POWER_STATE', [vmHandle(vm), allowed.join(', '), vm['power-state']]);
+    }
     haltVm(db.state, vm);
     bootVm(db.state, vm);
   });
 };
 
+/**
+ * cli_operations.ml vm_vcpu_hotplug → VM.set_VCPUs_number_live (xapi_vm.ml) → xapi_xenops.ml
+ * set_vcpus: a running VM only, 1 ≤ n ≤ VCPUs-max (xenopsd Invalid_vcpus → INVALID_VALUE ["VCPU values
+ * must satisfy: 0 < VCPUs ≤ VCPUs_max"; n]); xapi then records n as VCPUs_at_startup too
+ * (Db.VM.set_VCPUs_at_startup), v1.249.0 and v26.1.4. A non-integer: "Failed to parse parameter
+ * 'new-vcpus': expecting an integer".
+ */
 COMMANDS['vm-vcpu-hotplug'] = (db, p) => {
-  const n = integer('new-vcpus', p.req('new-vcpus'));
+  const raw = p.req('new-vcpus');
+  if (!/^-?\d+$/.test(raw.trim())) throw cliFailure("Failed to parse parameter 'new-vcpus': expecting an integer");
+  const n = Number(raw);
   const vms = selectVms(db, p, ['new-vcpus']);
   doMultiple(vms, (vm) => {
     requireRunning(vm);
@@ -1651,7 +2071,13 @@ COMMANDS['vm-vcpu-hotplug'] = (db, p) => {
   });
 };
 
-/** @param {string[]} keys the four limits this command sets */
+/**
+ * cli_operations.ml vm_memory_dynamic_range_set / _static_range_set / _limits_set: do_vm_op
+ * ~include_control_vms ~include_template_vms, sizes by Record_util.bytes_of_string; the static
+ * setters need Halted (`changing_static_range / `changing_memory_limits), the dynamic range may
+ * change live (`changing_dynamic_range: Halted or Running); the order check of assertMemoryOrder.
+ * @param {string[]} keys the four limits this command sets
+ */
 function memorySetter(keys, /** @type {boolean} */ haltedOnly) {
   /** @type {Command} */
   return (db, p) => {
@@ -1678,6 +2104,16 @@ COMMANDS['vm-memory-dynamic-range-set'] = memorySetter(['min', 'max'], false);
 COMMANDS['vm-memory-static-range-set'] = memorySetter(['min', 'max'], true);
 COMMANDS['vm-memory-limits-set'] = memorySetter(['static-min', 'static-max', 'dynamic-min', 'dynamic-max'], true);
 
+/**
+ * cli_operations.ml vm_install → vm_install_real (master/1.3.2, v1.249.0, v26.1.4 alike): the
+ * template by template-uuid ("Cannot find template"), template-name(-label) or template ("No
+ * templates matched", "More than one matching template found"; never a snapshot), else "Template
+ * must be specified by parameter …"; "Can only install from templates"; the SR by sr-uuid and/or
+ * sr-name-label ("No SR with that name-label found", "Multiple SRs with that name-label found",
+ * "SR specified via sr-uuid doesn't have the name specified via sr-name-label"), else the pool's
+ * default SR; VM.copy (an SR given) or VM.clone, description "Installed via xe CLI", then
+ * rewrite_provisioning_xml + VM.provision creates the template's disks on that SR. Prints the uuid.
+ */
 COMMANDS['vm-install'] = (db, p, out) => {
   const state = db.state;
   const templates = all(db, 'vm').filter((v) => v['is-a-template'] === 'true' && v['is-control-domain'] === 'false');
@@ -1724,10 +2160,11 @@ COMMANDS['vm-install'] = (db, p, out) => {
     const def = thePool(state)['default-SR'];
     if (def && state.objects.sr?.[def]) provisionSr = def;
     else if (disksXml) {
+      // cli_operations.ml vm_install_real, the same text at master/1.3.2, v1.249.0 and v26.1.4:
+      // only when the template provisions disks (Xapi_templates.get_template_record disks <> []).
+      // "No SR specified and Pool default SR is null" is vm_import's, not vm-install's.
       throw cliFailure(
-        state.flavour === 'legacy'
-          ? 'No SR specified and Pool default SR is null'
-          : 'Failed to find a valid default SR for the Pool. Please provide an sr-name-label or sr-uuid parameter.',
+        'Failed to find a valid default SR for the Pool. Please provide an sr-name-label or sr-uuid parameter.',
       );
     }
   }
@@ -1764,27 +2201,49 @@ COMMANDS['vm-install'] = (db, p, out) => {
 
 /* ---------------------------------------------------------------- devices */
 
+/**
+ * cli_operations.ml vif_create → VIF.create (xapi_vif_helpers.ml create), the same at master/1.3.2,
+ * v1.249.0 and v26.1.4: `mac=random` becomes Record_util.random_mac_local (a given MAC, so
+ * MAC-autogenerated false); an empty MAC is generated from the VM's other-config:mac_seed (gen_mac,
+ * MAC-autogenerated true) and stays empty without one; then, in this order: INVALID_DEVICE when
+ * the device is not an integer (valid_device: int_of_string), MAC_INVALID unless six `:`-separated
+ * pairs of hex digits (Helpers.is_valid_MAC; kept as written, case included), DEVICE_ALREADY_EXISTS.
+ * The MTU is the network's. Prints the new uuid.
+ */
 COMMANDS['vif-create'] = (db, p, out) => {
-  const vm = lookup(db, 'vm', p.req('vm-uuid'));
-  const net = lookup(db, 'network', p.req('network-uuid'));
   const device = p.req('device');
-  if (!/^\d+$/.test(device)) throw apiError('INVALID_VALUE', ['device', device]);
+  const networkUuid = p.req('network-uuid');
+  const vm = lookup(db, 'vm', p.req('vm-uuid'));
+  const net = lookup(db, 'network', networkUuid);
+  let mac = p.get('mac') ?? '';
+  let auto = false;
+  if (mac === 'random') mac = newMac(db.state);
+  if (!/^[-+]?(\d[\d_]*|0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+)$/.test(device))
+    throw apiError('INVALID_DEVICE', [device]);
+  if (mac === '' && vm['other-config']?.mac_seed) {
+    mac = newMac(db.state);
+    auto = true;
+  }
+  if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(mac)) throw apiError('MAC_INVALID', [mac]);
   if (all(db, 'vif').some((v) => v['vm-uuid'] === vm.uuid && v.device === device))
     throw apiError('DEVICE_ALREADY_EXISTS', [device]);
-  let mac = p.get('mac') ?? '';
-  const auto = mac === '' || mac === 'random';
-  if (auto) mac = newMac(db.state);
-  else if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(mac)) throw apiError('MAC_INVALID', [mac]);
   const vif = insert(db.state, 'vif', {
     'vm-uuid': vm.uuid,
     'network-uuid': net.uuid,
     device,
-    MAC: mac.toLowerCase(),
+    MAC: mac,
     'MAC-autogenerated': String(auto),
+    MTU: net.MTU ?? '1500',
   });
   out.list([vif.uuid]);
 };
 
+/**
+ * vif-/vbd-plug, -unplug, -destroy (cli_operations.ml → VIF/VBD.plug, unplug, destroy): plug and
+ * unplug need a running VM (xapi_vif_helpers / xapi_vbd_helpers valid_operations:
+ * VM_BAD_POWER_STATE), plugging an attached device DEVICE_ALREADY_ATTACHED, unplugging a detached
+ * one DEVICE_ALREADY_DETACHED, destroying an attached one DEVICE_ALREADY_ATTACHED. Every era.
+ */
 for (const cls of ['vif', 'vbd']) {
   COMMANDS[`${cls}-plug`] = (db, p) => {
     const d = lookup(db, cls, p.req('uuid'));
@@ -1810,6 +2269,11 @@ for (const cls of ['vif', 'vbd']) {
 
 /* ---------------------------------------------------------------- storage */
 
+/**
+ * cli_operations.ml sr_create → SR.create (xapi_sr.ml): host-uuid or the master; type must be a
+ * driver the storage manager registered (SR_UNKNOWN_DRIVER [type]); device-config:* and sm-config:*
+ * maps; shared=true gives a PBD on every host (create_storage); prints the uuid. Every era.
+ */
 COMMANDS['sr-create'] = (db, p, out) => {
   const state = db.state;
   const name = p.req('name-label');
@@ -1821,15 +2285,22 @@ COMMANDS['sr-create'] = (db, p, out) => {
       : lookup(db, 'host', thePool(state).master);
   if (!state.drivers.includes(type)) throw apiError('SR_UNKNOWN_DRIVER', [type]);
   const config = p.map('device-config');
+  // Storage backend failures reach xe as SR_BACKEND_FAILURE_<value> ["", description, ""], which no
+  // datamodel documents (xe prints `Error code:`); the values and descriptions are sm's
+  // XE_SR_ERRORCODES.xml (xapi-project/sm v2.30.8-12-xcpng for XCP-ng 8.2, v3.2.12 for 8.3: the same).
+  // The 2012 sm is not in the mirrors; the legacy flavour answers with the same codes.
   if (type === 'ext' || type === 'lvm') {
+    // EXTSR.py / LVMSR.py load: ConfigDeviceMissing = 90.
     if (!config.device)
       throw undocumentedError('SR_BACKEND_FAILURE_90', ['', 'The request is missing the device parameter', '']);
   }
   if (type === 'nfs') {
+    // NFSSR.py load: ConfigServerMissing = 102; create → validate_remotepath: ConfigServerPathMissing = 101.
     if (!config.server)
-      throw undocumentedError('SR_BACKEND_FAILURE_37', ['', 'The request is missing the server parameter', '']);
+      throw undocumentedError('SR_BACKEND_FAILURE_102', ['', 'The request is missing the server parameter', '']);
     if (!config.serverpath)
-      throw undocumentedError('SR_BACKEND_FAILURE_37', ['', 'The request is missing the serverpath parameter', '']);
+      throw undocumentedError('SR_BACKEND_FAILURE_101', ['', 'The request is missing the serverpath parameter', '']);
+    // NFSSR.py mount_remotepath: XenError('NFSMount', opterr=…) = 73, "NFS mount error [opterr=…]" (xs_errors.py).
     if (state.nfsExports && !state.nfsExports.includes(`${config.server}:${config.serverpath}`)) {
       throw undocumentedError('SR_BACKEND_FAILURE_73', [
         '',
@@ -1855,6 +2326,14 @@ COMMANDS['sr-create'] = (db, p, out) => {
 
 /* ---------------------------------------------------------------- pool */
 
+/**
+ * cli_operations.ml pool_join (master/1.3.2, v1.249.0, v26.1.4): JOINING_HOST_CONNECTION_FAILED is
+ * printed on stdout as "Host cannot contact destination host: connection refused." / "Check
+ * destination host has services running and accessible from this host." with status 0; a refused
+ * login is SESSION_AUTHENTICATION_FAILED, which xapi_cli.ml prints as the param_error
+ * "Authentication failed"; success prints "Host agent will restart and attempt to join pool in
+ * 10. seconds..." (string_of_float Constants.fuse_time). xapi_pool.ml join → pre_join_checks below.
+ */
 COMMANDS['pool-join'] = (db, p, out) => {
   const state = db.state;
   const address = p.req('master-address');
@@ -1871,11 +2350,29 @@ COMMANDS['pool-join'] = (db, p, out) => {
   if (master.username !== username || master.password !== password) throw paramError('Authentication failed');
   const me = thisHost(state);
   const pool = thePool(state);
+  // xapi_pool.ml pre_join_checks, in its order: assert_i_know_of_no_other_hosts,
+  // assert_no_running_vms_on_me (power_state = `Running only: paused and suspended VMs pass; the
+  // control domain is skipped), assert_no_shared_srs_on_me (below).
   if (all(db, 'host').length > 1) throw apiError('JOINING_HOST_CANNOT_BE_MASTER_OF_OTHER_HOSTS');
-  if (all(db, 'vm').some((v) => v['is-control-domain'] !== 'true' && v['power-state'] !== 'halted')) {
+  if (all(db, 'vm').some((v) => v['is-control-domain'] !== 'true' && v['power-state'] === 'running')) {
     throw apiError('JOINING_HOST_CANNOT_HAVE_RUNNING_VMS');
   }
-  if (all(db, 'sr').some((s) => s.shared === 'true')) throw apiError('JOINING_HOST_CANNOT_CONTAIN_SHARED_SRS');
+  // assert_no_shared_srs_on_me: shared SRs other than the Tools SR. Which SR is the Tools SR:
+  // master/1.3.2 Helpers.is_tools_sr (other-config has xenserver_tools_sr or xensource_internal);
+  // v1.249.0 and v26.1.4 the SR.is_tools_sr field.
+  const toolsSr = (/** @type {Obj} */ s) =>
+    currentEra === 'xcp-1.5'
+      ? Object.hasOwn(s['other-config'] ?? {}, 'xenserver_tools_sr') ||
+        Object.hasOwn(s['other-config'] ?? {}, 'xensource_internal')
+      : s['is-tools-sr'] === 'true';
+  if (all(db, 'sr').some((s) => s.shared === 'true' && !toolsSr(s)))
+    throw apiError('JOINING_HOST_CANNOT_CONTAIN_SHARED_SRS');
+  // The joining host takes the pool's database; its own Tools SR is not carried over: the pool has
+  // one (dbsync_master.ml create_tools_sr: "Let there be only one Tools SR"), which gets a PBD here.
+  for (const s of all(db, 'sr').filter(toolsSr)) {
+    for (const p of all(db, 'pbd')) if (p['sr-uuid'] === s.uuid) delete state.objects.pbd?.[p.uuid];
+    delete state.objects.sr?.[s.uuid];
+  }
   delete state.objects.pool?.[pool.uuid];
   /** @type {Record<string, string>} this host's network → the pool's network on the same bridge */
   const remap = {};
@@ -1915,6 +2412,8 @@ COMMANDS['pool-join'] = (db, p, out) => {
  * @returns {{ code: number, stdout: string, stderr: string }}
  */
 export function runXe(argv, opts) {
+  // newcli.ml usage (v26.1.4 text, with --traceparent) for no command or -help/--help; without a
+  // running xapi the client's connect fails: "Error: Connection refused (calling connect )".
   if (argv.length === 0 || argv.includes('--help') || argv.includes('-help')) {
     return {
       code: 0,
@@ -1935,6 +2434,7 @@ export function runXe(argv, opts) {
     };
   }
   if (!state.xapi) return { code: 1, stdout: '', stderr: 'Error: Connection refused (calling connect )\n' };
+  currentEra = eraOf(state);
   const db = { state };
   try {
     const { cmd, params } = wireParams(argv);

@@ -75,7 +75,7 @@ describe('xcp-install --host (real OpenSSH on 127.0.0.1)', () => {
   });
 
   it('keeps hostile VM names one argument through the remote shell', async () => {
-    seedXe(remoteSim, { sr: { name: 'Local storage', type: 'lvm', device: '/dev/sda3', makeDefault: true } });
+    seedXe(remoteSim);
     const names = ['a; rm -rf / $(reboot)', `it's "quoted" \\ * ?[a]`, '-x'];
     for (const name of names) {
       const r = await overSsh(['--yes', `--vm-name=${name}`, '--template', 'CentOS 7']);

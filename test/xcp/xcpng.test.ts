@@ -44,7 +44,8 @@ const vmNamed = (name: string) => objects(sim, 'vm').filter((v) => v['name-label
 
 describe('XCP-ng 8.2', () => {
   it('skips the installation, creates an lvm SR, installs and starts the VM; the second run changes nothing', async () => {
-    seedXe(sim);
+    // A host installed without the installer's local SR: only the Tools SR.
+    seedXe(sim, { localStorage: false });
     const args = [
       '--yes',
       '--json',
@@ -70,7 +71,8 @@ describe('XCP-ng 8.2', () => {
     expect(r.json.data.platform).toMatchObject({ kind: 'xcp-ng', name: 'XCP-ng', version: '8.2.1' });
     expect(st['vm-resources']).toBe('changed');
     expect(st['vm-other-config']).toBe('skipped');
-    const [sr] = objects(sim, 'sr');
+    const [sr, ...others] = objects(sim, 'sr').filter((x) => x['is-tools-sr'] !== 'true');
+    expect(others).toEqual([]);
     expect(sr).toMatchObject({ type: 'lvm', 'name-label': 'Local storage', 'content-type': 'user', shared: 'false' });
     const [vm] = vmNamed('web01');
     expect(vm).toMatchObject({
@@ -92,17 +94,18 @@ describe('XCP-ng 8.2', () => {
   });
 
   it('fails before changing anything when there is no SR to install on, with the reason xe would give', async () => {
-    seedXe(sim);
+    seedXe(sim, { localStorage: false });
     const before = normalizedXe(sim);
     const r = await xcp(['--yes', '--vm-name', 'web01', '--template', 'CentOS 7'], { root, sim });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/No SR specified and Pool default SR is null/);
+    // cli_operations.ml vm_install_real's text (the Tools SR is no place for a disk).
+    expect(r.stderr).toMatch(/Failed to find a valid default SR for the Pool/);
     expect(r.stderr).toMatch(/pool-param-set uuid=POOL default-SR=SR/);
     expect(normalizedXe(sim)).toBe(before);
   });
 
   it('installs on the pool default SR when no device is given', async () => {
-    const s = seedXe(sim, { sr: { name: 'Local storage', type: 'lvm', device: '/dev/sda3', makeDefault: true } });
+    const s = seedXe(sim);
     const r = await xcp(['--yes', '--json', '--vm-name', 'web01', '--template', 'CentOS 7'], { root, sim });
     expect(r.code, r.stderr).toBe(0);
     expect(statuses(r.json)['storage-repository']).toBe('skipped');
@@ -150,7 +153,6 @@ describe('XCP-ng 8.2', () => {
 
   it('leaves a running VM’s memory alone and says so', async () => {
     const state = createState();
-    addSr(state, { name: 'Local storage', type: 'lvm', device: '/dev/sda3', makeDefault: true });
     addVm(state, { name: 'web01', powerState: 'running', memory: 1 * GiB });
     writeXe(sim, state);
     const r = await xcp(['--yes', '--json', '--vm-name', 'web01', '--memory', '2G'], { root, sim });
@@ -182,7 +184,7 @@ describe('hostile VM names', () => {
     '  spaced  ',
   ];
   it('reach xe as one argument and name the VM exactly', async () => {
-    seedXe(sim, { sr: { name: 'Local storage', type: 'lvm', device: '/dev/sda3', makeDefault: true } });
+    seedXe(sim);
     for (const name of names) {
       const r = await xcp(['--yes', `--vm-name=${name}`, '--template', 'CentOS 7'], { root, sim });
       expect(r.code, `${name}: ${r.stderr}`).toBe(0);
@@ -199,7 +201,7 @@ describe('hostile VM names', () => {
     }
   });
   it('refuses a name with a line break, which xapi would split into two parameters (exit 2)', async () => {
-    seedXe(sim, { sr: { name: 'Local storage', type: 'lvm', device: '/dev/sda3', makeDefault: true } });
+    seedXe(sim);
     for (const name of ['web\nsr-uuid=x', 'web\r']) {
       const r = await xcp(['--yes', `--vm-name=${name}`], { root, sim });
       expect(r.code).toBe(2);
@@ -228,6 +230,10 @@ describe('pools and shared storage', () => {
 
   it('joins with the password on stdin, creates the shared NFS SR and makes it the default; then nothing to do', async () => {
     seedPool();
+    // Like every XCP-ng host, this one has a shared Tools SR, which xapi does not count against a join.
+    expect(objects(sim, 'sr').filter((s) => s.shared === 'true')).toMatchObject([
+      { 'name-label': 'XCP-ng Tools', 'is-tools-sr': 'true' },
+    ]);
     const args = [
       '--yes',
       '--json',
@@ -331,6 +337,42 @@ describe('pools and shared storage', () => {
     expect(xeCalls(sim).find((a) => a[0] === 'pool-join')).toContain('master-password=typed on a tty');
   });
 
+  it('joins an XCP-ng 8.3 pool (xapi v26.1.4) from a host with its Tools SR and Local storage', async () => {
+    const state = createState({ hostName: os.hostname(), release: '8.3' });
+    addMaster(state, MASTER, { password: PASSWORD, poolName: 'p83' });
+    writeXe(sim, state);
+    const r = await xcp(['--yes', '--join-pool', MASTER, '--pool-password-file', passwordFile()], { root, sim });
+    expect(r.code, r.stderr).toBe(0);
+    expect(objects(sim, 'pool')[0]?.['name-label']).toBe('p83');
+    // The pool's one Tools SR now reaches both hosts; this host's Local storage stays its own.
+    const tools = objects(sim, 'sr').filter((x) => x['is-tools-sr'] === 'true');
+    expect(tools).toHaveLength(1);
+    expect(objects(sim, 'pbd').filter((p) => p['sr-uuid'] === tools[0]?.uuid)).toHaveLength(2);
+    expect(objects(sim, 'sr').filter((x) => x['name-label'] === 'Local storage')).toHaveLength(1);
+  });
+
+  it('refuses to join with shared storage other than the Tools SR, naming it (exit 3)', async () => {
+    const state = createState({ hostName: os.hostname() });
+    addSr(state, { name: 'old-nfs', type: 'nfs', server: '192.0.2.30', serverPath: '/old' });
+    addMaster(state, MASTER, { password: PASSWORD });
+    writeXe(sim, state);
+    const r = await xcp(['--yes', '--join-pool', MASTER, '--pool-password-file', passwordFile()], { root, sim });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/this host has shared storage \(old-nfs\)/);
+    expect(r.stderr).not.toMatch(/XCP-ng Tools/);
+    expect(xeWrites(sim)).toEqual([]);
+  });
+
+  it('joins with a paused VM: xapi counts running VMs only', async () => {
+    const state = createState({ hostName: os.hostname() });
+    addMaster(state, MASTER, { password: PASSWORD });
+    addVm(state, { name: 'idle', powerState: 'paused', memory: 512 * MiB });
+    writeXe(sim, state);
+    const r = await xcp(['--yes', '--join-pool', MASTER, '--pool-password-file', passwordFile()], { root, sim });
+    expect(r.code, r.stderr).toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toMatch(/joined the pool/);
+  });
+
   it('refuses to join while VMs run on this host (exit 3)', async () => {
     const state = createState({ hostName: os.hostname() });
     addMaster(state, MASTER, { password: PASSWORD });
@@ -338,7 +380,7 @@ describe('pools and shared storage', () => {
     writeXe(sim, state);
     const r = await xcp(['--yes', '--join-pool', MASTER, '--pool-password-file', passwordFile()], { root, sim });
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/1 VM is running or suspended on this host \(busy\)/);
+    expect(r.stderr).toMatch(/1 VM is running on this host \(busy\)/);
     expect(xeWrites(sim)).toEqual([]);
   });
 });

@@ -175,6 +175,45 @@ describe('errors', () => {
     );
     expect(e.code).toBe('POOL_JOINING_HOST_CONNECTION_FAILED');
   });
+  it.each([
+    // datamodel.ml at master/1.3.2, datamodel_errors.ml at v1.249.0 and v26.1.4
+    ['The host joining the pool cannot contain any shared storage.', 'JOINING_HOST_CANNOT_CONTAIN_SHARED_SRS'],
+    ['The server joining the pool cannot contain any shared storage.', 'JOINING_HOST_CANNOT_CONTAIN_SHARED_SRS'],
+    ['The host joining the pool cannot have any running VMs.', 'JOINING_HOST_CANNOT_HAVE_RUNNING_VMS'],
+    ['The server joining the pool cannot have any running VMs.', 'JOINING_HOST_CANNOT_HAVE_RUNNING_VMS'],
+    [
+      'The server joining the pool cannot already be a coordinator of another pool.',
+      'JOINING_HOST_CANNOT_BE_MASTER_OF_OTHER_HOSTS',
+    ],
+    [
+      'The dynamic memory range violates constraint static_min <= dynamic_min <= dynamic_max <= static_max.',
+      'MEMORY_CONSTRAINT_VIOLATION_ORDER',
+    ],
+    [
+      'You cannot make regular API calls directly on a supporter. Please pass API calls via the coordinator host.\nMaster IP address: 192.0.2.10',
+      'HOST_IS_SLAVE',
+    ],
+  ])('recognises each era’s sentence: %s', (text, code) => {
+    const e = parseXeError(`${text}\n`);
+    expect(e.code).toBe(code);
+    expect(e.hint).toBeTruthy();
+  });
+  it('classifies by the code where xe prints one, with the same hint as the sentence', () => {
+    // master/1.3.2 does not document MEMORY_CONSTRAINT_VIOLATION: xe prints its code.
+    const old = parseXeError(
+      'Error code: MEMORY_CONSTRAINT_VIOLATION\nError parameters: Memory limits must satisfy: static_min ≤ dynamic_min ≤ dynamic_max ≤ static_max\n',
+    );
+    expect(old.code).toBe('MEMORY_CONSTRAINT_VIOLATION');
+    expect(old.hint).toBe(
+      parseXeError('The dynamic memory range does not satisfy the following constraint.\nconstraint: x\n').hint,
+    );
+    // sm's codes: XE_SR_ERRORCODES.xml ConfigServerMissing = 102, ConfigServerPathMissing = 101.
+    const server = parseXeError(
+      'Error code: SR_BACKEND_FAILURE_102\nError parameters: , The request is missing the server parameter, \n',
+    );
+    expect(server.hint).toMatch(/device-config:server .*SMlog/);
+    expect(parseXeError('Error code: SR_BACKEND_FAILURE_101\nError parameters: , x, \n').hint).toMatch(/serverpath/);
+  });
   it('keeps an unknown error as it was printed', () => {
     expect(parseXeError('Error: something new\n')).toMatchObject({
       code: 'CLI_FAILURE',

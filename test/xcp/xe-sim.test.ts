@@ -5,7 +5,20 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseMinimal, parseRecords, parseXeError } from '../../src/xen/xe.js';
 import { SIM_BIN } from '../helpers/playbook.js';
-import { GiB, MiB, addMaster, createState, readCalls, readXe, runXe, seedXe, wireParams, writeXe } from '../sim/xe.mjs';
+import {
+  GiB,
+  MiB,
+  addMaster,
+  addSr,
+  addVm,
+  createState,
+  readCalls,
+  readXe,
+  runXe,
+  seedXe,
+  wireParams,
+  writeXe,
+} from '../sim/xe.mjs';
 
 let dir: string;
 beforeEach(() => {
@@ -48,8 +61,8 @@ describe('the xe executable', () => {
 
 describe('output formats', () => {
   it('aligns the colons: first key padded right, the others left, 4 + longest key', () => {
-    seedXe(dir, { sr: { name: 'Local storage', type: 'ext', device: '/dev/sdb' } });
-    const out = ok('sr-list');
+    seedXe(dir, { localStorage: false, sr: { name: 'Local storage', type: 'ext', device: '/dev/sdb' } });
+    const out = ok('sr-list', 'type=ext');
     const lines = out.split('\n');
     expect(lines[0]).toMatch(/^uuid \( RO\) {16}: [0-9a-f-]{36}$/);
     expect(lines[1]).toBe('          name-label ( RW): Local storage');
@@ -86,7 +99,7 @@ describe('output formats', () => {
     const s = seedXe(dir, { vms: [{ name: 'web01', otherConfig: { a: 'b' } }] });
     const uuid = s.vms.web01?.uuid as string;
     const [r] = parseRecords(ok('vm-param-list', `uuid=${uuid}`));
-    expect(r?.map('other-config')).toEqual({ a: 'b' });
+    expect(r?.map('other-config')).toEqual({ mac_seed: expect.stringMatching(/^[0-9a-f-]{36}$/), a: 'b' });
     expect(r?.fields.get('other-config')?.tag).toBe('MRW');
     expect(r?.fields.get('VCPUs-max')?.tag).toBe('RW');
     expect(r?.fields.get('dom-id')?.tag).toBe('RO');
@@ -227,14 +240,17 @@ describe('VM lifecycle and resources', () => {
     const vm = s.vms.db?.uuid as string;
     ok('vm-memory-dynamic-range-set', `uuid=${vm}`, 'min=1GiB', 'max=2GiB');
     expect(ok('vm-param-get', `uuid=${vm}`, 'param-name=memory-dynamic-max')).toBe(`${2 * GiB}\n`);
-    const e = parseXeError(xe('vm-memory-dynamic-range-set', `uuid=${vm}`, 'min=1GiB', 'max=3GiB').stderr);
-    expect(e.code).toBe('MEMORY_CONSTRAINT_VIOLATION');
-    expect(e.params.constraint).toContain('static_min ≤ dynamic_min ≤ dynamic_max ≤ static_max');
+    // v1.249.0 (XCP-ng 8.2): MEMORY_CONSTRAINT_VIOLATION_ORDER, documented, without parameters.
+    const bad = xe('vm-memory-dynamic-range-set', `uuid=${vm}`, 'min=1GiB', 'max=3GiB');
+    expect(bad.stderr).toBe(
+      'The dynamic memory range violates constraint static_min <= dynamic_min <= dynamic_max <= static_max.\n',
+    );
+    expect(parseXeError(bad.stderr).code).toBe('MEMORY_CONSTRAINT_VIOLATION_ORDER');
     expect(parseXeError(xe('vm-memory-static-range-set', `uuid=${vm}`, 'min=256MiB', 'max=4GiB').stderr).code).toBe(
       'VM_BAD_POWER_STATE',
     );
     expect(xe('vm-memory-dynamic-range-set', `uuid=${vm}`, 'min=lots', 'max=2GiB').stderr).toMatch(
-      /^Error: Failed to parse parameter 'min'/,
+      /^Error: Failed to parse field 'min': expecting an integer \(possibly with suffix\)$/m,
     );
   });
   it('plugs and unplugs VIFs and VBDs of a running VM', () => {
@@ -268,15 +284,17 @@ describe('storage and installation', () => {
     expect(ok('pbd-list', 'device-config:device=/dev/sdb', 'params=sr-uuid', '--minimal')).toBe(`${sr}\n`);
     expect(ok('sm-list', 'type=lvm', '--minimal')).toBe('\n');
   });
-  it('answers vm-install without an SR as XCP 1.5 did, and as today’s xapi does', () => {
+  it('answers vm-install without an SR with vm_install_real’s text in every era', () => {
+    // cli_operations.ml vm_install_real: the same text at master/1.3.2, v1.249.0 and v26.1.4.
+    const text =
+      'Error: Failed to find a valid default SR for the Pool. Please provide an sr-name-label or sr-uuid parameter.\n';
     seedXe(dir, { flavour: 'legacy' });
-    expect(xe('vm-install', 'template=CentOS 5 (64-bit)', 'new-name-label=centos-test').stderr).toBe(
-      'Error: No SR specified and Pool default SR is null\n',
-    );
-    seedXe(dir);
-    expect(xe('vm-install', 'template=CentOS 7', 'new-name-label=c7').stderr).toBe(
-      'Error: Failed to find a valid default SR for the Pool. Please provide an sr-name-label or sr-uuid parameter.\n',
-    );
+    expect(xe('vm-install', 'template=CentOS 5 (64-bit)', 'new-name-label=centos-test').stderr).toBe(text);
+    seedXe(dir, { localStorage: false });
+    expect(xe('vm-install', 'template=CentOS 7', 'new-name-label=c7').stderr).toBe(text);
+    expect(parseXeError(text).code).toBe('DEFAULT_SR_NOT_FOUND');
+    // A template without disks needs no SR (Xapi_templates disks = []): VM.clone.
+    expect(xe('vm-install', 'template=Other install media', 'new-name-label=o').code).toBe(0);
   });
   it('installs from a template onto the SR, with its disk', () => {
     const s = seedXe(dir, { flavour: 'legacy', sr: { name: 'local storage', device: '/dev/sdb' } });
@@ -292,12 +310,35 @@ describe('storage and installation', () => {
     ).toBe('Error: No SR with that name-label found\n');
   });
   it('creates a VIF on a free device, refuses a taken one', () => {
-    const s = seedXe(dir, { vms: [{ name: 'web01', vifs: [{}] }] });
+    const s = seedXe(dir, {
+      vms: [
+        { name: 'web01', vifs: [{}] },
+        { name: 'bare', otherConfig: { mac_seed: '' } },
+      ],
+    });
     const vm = s.vms.web01?.uuid as string;
     const net = ok('network-list', 'bridge=xenbr0', '--minimal').trim();
     expect(parseXeError(xe('vif-create', `vm-uuid=${vm}`, `network-uuid=${net}`, 'device=0').stderr).code).toBe(
       'DEVICE_ALREADY_EXISTS',
     );
+    // xapi_vif_helpers.ml create: the device must be an integer, checked first; without a
+    // mac_seed an empty MAC stays empty and is refused.
+    expect(xe('vif-create', `vm-uuid=${vm}`, `network-uuid=${net}`, 'device=eth1').stderr).toBe(
+      'The device name is invalid\ndevice: eth1\n',
+    );
+    const bare = s.vms.bare?.uuid as string;
+    expect(xe('vif-create', `vm-uuid=${bare}`, `network-uuid=${net}`, 'device=0').stderr).toBe(
+      'The MAC address specified is not valid.\nMAC: \n',
+    );
+    // A MAC is kept as written.
+    const upper = ok(
+      'vif-create',
+      `vm-uuid=${bare}`,
+      `network-uuid=${net}`,
+      'device=0',
+      'mac=AA:BB:CC:00:11:22',
+    ).trim();
+    expect(ok('vif-param-get', `uuid=${upper}`, 'param-name=MAC')).toBe('AA:BB:CC:00:11:22\n');
     const vif = ok('vif-create', `vm-uuid=${vm}`, `network-uuid=${net}`, 'device=1', 'mac=random').trim();
     expect(ok('vif-list', `uuid=${vif}`, 'params=MAC', '--minimal')).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}\n$/);
   });
@@ -329,6 +370,150 @@ describe('pools', () => {
     const shared = ok('sr-list', 'name-label=shared', '--minimal').trim();
     expect(parseMinimal(ok('pbd-list', `sr-uuid=${shared}`, '--minimal'))).toHaveLength(2);
     expect(parseMinimal(ok('network-list', 'bridge=xenbr0', '--minimal'))).toHaveLength(1);
+  });
+});
+
+describe('as each xapi answers (XCP 1.5: master/1.3.2, XCP-ng 8.2: v1.249.0, 8.3: v26.1.4)', () => {
+  it('starts an XCP-ng host with its Tools SR, the installer’s Local storage as default SR, and templates', () => {
+    const s = seedXe(dir);
+    const tools = ok('sr-list', 'is-tools-sr=true', '--minimal').trim();
+    expect(ok('sr-param-get', `uuid=${tools}`, 'param-name=name-label')).toBe('XCP-ng Tools\n');
+    for (const [field, value] of [
+      ['type', 'iso'],
+      ['content-type', 'iso'],
+      ['shared', 'true'],
+    ])
+      expect(ok('sr-param-get', `uuid=${tools}`, `param-name=${field}`)).toBe(`${value}\n`);
+    expect(ok('sr-param-get', `uuid=${tools}`, 'param-name=other-config', 'param-key=xenserver_tools_sr')).toBe(
+      'true\n',
+    );
+    expect(parseMinimal(ok('pbd-list', `sr-uuid=${tools}`, 'params=host-uuid', '--minimal'))).toEqual([s.host]);
+    const local = ok('sr-list', 'name-label=Local storage', '--minimal').trim();
+    expect(ok('pool-param-get', `uuid=${s.pool}`, 'param-name=default-SR')).toBe(`${local}\n`);
+    expect(ok('template-list', 'name-label=Other install media', 'params=is-a-template', '--minimal')).toBe('true\n');
+    expect(parseMinimal(ok('sr-list', 'shared=true', '--minimal'))).toEqual([tools]);
+  });
+  it('starts XCP 1.5 with "XenServer Tools" marked in other-config only, and no local SR', () => {
+    seedXe(dir, { flavour: 'legacy' });
+    const tools = ok('sr-list', 'name-label=XenServer Tools', '--minimal').trim();
+    expect(ok('sr-param-get', `uuid=${tools}`, 'param-name=other-config', 'param-key=xenserver_tools_sr')).toBe(
+      'true\n',
+    );
+    expect(ok('sr-param-list', `uuid=${tools}`)).not.toContain('is-tools-sr');
+    expect(parseMinimal(ok('sr-list', '--minimal'))).toEqual([tools]);
+  });
+  it('joins a pool with only the Tools SR shared; refuses other shared storage in each era’s words', () => {
+    const state = createState();
+    addMaster(state, '192.0.2.10', { password: 's3cret' });
+    writeXe(dir, state);
+    const join = ['pool-join', 'master-address=192.0.2.10', 'master-username=root', 'master-password=s3cret'];
+    expect(ok(...join)).toBe('Host agent will restart and attempt to join pool in 10. seconds...\n');
+    // One Tools SR in the pool, with a PBD on each host.
+    const tools = parseMinimal(ok('sr-list', 'is-tools-sr=true', '--minimal'));
+    expect(tools).toHaveLength(1);
+    expect(parseMinimal(ok('pbd-list', `sr-uuid=${tools[0]}`, '--minimal'))).toHaveLength(2);
+    const words = {
+      legacy: 'The host joining the pool cannot contain any shared storage.\n',
+      '8.2': 'The server joining the pool cannot contain any shared storage.\n',
+    };
+    for (const [flavour, text] of Object.entries(words)) {
+      const st = createState(flavour === 'legacy' ? { flavour: 'legacy' } : {});
+      addSr(st, { name: 'nfs', type: 'nfs', server: '192.0.2.20', serverPath: '/x' });
+      addMaster(st, '192.0.2.10', { password: 's3cret' });
+      writeXe(dir, st);
+      const r = xe(...join);
+      expect(r.stderr).toBe(text);
+      expect(parseXeError(r.stderr).code).toBe('JOINING_HOST_CANNOT_CONTAIN_SHARED_SRS');
+    }
+  });
+  it('counts only running VMs against a join (paused and suspended pass), as assert_no_running_vms_on_me', () => {
+    const state = createState();
+    addVm(state, { name: 'p', powerState: 'paused' });
+    addMaster(state, '192.0.2.10', { password: 's3cret' });
+    writeXe(dir, state);
+    expect(xe('pool-join', 'master-address=192.0.2.10', 'master-username=root', 'master-password=s3cret').code).toBe(0);
+    const st = createState({ release: '8.3' });
+    addVm(st, { name: 'r', powerState: 'running' });
+    addMaster(st, '192.0.2.10', { password: 's3cret' });
+    writeXe(dir, st);
+    const r = xe('pool-join', 'master-address=192.0.2.10', 'master-username=root', 'master-password=s3cret');
+    expect(r.stderr).toBe('The server joining the pool cannot have any running VMs.\n');
+  });
+  it('prints the memory order error as each era: by code in 2012, documented since', () => {
+    for (const [flavour, expected] of [
+      [
+        'legacy',
+        'Error code: MEMORY_CONSTRAINT_VIOLATION\nError parameters: Memory limits must satisfy: static_min ≤ dynamic_min ≤ dynamic_max ≤ static_max\n',
+      ],
+      [
+        'xcp-ng',
+        'The dynamic memory range violates constraint static_min <= dynamic_min <= dynamic_max <= static_max.\n',
+      ],
+    ] as const) {
+      const s = seedXe(dir, { flavour, vms: [{ name: 'v', memory: 1 * GiB }] });
+      const r = xe('vm-memory-dynamic-range-set', `uuid=${s.vms.v?.uuid}`, 'min=1GiB', 'max=2GiB');
+      expect(r.stderr).toBe(expected);
+      const e = parseXeError(r.stderr);
+      expect(e.code).toMatch(/^MEMORY_CONSTRAINT_VIOLATION/);
+      expect(e.hint).toContain('static-min ≤ dynamic-min');
+    }
+  });
+  it('changes VCPUs-at-startup of a running VM today, not in 2012; VCPUs-max only halted', () => {
+    const s = seedXe(dir, { vms: [{ name: 'v', powerState: 'running', vcpusMax: 4, vcpusAtStartup: 2 }] });
+    const vm = s.vms.v?.uuid as string;
+    ok('vm-param-set', `uuid=${vm}`, 'VCPUs-at-startup=3');
+    expect(ok('vm-param-get', `uuid=${vm}`, 'param-name=VCPUs-at-startup')).toBe('3\n');
+    expect(parseXeError(xe('vm-param-set', `uuid=${vm}`, 'VCPUs-max=8').stderr).code).toBe('VM_BAD_POWER_STATE');
+    const l = seedXe(dir, { flavour: 'legacy', vms: [{ name: 'v', powerState: 'running', vcpusMax: 4 }] });
+    const r = xe('vm-param-set', `uuid=${l.vms.v?.uuid}`, 'VCPUs-at-startup=3');
+    // master/1.3.2's sentence has two spaces after "running.".
+    expect(r.stderr).toContain('already running.  The parameters');
+    expect(parseXeError(r.stderr).params.actual).toBe('running');
+  });
+  it('answers NFS sr-create without server or serverpath with sm’s codes 102 and 101', () => {
+    seedXe(dir);
+    const noServer = xe('sr-create', 'name-label=n', 'type=nfs', 'shared=true', 'device-config:serverpath=/x');
+    expect(noServer.stderr).toBe(
+      'Error code: SR_BACKEND_FAILURE_102\nError parameters: , The request is missing the server parameter, \n',
+    );
+    expect(parseXeError(noServer.stderr).hint).toContain('device-config:server');
+    const noPath = xe('sr-create', 'name-label=n', 'type=nfs', 'shared=true', 'device-config:server=192.0.2.20');
+    expect(parseXeError(noPath.stderr).code).toBe('SR_BACKEND_FAILURE_101');
+    expect(parseXeError(noPath.stderr).hint).toContain('serverpath');
+  });
+  it('leaves qos_supported_algorithms empty on VIFs and VBDs', () => {
+    const s = seedXe(dir, { vms: [{ name: 'v', vifs: [{}], vbds: [{}] }] });
+    expect(ok('vif-param-get', `uuid=${s.vms.v?.vifs[0]}`, 'param-name=qos_supported_algorithms')).toBe('\n');
+    expect(ok('vbd-param-get', `uuid=${s.vms.v?.vbds[0]}`, 'param-name=qos_supported_algorithms')).toBe('\n');
+  });
+  it('reads memory sizes as each era’s Record_util.bytes_of_string', () => {
+    const s = seedXe(dir, { vms: [{ name: 'v', memory: 1 * GiB }] });
+    const vm = s.vms.v?.uuid as string;
+    expect(xe('vm-memory-dynamic-range-set', `uuid=${vm}`, 'min=512M', 'max=1GiB').stderr).toBe(
+      "Error: Failed to parse field 'min': Unknown suffix: 'M' (try KiB, MiB, GiB or TiB)\n",
+    );
+    const t = seedXe(dir, { release: '8.3', vms: [{ name: 'v', memory: 1 * GiB }] });
+    const vm3 = t.vms.v?.uuid as string;
+    ok('vm-memory-dynamic-range-set', `uuid=${vm3}`, 'min=512M', 'max=1g');
+    expect(ok('vm-param-get', `uuid=${vm3}`, 'param-name=memory-dynamic-min')).toBe(`${512 * MiB}\n`);
+    expect(xe('vm-memory-dynamic-range-set', `uuid=${vm3}`, 'min=lots', 'max=1g').stderr).toBe(
+      "Error: Failed to parse field 'min': expecting an integer (possibly with suffix KiB, MiB, GiB, TiB), got 'lots'\n",
+    );
+  });
+  it('says coordinator at 8.3 where 8.2 said master', () => {
+    const text = {
+      '8.2': 'The server joining the pool cannot already be a master of another pool.',
+      '8.3': 'The server joining the pool cannot already be a coordinator of another pool.',
+    };
+    for (const release of ['8.2', '8.3'] as const) {
+      const st = createState({ release });
+      st.objects.host = { ...st.objects.host, extra: { uuid: 'extra', 'name-label': 'h2' } };
+      addMaster(st, '192.0.2.10', { password: 's3cret' });
+      writeXe(dir, st);
+      const r = xe('pool-join', 'master-address=192.0.2.10', 'master-username=root', 'master-password=s3cret');
+      expect(r.stderr).toBe(`${text[release]}\n`);
+      expect(parseXeError(r.stderr).code).toBe('JOINING_HOST_CANNOT_BE_MASTER_OF_OTHER_HOSTS');
+    }
   });
 });
 
