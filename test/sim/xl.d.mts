@@ -54,7 +54,10 @@ export interface XlSeed {
   /** Fields of `xl info` to override (see DEFAULT_INFO): e.g. free_memory, virt_caps, xen_scheduler. */
   info?: Record<string, string | number>;
   domains?: XlSeedDomain[];
-  /** xl.conf autoballoon: take memory from Domain-0 when free memory is short (default false). */
+  /**
+   * Force autoballoon on or off. Absent: xl decides as its release does, from /etc/xen/xl.conf
+   * (under XR_SIM_ROOT) and `xen_commandline` (on unless it has dom0_mem=, from 4.3; on before).
+   */
   autoballoon?: boolean;
   /** For xm: xend is running (default false). */
   xend?: boolean;
@@ -75,7 +78,7 @@ export interface XlDomain extends Required<Omit<XlSeedDomain, 'vifs' | 'disks' |
 
 export interface XlState {
   info: Record<string, string | number>;
-  autoballoon: boolean;
+  autoballoon: boolean | null;
   xend: boolean;
   nextDomid: number;
   domains: XlDomain[];

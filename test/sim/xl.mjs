@@ -18,7 +18,8 @@
  *   {
  *     "info": { host, release, version, machine, nr_cpus, ..., virt_caps, total_memory, free_memory,
  *               xen_major, xen_minor, xen_extra, xen_caps, xen_scheduler, ... },   // `xl info` fields
- *     "autoballoon": false,       // xl.conf: take memory from dom0 when free memory is short
+ *     "autoballoon": null,        // true/false: forced; null: xl reads /etc/xen/xl.conf and Xen's
+ *                                 // command line as its release does (Sim.autoballoon)
  *     "xend": false,              // xm only: xend is running
  *     "nextDomid": 1,
  *     "domains": [ {
@@ -162,7 +163,7 @@ function normalizeDomain(d, domid) {
  * Write a host for the simulator. `info` overrides fields of `xl info`; `domains` are added
  * after Domain-0 (which is created unless given) with domids 1, 2, ... unless they carry one.
  * @param {string} dir
- * @param {{ info?: Record<string, unknown>, domains?: any[], autoballoon?: boolean, xend?: boolean, dom0?: any }} [seed]
+ * @param {{ info?: Record<string, unknown>, domains?: any[], autoballoon?: boolean | null, xend?: boolean, dom0?: any }} [seed]
  */
 export function seedXl(dir, seed = {}) {
   const info = { ...DEFAULT_INFO, ...(seed.info ?? {}) };
@@ -175,7 +176,7 @@ export function seedXl(dir, seed = {}) {
     next = Math.max(next, dom.domid) + 1;
     domains.push(dom);
   }
-  const state = { info, autoballoon: seed.autoballoon ?? false, xend: seed.xend ?? false, nextDomid: next, domains };
+  const state = { info, autoballoon: seed.autoballoon ?? null, xend: seed.xend ?? false, nextDomid: next, domains };
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'xl.json'), `${JSON.stringify(state, null, 2)}\n`);
   return state;
@@ -320,6 +321,53 @@ class Sim {
   }
 
   /* ---------------------------------------------------------------- helpers */
+
+  /** The release this host claims (`xl info` xen_major, xen_minor). */
+  get version() {
+    return { major: Number(this.state.info.xen_major), minor: Number(this.state.info.xen_minor) };
+  }
+
+  /** This host's Xen is at least major.minor. @param {number} major @param {number} minor */
+  atLeast(major, minor) {
+    const v = this.version;
+    return v.major > major || (v.major === major && v.minor >= minor);
+  }
+
+  /**
+   * Is autoballoon on? The seed may force it (true/false); otherwise xl reads /etc/xen/xl.conf
+   * (under XR_SIM_ROOT) as parse_global_config does:
+   * - RELEASE-4.1.0/4.2.0 tools/libxl/xl.c: `int autoballoon = 1`, xl.conf read with
+   *   xlu_cfg_get_long (a number; anything else keeps 1);
+   * - RELEASE-4.3.0 onwards (xl.c parse_global_config): a string "on"/"1", "off"/"0", "auto"
+   *   (the default); "auto" is auto_autoballoon(): on unless xen_commandline matches
+   *   `(^| )dom0_mem=((|min:|max:)[0-9]+[bBkKmMgG]?,?)+($| )` — RELEASE-4.16.0 adds negative sizes,
+   *   T and percentages (commit 2faeb4213d "tools/xl: fix autoballoon regex").
+   */
+  autoballoon() {
+    const forced = this.state.autoballoon;
+    if (forced === true || forced === false) return forced;
+    const file = this.root ? path.join(this.root, 'etc/xen/xl.conf') : '/etc/xen/xl.conf';
+    let cfg;
+    try {
+      cfg = existsSync(file) ? XlConfig.parse(readFileSync(file, 'utf8'), { lenient: true, source: file }) : undefined;
+    } catch {
+      cfg = undefined;
+    }
+    const raw = cfg?.get('autoballoon');
+    if (!this.atLeast(4, 3)) {
+      const n = cfg?.getNumber('autoballoon');
+      return n === undefined ? true : n !== 0;
+    }
+    const s = typeof raw === 'string' || typeof raw === 'number' ? String(raw) : 'auto';
+    if (s === 'on' || s === '1') return true;
+    if (s === 'off' || s === '0') return false;
+    if (s !== 'auto') this.err('invalid autoballoon option');
+    const size = '-?[0-9]+[bBkKmMgGtT]?';
+    const re = this.atLeast(4, 16)
+      ? new RegExp(`(^| )dom0_mem=((|min:|max:)(${size}|(${size}\\+)?[0-9]{1,2}%),?)+($| )`)
+      : /(^| )dom0_mem=((|min:|max:)[0-9]+[bBkKmMgG]?,?)+($| )/;
+    return !re.test(String(this.state.info.xen_commandline ?? ''));
+  }
 
   get domains() {
     return /** @type {any[]} */ (this.state.domains);
@@ -724,10 +772,19 @@ class Sim {
     if (info.free_memory < needMb) {
       const dom0 = this.domains.find((d) => d.domid === 0);
       const short = needMb - info.free_memory;
-      if (this.state.autoballoon && dom0 && dom0.memory - short >= 512) {
+      const balloon = this.tool === 'xl' ? this.autoballoon() : Boolean(this.state.autoballoon);
+      // xl_vmcontrol.c freemem() (RELEASE-4.17.0): libxl_set_memory_target(ctx, 0, free - need,
+      // relative) on dom0, refused below LIBXL_MIN_DOM0_MEM = 128 MiB (libxl_internal.h,
+      // libxl_mem.c libxl_set_memory_target): "failed to free memory for the domain".
+      if (balloon && dom0 && dom0.memory - short >= 128) {
         dom0.memory -= short;
         info.free_memory += short;
-      } else if (this.state.autoballoon) {
+      } else if (balloon) {
+        this.libxlError(
+          'libxl_mem.c:287:libxl_set_memory_target',
+          `New target ${(dom0?.memory ?? 0) * 1024 - short * 1024} for dom0 is below the minimum threshold`,
+          0,
+        );
         this.err('failed to free memory for the domain\n');
         return 1;
       } else {
