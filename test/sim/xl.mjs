@@ -504,7 +504,10 @@ class Sim {
           // libxl reads the target back from xenstore: it moves even when no balloon driver follows.
           target_memkb: (d.target ?? d.memory) * 1024,
           ...(hvm && c.videoram !== undefined ? { video_memkb: Number(c.videoram) * 1024 } : {}),
-          sched_params: { sched: this.state.info.xen_scheduler, weight: d.weight, cap: d.cap },
+          // libxl_retrieve_domain_configuration fills sched_params from RELEASE-4.13.0 (commit 3b4adbadb9).
+          ...(this.atLeast(4, 13)
+            ? { sched_params: { sched: this.state.info.xen_scheduler, weight: d.weight, cap: d.cap } }
+            : {}),
           ...(hvm ? { 'type.hvm': typeHvm } : {}),
           ...(d.type === 'pv' ? { 'type.pv': {} } : {}),
         },
@@ -958,9 +961,32 @@ class Sim {
         ? `Cpupool Pool-0: tslice=${this.state.info.tslice_ms ?? 30}ms ratelimit=${ratelimit}us migration-delay=0us\n`
         : `Cpupool Pool-0: ratelimit=${ratelimit}us\n`;
     if (this.tool === 'xm' && sched === 'credit2') {
-      this.err('Error: Subcommand sched-credit2 not found!\n');
-      return 1;
+      // xm/main.py xm_sched_credit2 (RELEASE-4.1.0, the first with it; xend left in 4.5):
+      // getopt "d:w:", ["domain=", "weight="] — no cap; an unknown option is err(opterr) + usage.
+      if (!this.atLeast(4, 1)) {
+        this.err('Error: Subcommand sched-credit2 not found!\n');
+        return 1;
+      }
+      // check_sched_type('credit2') first: "Xen is running with the credit scheduler", exit 1.
+      if (this.state.info.xen_scheduler !== 'credit2') {
+        this.err(`Error: Xen is running with the ${this.state.info.xen_scheduler} scheduler\n`);
+        return 1;
+      }
+      const bad = args.find((a) => /^-[^dw-]/.test(a) || /^--(?!domain=|weight=)/.test(a));
+      if (bad) {
+        this.err(`Error: option ${bad.replace(/=.*$/, '')} not recognized\n`);
+        // usage('sched-credit2') → cmdHelp: SUBCOMMAND_HELP's line, then sys.exit(1).
+        this.out('Usage: xm sched-credit2 [-d <Domain> [-w[=WEIGHT]]\n\nGet/set credit2 scheduler parameters.\n');
+        return 1;
+      }
     }
+    // xl_sched.c main_sched_credit2: options "d:w:c:p:r:s" from RELEASE-4.10.0, "d:w:p:r:s" before
+    // (def_getopt in xl_utils.c / xl_cmdimpl.c: "option `c' not supported." and exit 2).
+    if (this.tool === 'xl' && sched === 'credit2' && o.c !== undefined && !this.atLeast(4, 10)) {
+      this.err("option `c' not supported.\n");
+      return 2;
+    }
+    const withCap = sched === 'credit' || (this.tool === 'xl' && this.atLeast(4, 10));
     const hasDomOpt = o.d !== undefined || o.w !== undefined || o.c !== undefined;
     if ((o.p !== undefined || schedparam) && hasDomOpt) {
       this.err(
@@ -974,11 +1000,14 @@ class Sim {
       this.err('Must specify a domain.\n');
       return 1;
     }
+    // The Cap column: credit always; credit2 from RELEASE-4.10.0 (sched_credit2_domain_output).
     const header = () =>
-      this.out(`${'Name'.padEnd(33)} ${'ID'.padStart(4)} ${'Weight'.padStart(6)} ${'Cap'.padStart(4)}\n`);
+      this.out(
+        `${'Name'.padEnd(33)} ${'ID'.padStart(4)} ${'Weight'.padStart(6)}${withCap ? ` ${'Cap'.padStart(4)}` : ''}\n`,
+      );
     const row = (/** @type {any} */ d) =>
       this.out(
-        `${d.name.padEnd(33)} ${String(d.domid).padStart(4)} ${String(d.weight).padStart(6)} ${String(d.cap).padStart(4)}\n`,
+        `${d.name.padEnd(33)} ${String(d.domid).padStart(4)} ${String(d.weight).padStart(6)}${withCap ? ` ${String(d.cap).padStart(4)}` : ''}\n`,
       );
     if (schedparam) {
       if (running === sched) this.out(poolLine());
@@ -1070,7 +1099,17 @@ class Sim {
       this.err(`libxl_set_vcpuonline failed domid=${d.domid} max_vcpus=${want}, rc: -3\n`);
       return 1;
     }
+    if (d.type === 'hvm' && want < d.vcpus) {
+      // libxl_set_vcpuonline (libxl_domain.c, RELEASE-4.17.0): for qemu-xen it only hot-adds the
+      // missing vCPUs (QMP device_add, set_vcpuonline_qmp_add_cpu); fewer is written as
+      // cpu/N/availability=offline in xenstore (libxl__set_vcpuonline_xenstore), which only a PV
+      // guest's kernel acts on. xl exits 0; the HVM guest keeps its vCPUs online (xl list: VCPUs).
+      // xend's domain.setVCpuCount writes the same keys.
+      d.availability = want;
+      return 0;
+    }
     d.vcpus = want;
+    delete d.availability;
     return 0;
   }
 
@@ -1139,11 +1178,30 @@ class Sim {
         const evtch = 20 + v.devid * 2;
         const tx = 768 + v.devid * 2;
         this.out(
-          `${String(v.devid).padEnd(3)} ${'0'.padEnd(2)} ${v.mac}${String(v.devid).padStart(6)} ${'4'.padStart(5)} ${String(evtch).padStart(6)} ${String(tx).padStart(5)}/${String(tx + 1).padEnd(11)} ${be.padEnd(30)}\n`,
+          `${String(v.devid).padEnd(3)} ${'0'.padEnd(2)} ${v.mac}${String(v.devid).padStart(6)} ${String(backendState(d)).padStart(5)} ${String(evtch).padStart(6)} ${String(tx).padStart(5)}/${String(tx + 1).padEnd(11)} ${be.padEnd(30)}\n`,
         );
       }
     }
     return 0;
+  }
+
+  /**
+   * The keys `xl network-attach` takes, by release (read from each tag):
+   * - RELEASE-4.1.0 tools/libxl/xl_cmdimpl.c main_networkattach: type mac bridge ip script backend
+   *   vifname model rate accel — and its `rate=` branch is empty: the rate is dropped;
+   * - RELEASE-4.2.0: the same keys, `rate=` through parse_vif_rate();
+   * - RELEASE-4.3.0 … 4.6.0: + netdev gatewaydev; RELEASE-4.7.0, 4.8.0: + forwarddev;
+   * - RELEASE-4.9.0 tools/xl/xl_parse.c parse_nic_config: + devid;
+   * - RELEASE-4.15.0: + mtu; RELEASE-4.17.0: + the bare words trusted/untrusted (commit 54d8f27d04).
+   * Any other key: "unrecognized argument `KEY=VALUE'" and exit 1.
+   */
+  attachKeys() {
+    const keys = ['type', 'mac', 'bridge', 'ip', 'script', 'backend', 'vifname', 'model', 'rate', 'accel'];
+    if (this.atLeast(4, 3)) keys.push('netdev', 'gatewaydev');
+    if (this.atLeast(4, 7)) keys.push('forwarddev');
+    if (this.atLeast(4, 9)) keys.push('devid');
+    if (this.atLeast(4, 15)) keys.push('mtu');
+    return keys;
   }
 
   /** @param {string[]} args @param {boolean} dryrun */
@@ -1152,25 +1210,9 @@ class Sim {
     const d = this.find(q);
     /** @type {Record<string, string>} */
     const v = {};
-    const known = [
-      'type',
-      'mac',
-      'bridge',
-      'netdev',
-      'ip',
-      'script',
-      'backend',
-      'vifname',
-      'rate',
-      'model',
-      'accel',
-      'mtu',
-      'gatewaydev',
-      'devid',
-      'trusted',
-      'untrusted',
-    ];
+    const known = this.tool === 'xm' ? [...this.attachKeys(), 'devid'] : this.attachKeys();
     for (const s of specs) {
+      if (this.tool === 'xl' && this.atLeast(4, 17) && (s === 'trusted' || s === 'untrusted')) continue;
       const eq = s.indexOf('=');
       const key = eq < 0 ? s : s.slice(0, eq);
       if (eq < 0 || !known.includes(key)) {
@@ -1190,7 +1232,11 @@ class Sim {
         this.err(`command line: ${/** @type {Error} */ (e).message}\n`);
         return 1;
       }
+      // RELEASE-4.1.0 main_networkattach: `} else if (!strncmp("rate=", *argv, 5)) { }` — dropped.
+      if (this.tool === 'xl' && !this.atLeast(4, 2)) delete v.rate;
     }
+    // No devid: libxl__device_nextid() (libxl.c, RELEASE-4.4.0; libxl_device.c later) takes the last
+    // entry of the guest's device/vif directory plus one, 0 when there is none.
     const devid =
       v.devid !== undefined ? Number(v.devid) : d.vifs.reduce((m, /** @type {any} */ x) => Math.max(m, x.devid + 1), 0);
     if (d.vifs.some((/** @type {any} */ x) => x.devid === devid)) {
@@ -1200,11 +1246,15 @@ class Sim {
     }
     const vif = { devid, mac: v.mac ?? macFor(d.domid, devid), bridge: v.bridge ?? 'xenbr0', ...v };
     delete vif.devid;
+    // A NIC hot-plugged into an HVM guest is PV only from RELEASE-4.10.0: libxl__device_nic_setdefault
+    // (libxl_nic.c) sets nictype VIF when `hotplug` and none is given; up to 4.9 (libxl.c) it made
+    // it VIF_IOEMU whatever the moment. Either way QEMU gets no new emulated card.
+    if (d.type === 'hvm' && vif.type === undefined && this.atLeast(4, 10)) vif.type = 'vif';
     if (dryrun) {
       this.out(`vif: ${JSON.stringify({ ...vif, devid })}\n`);
       return 0;
     }
-    d.vifs.push({ ...vif, devid });
+    d.vifs.push({ ...vif, devid, hotplugged: true });
     return 0;
   }
 
@@ -1279,9 +1329,61 @@ function xmSxp(d) {
 }
 
 /**
+ * The state a vif's backend shows (`xl network-list`, column state; BACKEND/state in xenstore):
+ * 4 (XenbusStateConnected) once a netfront has connected; 2 (InitWait) while netback waits for
+ * one — an HVM guest without PV drivers never connects (it uses QEMU's emulated card), see
+ * include/xen/interface/io/xenbus.h for the numbers.
+ * @param {any} d
+ */
+function backendState(d) {
+  return d.type !== 'hvm' || d.pvDrivers ? 4 : 2;
+}
+
+/** The credit netback was given, as `bytes,usecs` (libxl_nic.c libxl__set_xenstore_nic writes "rate"). @param {any} v */
+function xsRateOf(v) {
+  if (v.xsRate !== undefined) return v.xsRate;
+  if (!v.rate) return undefined;
+  const r = parseVifRate(v.rate);
+  return `${r.bytesPerInterval},${r.intervalUsecs}`;
+}
+
+/**
+ * Does this dom0's netback apply a rate written into xenstore while the vif runs? Linux's
+ * drivers/net/xen-netback/xenbus.c: connect() reads `rate` (xen_net_read_rate), then
+ * xen_register_watchers() → xen_register_credit_watch() watches BACKEND/rate and
+ * xen_net_rate_changed() updates every queue's credit_bytes/credit_usec. Added in 2015
+ * ("xen-netback: making the bandwidth limiter runtime settable"): kernels 4.2 and later.
+ * The seed may say otherwise with info.netback_rate_watch (not an `xl info` field).
+ * @param {any} state
+ */
+function netbackWatchesRate(state) {
+  if (typeof state.netbackRateWatch === 'boolean') return state.netbackRateWatch;
+  const m = /^(\d+)\.(\d+)/.exec(String(state.info.release ?? ''));
+  return m ? Number(m[1]) > 4 || (Number(m[1]) === 4 && Number(m[2]) >= 2) : false;
+}
+
+/**
+ * What netback enforces on a vif now (`bytes,usecs`, or undefined: unlimited); only meaningful
+ * while the frontend is connected (backend state 4).
+ * @param {any} v
+ */
+export function enforcedRate(v) {
+  return v.enforced !== undefined ? v.enforced || undefined : xsRateOf(v);
+}
+
+/** @param {string} p @param {any} state */
+function backendVif(p, state) {
+  const m = /^\/local\/domain\/0\/backend\/vif\/(\d+)\/(\d+)\/(state|rate)$/.exec(p);
+  if (!m) return undefined;
+  const d = state.domains.find((/** @type {any} */ x) => x.domid === Number(m[1]));
+  const v = d?.vifs.find((/** @type {any} */ x) => x.devid === Number(m[2]));
+  return v ? { d, v, key: /** @type {'state' | 'rate'} */ (m[3]) } : undefined;
+}
+
+/**
  * `xenstore-read PATH...` in dom0, for the keys the runbooks read: a guest's balloon driver
  * announces itself in control/feature-balloon (the Windows PV drivers write 1; a guest without
- * PV drivers writes nothing). Other paths are not in this store.
+ * PV drivers writes nothing); a vif backend's `state` and `rate`. Other paths are not in this store.
  * @param {string[]} argv @param {string} dir
  * @returns {{ code: number, stdout: string, stderr: string }}
  */
@@ -1295,12 +1397,53 @@ export function runXenstoreRead(argv, dir) {
   if (!state) return { code: 1, stdout: '', stderr: 'xs_open: No such file or directory\n' };
   let stdout = '';
   for (const p of argv.filter((a) => !a.startsWith('-'))) {
+    const be = backendVif(p, state);
+    if (be) {
+      const value = be.key === 'state' ? String(backendState(be.d)) : xsRateOf(be.v);
+      if (value === undefined) return { code: 1, stdout, stderr: `xenstore-read: couldn't read path ${p}\n` };
+      stdout += `${value}\n`;
+      continue;
+    }
     const m = /^\/local\/domain\/(\d+)\/control\/feature-balloon$/.exec(p);
     const d = m ? state.domains.find((/** @type {any} */ x) => x.domid === Number(m[1])) : undefined;
     if (!d || !d.pvDrivers) return { code: 1, stdout, stderr: `xenstore-read: couldn't read path ${p}\n` };
     stdout += '1\n';
   }
   return { code: 0, stdout, stderr: '' };
+}
+
+/**
+ * `xenstore-write PATH VALUE...` in dom0: a vif backend's `rate` (what netback does with it:
+ * {@link netbackWatchesRate}). libxl keeps its own copy of the NIC (the domain's JSON, which
+ * `xl list -l` prints): the write does not change it (libxl_nic.c libxl__nic_from_xenstore
+ * reads no rate back). Other paths are refused here: this store holds only what the runbooks touch.
+ * @param {string[]} argv @param {string} dir
+ * @returns {{ code: number, stdout: string, stderr: string }}
+ */
+export function runXenstoreWrite(argv, dir) {
+  try {
+    appendFileSync(path.join(dir, 'calls.jsonl'), `${JSON.stringify({ cmd: 'xenstore-write', argv })}\n`);
+  } catch {
+    /* reported below */
+  }
+  const state = readXl(dir);
+  if (!state) return { code: 1, stdout: '', stderr: 'xs_open: No such file or directory\n' };
+  const args = argv.filter((a) => !a.startsWith('-'));
+  if (args.length === 0 || args.length % 2)
+    return { code: 1, stdout: '', stderr: 'Usage: xenstore-write [-h] [-s] [-R] key value [...]\n' };
+  for (let i = 0; i < args.length; i += 2) {
+    const p = /** @type {string} */ (args[i]);
+    const be = backendVif(p, state);
+    if (!be || be.key !== 'rate')
+      return { code: 1, stdout: '', stderr: `xenstore-write: simulator has no writable path ${p}\n` };
+    be.v.xsRate = args[i + 1];
+    // xen_net_rate_changed → xen_net_read_rate: "BYTES,USECS"; a parse failure means unlimited.
+    if (netbackWatchesRate(state) && backendState(be.d) === 4) {
+      be.v.enforced = /^\d+,\d+$/.test(String(args[i + 1])) ? args[i + 1] : '';
+    }
+  }
+  writeFileSync(path.join(dir, 'xl.json'), `${JSON.stringify(state, null, 2)}\n`);
+  return { code: 0, stdout: '', stderr: '' };
 }
 
 /** The device number xl shows for a vdev (xen-vbd-interface). @param {string} vdev */
