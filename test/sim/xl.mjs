@@ -2,6 +2,9 @@
 /**
  * A simulator of Xen's `xl` (and of xend's `xm`) for the tests: real commands need a hypervisor.
  *
+ * It answers as the release it claims (`xl info` xen_major/xen_minor; 4.17 unless seeded otherwise)
+ * wherever xl changed between releases: network-attach keys and devid=, rate= on attach, credit2
+ * caps, list -l's scheduler parameters, autoballoon's default, the type of a hot-plugged NIC.
  * It keeps the host in $XR_SIM_DIR/xl.json and prints what xl 4.17 prints: the field layout of
  * `xl info`, the columns of `xl list`, the JSON of `xl list -l`, the tables of sched-credit(2),
  * network-list and block-list, and the error texts of xl and libxl (taken from xl's and libxl's
@@ -223,6 +226,8 @@ export function runXl(tool, argv, dir, opts = {}) {
     throw new Exit(code);
   };
   try {
+    // No hypervisor: xl.c main() "cannot init xl context" after libxl_ctx_alloc fails (xl.c,
+    // RELEASE-4.17.0); xm: xm/main.py _run_cmd "Unable to connect to xend: … Is xend running?" (RELEASE-4.1.0).
     if (!state) {
       if (tool === 'xm') {
         err('Error: Unable to connect to xend: No such file or directory. Is xend running?\n');
@@ -272,7 +277,8 @@ class Sim {
 
   /** @param {string[]} argv */
   dispatch(argv) {
-    // Global options of xl: -v (verbose), -N (dry run), -f, -t, -T.
+    // Global options of xl: -v (verbose), -N (dry run), -f, -t, -T (xl.c main, RELEASE-4.17.0); an
+    // unknown subcommand: xl.c "command not implemented", xm/main.py "Subcommand %s not found!".
     let i = 0;
     let dryrun = false;
     while (argv[i]?.startsWith('-')) {
@@ -374,7 +380,9 @@ class Sim {
   }
 
   /**
-   * find_domain(): a domid or a name; exits as xl does when there is no such domain.
+   * find_domain() (xl_utils.c, RELEASE-4.17.0): a domid or a name; "%s is an invalid domain
+   * identifier (rc=%d)" for a name; a number is taken as is and the command then reports it
+   * missing. xm: xm/main.py "Domain '%s' does not exist." (RELEASE-4.1.0).
    * @param {string | undefined} q
    * @returns {any}
    */
@@ -414,7 +422,7 @@ class Sim {
 
   /* ---------------------------------------------------------------- info, list */
 
-  /** @param {string[]} args */
+  /** `xl info`: output_physinfo, output_xeninfo (xl_info.c, RELEASE-4.17.0), `%-23s: %s` lines. @param {string[]} args */
   info(args) {
     const info = {
       ...this.state.info,
@@ -432,7 +440,12 @@ class Sim {
     return 0;
   }
 
-  /** @param {string[]} args */
+  /**
+   * `xl list`: list_domains (xl_info.c, RELEASE-4.17.0), the columns Name ID Mem VCPUs State
+   * Time(s); `-l`: list_domains_details, libxl_domain_config as JSON. xm: xm/main.py xm_list
+   * (RELEASE-4.1.0), `--long` an S-expression ({@link xmSxp}).
+   * @param {string[]} args
+   */
   list(args) {
     const long = args.includes('-l') || args.includes('--long');
     const names = args.filter((a) => !a.startsWith('-'));
@@ -471,7 +484,13 @@ class Sim {
     return 0;
   }
 
-  /** libxl_domain_config as `xl list -l` prints it. @param {any} d */
+  /**
+   * libxl_domain_config as `xl list -l` prints it: the stored config merged with the live state
+   * by libxl_retrieve_domain_configuration (libxl_domain.c, RELEASE-4.17.0): target and max memory,
+   * avail_vcpus, the NICs as attached (libxl_nic.c libxl__update_config_nic keeps devid, nictype
+   * and mac of the live device; the rate is the stored one).
+   * @param {any} d
+   */
   domainJson(d) {
     const hvm = d.type === 'hvm';
     const c = d.config ?? {};
@@ -548,7 +567,14 @@ class Sim {
 
   /* ---------------------------------------------------------------- create */
 
-  /** @param {string[]} args @param {boolean} dryrunGlobal */
+  /**
+   * `xl create`: main_create and create_domain (xl_vmcontrol.c, RELEASE-4.17.0), the config read
+   * by parse_config_data (xl_parse.c: "Domain name must be specified.", "xl: maxvcpus < vcpus",
+   * "Contradicting \"builder\" and \"type\" options specified."), syntax errors from
+   * libxlu_cfg.c (the Python warning), then libxl_create.c; memory as libxl_domain_need_memory
+   * (libxl_mem.c) counts it and freemem (xl_vmcontrol.c) finds it. xm: xm/create.py (RELEASE-4.1.0).
+   * @param {string[]} args @param {boolean} dryrunGlobal
+   */
   create(args, dryrunGlobal) {
     let dryrun = dryrunGlobal;
     let quiet = false;
@@ -766,7 +792,9 @@ class Sim {
       this.libxlError('libxl_create.c:1345:initiate_domain_create', 'cannot make domain: -6');
       return 1;
     }
-    // Memory: what libxl_domain_need_memory() asks for.
+    // Memory: what libxl_domain_need_memory() (libxl_mem.c, RELEASE-4.17.0) asks for: memory, the
+    // shadow/HAP pool (libxl_get_required_shadow_memory: 4 KiB × (256 × vcpus + 2 × maxmem MiB)) and
+    // LIBXL_HVM_EXTRA_MEMORY for HVM, rounded up to 2 MiB.
     const shadowKb = type === 'pv' ? 0 : 4 * (256 * maxvcpus + 2 * maxmem);
     let needKb = memory * 1024 + shadowKb + (type === 'pv' ? 0 : LIBXL_HVM_EXTRA_MEMORY);
     if (needKb % 2048) needKb += 2048 - (needKb % 2048);
@@ -870,7 +898,7 @@ class Sim {
     return 0;
   }
 
-  /** What libxl prints when it cleans up a domain it failed to build. @param {number} domid */
+  /** What libxl prints when it cleans up a domain it failed to build (libxl_domain.c libxl__destroy_domid, domain_destroy_cb, RELEASE-4.17.0). @param {number} domid */
   destroyFailed(domid) {
     this.libxlError('libxl_domain.c:1183:libxl__destroy_domid', 'Non-existant domain', domid);
     this.libxlError('libxl_domain.c:1137:domain_destroy_callback', 'Unable to destroy guest', domid);
@@ -886,7 +914,7 @@ class Sim {
 
   /* ---------------------------------------------------------------- destroy, shutdown */
 
-  /** @param {string[]} args */
+  /** `xl destroy`: destroy_domain (xl_vmcontrol.c, RELEASE-4.17.0) refuses domain 0 without -f. @param {string[]} args */
   destroy(args) {
     const force = args.includes('-f');
     const [q] = this.need(args, 1, 'destroy');
@@ -901,7 +929,12 @@ class Sim {
     return 0;
   }
 
-  /** @param {string[]} args */
+  /**
+   * `xl shutdown`: shutdown_domain (xl_vmcontrol.c, RELEASE-4.17.0): without PV drivers
+   * libxl_domain_shutdown fails with ERROR_NOPARAVIRT, "PV control interface not available", and
+   * -F falls back to the ACPI power button; -w waits ("Waiting for %d domains").
+   * @param {string[]} args
+   */
   shutdown(args) {
     const all = args.includes('-a') || args.includes('--all');
     const wait = args.includes('-w') || args.includes('--wait');
@@ -939,7 +972,13 @@ class Sim {
 
   /* ---------------------------------------------------------------- schedulers */
 
-  /** @param {'credit'|'credit2'} sched @param {string[]} args */
+  /**
+   * `xl sched-credit` / `sched-credit2`: main_sched_credit, main_sched_credit2, sched_domain_get
+   * ("libxl_domain_sched_params_get returned %s not %s.") in xl_sched.c (RELEASE-4.17.0); the bounds
+   * from sched_credit_domain_set / sched_credit2_domain_set (libxl_sched.c): weight 1–65535, cap
+   * 0 to 100 × the domain's vCPUs. xm: xm/main.py xm_sched_credit (RELEASE-4.1.0).
+   * @param {'credit'|'credit2'} sched @param {string[]} args
+   */
   schedCredit(sched, args) {
     /** @type {Record<string, string>} */
     const o = {};
@@ -1067,7 +1106,12 @@ class Sim {
 
   /* ---------------------------------------------------------------- vcpus and memory */
 
-  /** @param {string[]} args */
+  /**
+   * `xl vcpu-set`: vcpuset (xl_vcpu.c, RELEASE-4.17.0) refuses more vCPUs than host CPUs without
+   * --ignore-host ("You are overcommmitting!"); libxl_set_vcpuonline (libxl_domain.c) refuses 0 and
+   * more than the maximum.
+   * @param {string[]} args
+   */
   vcpuSet(args) {
     const ignoreHost = args.includes('-i') || args.includes('--ignore-host');
     const [q, n] = this.need(args, 2, 'vcpu-set');
@@ -1113,7 +1157,12 @@ class Sim {
     return 0;
   }
 
-  /** @param {string[]} args */
+  /**
+   * `xl mem-set`: set_memory_target (xl_mem.c, RELEASE-4.17.0) parses the size ("invalid memory
+   * size"), libxl_set_memory_target (libxl_mem.c) refuses a target above the static maximum; the
+   * target moves in xenstore whether a balloon driver follows or not.
+   * @param {string[]} args
+   */
   memSet(args) {
     const [q, size] = this.need(args, 2, 'mem-set');
     const d = this.find(q);
@@ -1139,7 +1188,7 @@ class Sim {
     return 0;
   }
 
-  /** @param {string[]} args */
+  /** `xl mem-max`: main_memmax (xl_mem.c) → libxl_domain_setmaxmem (libxl_mem.c, RELEASE-4.17.0), not below the current target. @param {string[]} args */
   memMax(args) {
     const [q, size] = this.need(args, 2, 'mem-max');
     const d = this.find(q);
@@ -1163,7 +1212,12 @@ class Sim {
 
   /* ---------------------------------------------------------------- devices */
 
-  /** @param {string[]} args */
+  /**
+   * `xl network-list`: main_networklist (xl_nic.c, RELEASE-4.17.0): "%-3s %-2s %-17s %-6s %-5s
+   * %-6s %5s/%-5s %-30s" header, then devid, backend, MAC, handle, the backend's xenbus state
+   * ({@link backendState}), event channel and ring refs, backend path.
+   * @param {string[]} args
+   */
   networkList(args) {
     const pos = this.need(args, 1, 'network-list');
     if (this.tool === 'xm') this.out('Idx BE     MAC Addr.     handle state evt-ch tx-/rx-ring-ref BE-path\n');
@@ -1258,7 +1312,7 @@ class Sim {
     return 0;
   }
 
-  /** @param {string[]} args */
+  /** `xl network-detach`: main_networkdetach (xl_nic.c, RELEASE-4.17.0): by devid or MAC, "Unknown device %s." otherwise. @param {string[]} args */
   networkDetach(args) {
     const [q, id] = this.need(args, 2, 'network-detach');
     const d = this.find(q);
@@ -1274,7 +1328,7 @@ class Sim {
     return 0;
   }
 
-  /** @param {string[]} args */
+  /** `xl block-list`: main_blocklist (xl_block.c, RELEASE-4.17.0): device numbers as xen-vbd-interface gives them. @param {string[]} args */
   blockList(args) {
     const pos = this.need(args, 1, 'block-list');
     this.out(
@@ -1306,7 +1360,7 @@ class Sim {
 }
 
 /**
- * xend's `xm list --long`: the domain as an S-expression (the fields the QoS runbook reads:
+ * xend's `xm list --long` (xm/main.py xm_list → XendDomainInfo.sxpr, RELEASE-4.1.0): the domain as an S-expression (the fields the QoS runbook reads:
  * vcpus is the boot maximum, online_vcpus those online; memory and maxmem in MiB; devices).
  * @param {any} d
  */
@@ -1353,7 +1407,7 @@ function xsRateOf(v) {
  * xen_register_watchers() → xen_register_credit_watch() watches BACKEND/rate and
  * xen_net_rate_changed() updates every queue's credit_bytes/credit_usec. Added in 2015
  * ("xen-netback: making the bandwidth limiter runtime settable"): kernels 4.2 and later.
- * The seed may say otherwise with info.netback_rate_watch (not an `xl info` field).
+ * The state may say otherwise with netbackRateWatch: true/false (a test knob, not an `xl info` field).
  * @param {any} state
  */
 function netbackWatchesRate(state) {
