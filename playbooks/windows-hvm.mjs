@@ -13,7 +13,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { definePlaybook, step, ok, change, skip, usage, refuse, fail, formatSize } from 'xen-runbooks/engine';
 import { XlConfig, parseDiskSpec } from 'xen-runbooks/xen/xlcfg';
-import { MIN_DOM0_MIB, judgeAutoballoon, memoryAvailableMiB } from 'xen-runbooks/xen/autoballoon';
+import { MIN_DOM0_MIB, judgeAutoballoon, judgeXendBallooning, memoryAvailableMiB } from 'xen-runbooks/xen/autoballoon';
 import { xenVersionOf } from 'xen-runbooks/xen/xlversion';
 import {
   appendLegacyEntry,
@@ -158,9 +158,9 @@ const configFile = (ctx) => path.posix.join(opts(ctx)['config-dir'], `${opts(ctx
 /** `xl` or `xm`. @param {Ctx} ctx @returns {"xl" | "xm"} */
 const toolstack = (ctx) => opts(ctx).toolstack;
 
-/** dom0's memory now, in MiB (`xl list 0`, column Mem). @param {Ctx} ctx */
-async function dom0MemoryMiB(ctx) {
-  const r = await ctx.$({ nothrow: true })`xl list 0`;
+/** dom0's memory now, in MiB (`xl list 0` / `xm list 0`, column Mem). @param {Ctx} ctx @param {'xl' | 'xm'} ts */
+async function dom0MemoryMiB(ctx, ts) {
+  const r = await ctx.$({ nothrow: true })`${ts} list 0`;
   const row = r.ok ? r.stdout.trim().split('\n').at(-1)?.trim().split(/\s+/) : undefined;
   const mem = row ? Number(row.at(-4)) : NaN;
   return Number.isFinite(mem) ? mem : undefined;
@@ -400,12 +400,15 @@ const playbook = definePlaybook({
         const listed = await ctx.$({ nothrow: true })`${ts} list ${opts(ctx).name}`;
         if (listed.ok) return ok(`Xen ${version}: ${opts(ctx).name} is already running, ${free} MiB free`);
         // xl create balloons dom0 down when autoballoon is on (xl.c auto_autoballoon, xl_vmcontrol.c freemem).
+        // xend (xm) has its own: enable-dom0-ballooning and dom0-min-mem in xend-config.sxp.
+        const xend = ts === 'xm' ? judgeXendBallooning(await ctx.host.readText('/etc/xen/xend-config.sxp')) : undefined;
         const balloon =
           ts === 'xl'
             ? judgeAutoballoon(await ctx.host.readText('/etc/xen/xl.conf'), info.xen_commandline, xenVersionOf(info))
-            : undefined;
-        const dom0 = balloon?.on ? await dom0MemoryMiB(ctx) : undefined;
-        const available = memoryAvailableMiB(free, dom0, balloon?.on ?? false);
+            : xend;
+        const floor = xend ? xend.minMiB : MIN_DOM0_MIB;
+        const dom0 = balloon?.on ? await dom0MemoryMiB(ctx, ts) : undefined;
+        const available = memoryAvailableMiB(free, dom0, balloon?.on ?? false, floor);
         ctx.report.xen = {
           .../** @type {object} */ (ctx.report.xen),
           autoballoon: balloon?.on ?? false,
@@ -415,7 +418,7 @@ const playbook = definePlaybook({
         if (!Number.isFinite(available) || available < need) {
           const from =
             balloon?.on && dom0 !== undefined
-              ? `Xen has ${info.free_memory} MiB free and dom0 can give ${available - free} MiB more (down to ${MIN_DOM0_MIB} MiB)`
+              ? `Xen has ${info.free_memory} MiB free and dom0 can give ${available - free} MiB more (down to ${floor} MiB)`
               : `Xen has ${info.free_memory} MiB free${balloon ? ` (${balloon.why})` : ''}`;
           throw usage(
             `--memory ${g.memory}M: the guest needs ${need} MiB (memory, maxmem overhead and video) and ${from}`,
@@ -423,7 +426,9 @@ const playbook = definePlaybook({
           );
         }
         const via =
-          available > free && free < need ? `; xl create will take ${need - free} MiB from dom0 (${dom0} MiB now)` : '';
+          available > free && free < need
+            ? `; ${ts} create will take ${need - free} MiB from dom0 (${dom0} MiB now)`
+            : '';
         return ok(
           `Xen ${version} with HVM, ${info.xen_scheduler ?? '?'} scheduler, ${free} MiB free; the guest needs ${need} MiB${via}`,
         );

@@ -83,7 +83,37 @@ export function judgeAutoballoon(
  * The memory xl can find for a new domain: Xen's free memory, plus, when it balloons, what dom0
  * can give down to 128 MiB.
  */
-export function memoryAvailableMiB(freeMiB: number, dom0MiB: number | undefined, on: boolean): number {
+export function memoryAvailableMiB(
+  freeMiB: number,
+  dom0MiB: number | undefined,
+  on: boolean,
+  floorMiB = MIN_DOM0_MIB,
+): number {
   if (!on || dom0MiB === undefined || !Number.isFinite(dom0MiB)) return freeMiB;
-  return freeMiB + Math.max(0, dom0MiB - MIN_DOM0_MIB);
+  return freeMiB + Math.max(0, dom0MiB - floorMiB);
+}
+
+/**
+ * xend's equivalent (xm): XendOptions.get_enable_dom0_ballooning and get_dom0_min_mem
+ * (tools/python/xen/xend/XendOptions.py, RELEASE-4.1.0): `(enable-dom0-ballooning yes|no)` in
+ * /etc/xen/xend-config.sxp, defaulting to yes when `(dom0-min-mem N)` is not 0 — the stock file
+ * says 196 and yes; without a file, dom0-min-mem is 0 and ballooning off. balloon.py free() then
+ * lowers dom0 down to dom0-min-mem MiB ("Not enough free memory and enable-dom0-ballooning is False").
+ */
+export function judgeXendBallooning(sxp: string | undefined): { on: boolean; minMiB: number; why: string } {
+  const lines = (sxp ?? '').split('\n').filter((l) => !/^\s*#/.test(l));
+  const value = (key: string) => {
+    for (const l of lines) {
+      const m = new RegExp(`^\\s*\\(${key}\\s+([^)\\s]+)\\s*\\)`).exec(l);
+      if (m) return m[1];
+    }
+    return undefined;
+  };
+  const min = Number(value('dom0-min-mem') ?? 0) || 0;
+  const raw = value('enable-dom0-ballooning');
+  const on = raw === undefined ? min !== 0 : /^(yes|y|true|1|on)$/i.test(raw);
+  const why = on
+    ? `xend balloons dom0 down to dom0-min-mem ${min} MiB (xend-config.sxp)`
+    : 'xend does not balloon dom0 (enable-dom0-ballooning no, or dom0-min-mem 0)';
+  return { on, minMiB: min, why };
 }

@@ -375,6 +375,25 @@ class Sim {
     return !re.test(String(this.state.info.xen_commandline ?? ''));
   }
 
+  /**
+   * xend's dom0 ballooning: XendOptions.get_enable_dom0_ballooning / get_dom0_min_mem (RELEASE-4.1.0)
+   * from /etc/xen/xend-config.sxp (under XR_SIM_ROOT): enable-dom0-ballooning defaults to yes when
+   * dom0-min-mem is not 0; no file: dom0-min-mem 0, no ballooning. The seed's autoballoon forces it.
+   */
+  xendBallooning() {
+    const file = this.root ? path.join(this.root, 'etc/xen/xend-config.sxp') : '/etc/xen/xend-config.sxp';
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    const lines = text.split('\n').filter((l) => !/^\s*#/.test(l));
+    const get = (/** @type {string} */ key) =>
+      lines.map((l) => new RegExp(`^\\s*\\(${key}\\s+([^)\\s]+)`).exec(l)?.[1]).find((v) => v !== undefined);
+    const min = Number(get('dom0-min-mem') ?? 0) || 0;
+    const raw = get('enable-dom0-ballooning');
+    const forced = this.state.autoballoon;
+    const on =
+      forced === true || forced === false ? forced : raw === undefined ? min !== 0 : /^(yes|y|true|1|on)$/i.test(raw);
+    return { on, min };
+  }
+
   get domains() {
     return /** @type {any[]} */ (this.state.domains);
   }
@@ -803,13 +822,21 @@ class Sim {
     if (info.free_memory < needMb) {
       const dom0 = this.domains.find((d) => d.domid === 0);
       const short = needMb - info.free_memory;
-      const balloon = this.tool === 'xl' ? this.autoballoon() : Boolean(this.state.autoballoon);
+      const xend = this.tool === 'xm' ? this.xendBallooning() : undefined;
+      const balloon = xend ? xend.on : this.autoballoon();
       // xl_vmcontrol.c freemem() (RELEASE-4.17.0): libxl_set_memory_target(ctx, 0, free - need,
       // relative) on dom0, refused below LIBXL_MIN_DOM0_MEM = 128 MiB (libxl_internal.h,
       // libxl_mem.c libxl_set_memory_target): "failed to free memory for the domain".
-      if (balloon && dom0 && dom0.memory - short >= 128) {
+      // xend: balloon.py free() (RELEASE-4.1.0) lowers dom0 down to dom0-min-mem.
+      const floor = xend ? xend.min : 128;
+      if (balloon && dom0 && dom0.memory - short >= floor) {
         dom0.memory -= short;
         info.free_memory += short;
+      } else if (balloon && xend) {
+        this.err(
+          `Error: I need ${needKb} KiB, but dom0_min_mem is ${floor * 1024} and shrinking to ${floor * 1024} KiB would leave only ${(info.free_memory + (dom0?.memory ?? 0) - floor) * 1024} KiB free.\n`,
+        );
+        return 1;
       } else if (balloon) {
         this.libxlError(
           'libxl_mem.c:287:libxl_set_memory_target',

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { hasDom0Mem, judgeAutoballoon, memoryAvailableMiB, xlConfAutoballoon } from '../../src/xen/autoballoon.js';
+import {
+  hasDom0Mem,
+  judgeAutoballoon,
+  judgeXendBallooning,
+  memoryAvailableMiB,
+  xlConfAutoballoon,
+} from '../../src/xen/autoballoon.js';
 
 const V = (minor: number) => ({ major: 4, minor });
 
@@ -31,5 +37,18 @@ describe('autoballoon as xl reads it (xl.c parse_global_config, auto_autoballoon
     expect(memoryAvailableMiB(600, 15500, true)).toBe(600 + 15500 - 128);
     expect(memoryAvailableMiB(600, 100, true)).toBe(600);
     expect(memoryAvailableMiB(600, 15500, false)).toBe(600);
+  });
+});
+
+describe("xend's dom0 ballooning (XendOptions.get_enable_dom0_ballooning)", () => {
+  it('is on with the stock xend-config.sxp, off without one, and as the file says otherwise', () => {
+    expect(judgeXendBallooning('(dom0-min-mem 196)\n(enable-dom0-ballooning yes)\n')).toMatchObject({
+      on: true,
+      minMiB: 196,
+    });
+    expect(judgeXendBallooning(undefined)).toMatchObject({ on: false, minMiB: 0 });
+    expect(judgeXendBallooning('(dom0-min-mem 256)\n')).toMatchObject({ on: true, minMiB: 256 });
+    expect(judgeXendBallooning('(dom0-min-mem 196)\n(enable-dom0-ballooning no)\n').on).toBe(false);
+    expect(judgeXendBallooning('#(dom0-min-mem 196)\n').on).toBe(false);
   });
 });

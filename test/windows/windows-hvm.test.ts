@@ -363,6 +363,18 @@ describe('free memory as xl judges it (autoballoon)', () => {
     expect(r.stderr).toMatch(/Xen has 600 MiB free and dom0 can give 872 MiB more \(down to 128 MiB\)/);
   });
 
+  it('xm: balloons as xend-config.sxp says (enable-dom0-ballooning, dom0-min-mem); no file, no ballooning', async () => {
+    const sxp = '(dom0-min-mem 196)\n(enable-dom0-ballooning yes)\n';
+    const stockXend = host({ xl: stock({ xend: true }), files: { '/etc/xen/xend-config.sxp': sxp } });
+    const r = await stockXend.run([...WIN7, '--toolstack', 'xm', '--start', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('xend balloons dom0 down to dom0-min-mem 196 MiB');
+    const bare = host({ xl: stock({ xend: true }) });
+    const r2 = await bare.run([...WIN7, '--toolstack', 'xm', '--dry-run']);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain('xend does not balloon dom0');
+  });
+
   it('on Xen 4.2, xl balloons by default whatever the command line says (autoballoon = 1)', async () => {
     const h = host({
       xl: stock({
