@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ROOT, runPlaybook } from '../helpers/playbook.js';
-import { readXl, seedXl } from '../sim/xl.mjs';
+import { readXl, runXl, seedXl } from '../sim/xl.mjs';
 import type { XlSeed, XlSeedDomain } from '../sim/xl.mjs';
 import { MODEL, decide } from '../../src/xen/qos.js';
 
@@ -415,11 +415,16 @@ describe('the network rate and the vCPUs on the release and guest at hand', () =
       'An xl reboot of vm01 (Xen 4.17) keeps --cpu-weight 512, --vcpus 3, --memory 1536 MiB;',
     );
     expect(r.stdout + r.stderr).toContain('xl config-update vm01 FILE');
-    at(5, '3.16.0-4-amd64');
+    // The simulator's xl reboot (reload_domain_config) agrees with what the playbook said.
+    expect(runXl('xl', ['reboot', 'vm01'], sim).code).toBe(0);
+    expect(dom()).toMatchObject({ weight: 512, vcpus: 3, memory: 1536 });
+    at(5, '3.16.0-4-amd64', [vm01({ config: { vcpus: 2, maxvcpus: 4, memory: 1024, maxmem: 2048 } })]);
     const old = await qos(args);
     expect(old.stdout + old.stderr).toContain(
       'An xl reboot of vm01 (Xen 4.5) keeps --memory 1536 MiB and restores the values it started with for --cpu-weight 512, --vcpus 3',
     );
+    expect(runXl('xl', ['reboot', 'vm01'], sim).code).toBe(0);
+    expect(dom()).toMatchObject({ weight: 256, vcpus: 2, memory: 1536 });
   });
 });
 

@@ -298,6 +298,10 @@ class Sim {
         return this.destroy(args);
       case 'shutdown':
         return this.shutdown(args);
+      case 'reboot':
+        return this.tool === 'xl' ? this.reboot(args) : this.dispatchUnknown(cmd);
+      case 'config-update':
+        return this.tool === 'xl' ? this.configUpdate(args) : this.dispatchUnknown(cmd);
       case 'sched-credit':
         return this.schedCredit('credit', args);
       case 'sched-credit2':
@@ -320,10 +324,15 @@ class Sim {
         this.err(`Usage ${this.tool} [-vfNtT] <subcommand> [args]\n`);
         return 1;
       default:
-        if (this.tool === 'xm') this.err(`Error: Subcommand ${cmd} not found!\n`);
-        else this.err(`command not implemented\n`);
-        return 1;
+        return this.dispatchUnknown(cmd);
     }
+  }
+
+  /** @param {string} cmd */
+  dispatchUnknown(cmd) {
+    if (this.tool === 'xm') this.err(`Error: Subcommand ${cmd} not found!\n`);
+    else this.err(`command not implemented\n`);
+    return 1;
   }
 
   /* ---------------------------------------------------------------- helpers */
@@ -940,6 +949,94 @@ class Sim {
   }
 
   /* ---------------------------------------------------------------- destroy, shutdown */
+
+  /**
+   * `xl config-update DOM FILE` (xl_vmcontrol.c main_config_update, RELEASE-4.17.0): stores the
+   * file's text as the domain's "xl" userdata, which the next reboot uses instead of libxl's record.
+   * @param {string[]} args
+   */
+  configUpdate(args) {
+    const [q, file] = this.need(args, 2, 'config-update');
+    const d = this.find(q);
+    let text;
+    try {
+      text = readFileSync(/** @type {string} */ (file), 'utf8');
+    } catch {
+      this.err(`Failed to read config file: ${file}: No such file or directory\n`);
+      return 1;
+    }
+    const cfg = XlConfig.parse(text, { source: /** @type {string} */ (file) });
+    d.updatedConfig = Object.fromEntries(cfg.keys().map((k) => [k, cfg.get(k)]));
+    return 0;
+  }
+
+  /**
+   * `xl reboot DOM`: reboot_domain (xl_vmcontrol.c, RELEASE-4.17.0) asks the guest (PV control
+   * interface, or -F the ACPI button); xl, which watches the domain, then builds it again
+   * (handle_domain_death → reload_domain_config): from config-update's file if one was stored,
+   * else from libxl_retrieve_domain_configuration: from RELEASE-4.5.0 the memory target and
+   * maximum and the devices as libxl recorded them (a NIC re-attached with a rate keeps it; a rate
+   * written into xenstore is not in the record), from RELEASE-4.8.0 the vCPUs online, from
+   * RELEASE-4.13.0 the scheduler weight and cap. Before 4.5, the configuration it was created with.
+   * The domain comes back under a new domid.
+   * @param {string[]} args
+   */
+  reboot(args) {
+    const [q] = this.need(args, 1, 'reboot');
+    const d = this.find(q);
+    if (!d.pvDrivers && !args.includes('-F')) {
+      this.err('PV control interface not available: external graceful reboot not possible.\n');
+      this.err('Use "-F" to fallback to ACPI reset event.\n');
+      return 1;
+    }
+    const from = d.updatedConfig ?? (this.atLeast(4, 5) ? undefined : (d.config ?? {}));
+    const num = (/** @type {any} */ c, /** @type {string} */ k, /** @type {number} */ def) =>
+      c && c[k] !== undefined && Number.isFinite(Number(c[k])) ? Number(c[k]) : def;
+    const created = d.config ?? {};
+    if (from) {
+      d.memory = num(from, 'memory', d.memory);
+      d.maxmem = num(from, 'maxmem', d.memory);
+      d.maxvcpus = num(from, 'maxvcpus', num(from, 'vcpus', d.maxvcpus));
+      d.vcpus = num(from, 'vcpus', d.vcpus);
+      d.weight = num(from, 'cpu_weight', 256);
+      d.cap = num(from, 'cap', 0);
+      if (Array.isArray(from.vif)) {
+        d.vifs = from.vif.map((/** @type {string} */ spec, /** @type {number} */ i) => {
+          const v = Object.fromEntries(
+            String(spec)
+              .split(',')
+              .map((t) => t.trim())
+              .filter((t) => t.includes('='))
+              .map((t) => [t.slice(0, t.indexOf('=')), t.slice(t.indexOf('=') + 1)]),
+          );
+          return {
+            ...v,
+            devid: v.devid !== undefined ? Number(v.devid) : i,
+            mac: v.mac ?? macFor(d.domid, i),
+            bridge: v.bridge ?? 'xenbr0',
+          };
+        });
+      }
+    } else {
+      if (!this.atLeast(4, 8)) d.vcpus = num(created, 'vcpus', d.vcpus);
+      if (!this.atLeast(4, 13)) {
+        d.weight = num(created, 'cpu_weight', 256);
+        d.cap = num(created, 'cap', 0);
+      }
+    }
+    // libxl__get_memory_target: the target in xenstore, which mem-set moved even without a balloon driver.
+    if (!from && d.target !== undefined) d.memory = d.target;
+    delete d.target;
+    for (const v of d.vifs) {
+      delete v.xsRate;
+      delete v.enforced;
+      delete v.hotplugged;
+    }
+    delete d.availability;
+    delete d.updatedConfig;
+    d.domid = this.state.nextDomid++;
+    return 0;
+  }
 
   /** `xl destroy`: destroy_domain (xl_vmcontrol.c, RELEASE-4.17.0) refuses domain 0 without -f. @param {string[]} args */
   destroy(args) {

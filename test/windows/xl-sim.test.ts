@@ -497,3 +497,56 @@ describe('xenstore in dom0: a vif backend’s state and rate', () => {
     expect(readXl(dir)?.domains[1]?.vifs[0]?.enforced).toBeUndefined();
   });
 });
+
+describe('xl reboot builds the domain again as reload_domain_config does', () => {
+  const seed = (minor: number) =>
+    seedXl(dir, {
+      info: { xen_major: 4, xen_minor: minor, release: '6.1.0-18-amd64' },
+      domains: [
+        {
+          name: 'pv',
+          type: 'pv',
+          memory: 1024,
+          maxmem: 2048,
+          vcpus: 2,
+          maxvcpus: 4,
+          pvDrivers: true,
+          vifs: [{ mac: '00:16:3e:00:00:01' }],
+          config: { memory: 1024, maxmem: 2048, vcpus: 2, maxvcpus: 4, vif: ['mac=00:16:3e:00:00:01,bridge=xenbr0'] },
+        },
+      ],
+    });
+  const change = () => {
+    xl('sched-credit2', '-d', 'pv', '-w', '512');
+    xl('vcpu-set', 'pv', '3');
+    xl('mem-set', 'pv', '1536m');
+  };
+  const XW = path.join(SIM_BIN, 'xenstore-write');
+
+  it('4.17 keeps weight, vCPUs and memory, under a new domid; a xenstore rate is not kept', () => {
+    seed(17);
+    change();
+    spawnSync(XW, ['/local/domain/0/backend/vif/1/0/rate', '25000,50000'], {
+      env: { ...process.env, XR_SIM_DIR: dir },
+    });
+    expect(readXl(dir)?.domains[1]?.vifs[0]?.enforced).toBe('25000,50000');
+    expect(xl('reboot', 'pv').code).toBe(0);
+    expect(readXl(dir)?.domains[1]).toMatchObject({ domid: 2, weight: 512, vcpus: 3, memory: 1536 });
+    expect(readXl(dir)?.domains[1]?.vifs[0]?.enforced).toBeUndefined();
+  });
+
+  it('4.4 builds it again from the configuration it was created with; config-update replaces that', () => {
+    seed(4);
+    change();
+    expect(xl('reboot', 'pv').code).toBe(0);
+    expect(readXl(dir)?.domains[1]).toMatchObject({ weight: 256, vcpus: 2, memory: 1024 });
+    change();
+    const f = writeCfg(
+      'pv.cfg',
+      'name = "pv"\nmemory = 1536\nmaxmem = 2048\nvcpus = 3\nmaxvcpus = 4\ncpu_weight = 512\n',
+    );
+    expect(xl('config-update', 'pv', f).code).toBe(0);
+    expect(xl('reboot', 'pv').code).toBe(0);
+    expect(readXl(dir)?.domains[1]).toMatchObject({ weight: 512, vcpus: 3, memory: 1536 });
+  });
+});
