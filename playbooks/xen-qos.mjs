@@ -327,6 +327,15 @@ async function readXmLive(ctx, name, cfg) {
       if (dev) disks.push({ vdev: dev });
     }
   }
+  // xend's devids and the backends' xenbus state (4: the guest's netfront connected): `xm network-list`.
+  const listed = await ctx.$({ nothrow: true })`xm network-list ${name}`;
+  for (const line of listed.exitCode === 0 ? listed.stdout.split('\n').slice(1) : []) {
+    const cols = line.trim().split(/\s+/);
+    const vif = vifs.find((v) => v.mac === (cols[2] ?? '').toLowerCase());
+    if (!vif || !/^\d+$/.test(cols[0] ?? '') || !/^\d+$/.test(cols[4] ?? '')) continue;
+    vif.index = Number(cols[0]);
+    vif.backendState = Number(cols[4]);
+  }
   const image = sxpAll(dom, 'image')[0]?.[1];
   return {
     domid,

@@ -574,6 +574,22 @@ describe('xen-qos with xm (Oracle VM 2)', () => {
     expect(again.stdout).toContain('Nothing to do');
   });
 
+  it('does not claim a rate on an HVM guest that uses the emulated NIC (xm network-list: state 2)', async () => {
+    const hvm: XlSeedDomain = {
+      ...vm02,
+      type: 'hvm',
+      pvDrivers: false,
+      vifs: [{ mac: '00:16:3E:2B:11:83', type: 'ioemu' }],
+    };
+    seedXl(sim, { info: { nr_cpus: 4, xen_scheduler: 'credit' }, xend: true, domains: [hvm] });
+    mkdirSync(path.join(root, 'OVS/running_pool/vm02'), { recursive: true });
+    copyFileSync(path.join(FIXTURES, 'vm02.cfg'), path.join(root, VMCFG));
+    const r = await qos(['vm02', '--toolstack', 'xm', '--rate', '8Mb/s@50ms', '--yes']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("sends through QEMU's emulated NIC, which no rate limits");
+    expect(changingCalls()).toEqual([]);
+  });
+
   it('writes vif_other_config and disk_other_config only on Oracle VM: upstream xend ignores them (exit 2)', async () => {
     seedXl(sim, { info: { nr_cpus: 4, xen_scheduler: 'credit' }, xend: true, domains: [vm02] });
     mkdirSync(path.join(root, 'OVS/running_pool/vm02'), { recursive: true });
