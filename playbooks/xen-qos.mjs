@@ -235,8 +235,11 @@ async function readXlLive(ctx, name, cfg) {
     const devid = n.devid ?? i;
     const mac = String(n.mac ?? '').toLowerCase();
     const known = fromConfig.find((v) => v.mac && v.mac === mac);
+    // Attach it again as libxl has it now, not as the file says: a file edited since the domain
+    // started may hold keys this release's network-attach refuses (mtu= before 4.15, …).
     /** @type {Record<string, string>} */
-    const params = known?.params ?? {
+    const params = {
+      mac: known?.params?.mac ?? mac,
       ...(n.bridge ? { bridge: n.bridge } : {}),
       ...(n.model ? { model: n.model } : {}),
       ...(n.script ? { script: n.script } : {}),

@@ -333,6 +333,22 @@ describe('the network rate and the vCPUs on the release and guest at hand', () =
     expect(dom()?.vifs.find((v) => v.devid === 0)).toMatchObject({ mac: MAC0, rate: '8Mb/s@50ms' });
   });
 
+  it('re-attaches the interface as libxl has it, not with keys the file gained since (mtu= before Xen 4.15)', async () => {
+    at(14, '3.16.0-4-amd64');
+    writeFileSync(
+      path.join(root, 'etc/xen/vm01.cfg'),
+      cfgText().replace(`'mac=${MAC0},bridge=xenbr0'`, `'mac=${MAC0},bridge=xenbr0,mtu=9000'`),
+    );
+    expect(cfgText()).toContain('mtu=9000');
+    const r = await qos([...RATE, '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(net()).toEqual([
+      ['network-detach', '1', '0'],
+      ['network-attach', '1', `mac=${MAC0}`, 'bridge=xenbr0', 'devid=0', 'rate=8Mb/s@50ms'],
+    ]);
+    expect(dom()?.vifs.find((v) => v.mac === MAC0)).toMatchObject({ devid: 0, rate: '8Mb/s@50ms' });
+  });
+
   it('Xen 4.4 takes no devid=: the interface comes back under a new devid, reported, never left detached', async () => {
     at(4, '3.16.0-4-amd64');
     const r = await qos([...RATE, '--yes', '--json']);
