@@ -1430,7 +1430,10 @@ const playbook = definePlaybook({
         memory: keeps.memory,
         'vif-rate': keeps.nics && planned(ctx).some((p) => p.route === 'replug' || p.route === 'replug-no-devid'),
       };
-      const applied = planned(ctx).filter((p) => p.decision.lostOnRestart && inForce(p));
+      // Every live change, persisted or not: a reboot does not read the file (only config-update's).
+      const applied = planned(ctx).filter(
+        (p) => (p.decision.effect === 'live' || p.decision.effect === 'replug') && inForce(p),
+      );
       const reboot = applied.filter((p) => byKind[p.decision.kind]).map((p) => `${p.option} ${p.value}`);
       const notReboot = applied.filter((p) => !byKind[p.decision.kind]).map((p) => `${p.option} ${p.value}`);
       ctx.report.rebootKeeps = reboot;

@@ -197,6 +197,10 @@ describe('xen-qos with xl', () => {
         .map((c) => c.argv),
     ).toEqual([['/local/domain/0/backend/vif/1/0/rate', '50000,50000']]);
     expect(dom()?.vifs.find((v) => v.devid === 0)).toMatchObject({ mac: MAC0, enforced: '50000,50000' });
+    // A reboot reads libxl's record, not the file: the rate written into xenstore is not in it.
+    expect(r.stdout + r.stderr).toMatch(
+      /restores the values it started with for --rate 8Mb\/s@50ms; xl config-update vm01 FILE/,
+    );
 
     const before = simText();
     const again = await qos([...args, '--yes']);
