@@ -24,6 +24,8 @@ import {
   readSecretFile,
 } from 'xen-runbooks/engine';
 import { XlConfig, parseDiskSpec } from 'xen-runbooks/xen/xlcfg';
+import { MIN_DOM0_MIB, judgeAutoballoon, judgeXendBallooning, memoryAvailableMiB } from 'xen-runbooks/xen/autoballoon';
+import { xenVersionOf } from 'xen-runbooks/xen/xlversion';
 import {
   appendLegacyEntry,
   bootPath,
@@ -164,6 +166,14 @@ const configFile = (ctx) => path.posix.join(opts(ctx)['config-dir'], `${opts(ctx
 
 /** `xl` or `xm`. @param {Ctx} ctx @returns {"xl" | "xm"} */
 const toolstack = (ctx) => opts(ctx).toolstack;
+
+/** dom0's memory now, in MiB (`xl list 0` / `xm list 0`, column Mem). @param {Ctx} ctx @param {'xl' | 'xm'} ts */
+async function dom0MemoryMiB(ctx, ts) {
+  const r = await ctx.$({ nothrow: true })`${ts} list 0`;
+  const row = r.ok ? r.stdout.trim().split('\n').at(-1)?.trim().split(/\s+/) : undefined;
+  const mem = row ? Number(row.at(-4)) : NaN;
+  return Number.isFinite(mem) ? mem : undefined;
+}
 
 /**
  * `xl info` (or `xm info`) as a map, asked once; undefined when the toolstack cannot talk to Xen.
@@ -397,14 +407,38 @@ const playbook = definePlaybook({
         const free = Number(info.free_memory);
         const listed = await ctx.$({ nothrow: true })`${ts} list ${opts(ctx).name}`;
         if (listed.ok) return ok(`Xen ${version}: ${opts(ctx).name} is already running, ${free} MiB free`);
-        if (!Number.isFinite(free) || free < need) {
+        // xl create balloons dom0 down when autoballoon is on (xl.c auto_autoballoon, xl_vmcontrol.c freemem).
+        // xend (xm) has its own: enable-dom0-ballooning and dom0-min-mem in xend-config.sxp.
+        const xend = ts === 'xm' ? judgeXendBallooning(await ctx.host.readText('/etc/xen/xend-config.sxp')) : undefined;
+        const balloon =
+          ts === 'xl'
+            ? judgeAutoballoon(await ctx.host.readText('/etc/xen/xl.conf'), info.xen_commandline, xenVersionOf(info))
+            : xend;
+        const floor = xend ? xend.minMiB : MIN_DOM0_MIB;
+        const dom0 = balloon?.on ? await dom0MemoryMiB(ctx, ts) : undefined;
+        const available = memoryAvailableMiB(free, dom0, balloon?.on ?? false, floor);
+        ctx.report.xen = {
+          .../** @type {object} */ (ctx.report.xen),
+          autoballoon: balloon?.on ?? false,
+          availableMemory: available,
+        };
+        if (balloon) ctx.log.info(`  ${balloon.why}`);
+        if (!Number.isFinite(available) || available < need) {
+          const from =
+            balloon?.on && dom0 !== undefined
+              ? `Xen has ${info.free_memory} MiB free and dom0 can give ${available - free} MiB more (down to ${floor} MiB)`
+              : `Xen has ${info.free_memory} MiB free${balloon ? ` (${balloon.why})` : ''}`;
           throw usage(
-            `--memory ${g.memory}M: the guest needs ${need} MiB (memory, maxmem overhead and video) and Xen has ${info.free_memory} MiB free`,
+            `--memory ${g.memory}M: the guest needs ${need} MiB (memory, maxmem overhead and video) and ${from}`,
             'give less --memory, stop another guest, or shrink dom0 (xl mem-set 0 SIZE; dom0_mem= on the Xen command line)',
           );
         }
+        const via =
+          available > free && free < need
+            ? `; ${ts} create will take ${need - free} MiB from dom0 (${dom0} MiB now)`
+            : '';
         return ok(
-          `Xen ${version} with HVM, ${info.xen_scheduler ?? '?'} scheduler, ${free} MiB free; the guest needs ${need} MiB`,
+          `Xen ${version} with HVM, ${info.xen_scheduler ?? '?'} scheduler, ${free} MiB free; the guest needs ${need} MiB${via}`,
         );
       },
     }),

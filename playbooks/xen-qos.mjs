@@ -38,7 +38,17 @@ import {
   DEFAULT_INTERVAL_US,
   WEIGHT_DEFAULT,
   checkIoPriority,
+  rateLimitsVif,
 } from 'xen-runbooks/xen/qos';
+import {
+  attachAppliesRate,
+  attachTakesDevid,
+  credit2HasCap,
+  netbackWatchesRate,
+  versionText,
+  xenVersionOf,
+  xlRebootKeeps,
+} from 'xen-runbooks/xen/xlversion';
 import { XlConfig } from 'xen-runbooks/xen/xlcfg';
 import { checkLiveMemoryFloor } from 'xen-runbooks/xen/memfloor';
 import { xeList, xeRecords } from 'xen-runbooks/xen/xe';
@@ -79,6 +89,7 @@ import { xeList, xeRecords } from 'xen-runbooks/xen/xe';
  *   kbps?: number,
  *   timesliceUs?: number,
  *   xeIntervalUs?: number,
+ *   route?: 'emulated' | 'xenstore' | 'replug' | 'replug-no-devid' | 'next-start',
  * }} Planned
  */
 
@@ -147,6 +158,14 @@ async function readXlXm(ctx, tool) {
   const info = parseInfo((await ctx.$`${tool} info`).stdout);
   const nrCpus = Number(info.nr_cpus);
   const scheduler = info.xen_scheduler ?? 'credit';
+  const xen = xenVersionOf(info);
+  const host = {
+    ...(xen ? { xen } : {}),
+    ...(info.release ? { dom0Kernel: info.release } : {}),
+    // Oracle VM Server's dom0 carries /etc/ovs-release; its xend alone reads vif_other_config and
+    // disk_other_config (upstream xend's create.py has neither key, RELEASE-4.1.0 to 4.4.0).
+    ...(tool === 'xm' ? { oracleVm: await ctx.host.exists('/etc/ovs-release') } : {}),
+  };
   const { path: configPath, cfg, looked } = await findConfig(ctx, tool);
   const listed = await ctx.$({ nothrow: true })`${tool} list ${name}`;
   if (listed.exitCode !== 0 && !/invalid domain|not found|does not exist|no such domain/i.test(listed.stderr)) {
@@ -175,6 +194,7 @@ async function readXlXm(ctx, tool) {
       disks: configDisks(cfg),
       ...(configPath ? { configPath } : {}),
       stored,
+      ...host,
     };
   }
   const live = tool === 'xl' ? await readXlLive(ctx, name, cfg) : await readXmLive(ctx, name, cfg);
@@ -193,6 +213,7 @@ async function readXlXm(ctx, tool) {
     ...(sched ? { sched } : {}),
     ...(configPath ? { configPath } : {}),
     stored,
+    ...host,
   };
 }
 
@@ -216,29 +237,46 @@ async function readXlLive(ctx, name, cfg) {
   const online = Number(row.at(-3));
   const fromConfig = cfg ? configVifs(cfg) : [];
   /** @type {VifFacts[]} */
-  const vifs = (c.nics ?? []).map((/** @type {any} */ n, /** @type {number} */ i) => {
+  const vifs = [];
+  for (const [i, n] of /** @type {any[]} */ (c.nics ?? []).entries()) {
     const devid = n.devid ?? i;
     const mac = String(n.mac ?? '').toLowerCase();
     const known = fromConfig.find((v) => v.mac && v.mac === mac);
+    // Attach it again as libxl has it now, not as the file says: a file edited since the domain
+    // started may hold keys this release's network-attach refuses (mtu= before 4.15, …).
     /** @type {Record<string, string>} */
-    const params = known?.params ?? {
+    const params = {
+      mac: known?.params?.mac ?? mac,
       ...(n.bridge ? { bridge: n.bridge } : {}),
       ...(n.model ? { model: n.model } : {}),
       ...(n.script ? { script: n.script } : {}),
       ...(n.ip ? { ip: n.ip } : {}),
       ...(n.ifname ? { vifname: n.ifname } : {}),
-      ...(n.nictype === 'vif_ioemu' ? { type: 'ioemu' } : {}),
     };
-    return {
+    // What netback has now: the backend's rate key (libxl writes it at attach; a live change is
+    // written there too), else libxl's record; and whether the guest's netfront connected.
+    const backend = `/local/domain/0/backend/vif/${dom.domid}/${devid}`;
+    const state = await ctx.$({ nothrow: true })`xenstore-read ${`${backend}/state`}`;
+    const rate = await ctx.$({ nothrow: true })`xenstore-read ${`${backend}/rate`}`;
+    const xs = rate.exitCode === 0 ? /^(\d+),(\d+)$/.exec(rate.stdout.trim()) : null;
+    const credit = xs
+      ? Number(xs[1]) > 0 && Number(xs[2]) > 0
+        ? { bytesPerInterval: Number(xs[1]), intervalUs: Number(xs[2]) }
+        : undefined
+      : n.rate_bytes_per_interval
+        ? { bytesPerInterval: Number(n.rate_bytes_per_interval), intervalUs: Number(n.rate_interval_usecs) }
+        : undefined;
+    vifs.push({
       index: devid,
       mac,
-      credit: n.rate_bytes_per_interval
-        ? { bytesPerInterval: Number(n.rate_bytes_per_interval), intervalUs: Number(n.rate_interval_usecs) }
-        : undefined,
-      // The MAC as the config file spells it; the same devid, so the guest sees the same device.
-      params: { ...params, mac: params.mac ?? mac, devid: String(devid) },
-    };
-  });
+      credit,
+      // The MAC as the config file spells it; devid= is added where xl takes it (Xen 4.9).
+      params: { ...params, mac: params.mac ?? mac },
+      ...(state.exitCode === 0 && /^\d+$/.test(state.stdout.trim())
+        ? { backendState: Number(state.stdout.trim()) }
+        : {}),
+    });
+  }
   const type = c.c_info?.type;
   const balloon = await balloonDriver(ctx, dom.domid);
   return {
@@ -298,6 +336,15 @@ async function readXmLive(ctx, name, cfg) {
       const dev = (sxpGet(d, 'dev') ?? '').replace(/:(disk|cdrom)$/, '');
       if (dev) disks.push({ vdev: dev });
     }
+  }
+  // xend's devids and the backends' xenbus state (4: the guest's netfront connected): `xm network-list`.
+  const listed = await ctx.$({ nothrow: true })`xm network-list ${name}`;
+  for (const line of listed.exitCode === 0 ? listed.stdout.split('\n').slice(1) : []) {
+    const cols = line.trim().split(/\s+/);
+    const vif = vifs.find((v) => v.mac === (cols[2] ?? '').toLowerCase());
+    if (!vif || !/^\d+$/.test(cols[0] ?? '') || !/^\d+$/.test(cols[4] ?? '')) continue;
+    vif.index = Number(cols[0]);
+    vif.backendState = Number(cols[4]);
   }
   const image = sxpAll(dom, 'image')[0]?.[1];
   return {
@@ -539,10 +586,27 @@ function planRequests(ctx, f) {
         : Math.max(want.vcpus ?? 0, Number.isFinite(f.maxVcpus) ? f.maxVcpus : f.vcpus);
     bound(() => checkCap(/** @type {number} */ (want.cap), f.nrCpus, domainVcpus));
     add('cpu-cap', '--cpu-cap', String(want.cap));
+    // credit2 caps: xl sched-credit2 -c from Xen 4.10 (xl_sched.c); xend's sched-credit2 takes -w only.
+    if (
+      liveCpu &&
+      f.scheduler === 'credit2' &&
+      (f.toolstack === 'xm' || (f.toolstack === 'xl' && !credit2HasCap(f.xen)))
+    ) {
+      violations.push(
+        `--cpu-cap ${want.cap}: ${f.toolstack === 'xm' ? "xm sched-credit2 takes a weight only (xend's credit2 has no cap)" : `xl sched-credit2 has no cap before Xen 4.10 (this host runs ${versionText(f.xen)})`}`,
+      );
+    }
   }
   if (want.vcpus !== undefined) {
     const above = want.vcpus > f.maxVcpus;
-    const d = add(above ? 'vcpus-above-max' : 'vcpus', '--vcpus', String(want.vcpus));
+    // An HVM guest gets vCPUs hot-added through QEMU but none taken away (libxl_set_vcpuonline).
+    const fewerHvm =
+      !above && f.state === 'running' && f.toolstack !== 'xe' && f.guestType === 'hvm' && want.vcpus < f.vcpus;
+    const d = add(above ? 'vcpus-above-max' : fewerHvm ? 'vcpus-fewer-hvm' : 'vcpus', '--vcpus', String(want.vcpus));
+    if (fewerHvm && d.impossible) {
+      violations.pop();
+      violations.push(`--vcpus ${want.vcpus}: ${d.how} (${d.why}); --persist writes it for the next start`);
+    }
     if (above && f.state === 'running' && d.impossible) {
       violations.pop();
       bound(() => checkLiveVcpus(/** @type {number} */ (want.vcpus), f.maxVcpus));
@@ -606,11 +670,39 @@ function planRequests(ctx, f) {
         for (const n of x.notes) ctx.log.warn(n);
       });
     } else ctx.log.info(`  rate: ${creditArithmetic(want.rate)}`);
-    add('vif-rate', '--rate', want.rate.text, extra);
+    const d = add('vif-rate', '--rate', want.rate.text, extra);
+    if (f.toolstack !== 'xe' && f.state === 'running' && vif) {
+      extra.route = rateRoute(f, vif);
+      if (extra.route === 'replug' || extra.route === 'replug-no-devid') {
+        d.effect = 'replug';
+        d.how = `${f.toolstack} network-detach, then ${f.toolstack} network-attach with rate= (the same MAC${extra.route === 'replug' ? ' and devid' : '; a new devid: xl takes devid= only from Xen 4.9'})`;
+      } else if (extra.route === 'next-start') {
+        d.effect = 'restart';
+        d.how = `nothing live: xl ${versionText(f.xen)}'s network-attach drops rate= and dom0's kernel ${f.dom0Kernel ?? '?'} does not watch the rate key`;
+      } else if (extra.route === 'emulated') {
+        d.effect = 'restart';
+        d.how = `nothing: vif ${vif.index} carries no traffic of ${f.name}, which has no PV network driver and sends through QEMU's emulated NIC, which no rate limits`;
+      }
+      d.lostOnRestart = (d.effect === 'live' || d.effect === 'replug') && !d.kept;
+      Object.assign(plan[plan.length - 1] ?? {}, { route: extra.route });
+      if (d.effect === 'restart' && !d.kept) {
+        violations.push(`--rate ${want.rate.text}: ${d.how}; --persist writes it for the next start`);
+      } else if (extra.route === 'emulated') {
+        ctx.log.warn(
+          `${f.name} sends through QEMU's emulated NIC: the rate written for the next start limits it only once its PV network driver is installed`,
+        );
+      }
+    }
   }
   if (want.inbound) {
     const vif = pickVif(f, options(ctx).vif, violations);
     add('vif-rate-in', '--inbound-rate', want.inbound.text, vif ? { vif } : {});
+  }
+  if (f.toolstack === 'xm' && !f.oracleVm && (want.inbound || want.io)) {
+    violations.push(
+      `${want.inbound ? '--inbound-rate' : '--io-priority/--io-class'}: vif_other_config and disk_other_config are read by Oracle VM's xend only ` +
+        '(no /etc/ovs-release on this host); upstream xend ignores them, so nothing would be limited',
+    );
   }
   if (want.io) {
     const disk = pickDisk(f, options(ctx).disk, violations);
@@ -625,6 +717,75 @@ function planRequests(ctx, f) {
     violations.push(`--persist: ${f.name} has no configuration file where it was looked for: give --config FILE`);
   }
   return { plan, violations };
+}
+
+/**
+ * Detach an interface and attach it again with a new rate; never leave the guest without it.
+ * The devid is given only where xl takes devid= (Xen 4.9); elsewhere the interface comes back
+ * under the next free devid, which is reported. If the attach with the rate fails, the interface
+ * is attached back as it was (without devid, which every release takes) and its presence is
+ * checked by MAC. Detach first: two interfaces with one MAC on a bridge would confuse it.
+ * @param {Ctx} ctx @param {DomainFacts} f @param {VifFacts} vif @param {Rate} rate @param {boolean} withDevid
+ */
+async function replug(ctx, f, vif, rate, withDevid) {
+  const tool = f.toolstack;
+  /** @type {Record<string, string>} */
+  const params = { ...vif.params };
+  // A NIC hot-plugged into an HVM guest is PV only: let libxl choose (libxl_nic.c setdefault).
+  if (f.guestType === 'hvm') delete params.type;
+  const devid = withDevid ? { devid: String(vif.index) } : {};
+  const spec = Object.entries({ ...params, ...devid, rate: rate.text }).map(([k, v]) => `${k}=${v}`);
+  // The old limit, when it can be written back exactly (bytes/s at its interval).
+  const old = vif.credit;
+  const oldRate =
+    old && (old.bytesPerInterval * 1_000_000) % old.intervalUs === 0
+      ? { rate: `${(old.bytesPerInterval * 1_000_000) / old.intervalUs}B/s@${old.intervalUs}us` }
+      : {};
+  const original = Object.entries({ ...params, ...oldRate }).map(([k, v]) => `${k}=${v}`);
+  const present = async () => {
+    const listed = await ctx.$({ nothrow: true })`${tool} network-list ${domRef(f)}`;
+    const row = listed.stdout.split('\n').find((l) => l.toLowerCase().includes(vif.mac));
+    return row ? Number(row.trim().split(/\s+/)[0]) : undefined;
+  };
+  await ctx.$`${tool} network-detach ${domRef(f)} ${String(vif.index)}`;
+  const attached = await ctx.$({ nothrow: true })`${tool} network-attach ${domRef(f)} ${spec}`;
+  if (attached.exitCode !== 0) {
+    // Put the interface back as it was: a guest without its network is worse than no limit.
+    const sameDevid = Object.entries(devid).map(([k, v]) => `${k}=${v}`);
+    const put = await ctx.$({ nothrow: true })`${tool} network-attach ${domRef(f)} ${[...original, ...sameDevid]}`;
+    if (put.exitCode !== 0 && sameDevid.length)
+      await ctx.$({ nothrow: true })`${tool} network-attach ${domRef(f)} ${original}`;
+    const back = await present();
+    throw fail(
+      `${tool} network-attach with rate=${rate.text} failed: ${attached.stderr.trim()}; ` +
+        (back !== undefined
+          ? `vif ${vif.index} was attached again without the new rate${back !== vif.index ? `, as devid ${back}` : ''}`
+          : `vif ${vif.index} is DETACHED, attach it by hand: ${tool} network-attach ${domRef(f)} ${original.join(' ')}`),
+    );
+  }
+  const now = await present();
+  if (now !== undefined && now !== vif.index) {
+    ctx.log.warn(`vif ${vif.index} (${vif.mac}) came back as devid ${now}: this release cannot keep the devid`);
+    ctx.report.vifDevid = { was: vif.index, now };
+  }
+}
+
+/**
+ * How a running xl/xm domain's interface gets a new rate:
+ * - `emulated`: it cannot: an HVM guest whose netfront never connected uses QEMU's NIC;
+ * - `xenstore`: written into the backend's rate key, which netback watches (dom0 Linux 4.2+);
+ * - `replug` / `replug-no-devid`: detached and attached again, with its devid where xl takes
+ *   devid= (Xen 4.9+), else under the next free one (xm never takes one);
+ * - `next-start`: xl 4.1's network-attach drops rate=: only the next start applies it.
+ * @param {DomainFacts} f @param {VifFacts} vif
+ * @returns {'emulated' | 'xenstore' | 'replug' | 'replug-no-devid' | 'next-start'}
+ */
+function rateRoute(f, vif) {
+  if (!rateLimitsVif(f, vif)) return 'emulated';
+  if (f.toolstack === 'xl' && f.domid !== undefined && netbackWatchesRate(f.dom0Kernel)) return 'xenstore';
+  if (f.toolstack === 'xm') return 'replug-no-devid';
+  if (!attachAppliesRate(f.xen)) return 'next-start';
+  return attachTakesDevid(f.xen) ? 'replug' : 'replug-no-devid';
 }
 
 /** @param {DomainFacts} f @param {number | undefined} index @param {string[]} violations */
@@ -676,7 +837,7 @@ function configChanges(ctx) {
     p !== undefined && p.decision.keep !== undefined && (options(ctx).persist || f.state === 'halted');
   if (keepHere(request(ctx, 'cpu-weight')) && want.weight) c.weight = want.weight.weight;
   if (keepHere(request(ctx, 'cpu-cap'))) c.cap = want.cap;
-  const vcpus = request(ctx, 'vcpus', 'vcpus-above-max');
+  const vcpus = request(ctx, 'vcpus', 'vcpus-above-max', 'vcpus-fewer-hvm');
   if (keepHere(vcpus) && want.vcpus !== undefined) {
     c.vcpus = want.vcpus;
     if (vcpus?.decision.kind === 'vcpus-above-max') c.maxVcpus = want.vcpus;
@@ -1007,11 +1168,15 @@ const playbook = definePlaybook({
 
     step('vcpus', {
       title: 'Set the number of vCPUs',
-      when: (ctx) => Boolean(request(ctx, 'vcpus', 'vcpus-above-max')) || 'no --vcpus',
+      when: (ctx) => Boolean(request(ctx, 'vcpus', 'vcpus-above-max', 'vcpus-fewer-hvm')) || 'no --vcpus',
       check(ctx) {
         const f = facts(ctx);
         const n = /** @type {number} */ (wanted(ctx).vcpus);
-        const r = /** @type {Planned} */ (request(ctx, 'vcpus', 'vcpus-above-max'));
+        const r = /** @type {Planned} */ (request(ctx, 'vcpus', 'vcpus-above-max', 'vcpus-fewer-hvm'));
+        if (r.decision.kind === 'vcpus-fewer-hvm')
+          return skip(
+            `${f.name} is an HVM guest: ${f.toolstack} vcpu-set cannot take vCPUs away from it (it ignores cpu/N/availability); step persist writes ${n} for the next start`,
+          );
         if (r.decision.effect === 'restart')
           return skip(`above the boot maximum ${f.maxVcpus}: step persist writes it for the next start`);
         if (f.state === 'halted' && f.toolstack !== 'xe')
@@ -1112,7 +1277,19 @@ const playbook = definePlaybook({
           return change(`set ${xeQosText(r)} on vif ${vif.index}${then}`, { data: { replug } });
         }
         if (f.state === 'halted') return skip('the domain is halted: step persist writes rate= into its vif line');
+        if (r.route === 'emulated')
+          return skip(
+            `vif ${vif.index} is not limited: ${f.name} has no PV network driver (backend state ${vif.backendState}, not connected) and its traffic goes through QEMU's emulated NIC`,
+          );
+        if (r.route === 'next-start')
+          return skip(`xl ${versionText(f.xen)} cannot change a running interface's rate: step persist writes it`);
         if (sameRate(vif.credit, rate)) return ok(`vif ${vif.index} already gives ${formatCredit(rate)}`);
+        if (r.route === 'xenstore') {
+          return change(
+            `write rate ${rate.bytesPerInterval},${rate.intervalUs} into vif ${vif.index}'s backend: netback applies it at once (dom0 kernel ${f.dom0Kernel}), no re-plug`,
+            { data: { replug: false } },
+          );
+        }
         if (options(ctx)['no-replug'])
           return skip(
             `--no-replug: vif ${vif.index} keeps its rate until the next start${options(ctx).persist ? '' : ' (and without --persist, nothing keeps the new one)'}`,
@@ -1123,9 +1300,11 @@ const playbook = definePlaybook({
           );
         }
         const asked = ctx.dryRun && !ctx.common.yes ? ' (after asking)' : '';
-        return change(`detach vif ${vif.index} (${vif.mac}) and attach it again with rate=${rate.text}${asked}`, {
-          data: { replug: true },
-        });
+        const devid = r.route === 'replug' ? '' : ' (under a new devid: this release takes no devid=)';
+        return change(
+          `detach vif ${vif.index} (${vif.mac}) and attach it again with rate=${rate.text}${devid}${asked}`,
+          { data: { replug: true } },
+        );
       },
       async apply(ctx, c) {
         const f = facts(ctx);
@@ -1143,21 +1322,15 @@ const playbook = definePlaybook({
           await ctx.$`xe vif-plug uuid=${vif.uuid}`;
           return `${xeQosText(r)} set on vif ${vif.index}, unplugged and plugged`;
         }
-        const tool = f.toolstack;
-        const spec = Object.entries({ ...vif.params, rate: rate.text }).map(([k, v]) => `${k}=${v}`);
-        const original = Object.entries(vif.params ?? {}).map(([k, v]) => `${k}=${v}`);
-        await ctx.$`${tool} network-detach ${domRef(f)} ${String(vif.index)}`;
-        const attached = await ctx.$({ nothrow: true })`${tool} network-attach ${domRef(f)} ${spec}`;
-        if (attached.exitCode !== 0) {
-          // Put the interface back as it was: a guest without its network is worse than no limit.
-          const back = await ctx.$({ nothrow: true })`${tool} network-attach ${domRef(f)} ${original}`;
-          throw fail(
-            `${tool} network-attach with rate=${rate.text} failed: ${attached.stderr.trim()}; ` +
-              (back.exitCode === 0
-                ? `vif ${vif.index} was attached again without the new rate`
-                : `vif ${vif.index} is DETACHED, attach it by hand: ${tool} network-attach ${domRef(f)} ${original.join(' ')}`),
-          );
+        if (r.route === 'xenstore') {
+          const key = `/local/domain/0/backend/vif/${String(f.domid)}/${String(vif.index)}/rate`;
+          const value = `${rate.bytesPerInterval},${rate.intervalUs}`;
+          await ctx.$`xenstore-write ${key} ${value}`;
+          const back = (await ctx.$({ nothrow: true })`xenstore-read ${key}`).stdout.trim();
+          if (back !== value) throw fail(`${key} reads ${back || 'nothing'} after writing ${value}`);
+          return `vif ${vif.index}: netback's rate is now ${value} (${formatCredit(rate)})`;
         }
+        await replug(ctx, f, vif, rate, r.route === 'replug');
         return `vif ${vif.index} attached again with rate=${rate.text}`;
       },
     }),
@@ -1267,6 +1440,32 @@ const playbook = definePlaybook({
       ctx.log.info(
         `A restart of ${f.name} would lose: ${lost.join('; ')}. Run again with --persist to keep ${lost.length === 1 ? 'it' : 'them'}.`,
       );
+    }
+    if (f.toolstack === 'xl' && f.state === 'running') {
+      // xl_vmcontrol.c reload_domain_config: a reboot restarts from libxl's record of the domain.
+      const keeps = xlRebootKeeps(f.xen);
+      /** @type {Record<string, boolean>} */
+      const byKind = {
+        'cpu-weight': keeps.sched,
+        'cpu-cap': keeps.sched,
+        vcpus: keeps.vcpus,
+        memory: keeps.memory,
+        'vif-rate': keeps.nics && planned(ctx).some((p) => p.route === 'replug' || p.route === 'replug-no-devid'),
+      };
+      // Every live change, persisted or not: a reboot does not read the file (only config-update's).
+      const applied = planned(ctx).filter(
+        (p) => (p.decision.effect === 'live' || p.decision.effect === 'replug') && inForce(p),
+      );
+      const reboot = applied.filter((p) => byKind[p.decision.kind]).map((p) => `${p.option} ${p.value}`);
+      const notReboot = applied.filter((p) => !byKind[p.decision.kind]).map((p) => `${p.option} ${p.value}`);
+      ctx.report.rebootKeeps = reboot;
+      if (reboot.length || notReboot.length) {
+        ctx.log.info(
+          `An xl reboot of ${f.name} (Xen ${versionText(f.xen)}) ${reboot.length ? `keeps ${reboot.join(', ')}` : 'keeps none of these'}` +
+            `${notReboot.length ? ` and restores the values it started with for ${notReboot.join(', ')}` : ''}; ` +
+            `xl config-update ${f.name} FILE makes the next reboot use FILE instead.`,
+        );
+      }
     }
   },
 });

@@ -100,9 +100,19 @@ export function hvmSettings(g: HvmGuest, toolstack: Toolstack): Setting[] {
   ]);
   add('maxmem', g.maxmem);
   add('vcpus', g.vcpus);
-  add('viridian', toolstack === 'xl' ? ['defaults'] : 1, [
-    'The Hyper-V interfaces Windows knows how to use (timers, APIC assist, TLB flushes).',
-  ]);
+  // libxl_x86.c hvm_set_viridian_features (RELEASE-4.17.0): "defaults" is base, freq,
+  // time_ref_count, apic_assist, crash_ctl, no_vp_limit and cpu_hotplug; the TLB flush hypercall
+  // (hcall_remote_tlb_flush) and the reference TSC page are not in it.
+  add(
+    'viridian',
+    toolstack === 'xl' ? ['defaults'] : 1,
+    toolstack === 'xl'
+      ? [
+          'Hyper-V interfaces for Windows. "defaults": base, freq, time_ref_count, apic_assist,',
+          'crash_ctl, no_vp_limit, cpu_hotplug (not the TLB flush hypercall).',
+        ]
+      : ['Hyper-V interfaces for Windows (xend turns on the base viridian set).'],
+  );
   if (toolstack === 'xl') {
     add('vga', 'stdvga', ['A standard VGA card with enough video memory for resolutions above 800x600.']);
   } else {

@@ -24,6 +24,7 @@
  */
 
 import { XlConfig, parseDiskSpec, parseVifSpec, sameValue, type XlValue } from './xlcfg.js';
+import type { XenVersion } from './xlversion.js';
 
 /* ------------------------------------------------------------------ rate */
 
@@ -366,6 +367,7 @@ export type RequestKind =
   | 'cpu-cap'
   | 'vcpus'
   | 'vcpus-above-max'
+  | 'vcpus-fewer-hvm'
   | 'memory'
   | 'memory-above-max'
   | 'vif-rate'
@@ -376,8 +378,8 @@ export type RequestKind =
  * When a request takes effect:
  * - `live`: at once, on the running domain;
  * - `replug`: when the device is unplugged and plugged again (the playbook asks first);
- * - `restart`: only when the domain next starts (xl, xm: shut down and create again; a reboot keeps
- *   the configuration the domain was created with);
+ * - `restart`: only when the domain next starts (xl, xm: shut down and create it again from its
+ *   file; what an xl reboot keeps is the cell's `reboot`);
  * - `start`: the domain is halted; the value is written for its next start;
  * - `unsupported`: this toolstack has no such setting.
  */
@@ -394,6 +396,12 @@ export interface ModelCell {
   keep?: { by: 'itself' | 'persist'; where: string };
   /** A sentence for the page and for refusals. */
   why?: string;
+  /**
+   * xl only: what a reboot does with a live change. xl restarts a rebooted domain from
+   * `xl config-update`'s file if one was stored, else from libxl_retrieve_domain_configuration()
+   * (xl_vmcontrol.c reload_domain_config), not from the configuration file.
+   */
+  reboot?: string;
 }
 
 export const TOOLSTACKS: readonly Toolstack[] = ['xl', 'xe', 'xm'];
@@ -404,6 +412,7 @@ export const REQUESTS: readonly { kind: RequestKind; title: string; option: stri
   { kind: 'cpu-cap', title: 'CPU cap', option: '--cpu-cap' },
   { kind: 'vcpus', title: 'vCPUs, up to the boot maximum', option: '--vcpus' },
   { kind: 'vcpus-above-max', title: 'vCPUs above the boot maximum', option: '--vcpus' },
+  { kind: 'vcpus-fewer-hvm', title: 'Fewer vCPUs, HVM guest', option: '--vcpus' },
   { kind: 'memory', title: 'Memory, up to the boot maximum', option: '--memory' },
   { kind: 'memory-above-max', title: 'Memory above the boot maximum', option: '--memory' },
   { kind: 'vif-rate', title: 'Network rate, outbound', option: '--rate' },
@@ -427,6 +436,7 @@ export const MODEL: Readonly<Record<RequestKind, Row>> = {
         effect: 'live',
         how: 'xl sched-credit -d DOM -w W (credit2: xl sched-credit2)',
         keep: { by: 'persist', where: 'cpu_weight = W' },
+        reboot: 'an xl reboot keeps it from Xen 4.13 (libxl_retrieve_domain_configuration reads the scheduler)',
       },
       halted: XL_HALTED('cpu_weight = W'),
     },
@@ -452,8 +462,9 @@ export const MODEL: Readonly<Record<RequestKind, Row>> = {
     xl: {
       running: {
         effect: 'live',
-        how: 'xl sched-credit -d DOM -c C (credit2: xl sched-credit2)',
+        how: 'xl sched-credit -d DOM -c C (credit2: xl sched-credit2 from Xen 4.10)',
         keep: { by: 'persist', where: 'cap = C' },
+        reboot: 'an xl reboot keeps it from Xen 4.13 (libxl_retrieve_domain_configuration reads the scheduler)',
       },
       halted: XL_HALTED('cap = C'),
     },
@@ -477,7 +488,12 @@ export const MODEL: Readonly<Record<RequestKind, Row>> = {
   },
   vcpus: {
     xl: {
-      running: { effect: 'live', how: 'xl vcpu-set DOM N', keep: { by: 'persist', where: 'vcpus = N' } },
+      running: {
+        effect: 'live',
+        how: 'xl vcpu-set DOM N',
+        keep: { by: 'persist', where: 'vcpus = N' },
+        reboot: 'an xl reboot keeps the vCPUs online from Xen 4.8',
+      },
       halted: XL_HALTED('vcpus = N'),
     },
     xe: {
@@ -529,12 +545,47 @@ export const MODEL: Readonly<Record<RequestKind, Row>> = {
       halted: XL_HALTED('vcpus = N (and no vcpu_avail)'),
     },
   },
+  'vcpus-fewer-hvm': {
+    xl: {
+      running: {
+        effect: 'restart',
+        how: 'nothing live: xl vcpu-set only writes cpu/N/availability, which an HVM guest ignores',
+        keep: { by: 'persist', where: 'vcpus = N' },
+        why: 'libxl_set_vcpuonline hot-adds vCPUs to an HVM guest through QEMU but cannot take them away',
+      },
+      halted: XL_HALTED('vcpus = N'),
+    },
+    // xe: as for any vCPU count (the playbook never picks this row for xe).
+    xe: {
+      running: {
+        effect: 'live',
+        how: 'xe vm-vcpu-hotplug new-vcpus=N',
+        keep: { by: 'itself', where: 'VCPUs-at-startup (xapi updates it)' },
+        why: 'older xapi refuses CPU hotplug for HVM guests',
+      },
+      halted: {
+        effect: 'start',
+        how: 'xe vm-param-set VCPUs-at-startup=N',
+        keep: { by: 'itself', where: 'VCPUs-at-startup=N' },
+      },
+    },
+    xm: {
+      running: {
+        effect: 'restart',
+        how: 'nothing live: xm vcpu-set only writes cpu/N/availability, which an HVM guest ignores',
+        keep: { by: 'persist', where: 'vcpu_avail = 2^N−1' },
+        why: 'only a PV kernel takes vCPUs offline when xenstore asks',
+      },
+      halted: XL_HALTED('vcpu_avail = 2^N−1'),
+    },
+  },
   memory: {
     xl: {
       running: {
         effect: 'live',
         how: 'xl mem-set DOM Mm (the guest balloon driver gives or takes the memory)',
         keep: { by: 'persist', where: 'memory = M' },
+        reboot: 'an xl reboot keeps the memory target from Xen 4.5',
       },
       halted: XL_HALTED('memory = M'),
     },
@@ -592,10 +643,15 @@ export const MODEL: Readonly<Record<RequestKind, Row>> = {
   'vif-rate': {
     xl: {
       running: {
-        effect: 'replug',
-        how: 'xl network-detach, then xl network-attach with rate= (the same MAC and devid)',
+        effect: 'live',
+        how: 'xenstore-write /local/domain/0/backend/vif/DOMID/DEVID/rate BYTES,USECS',
         keep: { by: 'persist', where: "vif = [ '…, rate=R' ]" },
-        why: 'xl sets the rate when it attaches the interface',
+        why:
+          'Linux netback (4.2 and later) watches its rate key and applies it at once; with an older dom0 kernel the ' +
+          'interface is detached and attached again (devid= from Xen 4.9). Only the PV path is limited: an HVM ' +
+          'guest without PV drivers sends through QEMU’s emulated NIC, which has no limit',
+        reboot:
+          'an xl reboot restores the rate libxl attached the interface with (a re-plug’s, not a xenstore write’s)',
       },
       halted: XL_HALTED("vif = [ '…, rate=R' ]"),
     },
@@ -636,7 +692,7 @@ export const MODEL: Readonly<Record<RequestKind, Row>> = {
         effect: 'restart',
         how: 'nothing from the command line',
         keep: { by: 'persist', where: "vif_other_config = [ [MAC, 'tbf', 'rate=…,latency=…'] ]" },
-        why: 'Oracle VM reads vif_other_config when it starts the domain',
+        why: 'Oracle VM’s xend reads vif_other_config when it starts the domain; upstream xend has no such key',
       },
       halted: XL_HALTED("vif_other_config = [ [MAC, 'tbf', 'rate=…,latency=…'] ]"),
     },
@@ -672,7 +728,7 @@ export const MODEL: Readonly<Record<RequestKind, Row>> = {
         effect: 'restart',
         how: 'nothing from the command line',
         keep: { by: 'persist', where: "disk_other_config = [ [VDEV, 'ionice', 'sched=…,prio=P'] ]" },
-        why: 'Oracle VM reads disk_other_config when it starts the domain',
+        why: 'Oracle VM’s xend reads disk_other_config when it starts the domain; upstream xend has no such key',
       },
       halted: XL_HALTED("disk_other_config = [ [VDEV, 'ionice', 'sched=…,prio=P'] ]"),
     },
@@ -766,8 +822,9 @@ function nextStart(cell: ModelCell, state: DomainState): string {
   if (cell.effect === 'unsupported') return '—';
   if (!cell.keep) return 'cannot be kept while running';
   if (cell.keep.by === 'itself') return state === 'halted' ? `written: ${cell.keep.where}` : `kept: ${cell.keep.where}`;
-  return cell.effect === 'restart'
-    ? `only with --persist: ${cell.keep.where}`
+  if (cell.effect === 'restart') return `only with --persist: ${cell.keep.where}`;
+  return cell.reboot
+    ? `with --persist: ${cell.keep.where}; otherwise lost when the domain is created again from its file (${cell.reboot})`
     : `with --persist: ${cell.keep.where}; otherwise lost`;
 }
 
@@ -884,8 +941,13 @@ export interface VifFacts {
   mac: string;
   /** The limit in force (running) or configured (halted); undefined: unlimited. */
   credit?: Credit | undefined;
-  /** xl/xm: the parameters to attach it again with (bridge, model, script, …), without rate. */
+  /** xl/xm: the parameters to attach it again with (bridge, model, script, …), without rate or devid. */
   params?: Record<string, string>;
+  /**
+   * xl: the backend's xenbus state (BACKEND/state): 4 once the guest's netfront has connected; an
+   * HVM guest without PV drivers leaves it waiting (2) and sends through QEMU's emulated NIC.
+   */
+  backendState?: number;
   /** xe */
   uuid?: string;
   qosType?: string;
@@ -954,6 +1016,22 @@ export interface DomainFacts {
   /** xl/xm: the configuration file, if one was found. */
   configPath?: string;
   stored: StoredValues;
+  /** xl/xm: the hypervisor's release (`xl info` xen_major, xen_minor). */
+  xen?: XenVersion;
+  /** xl/xm: dom0's kernel (`xl info` release), whose netback may watch the rate key. */
+  dom0Kernel?: string;
+  /** xm: the host is Oracle VM Server (/etc/ovs-release), whose xend reads vif_other_config and disk_other_config. */
+  oracleVm?: boolean;
+}
+
+/**
+ * Does a rate limit this interface? netback limits the PV path only (libxl_nic.c writes `rate` into
+ * the vif backend alone); an HVM guest whose netfront never connected sends through QEMU's
+ * emulated card (the tap vifD.N-emu), which nothing limits.
+ */
+export function rateLimitsVif(f: Pick<DomainFacts, 'guestType' | 'state'>, vif: VifFacts): boolean {
+  if (f.state !== 'running' || f.guestType !== 'hvm') return true;
+  return vif.backendState === undefined || vif.backendState === 4;
 }
 
 const MiB = 1024 ** 2;
@@ -980,7 +1058,7 @@ function creditOf(spec: Record<string, string>): Credit | undefined {
 export function configVifs(cfg: XlConfig): VifFacts[] {
   return strings(cfg.get('vif')).map((spec, i) => {
     const p = parseVifSpec(spec);
-    const { rate: _rate, ...params } = p;
+    const { rate: _rate, devid: _devid, ...params } = p;
     return {
       index: p.devid !== undefined ? Number(p.devid) : i,
       mac: (p.mac ?? '').toLowerCase(),

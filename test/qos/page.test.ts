@@ -15,7 +15,7 @@ describe('the runbook page says what the code does', () => {
     // The component marks every cell with the model's effect, for the browser test and for readers of the HTML.
     expect(component).toContain('data-effect={row.cells.running.effect}');
     expect(component).toContain('data-effect={row.cells.halted.effect}');
-    expect(Object.keys(MODEL)).toHaveLength(9);
+    expect(Object.keys(MODEL)).toHaveLength(10);
   });
 
   it('gives the Oracle VM forms exactly as the playbook writes them into vm.cfg', () => {
@@ -36,5 +36,16 @@ describe('the runbook page says what the code does', () => {
     expect(page).toContain(`qos_algorithm_params:kbps=${toXeKbps(rate).kbps}`);
     expect(toTbfParams(rate)).toBe('rate=8mbit,latency=50ms');
     expect(page).toContain("'rate=8mbit,latency=50ms'");
+  });
+
+  it('says what xl really does: live rate through xenstore, devid from 4.9, no limit on an emulated NIC, reboot keeps', () => {
+    expect(page).toContain('xenstore-write /local/domain/0/backend/vif/$(xl domid vm01)/0/rate 50000,50000');
+    expect(page).toContain('xl takes `devid=` on `network-attach` only from Xen 4.9');
+    expect(page).toContain("sends through QEMU's emulated card");
+    expect(page).toContain('`xl config-update DOMAIN FILE`');
+    expect(page).toMatch(/from 4\.8 also the vCPUs online, from 4\.13 also the scheduler weight and\s+cap/);
+    expect(page).not.toMatch(/restarts the domain\s+from the configuration it was created with/);
+    expect(page).toContain('fewer is only written as `cpu/N/availability`');
+    expect(page).toContain('`/etc/ovs-release`');
   });
 });

@@ -290,8 +290,32 @@ describe('the model', () => {
     expect(decide('cpu-cap', 'xe', 'running', false).lostOnRestart).toBe(true);
   });
 
-  it('makes the VIF rate a re-plug on running domains in every toolstack', () => {
-    for (const t of TOOLSTACKS) expect(decide('vif-rate', t, 'running', false).effect).toBe('replug');
+  it('makes the xl VIF rate live (netback watches its rate key), a re-plug for xe and xm', () => {
+    expect(decide('vif-rate', 'xl', 'running', false)).toMatchObject({ effect: 'live', lostOnRestart: true });
+    expect(decide('vif-rate', 'xl', 'running', false).how).toMatch(
+      /^xenstore-write \/local\/domain\/0\/backend\/vif\//,
+    );
+    expect(decide('vif-rate', 'xe', 'running', false).effect).toBe('replug');
+    expect(decide('vif-rate', 'xm', 'running', false).effect).toBe('replug');
+  });
+
+  it('never calls fewer vCPUs live on an HVM guest under xl or xm', () => {
+    for (const t of ['xl', 'xm'] as const) {
+      const d = decide('vcpus-fewer-hvm', t, 'running', false);
+      expect(d.effect).toBe('restart');
+      expect(d.impossible).toMatch(/without --persist/);
+      expect(decide('vcpus-fewer-hvm', t, 'running', true).impossible).toBeUndefined();
+    }
+  });
+
+  it('says which live xl changes a reboot keeps, not only that a restart loses them', () => {
+    const next = (kind: (typeof REQUESTS)[number]['kind']) =>
+      modelTable('xl').find((r) => r.kind === kind)?.cells.running.next;
+    expect(next('cpu-weight')).toMatch(
+      /lost when the domain is created again from its file \(an xl reboot keeps it from Xen 4\.13/,
+    );
+    expect(next('vcpus')).toMatch(/an xl reboot keeps the vCPUs online from Xen 4\.8/);
+    expect(next('memory')).toMatch(/an xl reboot keeps the memory target from Xen 4\.5/);
   });
 
   it('refuses what cannot happen in this run', () => {
@@ -317,7 +341,12 @@ describe('the model', () => {
       }
     }
     const xlWeight = modelTable('xl').find((r) => r.kind === 'cpu-weight');
-    expect(xlWeight?.cells.running.next).toBe('with --persist: cpu_weight = W; otherwise lost');
+    expect(xlWeight?.cells.running.next).toBe(
+      'with --persist: cpu_weight = W; otherwise lost when the domain is created again from its file (an xl reboot keeps it from Xen 4.13 (libxl_retrieve_domain_configuration reads the scheduler))',
+    );
+    expect(modelTable('xe').find((r) => r.kind === 'cpu-weight')?.cells.running.next).toBe(
+      'with --persist: VCPUs-params:weight=W; otherwise lost',
+    );
     expect(xlWeight?.cells.halted.next).toBe('written: cpu_weight = W');
     const xeVcpus = modelTable('xe').find((r) => r.kind === 'vcpus-above-max');
     expect(xeVcpus?.cells.running.next).toBe('cannot be kept while running');

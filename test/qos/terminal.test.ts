@@ -15,8 +15,9 @@ beforeAll(() => {
 beforeEach(() => {
   sim = mkdtempSync(path.join(os.tmpdir(), 'xr-qos-tty-'));
   root = mkdtempSync(path.join(os.tmpdir(), 'xr-qos-tty-root-'));
+  // A dom0 kernel older than 4.2: its netback reads the rate only when the interface connects.
   seedXl(sim, {
-    info: { nr_cpus: 4, xen_scheduler: 'credit2' },
+    info: { nr_cpus: 4, xen_scheduler: 'credit2', release: '3.16.0-4-amd64' },
     domains: [
       {
         name: 'vm01',

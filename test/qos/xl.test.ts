@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ROOT, runPlaybook } from '../helpers/playbook.js';
-import { readXl, seedXl } from '../sim/xl.mjs';
+import { readXl, runXl, seedXl } from '../sim/xl.mjs';
 import type { XlSeed, XlSeedDomain } from '../sim/xl.mjs';
 import { MODEL, decide } from '../../src/xen/qos.js';
 
@@ -100,13 +100,14 @@ describe('xen-qos with xl', () => {
     expect(r.stdout).toMatch(/--cpu-weight 512: applies live \(xl sched-credit -d DOM -w W.*a restart would lose it/);
     expect(r.stdout).toMatch(/--vcpus 3: applies live \(xl vcpu-set DOM N\)/);
     expect(r.stdout).toMatch(/--memory 1536 MiB: applies live/);
-    expect(r.stdout).toMatch(/--rate 8Mb\/s@50ms: needs the device re-plugged/);
+    // dom0 runs Linux 6.1: its netback watches the rate key, so no re-plug is needed.
+    expect(r.stdout).toMatch(/--rate 8Mb\/s@50ms: applies live \(xenstore-write \/local\/domain\/0\/backend\/vif/);
     expect(r.stdout).toContain('rate: 8 × 1 000 000 bit/s ÷ 8 = 1 000 000 bytes/s; × 50 ms = 50 000 bytes every 50 ms');
     // The plan comes before the first step that changes anything.
     expect(r.stdout.indexOf('--cpu-weight 512:')).toBeLessThan(r.stdout.indexOf('Set the CPU weight and cap'));
     expect(r.stdout).toContain('would set weight 256 → 512');
     expect(r.stdout).toContain(
-      'would detach vif 0 (00:16:3e:2b:11:83) and attach it again with rate=8Mb/s@50ms (after asking)',
+      "would write rate 50000,50000 into vif 0's backend: netback applies it at once (dom0 kernel 6.1.0-18-amd64), no re-plug",
     );
     expect(r.stdout).toContain('Nothing was changed');
     expect(simText()).toBe(before);
@@ -158,7 +159,7 @@ describe('xen-qos with xl', () => {
     expect(simText()).toBe(before);
   });
 
-  it('--persist writes the config file (the golden rewrite), with a diff and a .orig backup, and re-plugs the VIF', async () => {
+  it('--persist writes the config file (the golden rewrite), with a diff and a .orig backup, and sets the rate live', async () => {
     host();
     const args = [
       'vm01',
@@ -188,13 +189,18 @@ describe('xen-qos with xl', () => {
     expect(persist.diff).toContain("+vif = [ 'mac=00:16:3e:2b:11:83,bridge=xenbr0,rate=8Mb/s@50ms',");
     expect(persist.diff).toContain('+cpu_weight = 512');
     expect(r.json.data.lostOnRestart).toEqual([]);
-    // The VIF: detached, attached again with the same MAC, bridge and devid, and the rate.
-    const net = changingCalls().filter((c) => /^network/.test(c.argv[0] ?? ''));
-    expect(net.map((c) => c.argv)).toEqual([
-      ['network-detach', '1', '0'],
-      ['network-attach', '1', `mac=${MAC0}`, 'bridge=xenbr0', 'devid=0', 'rate=8Mb/s@50ms'],
-    ]);
-    expect(dom()?.vifs.find((v) => v.devid === 0)).toMatchObject({ mac: MAC0, bridge: 'xenbr0', rate: '8Mb/s@50ms' });
+    // The VIF: no re-plug; the new credit goes into the backend's rate key, which netback watches.
+    expect(changingCalls().filter((c) => /^network/.test(c.argv[0] ?? ''))).toEqual([]);
+    expect(
+      calls()
+        .filter((c) => c.cmd === 'xenstore-write')
+        .map((c) => c.argv),
+    ).toEqual([['/local/domain/0/backend/vif/1/0/rate', '50000,50000']]);
+    expect(dom()?.vifs.find((v) => v.devid === 0)).toMatchObject({ mac: MAC0, enforced: '50000,50000' });
+    // A reboot reads libxl's record, not the file: the rate written into xenstore is not in it.
+    expect(r.stdout + r.stderr).toMatch(
+      /restores the values it started with for --rate 8Mb\/s@50ms; xl config-update vm01 FILE/,
+    );
 
     const before = simText();
     const again = await qos([...args, '--yes']);
@@ -205,7 +211,8 @@ describe('xen-qos with xl', () => {
   });
 
   it('leaves the VIF plugged with --no-replug; --persist still writes the rate for the next start', async () => {
-    host();
+    // A dom0 kernel before 4.2: netback reads the rate only when the interface connects.
+    host({ info: { nr_cpus: 4, xen_scheduler: 'credit2', release: '3.16.0-4-amd64' } });
     const r = await qos([
       'vm01',
       '--toolstack',
@@ -306,6 +313,141 @@ describe('xen-qos with xl', () => {
   });
 });
 
+describe('the network rate and the vCPUs on the release and guest at hand', () => {
+  /** The host's release and dom0 kernel: `xl info` xen_minor and release. */
+  const at = (minor: number, release: string, domains = [vm01()]) =>
+    host({
+      info: { nr_cpus: 4, xen_scheduler: 'credit2', xen_major: 4, xen_minor: minor, xen_extra: '.0', release },
+      domains,
+    });
+  const net = () =>
+    changingCalls()
+      .filter((c) => /^network/.test(c.argv[0] ?? ''))
+      .map((c) => c.argv);
+  const RATE = ['vm01', '--toolstack', 'xl', '--rate', '8Mb/s@50ms', '--vif', '0'];
+
+  it('Xen 4.17 with a dom0 kernel older than 4.2: re-plugs with the same devid', async () => {
+    at(17, '3.16.0-4-amd64');
+    const r = await qos([...RATE, '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(net()).toEqual([
+      ['network-detach', '1', '0'],
+      ['network-attach', '1', `mac=${MAC0}`, 'bridge=xenbr0', 'devid=0', 'rate=8Mb/s@50ms'],
+    ]);
+    expect(dom()?.vifs.find((v) => v.devid === 0)).toMatchObject({ mac: MAC0, rate: '8Mb/s@50ms' });
+  });
+
+  it('re-attaches the interface as libxl has it, not with keys the file gained since (mtu= before Xen 4.15)', async () => {
+    at(14, '3.16.0-4-amd64');
+    writeFileSync(
+      path.join(root, 'etc/xen/vm01.cfg'),
+      cfgText().replace(`'mac=${MAC0},bridge=xenbr0'`, `'mac=${MAC0},bridge=xenbr0,mtu=9000'`),
+    );
+    expect(cfgText()).toContain('mtu=9000');
+    const r = await qos([...RATE, '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(net()).toEqual([
+      ['network-detach', '1', '0'],
+      ['network-attach', '1', `mac=${MAC0}`, 'bridge=xenbr0', 'devid=0', 'rate=8Mb/s@50ms'],
+    ]);
+    expect(dom()?.vifs.find((v) => v.mac === MAC0)).toMatchObject({ devid: 0, rate: '8Mb/s@50ms' });
+  });
+
+  it('Xen 4.4 takes no devid=: the interface comes back under a new devid, reported, never left detached', async () => {
+    at(4, '3.16.0-4-amd64');
+    const r = await qos([...RATE, '--yes', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(net()).toEqual([
+      ['network-detach', '1', '0'],
+      ['network-attach', '1', `mac=${MAC0}`, 'bridge=xenbr0', 'rate=8Mb/s@50ms'],
+    ]);
+    expect(dom()?.vifs.find((v) => v.mac === MAC0)).toMatchObject({ devid: 2, rate: '8Mb/s@50ms' });
+    expect(r.json.data.vifDevid).toEqual({ was: 0, now: 2 });
+    expect(r.stderr).toContain('vif 0 (00:16:3e:2b:11:83) came back as devid 2');
+  });
+
+  it('Xen 4.1 drops rate= on network-attach: nothing live, the rate only with --persist', async () => {
+    at(1, '2.6.32-5-xen-amd64');
+    const r = await qos([...RATE, '--yes']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("network-attach drops rate= and dom0's kernel 2.6.32-5-xen-amd64 does not watch");
+    const p = await qos([...RATE, '--persist', '--yes']);
+    expect(p.code, p.stderr).toBe(0);
+    expect(net()).toEqual([]);
+    expect(cfgText()).toContain('rate=8Mb/s@50ms');
+  });
+
+  it('an HVM guest without PV drivers is not limited: its traffic goes through QEMU’s emulated NIC', async () => {
+    at(17, '6.1.0-18-amd64', [vm01({ type: 'hvm', pvDrivers: false, vifs: [{ mac: MAC0, model: 'e1000' }] })]);
+    const r = await qos([...RATE, '--yes']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("no PV network driver and sends through QEMU's emulated NIC, which no rate limits");
+    const p = await qos([...RATE, '--persist', '--yes', '--json']);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.json.steps.find((x: { id: string }) => x.id === 'vif-rate').status).toBe('skipped');
+    expect(p.stdout).toContain('vif 0 is not limited');
+    expect(calls().filter((c) => c.cmd === 'xenstore-write' || /^network-(at|de)tach/.test(c.argv[0] ?? ''))).toEqual(
+      [],
+    );
+    expect(p.json.data.lostOnRestart).toEqual([]);
+  });
+
+  it('an HVM guest with PV drivers gets the rate live through xenstore', async () => {
+    at(17, '6.1.0-18-amd64', [vm01({ type: 'hvm', pvDrivers: true, vifs: [{ mac: MAC0, model: 'e1000' }] })]);
+    const r = await qos([...RATE, '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(dom()?.vifs[0]).toMatchObject({ enforced: '50000,50000' });
+  });
+
+  it('fewer vCPUs on an HVM guest is not live: refused without --persist, written with it, no vcpu-set', async () => {
+    at(17, '6.1.0-18-amd64', [vm01({ type: 'hvm', pvDrivers: true })]);
+    const r = await qos(['vm01', '--toolstack', 'xl', '--vcpus', '1', '--yes']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('xl vcpu-set only writes cpu/N/availability, which an HVM guest ignores');
+    const p = await qos(['vm01', '--toolstack', 'xl', '--vcpus', '1', '--persist', '--yes']);
+    expect(p.code, p.stderr).toBe(0);
+    expect(changingCalls()).toEqual([]);
+    expect(cfgText()).toMatch(/^vcpus = 1$/m);
+    // More vCPUs are hot-added live.
+    const up = await qos(['vm01', '--toolstack', 'xl', '--vcpus', '3', '--yes']);
+    expect(up.code, up.stderr).toBe(0);
+    expect(dom()?.vcpus).toBe(3);
+  });
+
+  it('refuses a credit2 cap where xl has none (before Xen 4.10), and under xend', async () => {
+    at(9, '4.9.0-8-amd64');
+    const r = await qos(['vm01', '--toolstack', 'xl', '--cpu-cap', '100', '--yes']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('xl sched-credit2 has no cap before Xen 4.10 (this host runs 4.9)');
+    expect(changingCalls()).toEqual([]);
+    at(10, '4.9.0-8-amd64');
+    const ok = await qos(['vm01', '--toolstack', 'xl', '--cpu-cap', '100', '--yes']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(dom()?.cap).toBe(100);
+  });
+
+  it('says what an xl reboot keeps, by release: 4.13 keeps weight, vCPUs and memory; 4.5 only the memory', async () => {
+    const args = ['vm01', '--toolstack', 'xl', '--cpu-weight', '512', '--vcpus', '3', '--memory', '1536', '--yes'];
+    at(17, '6.1.0-18-amd64');
+    const r = await qos(args);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toContain(
+      'An xl reboot of vm01 (Xen 4.17) keeps --cpu-weight 512, --vcpus 3, --memory 1536 MiB;',
+    );
+    expect(r.stdout + r.stderr).toContain('xl config-update vm01 FILE');
+    // The simulator's xl reboot (reload_domain_config) agrees with what the playbook said.
+    expect(runXl('xl', ['reboot', 'vm01'], sim).code).toBe(0);
+    expect(dom()).toMatchObject({ weight: 512, vcpus: 3, memory: 1536 });
+    at(5, '3.16.0-4-amd64', [vm01({ config: { vcpus: 2, maxvcpus: 4, memory: 1024, maxmem: 2048 } })]);
+    const old = await qos(args);
+    expect(old.stdout + old.stderr).toContain(
+      'An xl reboot of vm01 (Xen 4.5) keeps --memory 1536 MiB and restores the values it started with for --cpu-weight 512, --vcpus 3',
+    );
+    expect(runXl('xl', ['reboot', 'vm01'], sim).code).toBe(0);
+    expect(dom()).toMatchObject({ weight: 256, vcpus: 2, memory: 1536 });
+  });
+});
+
 describe('every bound, violated once: exit 2, a message naming the bound, nothing changed', () => {
   it.each([
     [['--cpu-weight', '70000'], /CPU weight 70000 is outside the weight bound 1–65535/],
@@ -374,8 +516,15 @@ describe('xen-qos with xm (Oracle VM 2)', () => {
     ],
   };
 
+  /** Oracle VM Server's dom0 names itself in /etc/ovs-release. */
+  const oracle = () => {
+    mkdirSync(path.join(root, 'etc'), { recursive: true });
+    writeFileSync(path.join(root, 'etc/ovs-release'), 'Oracle VM server release 2.2.2\n');
+  };
+
   it('writes vm.cfg with the Oracle keys (golden), sets the weight with xm sched-credit and re-plugs the VIF', async () => {
     seedXl(sim, { info: { nr_cpus: 4, xen_scheduler: 'credit' }, xend: true, domains: [vm02] });
+    oracle();
     mkdirSync(path.join(root, 'OVS/running_pool/vm02'), { recursive: true });
     copyFileSync(path.join(FIXTURES, 'vm02.cfg'), path.join(root, VMCFG));
     const args = [
@@ -445,8 +594,41 @@ describe('xen-qos with xm (Oracle VM 2)', () => {
     expect(again.stdout).toContain('Nothing to do');
   });
 
+  it('does not claim a rate on an HVM guest that uses the emulated NIC (xm network-list: state 2)', async () => {
+    const hvm: XlSeedDomain = {
+      ...vm02,
+      type: 'hvm',
+      pvDrivers: false,
+      vifs: [{ mac: '00:16:3E:2B:11:83', type: 'ioemu' }],
+    };
+    seedXl(sim, { info: { nr_cpus: 4, xen_scheduler: 'credit' }, xend: true, domains: [hvm] });
+    mkdirSync(path.join(root, 'OVS/running_pool/vm02'), { recursive: true });
+    copyFileSync(path.join(FIXTURES, 'vm02.cfg'), path.join(root, VMCFG));
+    const r = await qos(['vm02', '--toolstack', 'xm', '--rate', '8Mb/s@50ms', '--yes']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("sends through QEMU's emulated NIC, which no rate limits");
+    expect(changingCalls()).toEqual([]);
+  });
+
+  it('writes vif_other_config and disk_other_config only on Oracle VM: upstream xend ignores them (exit 2)', async () => {
+    seedXl(sim, { info: { nr_cpus: 4, xen_scheduler: 'credit' }, xend: true, domains: [vm02] });
+    mkdirSync(path.join(root, 'OVS/running_pool/vm02'), { recursive: true });
+    copyFileSync(path.join(FIXTURES, 'vm02.cfg'), path.join(root, VMCFG));
+    for (const extra of [
+      ['--inbound-rate', '8Mb/s@50ms'],
+      ['--io-priority', '2', '--disk', 'xvda'],
+    ]) {
+      const r = await qos(['vm02', '--toolstack', 'xm', ...extra, '--persist', '--yes']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("vif_other_config and disk_other_config are read by Oracle VM's xend only");
+    }
+    expect(readFileSync(path.join(root, VMCFG), 'utf8')).toBe(readFileSync(path.join(FIXTURES, 'vm02.cfg'), 'utf8'));
+    expect(changingCalls()).toEqual([]);
+  });
+
   it('refuses an inbound rate or an I/O priority on a running domain without --persist: nothing would happen', async () => {
     seedXl(sim, { info: { nr_cpus: 4, xen_scheduler: 'credit' }, xend: true, domains: [vm02] });
+    oracle();
     mkdirSync(path.join(root, 'OVS/running_pool/vm02'), { recursive: true });
     copyFileSync(path.join(FIXTURES, 'vm02.cfg'), path.join(root, VMCFG));
     const r = await qos(['vm02', '--toolstack', 'xm', '--inbound-rate', '8Mb/s', '--yes']);

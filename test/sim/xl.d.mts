@@ -7,8 +7,12 @@ export interface XlSeedVif {
   /** Default xenbr0. */
   bridge?: string;
   model?: string;
-  /** As in a vif spec: `10Mb/s`, `1MB/s@20ms`. */
+  /** As in a vif spec: `10Mb/s`, `1MB/s@20ms` (libxl's record: what the interface was attached with). */
   rate?: string;
+  /** The backend's rate key after a xenstore-write, `bytes,usecs`. */
+  xsRate?: string;
+  /** What netback enforces after a xenstore-write it watched ('' unlimited). */
+  enforced?: string;
   [key: string]: unknown;
 }
 
@@ -54,7 +58,10 @@ export interface XlSeed {
   /** Fields of `xl info` to override (see DEFAULT_INFO): e.g. free_memory, virt_caps, xen_scheduler. */
   info?: Record<string, string | number>;
   domains?: XlSeedDomain[];
-  /** xl.conf autoballoon: take memory from Domain-0 when free memory is short (default false). */
+  /**
+   * Force autoballoon on or off. Absent: xl decides as its release does, from /etc/xen/xl.conf
+   * (under XR_SIM_ROOT) and `xen_commandline` (on unless it has dom0_mem=, from 4.3; on before).
+   */
   autoballoon?: boolean;
   /** For xm: xend is running (default false). */
   xend?: boolean;
@@ -67,6 +74,8 @@ export interface XlDomain extends Required<Omit<XlSeedDomain, 'vifs' | 'disks' |
   vifs: (XlSeedVif & { devid: number; mac: string; bridge: string })[];
   disks: XlSeedDisk[];
   config: Record<string, unknown>;
+  /** After `xl vcpu-set` asked an HVM guest for fewer vCPUs: the availability written, not applied. */
+  availability?: number;
   /** After `xl mem-set` on a guest without a balloon driver: the target it was asked to reach. */
   target?: number;
   /** For domains created by `xl create`: the absolute path of the config file. */
@@ -75,7 +84,7 @@ export interface XlDomain extends Required<Omit<XlSeedDomain, 'vifs' | 'disks' |
 
 export interface XlState {
   info: Record<string, string | number>;
-  autoballoon: boolean;
+  autoballoon: boolean | null;
   xend: boolean;
   nextDomid: number;
   domains: XlDomain[];
@@ -95,5 +104,9 @@ export declare function runXl(
 /** The device number xl shows for a vdev (hda 768, hdc 5632, xvda 51712). */
 export declare function vdevNumber(vdev: string): number;
 export declare function main(tool: 'xl' | 'xm'): void;
-/** `xenstore-read PATH…`: a guest's control/feature-balloon (1 when it has PV drivers). */
+/** `xenstore-write PATH VALUE…`: a vif backend's rate (netback applies it where it watches the key). */
+export declare function runXenstoreWrite(argv: string[], dir: string): { code: number; stdout: string; stderr: string };
+/** What netback enforces on a vif (`bytes,usecs`), undefined: unlimited. */
+export declare function enforcedRate(v: XlSeedVif): string | undefined;
+/** `xenstore-read PATH…`: a guest's control/feature-balloon (1 when it has PV drivers); a vif backend's state and rate. */
 export declare function runXenstoreRead(argv: string[], dir: string): { code: number; stdout: string; stderr: string };

@@ -2,6 +2,9 @@
 /**
  * A simulator of Xen's `xl` (and of xend's `xm`) for the tests: real commands need a hypervisor.
  *
+ * It answers as the release it claims (`xl info` xen_major/xen_minor; 4.17 unless seeded otherwise)
+ * wherever xl changed between releases: network-attach keys and devid=, rate= on attach, credit2
+ * caps, list -l's scheduler parameters, autoballoon's default, the type of a hot-plugged NIC.
  * It keeps the host in $XR_SIM_DIR/xl.json and prints what xl 4.17 prints: the field layout of
  * `xl info`, the columns of `xl list`, the JSON of `xl list -l`, the tables of sched-credit(2),
  * network-list and block-list, and the error texts of xl and libxl (taken from xl's and libxl's
@@ -18,7 +21,8 @@
  *   {
  *     "info": { host, release, version, machine, nr_cpus, ..., virt_caps, total_memory, free_memory,
  *               xen_major, xen_minor, xen_extra, xen_caps, xen_scheduler, ... },   // `xl info` fields
- *     "autoballoon": false,       // xl.conf: take memory from dom0 when free memory is short
+ *     "autoballoon": null,        // true/false: forced; null: xl reads /etc/xen/xl.conf and Xen's
+ *                                 // command line as its release does (Sim.autoballoon)
  *     "xend": false,              // xm only: xend is running
  *     "nextDomid": 1,
  *     "domains": [ {
@@ -162,7 +166,7 @@ function normalizeDomain(d, domid) {
  * Write a host for the simulator. `info` overrides fields of `xl info`; `domains` are added
  * after Domain-0 (which is created unless given) with domids 1, 2, ... unless they carry one.
  * @param {string} dir
- * @param {{ info?: Record<string, unknown>, domains?: any[], autoballoon?: boolean, xend?: boolean, dom0?: any }} [seed]
+ * @param {{ info?: Record<string, unknown>, domains?: any[], autoballoon?: boolean | null, xend?: boolean, dom0?: any }} [seed]
  */
 export function seedXl(dir, seed = {}) {
   const info = { ...DEFAULT_INFO, ...(seed.info ?? {}) };
@@ -175,7 +179,7 @@ export function seedXl(dir, seed = {}) {
     next = Math.max(next, dom.domid) + 1;
     domains.push(dom);
   }
-  const state = { info, autoballoon: seed.autoballoon ?? false, xend: seed.xend ?? false, nextDomid: next, domains };
+  const state = { info, autoballoon: seed.autoballoon ?? null, xend: seed.xend ?? false, nextDomid: next, domains };
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'xl.json'), `${JSON.stringify(state, null, 2)}\n`);
   return state;
@@ -222,6 +226,8 @@ export function runXl(tool, argv, dir, opts = {}) {
     throw new Exit(code);
   };
   try {
+    // No hypervisor: xl.c main() "cannot init xl context" after libxl_ctx_alloc fails (xl.c,
+    // RELEASE-4.17.0); xm: xm/main.py _run_cmd "Unable to connect to xend: … Is xend running?" (RELEASE-4.1.0).
     if (!state) {
       if (tool === 'xm') {
         err('Error: Unable to connect to xend: No such file or directory. Is xend running?\n');
@@ -271,7 +277,8 @@ class Sim {
 
   /** @param {string[]} argv */
   dispatch(argv) {
-    // Global options of xl: -v (verbose), -N (dry run), -f, -t, -T.
+    // Global options of xl: -v (verbose), -N (dry run), -f, -t, -T (xl.c main, RELEASE-4.17.0); an
+    // unknown subcommand: xl.c "command not implemented", xm/main.py "Subcommand %s not found!".
     let i = 0;
     let dryrun = false;
     while (argv[i]?.startsWith('-')) {
@@ -291,6 +298,10 @@ class Sim {
         return this.destroy(args);
       case 'shutdown':
         return this.shutdown(args);
+      case 'reboot':
+        return this.tool === 'xl' ? this.reboot(args) : this.dispatchUnknown(cmd);
+      case 'config-update':
+        return this.tool === 'xl' ? this.configUpdate(args) : this.dispatchUnknown(cmd);
       case 'sched-credit':
         return this.schedCredit('credit', args);
       case 'sched-credit2':
@@ -313,20 +324,93 @@ class Sim {
         this.err(`Usage ${this.tool} [-vfNtT] <subcommand> [args]\n`);
         return 1;
       default:
-        if (this.tool === 'xm') this.err(`Error: Subcommand ${cmd} not found!\n`);
-        else this.err(`command not implemented\n`);
-        return 1;
+        return this.dispatchUnknown(cmd);
     }
   }
 
+  /** @param {string} cmd */
+  dispatchUnknown(cmd) {
+    if (this.tool === 'xm') this.err(`Error: Subcommand ${cmd} not found!\n`);
+    else this.err(`command not implemented\n`);
+    return 1;
+  }
+
   /* ---------------------------------------------------------------- helpers */
+
+  /** The release this host claims (`xl info` xen_major, xen_minor). */
+  get version() {
+    return { major: Number(this.state.info.xen_major), minor: Number(this.state.info.xen_minor) };
+  }
+
+  /** This host's Xen is at least major.minor. @param {number} major @param {number} minor */
+  atLeast(major, minor) {
+    const v = this.version;
+    return v.major > major || (v.major === major && v.minor >= minor);
+  }
+
+  /**
+   * Is autoballoon on? The seed may force it (true/false); otherwise xl reads /etc/xen/xl.conf
+   * (under XR_SIM_ROOT) as parse_global_config does:
+   * - RELEASE-4.1.0/4.2.0 tools/libxl/xl.c: `int autoballoon = 1`, xl.conf read with
+   *   xlu_cfg_get_long (a number; anything else keeps 1);
+   * - RELEASE-4.3.0 onwards (xl.c parse_global_config): a string "on"/"1", "off"/"0", "auto"
+   *   (the default); "auto" is auto_autoballoon(): on unless xen_commandline matches
+   *   `(^| )dom0_mem=((|min:|max:)[0-9]+[bBkKmMgG]?,?)+($| )` — RELEASE-4.16.0 adds negative sizes,
+   *   T and percentages (commit 2faeb4213d "tools/xl: fix autoballoon regex").
+   */
+  autoballoon() {
+    const forced = this.state.autoballoon;
+    if (forced === true || forced === false) return forced;
+    const file = this.root ? path.join(this.root, 'etc/xen/xl.conf') : '/etc/xen/xl.conf';
+    let cfg;
+    try {
+      cfg = existsSync(file) ? XlConfig.parse(readFileSync(file, 'utf8'), { lenient: true, source: file }) : undefined;
+    } catch {
+      cfg = undefined;
+    }
+    const raw = cfg?.get('autoballoon');
+    if (!this.atLeast(4, 3)) {
+      const n = cfg?.getNumber('autoballoon');
+      return n === undefined ? true : n !== 0;
+    }
+    const s = typeof raw === 'string' || typeof raw === 'number' ? String(raw) : 'auto';
+    if (s === 'on' || s === '1') return true;
+    if (s === 'off' || s === '0') return false;
+    if (s !== 'auto') this.err('invalid autoballoon option');
+    const size = '-?[0-9]+[bBkKmMgGtT]?';
+    const re = this.atLeast(4, 16)
+      ? new RegExp(`(^| )dom0_mem=((|min:|max:)(${size}|(${size}\\+)?[0-9]{1,2}%),?)+($| )`)
+      : /(^| )dom0_mem=((|min:|max:)[0-9]+[bBkKmMgG]?,?)+($| )/;
+    return !re.test(String(this.state.info.xen_commandline ?? ''));
+  }
+
+  /**
+   * xend's dom0 ballooning: XendOptions.get_enable_dom0_ballooning / get_dom0_min_mem (RELEASE-4.1.0)
+   * from /etc/xen/xend-config.sxp (under XR_SIM_ROOT): enable-dom0-ballooning defaults to yes when
+   * dom0-min-mem is not 0; no file: dom0-min-mem 0, no ballooning. The seed's autoballoon forces it.
+   */
+  xendBallooning() {
+    const file = this.root ? path.join(this.root, 'etc/xen/xend-config.sxp') : '/etc/xen/xend-config.sxp';
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    const lines = text.split('\n').filter((l) => !/^\s*#/.test(l));
+    const get = (/** @type {string} */ key) =>
+      lines.map((l) => new RegExp(`^\\s*\\(${key}\\s+([^)\\s]+)`).exec(l)?.[1]).find((v) => v !== undefined);
+    const min = Number(get('dom0-min-mem') ?? 0) || 0;
+    const raw = get('enable-dom0-ballooning');
+    const forced = this.state.autoballoon;
+    const on =
+      forced === true || forced === false ? forced : raw === undefined ? min !== 0 : /^(yes|y|true|1|on)$/i.test(raw);
+    return { on, min };
+  }
 
   get domains() {
     return /** @type {any[]} */ (this.state.domains);
   }
 
   /**
-   * find_domain(): a domid or a name; exits as xl does when there is no such domain.
+   * find_domain() (xl_utils.c, RELEASE-4.17.0): a domid or a name; "%s is an invalid domain
+   * identifier (rc=%d)" for a name; a number is taken as is and the command then reports it
+   * missing. xm: xm/main.py "Domain '%s' does not exist." (RELEASE-4.1.0).
    * @param {string | undefined} q
    * @returns {any}
    */
@@ -366,7 +450,7 @@ class Sim {
 
   /* ---------------------------------------------------------------- info, list */
 
-  /** @param {string[]} args */
+  /** `xl info`: output_physinfo, output_xeninfo (xl_info.c, RELEASE-4.17.0), `%-23s: %s` lines. @param {string[]} args */
   info(args) {
     const info = {
       ...this.state.info,
@@ -384,7 +468,12 @@ class Sim {
     return 0;
   }
 
-  /** @param {string[]} args */
+  /**
+   * `xl list`: list_domains (xl_info.c, RELEASE-4.17.0), the columns Name ID Mem VCPUs State
+   * Time(s); `-l`: list_domains_details, libxl_domain_config as JSON. xm: xm/main.py xm_list
+   * (RELEASE-4.1.0), `--long` an S-expression ({@link xmSxp}).
+   * @param {string[]} args
+   */
   list(args) {
     const long = args.includes('-l') || args.includes('--long');
     const names = args.filter((a) => !a.startsWith('-'));
@@ -423,7 +512,13 @@ class Sim {
     return 0;
   }
 
-  /** libxl_domain_config as `xl list -l` prints it. @param {any} d */
+  /**
+   * libxl_domain_config as `xl list -l` prints it: the stored config merged with the live state
+   * by libxl_retrieve_domain_configuration (libxl_domain.c, RELEASE-4.17.0): target and max memory,
+   * avail_vcpus, the NICs as attached (libxl_nic.c libxl__update_config_nic keeps devid, nictype
+   * and mac of the live device; the rate is the stored one).
+   * @param {any} d
+   */
   domainJson(d) {
     const hvm = d.type === 'hvm';
     const c = d.config ?? {};
@@ -456,7 +551,10 @@ class Sim {
           // libxl reads the target back from xenstore: it moves even when no balloon driver follows.
           target_memkb: (d.target ?? d.memory) * 1024,
           ...(hvm && c.videoram !== undefined ? { video_memkb: Number(c.videoram) * 1024 } : {}),
-          sched_params: { sched: this.state.info.xen_scheduler, weight: d.weight, cap: d.cap },
+          // libxl_retrieve_domain_configuration fills sched_params from RELEASE-4.13.0 (commit 3b4adbadb9).
+          ...(this.atLeast(4, 13)
+            ? { sched_params: { sched: this.state.info.xen_scheduler, weight: d.weight, cap: d.cap } }
+            : {}),
           ...(hvm ? { 'type.hvm': typeHvm } : {}),
           ...(d.type === 'pv' ? { 'type.pv': {} } : {}),
         },
@@ -497,7 +595,14 @@ class Sim {
 
   /* ---------------------------------------------------------------- create */
 
-  /** @param {string[]} args @param {boolean} dryrunGlobal */
+  /**
+   * `xl create`: main_create and create_domain (xl_vmcontrol.c, RELEASE-4.17.0), the config read
+   * by parse_config_data (xl_parse.c: "Domain name must be specified.", "xl: maxvcpus < vcpus",
+   * "Contradicting \"builder\" and \"type\" options specified."), syntax errors from
+   * libxlu_cfg.c (the Python warning), then libxl_create.c; memory as libxl_domain_need_memory
+   * (libxl_mem.c) counts it and freemem (xl_vmcontrol.c) finds it. xm: xm/create.py (RELEASE-4.1.0).
+   * @param {string[]} args @param {boolean} dryrunGlobal
+   */
   create(args, dryrunGlobal) {
     let dryrun = dryrunGlobal;
     let quiet = false;
@@ -715,7 +820,9 @@ class Sim {
       this.libxlError('libxl_create.c:1345:initiate_domain_create', 'cannot make domain: -6');
       return 1;
     }
-    // Memory: what libxl_domain_need_memory() asks for.
+    // Memory: what libxl_domain_need_memory() (libxl_mem.c, RELEASE-4.17.0) asks for: memory, the
+    // shadow/HAP pool (libxl_get_required_shadow_memory: 4 KiB × (256 × vcpus + 2 × maxmem MiB)) and
+    // LIBXL_HVM_EXTRA_MEMORY for HVM, rounded up to 2 MiB.
     const shadowKb = type === 'pv' ? 0 : 4 * (256 * maxvcpus + 2 * maxmem);
     let needKb = memory * 1024 + shadowKb + (type === 'pv' ? 0 : LIBXL_HVM_EXTRA_MEMORY);
     if (needKb % 2048) needKb += 2048 - (needKb % 2048);
@@ -724,10 +831,27 @@ class Sim {
     if (info.free_memory < needMb) {
       const dom0 = this.domains.find((d) => d.domid === 0);
       const short = needMb - info.free_memory;
-      if (this.state.autoballoon && dom0 && dom0.memory - short >= 512) {
+      const xend = this.tool === 'xm' ? this.xendBallooning() : undefined;
+      const balloon = xend ? xend.on : this.autoballoon();
+      // xl_vmcontrol.c freemem() (RELEASE-4.17.0): libxl_set_memory_target(ctx, 0, free - need,
+      // relative) on dom0, refused below LIBXL_MIN_DOM0_MEM = 128 MiB (libxl_internal.h,
+      // libxl_mem.c libxl_set_memory_target): "failed to free memory for the domain".
+      // xend: balloon.py free() (RELEASE-4.1.0) lowers dom0 down to dom0-min-mem.
+      const floor = xend ? xend.min : 128;
+      if (balloon && dom0 && dom0.memory - short >= floor) {
         dom0.memory -= short;
         info.free_memory += short;
-      } else if (this.state.autoballoon) {
+      } else if (balloon && xend) {
+        this.err(
+          `Error: I need ${needKb} KiB, but dom0_min_mem is ${floor * 1024} and shrinking to ${floor * 1024} KiB would leave only ${(info.free_memory + (dom0?.memory ?? 0) - floor) * 1024} KiB free.\n`,
+        );
+        return 1;
+      } else if (balloon) {
+        this.libxlError(
+          'libxl_mem.c:287:libxl_set_memory_target',
+          `New target ${(dom0?.memory ?? 0) * 1024 - short * 1024} for dom0 is below the minimum threshold`,
+          0,
+        );
         this.err('failed to free memory for the domain\n');
         return 1;
       } else {
@@ -810,7 +934,7 @@ class Sim {
     return 0;
   }
 
-  /** What libxl prints when it cleans up a domain it failed to build. @param {number} domid */
+  /** What libxl prints when it cleans up a domain it failed to build (libxl_domain.c libxl__destroy_domid, domain_destroy_cb, RELEASE-4.17.0). @param {number} domid */
   destroyFailed(domid) {
     this.libxlError('libxl_domain.c:1183:libxl__destroy_domid', 'Non-existant domain', domid);
     this.libxlError('libxl_domain.c:1137:domain_destroy_callback', 'Unable to destroy guest', domid);
@@ -826,7 +950,95 @@ class Sim {
 
   /* ---------------------------------------------------------------- destroy, shutdown */
 
-  /** @param {string[]} args */
+  /**
+   * `xl config-update DOM FILE` (xl_vmcontrol.c main_config_update, RELEASE-4.17.0): stores the
+   * file's text as the domain's "xl" userdata, which the next reboot uses instead of libxl's record.
+   * @param {string[]} args
+   */
+  configUpdate(args) {
+    const [q, file] = this.need(args, 2, 'config-update');
+    const d = this.find(q);
+    let text;
+    try {
+      text = readFileSync(/** @type {string} */ (file), 'utf8');
+    } catch {
+      this.err(`Failed to read config file: ${file}: No such file or directory\n`);
+      return 1;
+    }
+    const cfg = XlConfig.parse(text, { source: /** @type {string} */ (file) });
+    d.updatedConfig = Object.fromEntries(cfg.keys().map((k) => [k, cfg.get(k)]));
+    return 0;
+  }
+
+  /**
+   * `xl reboot DOM`: reboot_domain (xl_vmcontrol.c, RELEASE-4.17.0) asks the guest (PV control
+   * interface, or -F the ACPI button); xl, which watches the domain, then builds it again
+   * (handle_domain_death → reload_domain_config): from config-update's file if one was stored,
+   * else from libxl_retrieve_domain_configuration: from RELEASE-4.5.0 the memory target and
+   * maximum and the devices as libxl recorded them (a NIC re-attached with a rate keeps it; a rate
+   * written into xenstore is not in the record), from RELEASE-4.8.0 the vCPUs online, from
+   * RELEASE-4.13.0 the scheduler weight and cap. Before 4.5, the configuration it was created with.
+   * The domain comes back under a new domid.
+   * @param {string[]} args
+   */
+  reboot(args) {
+    const [q] = this.need(args, 1, 'reboot');
+    const d = this.find(q);
+    if (!d.pvDrivers && !args.includes('-F')) {
+      this.err('PV control interface not available: external graceful reboot not possible.\n');
+      this.err('Use "-F" to fallback to ACPI reset event.\n');
+      return 1;
+    }
+    const from = d.updatedConfig ?? (this.atLeast(4, 5) ? undefined : (d.config ?? {}));
+    const num = (/** @type {any} */ c, /** @type {string} */ k, /** @type {number} */ def) =>
+      c && c[k] !== undefined && Number.isFinite(Number(c[k])) ? Number(c[k]) : def;
+    const created = d.config ?? {};
+    if (from) {
+      d.memory = num(from, 'memory', d.memory);
+      d.maxmem = num(from, 'maxmem', d.memory);
+      d.maxvcpus = num(from, 'maxvcpus', num(from, 'vcpus', d.maxvcpus));
+      d.vcpus = num(from, 'vcpus', d.vcpus);
+      d.weight = num(from, 'cpu_weight', 256);
+      d.cap = num(from, 'cap', 0);
+      if (Array.isArray(from.vif)) {
+        d.vifs = from.vif.map((/** @type {string} */ spec, /** @type {number} */ i) => {
+          const v = Object.fromEntries(
+            String(spec)
+              .split(',')
+              .map((t) => t.trim())
+              .filter((t) => t.includes('='))
+              .map((t) => [t.slice(0, t.indexOf('=')), t.slice(t.indexOf('=') + 1)]),
+          );
+          return {
+            ...v,
+            devid: v.devid !== undefined ? Number(v.devid) : i,
+            mac: v.mac ?? macFor(d.domid, i),
+            bridge: v.bridge ?? 'xenbr0',
+          };
+        });
+      }
+    } else {
+      if (!this.atLeast(4, 8)) d.vcpus = num(created, 'vcpus', d.vcpus);
+      if (!this.atLeast(4, 13)) {
+        d.weight = num(created, 'cpu_weight', 256);
+        d.cap = num(created, 'cap', 0);
+      }
+    }
+    // libxl__get_memory_target: the target in xenstore, which mem-set moved even without a balloon driver.
+    if (!from && d.target !== undefined) d.memory = d.target;
+    delete d.target;
+    for (const v of d.vifs) {
+      delete v.xsRate;
+      delete v.enforced;
+      delete v.hotplugged;
+    }
+    delete d.availability;
+    delete d.updatedConfig;
+    d.domid = this.state.nextDomid++;
+    return 0;
+  }
+
+  /** `xl destroy`: destroy_domain (xl_vmcontrol.c, RELEASE-4.17.0) refuses domain 0 without -f. @param {string[]} args */
   destroy(args) {
     const force = args.includes('-f');
     const [q] = this.need(args, 1, 'destroy');
@@ -841,7 +1053,12 @@ class Sim {
     return 0;
   }
 
-  /** @param {string[]} args */
+  /**
+   * `xl shutdown`: shutdown_domain (xl_vmcontrol.c, RELEASE-4.17.0): without PV drivers
+   * libxl_domain_shutdown fails with ERROR_NOPARAVIRT, "PV control interface not available", and
+   * -F falls back to the ACPI power button; -w waits ("Waiting for %d domains").
+   * @param {string[]} args
+   */
   shutdown(args) {
     const all = args.includes('-a') || args.includes('--all');
     const wait = args.includes('-w') || args.includes('--wait');
@@ -879,7 +1096,13 @@ class Sim {
 
   /* ---------------------------------------------------------------- schedulers */
 
-  /** @param {'credit'|'credit2'} sched @param {string[]} args */
+  /**
+   * `xl sched-credit` / `sched-credit2`: main_sched_credit, main_sched_credit2, sched_domain_get
+   * ("libxl_domain_sched_params_get returned %s not %s.") in xl_sched.c (RELEASE-4.17.0); the bounds
+   * from sched_credit_domain_set / sched_credit2_domain_set (libxl_sched.c): weight 1–65535, cap
+   * 0 to 100 × the domain's vCPUs. xm: xm/main.py xm_sched_credit (RELEASE-4.1.0).
+   * @param {'credit'|'credit2'} sched @param {string[]} args
+   */
   schedCredit(sched, args) {
     /** @type {Record<string, string>} */
     const o = {};
@@ -901,9 +1124,32 @@ class Sim {
         ? `Cpupool Pool-0: tslice=${this.state.info.tslice_ms ?? 30}ms ratelimit=${ratelimit}us migration-delay=0us\n`
         : `Cpupool Pool-0: ratelimit=${ratelimit}us\n`;
     if (this.tool === 'xm' && sched === 'credit2') {
-      this.err('Error: Subcommand sched-credit2 not found!\n');
-      return 1;
+      // xm/main.py xm_sched_credit2 (RELEASE-4.1.0, the first with it; xend left in 4.5):
+      // getopt "d:w:", ["domain=", "weight="] — no cap; an unknown option is err(opterr) + usage.
+      if (!this.atLeast(4, 1)) {
+        this.err('Error: Subcommand sched-credit2 not found!\n');
+        return 1;
+      }
+      // check_sched_type('credit2') first: "Xen is running with the credit scheduler", exit 1.
+      if (this.state.info.xen_scheduler !== 'credit2') {
+        this.err(`Error: Xen is running with the ${this.state.info.xen_scheduler} scheduler\n`);
+        return 1;
+      }
+      const bad = args.find((a) => /^-[^dw-]/.test(a) || /^--(?!domain=|weight=)/.test(a));
+      if (bad) {
+        this.err(`Error: option ${bad.replace(/=.*$/, '')} not recognized\n`);
+        // usage('sched-credit2') → cmdHelp: SUBCOMMAND_HELP's line, then sys.exit(1).
+        this.out('Usage: xm sched-credit2 [-d <Domain> [-w[=WEIGHT]]\n\nGet/set credit2 scheduler parameters.\n');
+        return 1;
+      }
     }
+    // xl_sched.c main_sched_credit2: options "d:w:c:p:r:s" from RELEASE-4.10.0, "d:w:p:r:s" before
+    // (def_getopt in xl_utils.c / xl_cmdimpl.c: "option `c' not supported." and exit 2).
+    if (this.tool === 'xl' && sched === 'credit2' && o.c !== undefined && !this.atLeast(4, 10)) {
+      this.err("option `c' not supported.\n");
+      return 2;
+    }
+    const withCap = sched === 'credit' || (this.tool === 'xl' && this.atLeast(4, 10));
     const hasDomOpt = o.d !== undefined || o.w !== undefined || o.c !== undefined;
     if ((o.p !== undefined || schedparam) && hasDomOpt) {
       this.err(
@@ -917,11 +1163,14 @@ class Sim {
       this.err('Must specify a domain.\n');
       return 1;
     }
+    // The Cap column: credit always; credit2 from RELEASE-4.10.0 (sched_credit2_domain_output).
     const header = () =>
-      this.out(`${'Name'.padEnd(33)} ${'ID'.padStart(4)} ${'Weight'.padStart(6)} ${'Cap'.padStart(4)}\n`);
+      this.out(
+        `${'Name'.padEnd(33)} ${'ID'.padStart(4)} ${'Weight'.padStart(6)}${withCap ? ` ${'Cap'.padStart(4)}` : ''}\n`,
+      );
     const row = (/** @type {any} */ d) =>
       this.out(
-        `${d.name.padEnd(33)} ${String(d.domid).padStart(4)} ${String(d.weight).padStart(6)} ${String(d.cap).padStart(4)}\n`,
+        `${d.name.padEnd(33)} ${String(d.domid).padStart(4)} ${String(d.weight).padStart(6)}${withCap ? ` ${String(d.cap).padStart(4)}` : ''}\n`,
       );
     if (schedparam) {
       if (running === sched) this.out(poolLine());
@@ -981,7 +1230,12 @@ class Sim {
 
   /* ---------------------------------------------------------------- vcpus and memory */
 
-  /** @param {string[]} args */
+  /**
+   * `xl vcpu-set`: vcpuset (xl_vcpu.c, RELEASE-4.17.0) refuses more vCPUs than host CPUs without
+   * --ignore-host ("You are overcommmitting!"); libxl_set_vcpuonline (libxl_domain.c) refuses 0 and
+   * more than the maximum.
+   * @param {string[]} args
+   */
   vcpuSet(args) {
     const ignoreHost = args.includes('-i') || args.includes('--ignore-host');
     const [q, n] = this.need(args, 2, 'vcpu-set');
@@ -1013,11 +1267,26 @@ class Sim {
       this.err(`libxl_set_vcpuonline failed domid=${d.domid} max_vcpus=${want}, rc: -3\n`);
       return 1;
     }
+    if (d.type === 'hvm' && want < d.vcpus) {
+      // libxl_set_vcpuonline (libxl_domain.c, RELEASE-4.17.0): for qemu-xen it only hot-adds the
+      // missing vCPUs (QMP device_add, set_vcpuonline_qmp_add_cpu); fewer is written as
+      // cpu/N/availability=offline in xenstore (libxl__set_vcpuonline_xenstore), which only a PV
+      // guest's kernel acts on. xl exits 0; the HVM guest keeps its vCPUs online (xl list: VCPUs).
+      // xend's domain.setVCpuCount writes the same keys.
+      d.availability = want;
+      return 0;
+    }
     d.vcpus = want;
+    delete d.availability;
     return 0;
   }
 
-  /** @param {string[]} args */
+  /**
+   * `xl mem-set`: set_memory_target (xl_mem.c, RELEASE-4.17.0) parses the size ("invalid memory
+   * size"), libxl_set_memory_target (libxl_mem.c) refuses a target above the static maximum; the
+   * target moves in xenstore whether a balloon driver follows or not.
+   * @param {string[]} args
+   */
   memSet(args) {
     const [q, size] = this.need(args, 2, 'mem-set');
     const d = this.find(q);
@@ -1043,7 +1312,7 @@ class Sim {
     return 0;
   }
 
-  /** @param {string[]} args */
+  /** `xl mem-max`: main_memmax (xl_mem.c) → libxl_domain_setmaxmem (libxl_mem.c, RELEASE-4.17.0), not below the current target. @param {string[]} args */
   memMax(args) {
     const [q, size] = this.need(args, 2, 'mem-max');
     const d = this.find(q);
@@ -1067,7 +1336,12 @@ class Sim {
 
   /* ---------------------------------------------------------------- devices */
 
-  /** @param {string[]} args */
+  /**
+   * `xl network-list`: main_networklist (xl_nic.c, RELEASE-4.17.0): "%-3s %-2s %-17s %-6s %-5s
+   * %-6s %5s/%-5s %-30s" header, then devid, backend, MAC, handle, the backend's xenbus state
+   * ({@link backendState}), event channel and ring refs, backend path.
+   * @param {string[]} args
+   */
   networkList(args) {
     const pos = this.need(args, 1, 'network-list');
     if (this.tool === 'xm') this.out('Idx BE     MAC Addr.     handle state evt-ch tx-/rx-ring-ref BE-path\n');
@@ -1082,11 +1356,30 @@ class Sim {
         const evtch = 20 + v.devid * 2;
         const tx = 768 + v.devid * 2;
         this.out(
-          `${String(v.devid).padEnd(3)} ${'0'.padEnd(2)} ${v.mac}${String(v.devid).padStart(6)} ${'4'.padStart(5)} ${String(evtch).padStart(6)} ${String(tx).padStart(5)}/${String(tx + 1).padEnd(11)} ${be.padEnd(30)}\n`,
+          `${String(v.devid).padEnd(3)} ${'0'.padEnd(2)} ${v.mac}${String(v.devid).padStart(6)} ${String(backendState(d)).padStart(5)} ${String(evtch).padStart(6)} ${String(tx).padStart(5)}/${String(tx + 1).padEnd(11)} ${be.padEnd(30)}\n`,
         );
       }
     }
     return 0;
+  }
+
+  /**
+   * The keys `xl network-attach` takes, by release (read from each tag):
+   * - RELEASE-4.1.0 tools/libxl/xl_cmdimpl.c main_networkattach: type mac bridge ip script backend
+   *   vifname model rate accel — and its `rate=` branch is empty: the rate is dropped;
+   * - RELEASE-4.2.0: the same keys, `rate=` through parse_vif_rate();
+   * - RELEASE-4.3.0 … 4.6.0: + netdev gatewaydev; RELEASE-4.7.0, 4.8.0: + forwarddev;
+   * - RELEASE-4.9.0 tools/xl/xl_parse.c parse_nic_config: + devid;
+   * - RELEASE-4.15.0: + mtu; RELEASE-4.17.0: + the bare words trusted/untrusted (commit 54d8f27d04).
+   * Any other key: "unrecognized argument `KEY=VALUE'" and exit 1.
+   */
+  attachKeys() {
+    const keys = ['type', 'mac', 'bridge', 'ip', 'script', 'backend', 'vifname', 'model', 'rate', 'accel'];
+    if (this.atLeast(4, 3)) keys.push('netdev', 'gatewaydev');
+    if (this.atLeast(4, 7)) keys.push('forwarddev');
+    if (this.atLeast(4, 9)) keys.push('devid');
+    if (this.atLeast(4, 15)) keys.push('mtu');
+    return keys;
   }
 
   /** @param {string[]} args @param {boolean} dryrun */
@@ -1095,25 +1388,9 @@ class Sim {
     const d = this.find(q);
     /** @type {Record<string, string>} */
     const v = {};
-    const known = [
-      'type',
-      'mac',
-      'bridge',
-      'netdev',
-      'ip',
-      'script',
-      'backend',
-      'vifname',
-      'rate',
-      'model',
-      'accel',
-      'mtu',
-      'gatewaydev',
-      'devid',
-      'trusted',
-      'untrusted',
-    ];
+    const known = this.tool === 'xm' ? [...this.attachKeys(), 'devid'] : this.attachKeys();
     for (const s of specs) {
+      if (this.tool === 'xl' && this.atLeast(4, 17) && (s === 'trusted' || s === 'untrusted')) continue;
       const eq = s.indexOf('=');
       const key = eq < 0 ? s : s.slice(0, eq);
       if (eq < 0 || !known.includes(key)) {
@@ -1133,7 +1410,11 @@ class Sim {
         this.err(`command line: ${/** @type {Error} */ (e).message}\n`);
         return 1;
       }
+      // RELEASE-4.1.0 main_networkattach: `} else if (!strncmp("rate=", *argv, 5)) { }` — dropped.
+      if (this.tool === 'xl' && !this.atLeast(4, 2)) delete v.rate;
     }
+    // No devid: libxl__device_nextid() (libxl.c, RELEASE-4.4.0; libxl_device.c later) takes the last
+    // entry of the guest's device/vif directory plus one, 0 when there is none.
     const devid =
       v.devid !== undefined ? Number(v.devid) : d.vifs.reduce((m, /** @type {any} */ x) => Math.max(m, x.devid + 1), 0);
     if (d.vifs.some((/** @type {any} */ x) => x.devid === devid)) {
@@ -1143,15 +1424,19 @@ class Sim {
     }
     const vif = { devid, mac: v.mac ?? macFor(d.domid, devid), bridge: v.bridge ?? 'xenbr0', ...v };
     delete vif.devid;
+    // A NIC hot-plugged into an HVM guest is PV only from RELEASE-4.10.0: libxl__device_nic_setdefault
+    // (libxl_nic.c) sets nictype VIF when `hotplug` and none is given; up to 4.9 (libxl.c) it made
+    // it VIF_IOEMU whatever the moment. Either way QEMU gets no new emulated card.
+    if (d.type === 'hvm' && vif.type === undefined && this.atLeast(4, 10)) vif.type = 'vif';
     if (dryrun) {
       this.out(`vif: ${JSON.stringify({ ...vif, devid })}\n`);
       return 0;
     }
-    d.vifs.push({ ...vif, devid });
+    d.vifs.push({ ...vif, devid, hotplugged: true });
     return 0;
   }
 
-  /** @param {string[]} args */
+  /** `xl network-detach`: main_networkdetach (xl_nic.c, RELEASE-4.17.0): by devid or MAC, "Unknown device %s." otherwise. @param {string[]} args */
   networkDetach(args) {
     const [q, id] = this.need(args, 2, 'network-detach');
     const d = this.find(q);
@@ -1167,7 +1452,7 @@ class Sim {
     return 0;
   }
 
-  /** @param {string[]} args */
+  /** `xl block-list`: main_blocklist (xl_block.c, RELEASE-4.17.0): device numbers as xen-vbd-interface gives them. @param {string[]} args */
   blockList(args) {
     const pos = this.need(args, 1, 'block-list');
     this.out(
@@ -1199,7 +1484,7 @@ class Sim {
 }
 
 /**
- * xend's `xm list --long`: the domain as an S-expression (the fields the QoS runbook reads:
+ * xend's `xm list --long` (xm/main.py xm_list → XendDomainInfo.sxpr, RELEASE-4.1.0): the domain as an S-expression (the fields the QoS runbook reads:
  * vcpus is the boot maximum, online_vcpus those online; memory and maxmem in MiB; devices).
  * @param {any} d
  */
@@ -1222,9 +1507,61 @@ function xmSxp(d) {
 }
 
 /**
+ * The state a vif's backend shows (`xl network-list`, column state; BACKEND/state in xenstore):
+ * 4 (XenbusStateConnected) once a netfront has connected; 2 (InitWait) while netback waits for
+ * one — an HVM guest without PV drivers never connects (it uses QEMU's emulated card), see
+ * include/xen/interface/io/xenbus.h for the numbers.
+ * @param {any} d
+ */
+function backendState(d) {
+  return d.type !== 'hvm' || d.pvDrivers ? 4 : 2;
+}
+
+/** The credit netback was given, as `bytes,usecs` (libxl_nic.c libxl__set_xenstore_nic writes "rate"). @param {any} v */
+function xsRateOf(v) {
+  if (v.xsRate !== undefined) return v.xsRate;
+  if (!v.rate) return undefined;
+  const r = parseVifRate(v.rate);
+  return `${r.bytesPerInterval},${r.intervalUsecs}`;
+}
+
+/**
+ * Does this dom0's netback apply a rate written into xenstore while the vif runs? Linux's
+ * drivers/net/xen-netback/xenbus.c: connect() reads `rate` (xen_net_read_rate), then
+ * xen_register_watchers() → xen_register_credit_watch() watches BACKEND/rate and
+ * xen_net_rate_changed() updates every queue's credit_bytes/credit_usec. Added in 2015
+ * ("xen-netback: making the bandwidth limiter runtime settable"): kernels 4.2 and later.
+ * The state may say otherwise with netbackRateWatch: true/false (a test knob, not an `xl info` field).
+ * @param {any} state
+ */
+function netbackWatchesRate(state) {
+  if (typeof state.netbackRateWatch === 'boolean') return state.netbackRateWatch;
+  const m = /^(\d+)\.(\d+)/.exec(String(state.info.release ?? ''));
+  return m ? Number(m[1]) > 4 || (Number(m[1]) === 4 && Number(m[2]) >= 2) : false;
+}
+
+/**
+ * What netback enforces on a vif now (`bytes,usecs`, or undefined: unlimited); only meaningful
+ * while the frontend is connected (backend state 4).
+ * @param {any} v
+ */
+export function enforcedRate(v) {
+  return v.enforced !== undefined ? v.enforced || undefined : xsRateOf(v);
+}
+
+/** @param {string} p @param {any} state */
+function backendVif(p, state) {
+  const m = /^\/local\/domain\/0\/backend\/vif\/(\d+)\/(\d+)\/(state|rate)$/.exec(p);
+  if (!m) return undefined;
+  const d = state.domains.find((/** @type {any} */ x) => x.domid === Number(m[1]));
+  const v = d?.vifs.find((/** @type {any} */ x) => x.devid === Number(m[2]));
+  return v ? { d, v, key: /** @type {'state' | 'rate'} */ (m[3]) } : undefined;
+}
+
+/**
  * `xenstore-read PATH...` in dom0, for the keys the runbooks read: a guest's balloon driver
  * announces itself in control/feature-balloon (the Windows PV drivers write 1; a guest without
- * PV drivers writes nothing). Other paths are not in this store.
+ * PV drivers writes nothing); a vif backend's `state` and `rate`. Other paths are not in this store.
  * @param {string[]} argv @param {string} dir
  * @returns {{ code: number, stdout: string, stderr: string }}
  */
@@ -1238,12 +1575,53 @@ export function runXenstoreRead(argv, dir) {
   if (!state) return { code: 1, stdout: '', stderr: 'xs_open: No such file or directory\n' };
   let stdout = '';
   for (const p of argv.filter((a) => !a.startsWith('-'))) {
+    const be = backendVif(p, state);
+    if (be) {
+      const value = be.key === 'state' ? String(backendState(be.d)) : xsRateOf(be.v);
+      if (value === undefined) return { code: 1, stdout, stderr: `xenstore-read: couldn't read path ${p}\n` };
+      stdout += `${value}\n`;
+      continue;
+    }
     const m = /^\/local\/domain\/(\d+)\/control\/feature-balloon$/.exec(p);
     const d = m ? state.domains.find((/** @type {any} */ x) => x.domid === Number(m[1])) : undefined;
     if (!d || !d.pvDrivers) return { code: 1, stdout, stderr: `xenstore-read: couldn't read path ${p}\n` };
     stdout += '1\n';
   }
   return { code: 0, stdout, stderr: '' };
+}
+
+/**
+ * `xenstore-write PATH VALUE...` in dom0: a vif backend's `rate` (what netback does with it:
+ * {@link netbackWatchesRate}). libxl keeps its own copy of the NIC (the domain's JSON, which
+ * `xl list -l` prints): the write does not change it (libxl_nic.c libxl__nic_from_xenstore
+ * reads no rate back). Other paths are refused here: this store holds only what the runbooks touch.
+ * @param {string[]} argv @param {string} dir
+ * @returns {{ code: number, stdout: string, stderr: string }}
+ */
+export function runXenstoreWrite(argv, dir) {
+  try {
+    appendFileSync(path.join(dir, 'calls.jsonl'), `${JSON.stringify({ cmd: 'xenstore-write', argv })}\n`);
+  } catch {
+    /* reported below */
+  }
+  const state = readXl(dir);
+  if (!state) return { code: 1, stdout: '', stderr: 'xs_open: No such file or directory\n' };
+  const args = argv.filter((a) => !a.startsWith('-'));
+  if (args.length === 0 || args.length % 2)
+    return { code: 1, stdout: '', stderr: 'Usage: xenstore-write [-h] [-s] [-R] key value [...]\n' };
+  for (let i = 0; i < args.length; i += 2) {
+    const p = /** @type {string} */ (args[i]);
+    const be = backendVif(p, state);
+    if (!be || be.key !== 'rate')
+      return { code: 1, stdout: '', stderr: `xenstore-write: simulator has no writable path ${p}\n` };
+    be.v.xsRate = args[i + 1];
+    // xen_net_rate_changed → xen_net_read_rate: "BYTES,USECS"; a parse failure means unlimited.
+    if (netbackWatchesRate(state) && backendState(be.d) === 4) {
+      be.v.enforced = /^\d+,\d+$/.test(String(args[i + 1])) ? args[i + 1] : '';
+    }
+  }
+  writeFileSync(path.join(dir, 'xl.json'), `${JSON.stringify(state, null, 2)}\n`);
+  return { code: 0, stdout: '', stderr: '' };
 }
 
 /** The device number xl shows for a vdev (xen-vbd-interface). @param {string} vdev */

@@ -8,6 +8,7 @@ import { XlConfig } from '../../src/xen/xlcfg.js';
 import {
   cpuVirt,
   diskSignature,
+  exampleGuest,
   grub2DefaultEntry,
   grub2Reference,
   grubDefaultValue,
@@ -234,5 +235,14 @@ describe('the guest configuration', () => {
 
   it('makes MAC addresses in Xen’s range, unicast', () => {
     expect(xenMac(Uint8Array.from([0xff, 0x01, 0xab]))).toBe('00:16:3e:7f:01:ab');
+  });
+});
+
+describe('viridian', () => {
+  it('names the groups libxl enables for "defaults" (libxl_x86.c hvm_set_viridian_features), and not the TLB flush', () => {
+    const text = renderConfig(exampleGuest(), 'xl');
+    expect(text).toContain('"defaults": base, freq, time_ref_count, apic_assist,');
+    expect(text).toContain('crash_ctl, no_vp_limit, cpu_hotplug (not the TLB flush hypercall)');
+    expect(text).not.toMatch(/TLB flushes\)/);
   });
 });

@@ -34,6 +34,18 @@ describe('the runbook page explains the configuration the playbook writes', () =
     }
   });
 
+  it('judges free memory as xl does: autoballoon, xl.conf, dom0_mem= and the 128 MiB floor', async () => {
+    const { MIN_DOM0_MIB } = await import('../../src/xen/autoballoon.js');
+    expect(PAGE).toContain('autoballoon');
+    expect(PAGE).toContain('`xen_commandline`) sets `dom0_mem=`');
+    expect(PAGE).toContain(`never below ${MIN_DOM0_MIB} MiB`);
+  });
+
+  it('names the viridian groups libxl turns on for "defaults", without the TLB flush hypercall', () => {
+    expect(PAGE).toContain('`base`, `freq`, `time_ref_count`, `apic_assist`');
+    expect(PAGE).not.toMatch(/APIC assist, TLB flush/);
+  });
+
   it('tells the story and the two lessons', () => {
     expect(PAGE).toContain('TypeError: int argument required');
     expect(PAGE).toContain('rpmbuild -bb kernel.spec');

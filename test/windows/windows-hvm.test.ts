@@ -311,6 +311,81 @@ describe('an existing file is updated in place', () => {
   });
 });
 
+describe('free memory as xl judges it (autoballoon)', () => {
+  // A stock host: dom0 owns nearly all memory and Xen's command line has no dom0_mem=.
+  const stock = (over: XlSeed = {}): XlSeed => ({
+    info: { free_memory: 600, total_memory: 16279, xen_commandline: 'placeholder', ...(over.info ?? {}) },
+    dom0: { memory: 15500 },
+    ...over,
+  });
+
+  it('starts the guest xl create would start: no dom0_mem=, autoballoon "auto" takes memory from dom0', async () => {
+    const h = host({ xl: stock() });
+    const r = await h.run([...WIN7, '--start', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('autoballoon "auto": Xen\'s command line has no dom0_mem=');
+    expect(r.stdout).toMatch(
+      /600 MiB free; the guest needs 41\d\d MiB; xl create will take 3\d{3} MiB from dom0 \(15500 MiB now\)/,
+    );
+    const state = readXl(h.sim);
+    expect(state?.domains.find((d) => d.name === 'win7')).toBeDefined();
+    expect(state?.domains.find((d) => d.domid === 0)?.memory).toBeLessThan(15500);
+  });
+
+  it('refuses when dom0_mem= is on Xen\'s command line: "auto" then leaves dom0 alone, as xl create would fail', async () => {
+    const h = host({
+      xl: stock({ info: { free_memory: 600, xen_commandline: 'placeholder dom0_mem=2048M,max:2048M' } }),
+    });
+    const r = await h.run([...WIN7, '--start', '--yes']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Xen has 600 MiB free \(autoballoon "auto": Xen's command line sets dom0_mem=/);
+    expect(h.exists('/etc/xen/win7.cfg')).toBe(false);
+  });
+
+  it('reads xl.conf: autoballoon="off" refuses, "on" counts dom0 even with dom0_mem=', async () => {
+    const off = host({ xl: stock(), files: { '/etc/xen/xl.conf': 'autoballoon="off"\n' } });
+    const r1 = await off.run([...WIN7, '--dry-run']);
+    expect(r1.code).toBe(2);
+    expect(r1.stderr).toContain('xl.conf says autoballoon off');
+    const on = host({
+      xl: stock({ info: { free_memory: 600, xen_commandline: 'dom0_mem=15500M' } }),
+      files: { '/etc/xen/xl.conf': 'autoballoon="on"\n' },
+    });
+    const r2 = await on.run([...WIN7, '--start', '--yes']);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(r2.stdout).toContain('xl.conf says autoballoon on');
+  });
+
+  it('never counts dom0 below the 128 MiB libxl keeps it at', async () => {
+    const h = host({ xl: stock({ dom0: { memory: 1000 } }) });
+    const r = await h.run([...WIN7, '--dry-run']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Xen has 600 MiB free and dom0 can give 872 MiB more \(down to 128 MiB\)/);
+  });
+
+  it('xm: balloons as xend-config.sxp says (enable-dom0-ballooning, dom0-min-mem); no file, no ballooning', async () => {
+    const sxp = '(dom0-min-mem 196)\n(enable-dom0-ballooning yes)\n';
+    const stockXend = host({ xl: stock({ xend: true }), files: { '/etc/xen/xend-config.sxp': sxp } });
+    const r = await stockXend.run([...WIN7, '--toolstack', 'xm', '--start', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('xend balloons dom0 down to dom0-min-mem 196 MiB');
+    const bare = host({ xl: stock({ xend: true }) });
+    const r2 = await bare.run([...WIN7, '--toolstack', 'xm', '--dry-run']);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain('xend does not balloon dom0');
+  });
+
+  it('on Xen 4.2, xl balloons by default whatever the command line says (autoballoon = 1)', async () => {
+    const h = host({
+      xl: stock({
+        info: { free_memory: 600, xen_major: 4, xen_minor: 2, xen_extra: '.5', xen_commandline: 'dom0_mem=15500M' },
+      }),
+    });
+    const r = await h.run([...WIN7, '--start', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+  });
+});
+
 describe('memory and PV drivers', () => {
   it('sets maxmem above memory only with --pv-drivers', async () => {
     const h = host();

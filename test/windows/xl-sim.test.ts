@@ -309,8 +309,9 @@ describe('network and block devices', () => {
     expect(list[0]).toBe(
       'Idx BE Mac Addr.         handle state evt-ch   tx-/rx-ring-ref BE-path                       ',
     );
+    // An HVM guest without PV drivers never connects a netfront: its backend waits (2, InitWait).
     expect(list[1]).toMatch(
-      /^0 {3}0 {2}00:16:3e:aa:bb:cc {5}0 {5}4 +\d+ +\d+\/\d+ +\/local\/domain\/0\/backend\/vif\/1\/0/,
+      /^0 {3}0 {2}00:16:3e:aa:bb:cc {5}0 {5}2 +\d+ +\d+\/\d+ +\/local\/domain\/0\/backend\/vif\/1\/0/,
     );
     expect(xl('network-attach', 'w', 'bridge=xenbr1', 'rate=5Mb/s@20ms').code).toBe(0);
     expect(readXl(dir)?.domains[1]?.vifs[1]).toMatchObject({ devid: 1, bridge: 'xenbr1', rate: '5Mb/s@20ms' });
@@ -354,7 +355,14 @@ describe('xm', () => {
     expect(xm('list').stdout.split('\n')[0]).toBe(
       'Name                                        ID   Mem VCPUs      State   Time(s)',
     );
-    expect(xm('sched-credit2').code).toBe(1);
+    // xend's sched-credit2 (4.1 onwards) takes -d and -w only.
+    expect(xm('sched-credit2', '-d', '0', '-w', '512').code).toBe(0);
+    expect(xm('sched-credit2', '-d', '0', '-c', '50')).toMatchObject({
+      code: 1,
+      stderr: 'Error: option -c not recognized\n',
+    });
+    seedXl(dir, { xend: true, info: { xen_scheduler: 'credit' } });
+    expect(xm('sched-credit2', '-d', '0').stderr).toBe('Error: Xen is running with the credit scheduler\n');
   });
 });
 
@@ -373,5 +381,172 @@ describe('the executables', () => {
       { cmd: 'xl', argv: ['list'] },
       { cmd: 'xl', argv: ['list', 'nope'] },
     ]);
+  });
+});
+
+describe('the release the host claims (xl info xen_major, xen_minor) decides what xl does', () => {
+  const release = (minor: number, extra: Parameters<typeof seedXl>[1] = {}) =>
+    seedXl(dir, {
+      info: { xen_major: 4, xen_minor: minor, xen_extra: '.0', ...(extra.info ?? {}) },
+      domains: [
+        { name: 'pv', type: 'pv', vcpus: 2, maxvcpus: 4, pvDrivers: true, vifs: [{ mac: '00:16:3e:00:00:01' }] },
+        { name: 'win', type: 'hvm', vcpus: 2, maxvcpus: 4, vifs: [{ mac: '00:16:3e:00:00:02', model: 'e1000' }] },
+      ],
+      ...(extra.dom0 ? { dom0: extra.dom0 } : {}),
+    });
+
+  it('network-attach takes devid= from 4.9 only; before, the next free devid is taken', () => {
+    release(8);
+    expect(xl('network-detach', 'pv', '0').code).toBe(0);
+    expect(xl('network-attach', 'pv', 'devid=0', 'mac=00:16:3e:00:00:01')).toMatchObject({
+      code: 1,
+      stderr: "unrecognized argument `devid=0'\n",
+    });
+    release(9);
+    expect(xl('network-detach', 'pv', '0').code).toBe(0);
+    expect(xl('network-attach', 'pv', 'devid=0', 'mac=00:16:3e:00:00:01').code).toBe(0);
+    expect(readXl(dir)?.domains[1]?.vifs.map((v) => v.devid)).toEqual([0]);
+  });
+
+  it('network-attach drops rate= on 4.1 and passes it to netback from 4.2', () => {
+    release(1);
+    expect(xl('network-attach', 'pv', 'rate=1MB/s').code).toBe(0);
+    expect(readXl(dir)?.domains[1]?.vifs[1]?.rate).toBeUndefined();
+    release(2);
+    expect(xl('network-attach', 'pv', 'rate=1MB/s').code).toBe(0);
+    expect(readXl(dir)?.domains[1]?.vifs[1]?.rate).toBe('1MB/s');
+  });
+
+  it('sched-credit2 has a cap from 4.10; list -l carries the scheduler parameters from 4.13', () => {
+    release(9);
+    expect(xl('sched-credit2', '-d', 'pv', '-c', '50')).toMatchObject({
+      code: 2,
+      stderr: "option `c' not supported.\n",
+    });
+    expect(xl('sched-credit2', '-d', 'pv').stdout.split('\n')[0]?.trimEnd()).toBe(
+      'Name                                ID Weight',
+    );
+    expect(JSON.parse(xl('list', '-l', 'pv').stdout)[0].config.b_info.sched_params).toBeUndefined();
+    release(17);
+    expect(xl('sched-credit2', '-d', 'pv', '-c', '50').code).toBe(0);
+    expect(JSON.parse(xl('list', '-l', 'pv').stdout)[0].config.b_info.sched_params).toMatchObject({ cap: 50 });
+  });
+
+  it('vcpu-set lowers a PV guest live; an HVM guest keeps its vCPUs (only availability is written)', () => {
+    release(17);
+    expect(xl('vcpu-set', 'pv', '1').code).toBe(0);
+    expect(xl('vcpu-set', 'win', '1').code).toBe(0);
+    expect(xl('vcpu-set', 'win', '3').code).toBe(0);
+    const [, pv, win] = readXl(dir)?.domains ?? [];
+    expect(pv?.vcpus).toBe(1);
+    expect(win?.vcpus).toBe(3);
+    expect(xl('vcpu-set', 'win', '2').code).toBe(0);
+    expect(readXl(dir)?.domains[2]?.vcpus).toBe(3);
+  });
+
+  it('a new vif of a running HVM guest is PV only from 4.10 (libxl sets nictype vif when hot-plugging)', () => {
+    release(9);
+    xl('network-attach', 'win', 'bridge=xenbr0');
+    expect(JSON.parse(xl('list', '-l', 'win').stdout)[0].config.nics[1].nictype).toBe('vif_ioemu');
+    release(10);
+    xl('network-attach', 'win', 'bridge=xenbr0');
+    expect(JSON.parse(xl('list', '-l', 'win').stdout)[0].config.nics[1].nictype).toBe('vif');
+  });
+
+  it('autoballoon: on by default up to 4.2; "auto" from 4.3 reads dom0_mem= on Xen’s command line', () => {
+    const cfg = guestCfg();
+    const tight = { free_memory: 1000, xen_commandline: 'dom0_mem=4096M' };
+    release(2, { info: tight, dom0: { memory: 14000 } });
+    expect(xl('create', '-q', cfg).code).toBe(0);
+    release(3, { info: tight, dom0: { memory: 14000 } });
+    expect(xl('create', '-q', cfg).stderr).toContain('xc_dom_boot_mem_init');
+    release(17, { info: { ...tight, xen_commandline: 'placeholder' }, dom0: { memory: 14000 } });
+    expect(xl('create', '-q', cfg).code).toBe(0);
+    expect(readXl(dir)?.domains[0]?.memory).toBeLessThan(14000);
+  });
+});
+
+describe('xenstore in dom0: a vif backend’s state and rate', () => {
+  const XS = [SIM_BIN, 'xenstore-read'].join('/');
+  const XW = [SIM_BIN, 'xenstore-write'].join('/');
+  const run = (bin: string, ...argv: string[]) =>
+    spawnSync(bin, argv, { env: { ...process.env, XR_SIM_DIR: dir }, encoding: 'utf8' });
+  const seed = (release: string) =>
+    seedXl(dir, {
+      info: { release },
+      domains: [
+        { name: 'pv', type: 'pv', pvDrivers: true, vifs: [{ mac: '00:16:3e:00:00:01', rate: '1MB/s' }] },
+        { name: 'win', type: 'hvm', vifs: [{ mac: '00:16:3e:00:00:02' }] },
+      ],
+    });
+
+  it('reads the rate libxl wrote as bytes,usecs and the backend state (4 connected, 2 waiting)', () => {
+    seed('6.1.0-18-amd64');
+    expect(run(XS, '/local/domain/0/backend/vif/1/0/rate').stdout).toBe('50000,50000\n');
+    expect(run(XS, '/local/domain/0/backend/vif/1/0/state').stdout).toBe('4\n');
+    expect(run(XS, '/local/domain/0/backend/vif/2/0/state').stdout).toBe('2\n');
+    expect(run(XS, '/local/domain/0/backend/vif/2/0/rate').status).toBe(1);
+  });
+
+  it('a written rate is enforced at once where netback watches it (Linux 4.2+), not on older dom0 kernels', () => {
+    seed('6.1.0-18-amd64');
+    expect(run(XW, '/local/domain/0/backend/vif/1/0/rate', '25000,50000').status).toBe(0);
+    expect(readXl(dir)?.domains[1]?.vifs[0]).toMatchObject({ enforced: '25000,50000', rate: '1MB/s' });
+    seed('3.2.0-4-amd64');
+    expect(run(XW, '/local/domain/0/backend/vif/1/0/rate', '25000,50000').status).toBe(0);
+    expect(readXl(dir)?.domains[1]?.vifs[0]?.enforced).toBeUndefined();
+  });
+});
+
+describe('xl reboot builds the domain again as reload_domain_config does', () => {
+  const seed = (minor: number) =>
+    seedXl(dir, {
+      info: { xen_major: 4, xen_minor: minor, release: '6.1.0-18-amd64' },
+      domains: [
+        {
+          name: 'pv',
+          type: 'pv',
+          memory: 1024,
+          maxmem: 2048,
+          vcpus: 2,
+          maxvcpus: 4,
+          pvDrivers: true,
+          vifs: [{ mac: '00:16:3e:00:00:01' }],
+          config: { memory: 1024, maxmem: 2048, vcpus: 2, maxvcpus: 4, vif: ['mac=00:16:3e:00:00:01,bridge=xenbr0'] },
+        },
+      ],
+    });
+  const change = () => {
+    xl('sched-credit2', '-d', 'pv', '-w', '512');
+    xl('vcpu-set', 'pv', '3');
+    xl('mem-set', 'pv', '1536m');
+  };
+  const XW = path.join(SIM_BIN, 'xenstore-write');
+
+  it('4.17 keeps weight, vCPUs and memory, under a new domid; a xenstore rate is not kept', () => {
+    seed(17);
+    change();
+    spawnSync(XW, ['/local/domain/0/backend/vif/1/0/rate', '25000,50000'], {
+      env: { ...process.env, XR_SIM_DIR: dir },
+    });
+    expect(readXl(dir)?.domains[1]?.vifs[0]?.enforced).toBe('25000,50000');
+    expect(xl('reboot', 'pv').code).toBe(0);
+    expect(readXl(dir)?.domains[1]).toMatchObject({ domid: 2, weight: 512, vcpus: 3, memory: 1536 });
+    expect(readXl(dir)?.domains[1]?.vifs[0]?.enforced).toBeUndefined();
+  });
+
+  it('4.4 builds it again from the configuration it was created with; config-update replaces that', () => {
+    seed(4);
+    change();
+    expect(xl('reboot', 'pv').code).toBe(0);
+    expect(readXl(dir)?.domains[1]).toMatchObject({ weight: 256, vcpus: 2, memory: 1024 });
+    change();
+    const f = writeCfg(
+      'pv.cfg',
+      'name = "pv"\nmemory = 1536\nmaxmem = 2048\nvcpus = 3\nmaxvcpus = 4\ncpu_weight = 512\n',
+    );
+    expect(xl('config-update', 'pv', f).code).toBe(0);
+    expect(xl('reboot', 'pv').code).toBe(0);
+    expect(readXl(dir)?.domains[1]).toMatchObject({ weight: 512, vcpus: 3, memory: 1536 });
   });
 });
