@@ -40,6 +40,10 @@ export const DOM0_MODULES = [
   'bridge',
   'tun',
   'e1000e',
+  // The share: a directory of this machine seen by dom0 (virtio 9p), for guest images.
+  'virtio_pci',
+  '9pnet_virtio',
+  '9p',
 ] as const;
 
 /** Host paths copied into the initramfs (files, or directories whole), from installed packages. */
@@ -68,6 +72,8 @@ export const HOST_PATHS = [
   '/usr/share/seabios',
   '/usr/lib/ipxe',
   '/usr/lib/x86_64-linux-gnu/libgcc_s.so.1',
+  // pygrub runs its curses menu on libxl's pty: without terminfo it fails before reading a disk.
+  '/usr/lib/terminfo',
 ] as const;
 
 /** Parts of the copied directories dom0 never uses (tests, GUIs, docs, byte-code caches of them). */
@@ -164,6 +170,10 @@ export interface InitOptions {
   gateway?: string;
 }
 
+/** The virtio 9p tag of the directory shared with dom0, and where dom0 mounts it. */
+export const SHARE_TAG = 'labshare';
+export const SHARE_DIR = '/mnt/lab';
+
 /** The marker /init prints on the console when sshd is up. */
 export const READY_MARKER = 'XENLAB-READY';
 
@@ -194,11 +204,11 @@ for m in \\
   insmod "$m" || echo "lab: insmod $m failed"
 done
 mkdir -p /run/lock
-mkdir -p /proc/xen /run/xen /run/xenstored /run/sshd /var/lib/xen /var/lib/xenstored /var/log/xen /var/lock/subsys
+mkdir -p /proc/xen /run/xen /run/xenstored /run/sshd /var/lib/xen /var/lib/xenstored /var/log/xen/console /var/lock/subsys
 mount -t xenfs xenfs /proc/xen
 /usr/sbin/xenstored --pid-file /run/xenstored.pid
 /usr/sbin/xen-init-dom0
-/usr/sbin/xenconsoled --pid-file=/run/xenconsoled.pid
+/usr/sbin/xenconsoled --log=guest --log-dir=/var/log/xen/console --pid-file=/run/xenconsoled.pid
 ip link set lo up
 ip link add name xenbr0 type bridge stp_state 0 forward_delay 0
 ip link set eth0 master xenbr0
@@ -206,6 +216,9 @@ ip link set eth0 up
 ip link set xenbr0 up
 ip addr add ${address} dev xenbr0
 ip route add default via ${gateway}
+# The share with this machine (QEMU -virtfs, tag ${SHARE_TAG}), when there is one.
+mkdir -p ${SHARE_DIR}
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 ${SHARE_TAG} ${SHARE_DIR} 2>/dev/null || rmdir ${SHARE_DIR}
 /usr/sbin/sshd -E /var/log/sshd.log
 echo ${READY_MARKER}
 while :; do sleep 3600; done
@@ -388,22 +401,25 @@ export function appletLinks(list: string, present: (name: string) => boolean): s
 export async function writeCpio(dir: string, out: string): Promise<void> {
   const { stdout } = await run('find', ['.', '-mindepth', '1'], { cwd: dir, maxBuffer: 1 << 28 });
   const names = stdout.split('\n').filter(Boolean).sort().join('\n');
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn('cpio', ['-o', '-H', 'newc', '-R', '0:0', '--quiet'], {
-      cwd: dir,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const file = createWriteStream(out);
-    let err = '';
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.stdout.pipe(file);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      file.on('close', () => (code === 0 ? resolve() : reject(new Error(`cpio exited ${code}: ${err}`))));
-      file.end();
-    });
-    child.stdin.end(names + '\n');
+  const child = spawn('cpio', ['-o', '-H', 'newc', '-R', '0:0', '--quiet'], {
+    cwd: dir,
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  const file = createWriteStream(out);
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  // Both listeners first: the file may be closed before cpio's exit is reported, or after.
+  const written = new Promise<void>((resolve, reject) => {
+    file.on('close', resolve);
+    file.on('error', reject);
+  });
+  const exited = new Promise<void>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`cpio exited ${code}: ${err}`))));
+  });
+  child.stdout.pipe(file);
+  child.stdin.end(names + '\n');
+  await Promise.all([exited, written]);
 }
 
 export interface BuildInitramfsOptions {

@@ -39,6 +39,8 @@ export function labPaths(dir: string) {
     keysCpio: path.join(dir, 'keys.cpio'),
     serialLog: path.join(dir, 'serial.log'),
     pidFile: path.join(dir, 'qemu.pid'),
+    /** Seen by dom0 as /mnt/lab. */
+    share: path.join(dir, 'share'),
   };
 }
 
@@ -120,7 +122,9 @@ export async function up(o: UpOptions): Promise<UpResult> {
     sshPort: port,
     serialLog: lp.serialLog,
     pidFile: lp.pidFile,
+    shareDir: lp.share,
   };
+  await mkdir(lp.share, { recursive: true });
   await rm(lp.serialLog, { force: true });
   await rm(lp.pidFile, { force: true });
   const argv = qemuArgv(boot);

@@ -35,6 +35,7 @@ export const INSTALLED = [
   'seabios',
   'ipxe-qemu',
   'libc6',
+  'ncurses-base',
 ] as const;
 
 /** The programs `npm run lab` needs on this machine, and the Debian package of each. */

@@ -3,6 +3,7 @@
  * kernel and initramfs as its modules, and forwards dom0's sshd to a port on 127.0.0.1.
  */
 import { createServer } from 'node:net';
+import { SHARE_TAG } from './initramfs.js';
 
 export type Scheduler = 'credit' | 'credit2';
 
@@ -19,6 +20,8 @@ export interface BootOptions {
   sshPort: number;
   serialLog: string;
   pidFile: string;
+  /** A directory of this machine dom0 mounts at /mnt/lab (virtio 9p). */
+  shareDir?: string;
 }
 
 export const DEFAULT_BOOT = {
@@ -74,6 +77,9 @@ export function qemuArgv(o: BootOptions): string[] {
     `user,id=n0,hostfwd=tcp:127.0.0.1:${o.sshPort}-:22`,
     '-device',
     'e1000e,netdev=n0',
+    ...(o.shareDir
+      ? ['-virtfs', `local,path=${qemuEscapeComma(o.shareDir)},mount_tag=${SHARE_TAG},security_model=none,id=share`]
+      : []),
     '-serial',
     `file:${o.serialLog}`,
     '-monitor',
