@@ -5,3 +5,4 @@ export * from './lab.js';
 export * from './packages.js';
 export * from './qemu.js';
 export * from './ssh.js';
+export * from './guest.js';

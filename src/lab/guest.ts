@@ -1,19 +1,22 @@
 /**
- * Guests for the lab tests, built at test time: a PV guest's disk image (sfdisk + mke2fs -d) whose
+ * Guests for the lab (its tests, its benchmark, rehearsals), built on the spot: a PV guest's disk image (sfdisk + mke2fs -d) whose
  * /boot holds the lab's real Debian kernel and a tiny initrd whose /init (busybox) prints a marker
  * on the console and powers the guest off; and the domain configs that boot it.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, copyFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, copyFileSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as disk from 'xen-runbooks/disk';
-import type { Tree } from 'xen-runbooks/disk';
+import { buildImage, localCommands, type Tree } from '../disk/index.js';
+import { gzipSync } from 'node:zlib';
 
-const $ = disk.localCommands();
+const $ = localCommands();
 
-/** A newc cpio with /init printing MARKER and powering off (busybox-static from this machine). */
-export function markerInitrd(marker: string): Buffer {
+/**
+ * A newc cpio whose /init prints MARKER and powers off, or with `stay` keeps the guest running
+ * (busybox-static from this machine).
+ */
+export function markerInitrd(marker: string, o: { stay?: boolean } = {}): Buffer {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'xr-lab-initrd-'));
   try {
     mkdirSync(path.join(dir, 'bin'));
@@ -23,7 +26,8 @@ export function markerInitrd(marker: string): Buffer {
     chmodSync(path.join(dir, 'bin/busybox'), 0o755);
     writeFileSync(
       path.join(dir, 'init'),
-      `#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\necho ${marker}\n/bin/busybox poweroff -f\n`,
+      `#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\necho ${marker}\n` +
+        (o.stay ? 'while :; do /bin/busybox sleep 3600; done\n' : '/bin/busybox poweroff -f\n'),
       { mode: 0o755 },
     );
     return execFileSync('sh', ['-c', 'find . | sort | cpio -o -H newc -R 0:0 --quiet'], {
@@ -33,6 +37,26 @@ export function markerInitrd(marker: string): Buffer {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The lab's Debian kernel as a gzip-compressed ELF: the bzImage carries an xz payload, which the
+ * domain builder of the oldest Xen releases cannot unpack (pygrub-fix names that); a gzipped ELF
+ * every Xen loads. The xz stream is cut out of the bzImage and unpacked by python3's lzma.
+ */
+export function gzippedElfKernel(vmlinuz: string): Buffer {
+  const elf = execFileSync(
+    'python3',
+    [
+      '-c',
+      'import lzma,sys;b=open(sys.argv[1],"rb").read();i=b.find(b"\\xfd7zXZ\\x00");sys.stdout.buffer.write(lzma.LZMADecompressor().decompress(b[i:]))',
+      vmlinuz,
+    ],
+    { maxBuffer: 1 << 28 },
+  );
+  if (!elf.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46])))
+    throw new Error(`no ELF kernel inside ${vmlinuz}`);
+  return gzipSync(elf, { level: 1 });
 }
 
 export const KERNEL = '/boot/vmlinuz-lab';
@@ -76,17 +100,31 @@ fi
 `;
 }
 
+/** grub.cfg as Fedora 30+ / RHEL 8 write it: blscfg, no menuentry (the entry is a BLS file). */
+export const BLS_GRUB_CFG = `set default="\${saved_entry}"
+insmod part_msdos
+insmod ext2
+insmod blscfg
+blscfg
+`;
+
+/** The BootLoaderSpec entry BLS_GRUB_CFG would load. */
+export function blsEntry(args = 'console=hvc0'): string {
+  return `title Lab kernel\nversion lab\nlinux ${KERNEL}\ninitrd ${INITRD}\noptions root=/dev/xvda1 ro ${args}\n`;
+}
+
 /** A dos-labelled image, one ext4 partition holding /boot (grub.cfg, the kernel, the initrd). */
 export async function guestImage(
   file: string,
-  o: { vmlinuz: string; marker: string; grubCfg: string; mib?: number },
+  o: { kernel: Buffer; marker: string; grubCfg: string; mib?: number; extra?: Tree },
 ): Promise<void> {
   const files: Tree = {
+    ...o.extra,
     'boot/grub/grub.cfg': o.grubCfg,
-    [KERNEL.slice(1)]: readFileSync(o.vmlinuz),
+    [KERNEL.slice(1)]: o.kernel,
     [INITRD.slice(1)]: markerInitrd(o.marker),
   };
-  await disk.buildImage($, file, {
+  await buildImage($, file, {
     bytes: (o.mib ?? 48) * 1024 * 1024,
     label: 'dos',
     partitions: [{ start: 2048, type: '83', bootable: true, fs: { type: 'ext4', files } }],
