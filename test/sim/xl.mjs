@@ -1033,7 +1033,8 @@ class Sim {
     }
     if (kb > d.maxmem * 1024) {
       this.libxlError(
-        'libxl_mem.c:323:libxl_set_memory_target',
+        // libxl_set_memory_target's LOGD, libxl_mem.c line 278 at RELEASE-4.17.0 (the real xl 4.17 prints it).
+        'libxl_mem.c:278:libxl_set_memory_target',
         'memory_dynamic_max must be less than or equal to memory_static_max\n',
         d.domid,
       );
