@@ -23,6 +23,7 @@ import {
 } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { packageFiles } from './packages.js';
 import { spawn } from 'node:child_process';
 
 const run = promisify(execFile);
@@ -50,6 +51,7 @@ export const DOM0_MODULES = [
 export const HOST_PATHS = [
   '/usr/bin/busybox',
   '/usr/bin/bash',
+  '/usr/bin/dash',
   '/usr/lib/xen-4.17',
   '/etc/xen',
   '/usr/bin/xenstore-read',
@@ -76,6 +78,9 @@ export const HOST_PATHS = [
   '/usr/lib/terminfo',
 ] as const;
 
+/** Installed packages whose programs are all copied. */
+export const WHOLE_PACKAGES = ['coreutils'] as const;
+
 /** Parts of the copied directories dom0 never uses (tests, GUIs, docs, byte-code caches of them). */
 export const EXCLUDE = [
   /^\/usr\/lib\/python3\.11\/(test|idlelib|tkinter|turtledemo|ensurepip|lib2to3|pydoc_data|unittest|distutils|config-[^/]*)(\/|$)/,
@@ -100,6 +105,9 @@ export const XEN_LINKS: Record<string, string> = {
   '/usr/bin/pygrub': '/usr/lib/xen-4.17/bin/pygrub',
   '/usr/sbin/xentop': '/usr/lib/xen-4.17/bin/xentop',
   '/usr/bin/python3': 'python3.11',
+  // /bin/sh is dash, as on Debian: Debian's static busybox prefers its own applets inside its
+  // shell, so a busybox sh would run busybox's chmod even where GNU chmod is installed.
+  '/usr/bin/sh': 'dash',
 };
 
 /** One line of `ldd` → the library's path (the soname and where it was found). */
@@ -440,6 +448,9 @@ export async function buildInitramfs(o: BuildInitramfsOptions): Promise<{ module
   await s.layout();
   say('copying Xen tools, python3, sshd, busybox');
   for (const p of HOST_PATHS) await s.add(p);
+  // A Debian dom0 has GNU coreutils: playbooks run over ssh use options busybox lacks (chmod --reference).
+  for (const pkg of WHOLE_PACKAGES)
+    for (const f of await packageFiles(pkg)) if (/^\/(usr\/)?s?bin\/[^/]+$/.test(f)) await s.add(f);
   for (const [p, t] of Object.entries(XEN_LINKS)) await s.link(p, t);
   say('copying shared libraries (ldd)');
   await s.add('/lib64/ld-linux-x86-64.so.2');

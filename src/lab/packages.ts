@@ -36,6 +36,8 @@ export const INSTALLED = [
   'ipxe-qemu',
   'libc6',
   'ncurses-base',
+  'coreutils',
+  'dash',
 ] as const;
 
 /** The programs `npm run lab` needs on this machine, and the Debian package of each. */
