@@ -50,6 +50,7 @@ export default defineConfig({
       sidebar: [
         { label: 'Start here', items: [{ label: 'Overview', link: '/' }] },
         { label: 'Runbooks', items: pagesIn('runbooks') },
+        { label: 'Guides', items: pagesIn('guides') },
         { label: 'Reference', items: pagesIn('reference') },
       ],
       customCss: ['./src/styles/site.css'],

@@ -39,7 +39,37 @@ const NEEDS = [
     pkg: 'strace',
     present: () => has('strace', ['/usr/bin/strace']),
   },
+  // The lab (src/lab): Xen under QEMU, dom0's programs copied from these packages.
+  {
+    what: 'qemu-system-x86_64',
+    pkg: 'qemu-system-x86',
+    present: () => has('qemu-system-x86_64', ['/usr/bin/qemu-system-x86_64']),
+  },
+  {
+    what: "HVM guests' device model",
+    pkg: 'qemu-system-xen',
+    present: () => existsSync('/usr/libexec/xen-qemu-system-i386'),
+  },
+  { what: 'SeaBIOS', pkg: 'seabios', present: () => existsSync('/usr/share/seabios/bios-256k.bin') },
+  { what: "QEMU's iPXE ROMs", pkg: 'ipxe-qemu', present: () => existsSync('/usr/lib/ipxe/qemu') },
+  { what: 'xenstore-read', pkg: 'xenstore-utils', present: () => has('xenstore-read', ['/usr/bin/xenstore-read']) },
+  {
+    what: 'busybox (static)',
+    pkg: 'busybox-static',
+    // The dynamically linked busybox package also installs /usr/bin/busybox; the lab needs the static one.
+    present: () => debInstalled('busybox-static'),
+  },
+  { what: 'python3', pkg: 'python3', present: () => has('python3', ['/usr/bin/python3']) },
+  { what: 'cpio', pkg: 'cpio', present: () => has('cpio', ['/usr/bin/cpio', '/bin/cpio']) },
+  { what: 'depmod', pkg: 'kmod', present: () => has('depmod', ['/usr/sbin/depmod', '/sbin/depmod']) },
+  { what: 'ip', pkg: 'iproute2', present: () => has('ip', ['/usr/bin/ip', '/bin/ip', '/usr/sbin/ip']) },
+  { what: 'xorriso (ISO images)', pkg: 'xorriso', present: () => has('xorriso', ['/usr/bin/xorriso']) },
 ];
+
+function debInstalled(pkg) {
+  const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.includes('install ok installed');
+}
 
 function has(cmd, paths) {
   if (paths.some((p) => existsSync(p))) return true;

@@ -433,9 +433,13 @@ class Sim {
     return this.die(1);
   }
 
-  /** @param {string} where @param {string} msg @param {number} [domid] */
+  /**
+   * libxl's log line. "Domain N:" only for a guest's domid: libxl__logv (libxl_internal.c,
+   * RELEASE-4.17.0) adds it when libxl_domid_valid_guest(domid), which is false for Domain-0.
+   * @param {string} where @param {string} msg @param {number} [domid]
+   */
   libxlError(where, msg, domid) {
-    this.err(`libxl: error: ${where}: ${domid === undefined ? '' : `Domain ${domid}:`}${msg}\n`);
+    this.err(`libxl: error: ${where}: ${domid === undefined || domid === 0 ? '' : `Domain ${domid}:`}${msg}\n`);
   }
 
   /** The requirements of `xl <cmd> A B`: exactly `n` positional arguments. @param {string[]} args @param {number} n @param {string} cmd */
@@ -1195,8 +1199,9 @@ class Sim {
       return 0;
     }
     if (running !== sched) {
+      // Line numbers: sched_credit_domain_set / sched_credit2_domain_set, libxl_sched.c, RELEASE-4.17.0.
       this.libxlError(
-        `libxl_sched.c:${sched === 'credit' ? 334 : 455}:sched_${sched}_domain_set`,
+        `libxl_sched.c:${sched === 'credit' ? 232 : 439}:sched_${sched}_domain_set`,
         `Getting domain sched ${sched}: Invalid argument`,
         d.domid,
       );
@@ -1207,7 +1212,7 @@ class Sim {
     const cap = o.c !== undefined ? parseInt(o.c, 10) || 0 : undefined;
     if (weight !== undefined && (weight < 1 || weight > 65535)) {
       this.libxlError(
-        `libxl_sched.c:${sched === 'credit' ? 342 : 463}:sched_${sched}_domain_set`,
+        `libxl_sched.c:${sched === 'credit' ? 238 : 445}:sched_${sched}_domain_set`,
         'Cpu weight out of range, valid values are within range from 1 to 65535',
         d.domid,
       );
@@ -1216,7 +1221,7 @@ class Sim {
     }
     if (cap !== undefined && (cap < 0 || cap > d.maxvcpus * 100)) {
       this.libxlError(
-        `libxl_sched.c:${sched === 'credit' ? 351 : 472}:sched_${sched}_domain_set`,
+        `libxl_sched.c:${sched === 'credit' ? 248 : 455}:sched_${sched}_domain_set`,
         `Cpu cap out of range, valid range is from 0 to ${d.maxvcpus * 100} for specified number of vcpus`,
         d.domid,
       );
@@ -1297,7 +1302,8 @@ class Sim {
     }
     if (kb > d.maxmem * 1024) {
       this.libxlError(
-        'libxl_mem.c:323:libxl_set_memory_target',
+        // libxl_set_memory_target's LOGD, libxl_mem.c line 278 at RELEASE-4.17.0 (the real xl 4.17 prints it).
+        'libxl_mem.c:278:libxl_set_memory_target',
         'memory_dynamic_max must be less than or equal to memory_static_max\n',
         d.domid,
       );

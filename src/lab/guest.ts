@@ -1,0 +1,159 @@
+/**
+ * Guests for the lab (its tests, its benchmark, rehearsals), built on the spot: a PV guest's disk image (sfdisk + mke2fs -d) whose
+ * /boot holds the lab's real Debian kernel and a tiny initrd whose /init (busybox) prints a marker
+ * on the console and powers the guest off; and the domain configs that boot it.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, copyFileSync, chmodSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildImage, localCommands, type Tree } from '../disk/index.js';
+import { gzipSync } from 'node:zlib';
+
+const $ = localCommands();
+
+/**
+ * A newc cpio whose /init prints MARKER and powers off, or with `stay` keeps the guest running
+ * (busybox-static from this machine).
+ */
+export function markerInitrd(marker: string, o: { stay?: boolean } = {}): Buffer {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'xr-lab-initrd-'));
+  try {
+    mkdirSync(path.join(dir, 'bin'));
+    mkdirSync(path.join(dir, 'proc'));
+    mkdirSync(path.join(dir, 'dev'));
+    copyFileSync('/usr/bin/busybox', path.join(dir, 'bin/busybox'));
+    chmodSync(path.join(dir, 'bin/busybox'), 0o755);
+    writeFileSync(
+      path.join(dir, 'init'),
+      `#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\necho ${marker}\n` +
+        (o.stay ? 'while :; do /bin/busybox sleep 3600; done\n' : '/bin/busybox poweroff -f\n'),
+      { mode: 0o755 },
+    );
+    return execFileSync('sh', ['-c', 'find . | sort | cpio -o -H newc -R 0:0 --quiet'], {
+      cwd: dir,
+      maxBuffer: 1 << 26,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The lab's Debian kernel as a gzip-compressed ELF: the bzImage carries an xz payload, which the
+ * domain builder of the oldest Xen releases cannot unpack (pygrub-fix names that); a gzipped ELF
+ * every Xen loads. The xz stream is cut out of the bzImage and unpacked by python3's lzma.
+ */
+export function gzippedElfKernel(vmlinuz: string): Buffer {
+  const elf = execFileSync(
+    'python3',
+    [
+      '-c',
+      'import lzma,sys;b=open(sys.argv[1],"rb").read();i=b.find(b"\\xfd7zXZ\\x00");sys.stdout.buffer.write(lzma.LZMADecompressor().decompress(b[i:]))',
+      vmlinuz,
+    ],
+    { maxBuffer: 1 << 28 },
+  );
+  if (!elf.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46])))
+    throw new Error(`no ELF kernel inside ${vmlinuz}`);
+  return gzipSync(elf, { level: 1 });
+}
+
+export const KERNEL = '/boot/vmlinuz-lab';
+export const INITRD = '/boot/initrd.img-lab';
+
+/** GRUB 2 menu as grub-mkconfig writes it, partition named the GRUB 2 way (pygrub 4.17 reads it). */
+export function classicGrubCfg(args = 'console=hvc0'): string {
+  return `set default="0"
+set timeout=5
+insmod part_msdos
+insmod ext2
+set root='(hd0,msdos1)'
+menuentry 'Debian GNU/Linux, lab kernel' --class debian {
+	insmod part_msdos
+	insmod ext2
+	set root='(hd0,msdos1)'
+	echo	'Loading Linux ...'
+	linux	${KERNEL} root=/dev/xvda1 ro ${args}
+	initrd	${INITRD}
+}
+`;
+}
+
+/** The kernel's menu entry only inside an `if` block: GRUB 2 runs it, 4.17's pygrub sees no entry. */
+export function ifOnlyGrubCfg(args = 'console=hvc0'): string {
+  return `set default="0"
+set timeout=5
+if [ x"\${feature_menuentry_id}" = xy ]; then
+  menuentry_id_option="--id"
+else
+  menuentry_id_option=""
+fi
+if [ -s \${prefix}/grubenv ]; then
+  menuentry 'Debian GNU/Linux, lab kernel' --class debian {
+	insmod part_msdos
+	insmod ext2
+	linux	${KERNEL} root=/dev/xvda1 ro ${args}
+	initrd	${INITRD}
+  }
+fi
+`;
+}
+
+/** grub.cfg as Fedora 30+ / RHEL 8 write it: blscfg, no menuentry (the entry is a BLS file). */
+export const BLS_GRUB_CFG = `set default="\${saved_entry}"
+insmod part_msdos
+insmod ext2
+insmod blscfg
+blscfg
+`;
+
+/** The BootLoaderSpec entry BLS_GRUB_CFG would load. */
+export function blsEntry(args = 'console=hvc0'): string {
+  return `title Lab kernel\nversion lab\nlinux ${KERNEL}\ninitrd ${INITRD}\noptions root=/dev/xvda1 ro ${args}\n`;
+}
+
+/** A dos-labelled image, one ext4 partition holding /boot (grub.cfg, the kernel, the initrd). */
+export async function guestImage(
+  file: string,
+  o: { kernel: Buffer; marker: string; grubCfg: string; mib?: number; extra?: Tree },
+): Promise<void> {
+  const files: Tree = {
+    ...o.extra,
+    'boot/grub/grub.cfg': o.grubCfg,
+    [KERNEL.slice(1)]: o.kernel,
+    [INITRD.slice(1)]: markerInitrd(o.marker),
+  };
+  await buildImage($, file, {
+    bytes: (o.mib ?? 48) * 1024 * 1024,
+    label: 'dos',
+    partitions: [{ start: 2048, type: '83', bootable: true, fs: { type: 'ext4', files } }],
+  });
+}
+
+/** An xl domain config for a PV guest on FILE (a dom0 path). */
+export function pvConfig(o: {
+  name: string;
+  disk: string;
+  bootloader?: 'pygrub';
+  kernel?: string;
+  memory?: number;
+  maxmem?: number;
+  vcpus?: number;
+  maxvcpus?: number;
+  vif?: string;
+  extra?: string[];
+}): string {
+  const lines = [`name = "${o.name}"`];
+  if (o.bootloader) lines.push(`bootloader = "${o.bootloader}"`);
+  if (o.kernel) lines.push(`kernel = "${o.kernel}"`);
+  lines.push(`memory = ${o.memory ?? 128}`);
+  if (o.maxmem) lines.push(`maxmem = ${o.maxmem}`);
+  lines.push(`vcpus = ${o.vcpus ?? 1}`);
+  if (o.maxvcpus) lines.push(`maxvcpus = ${o.maxvcpus}`);
+  lines.push(`disk = [ 'file:${o.disk},xvda,w' ]`);
+  if (o.vif !== undefined) lines.push(`vif = [ '${o.vif}' ]`);
+  lines.push('on_poweroff = "destroy"', 'on_reboot = "destroy"', 'on_crash = "destroy"');
+  lines.push(...(o.extra ?? []));
+  return `${lines.join('\n')}\n`;
+}

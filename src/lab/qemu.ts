@@ -1,0 +1,121 @@
+/**
+ * Booting the lab: QEMU (software emulation, no KVM) loads Xen as a multiboot kernel, dom0's
+ * kernel and initramfs as its modules, and forwards dom0's sshd to a port on 127.0.0.1.
+ */
+import { createServer } from 'node:net';
+import { SHARE_TAG } from './initramfs.js';
+
+export type Scheduler = 'credit' | 'credit2';
+
+export interface BootOptions {
+  xen: string;
+  vmlinuz: string;
+  initrd: string;
+  /** The machine's memory (MiB). */
+  memoryMiB: number;
+  cpus: number;
+  /** dom0's memory (MiB), or 'none' to let Xen give dom0 everything (and balloon). */
+  dom0MemMiB: number | 'none';
+  sched: Scheduler;
+  sshPort: number;
+  serialLog: string;
+  pidFile: string;
+  /** A directory of this machine dom0 mounts at /mnt/lab (virtio 9p). */
+  shareDir?: string;
+}
+
+export const DEFAULT_BOOT = {
+  memoryMiB: 3072,
+  cpus: 2,
+  dom0MemMiB: 1024,
+  sched: 'credit2',
+} as const satisfies Partial<BootOptions>;
+
+/** Xen's command line. */
+export function xenCommandLine(o: Pick<BootOptions, 'dom0MemMiB' | 'sched' | 'cpus'>): string {
+  const parts = ['console=com1', 'com1=115200,8n1'];
+  if (o.dom0MemMiB !== 'none') parts.push(`dom0_mem=${o.dom0MemMiB}M,max:${o.dom0MemMiB}M`);
+  parts.push(`dom0_max_vcpus=${o.cpus}`, `sched=${o.sched}`, 'noreboot');
+  return parts.join(' ');
+}
+
+/** dom0's kernel command line (the multiboot module's string after the file name). */
+export const DOM0_CMDLINE = 'console=hvc0 quiet';
+
+/** A comma inside one of -initrd's module strings is written twice. */
+export function qemuEscapeComma(s: string): string {
+  return s.replace(/,/g, ',,');
+}
+
+/** The whole QEMU command. */
+export function qemuArgv(o: BootOptions): string[] {
+  const modules = [`${o.vmlinuz} ${DOM0_CMDLINE}`, o.initrd].map(qemuEscapeComma).join(',');
+  return [
+    'qemu-system-x86_64',
+    '-machine',
+    'q35',
+    '-accel',
+    'tcg',
+    // Plain `-cpu max` crashes dom0 under QEMU 7.2's TCG; without SMAP it boots.
+    '-cpu',
+    'max,-smap',
+    '-m',
+    String(o.memoryMiB),
+    '-smp',
+    String(o.cpus),
+    '-nodefaults',
+    '-display',
+    'none',
+    '-no-reboot',
+    '-kernel',
+    o.xen,
+    '-append',
+    xenCommandLine(o),
+    '-initrd',
+    modules,
+    '-netdev',
+    `user,id=n0,hostfwd=tcp:127.0.0.1:${o.sshPort}-:22`,
+    '-device',
+    'e1000e,netdev=n0',
+    ...(o.shareDir
+      ? ['-virtfs', `local,path=${qemuEscapeComma(o.shareDir)},mount_tag=${SHARE_TAG},security_model=none,id=share`]
+      : []),
+    '-serial',
+    `file:${o.serialLog}`,
+    '-monitor',
+    'none',
+    '-daemonize',
+    '-pidfile',
+    o.pidFile,
+  ];
+}
+
+/** A TCP port on 127.0.0.1 nobody listens on now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Whether PID is a running process (signal 0). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** What in a serial log says the boot failed (Xen panic, dom0 kernel panic). */
+export function bootFailure(serial: string): string | undefined {
+  const m = /(Panic on CPU \d+:[\s\S]{0,400}|Kernel panic - not syncing:[^\n]*)/.exec(serial);
+  return m?.[1];
+}

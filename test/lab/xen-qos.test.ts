@@ -1,0 +1,118 @@
+/**
+ * xen-qos over ssh against a running PV guest on a real Xen 4.17 host (the lab, booted with the
+ * credit scheduler): each change is read back from the real xl and xenstore, and --persist then a
+ * restart keeps the values.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { runPlaybook } from '../helpers/playbook.js';
+import { gzippedElfKernel, markerInitrd, pvConfig } from 'xen-runbooks/lab';
+import { labKernel, startLab, type Lab } from './lab.js';
+
+let lab: Lab;
+const NAME = 'qos1';
+const MARKER = 'XR-QOS-UP';
+
+beforeAll(async () => {
+  lab = await startLab({ sched: 'credit' });
+  writeFileSync(path.join(lab.share, 'vmlinux.gz'), gzippedElfKernel(labKernel(lab)));
+  writeFileSync(path.join(lab.share, 'initrd-stay'), markerInitrd(MARKER, { stay: true }));
+  await lab.ssh('truncate -s 16M /var/lib/xen/qos1.img');
+  const cfg = pvConfig({
+    name: NAME,
+    kernel: '/mnt/lab/vmlinux.gz',
+    disk: '/var/lib/xen/qos1.img',
+    memory: 128,
+    maxmem: 192,
+    vcpus: 2,
+    maxvcpus: 2,
+    vif: 'bridge=xenbr0',
+    extra: ['ramdisk = "/mnt/lab/initrd-stay"', 'extra = "console=hvc0"'],
+  });
+  await lab.ssh(`cat > /etc/xen/${NAME}.cfg`, cfg);
+  const r = await lab.ssh(`xl create /etc/xen/${NAME}.cfg`);
+  if (r.code !== 0) throw new Error(`xl create ${NAME} failed: ${r.stderr}`);
+  await lab.waitForConsole(NAME, MARKER);
+}, 1_800_000);
+
+afterAll(async () => {
+  await lab?.stop();
+}, 120_000);
+
+const qos = (args: string[]) =>
+  runPlaybook('xen-qos', [NAME, '--host', 'root@xenlab', '--ssh-config', lab.sshConfig, '--yes', ...args]);
+
+async function domid(): Promise<string> {
+  const r = await lab.ssh(`xl domid ${NAME}`);
+  expect(r.code).toBe(0);
+  return r.stdout.trim();
+}
+
+/** `xl sched-credit -d NAME`'s row: weight and cap. */
+async function credit(): Promise<{ weight: number; cap: number }> {
+  const r = await lab.ssh(`xl sched-credit -d ${NAME}`);
+  expect(r.code).toBe(0);
+  const row = r.stdout.split('\n').find((l) => l.startsWith(`${NAME} `));
+  const f = row!.trim().split(/\s+/);
+  return { weight: Number(f[2]), cap: Number(f[3]) };
+}
+
+describe('xen-qos on a real Xen 4.17 host, over --host', () => {
+  test('the host runs the credit scheduler', async () => {
+    const r = await lab.ssh('xl info');
+    expect(r.stdout).toMatch(/^xen_scheduler\s*:\s*credit$/m);
+  });
+
+  test('CPU weight and cap under credit, read back from xl sched-credit', async () => {
+    expect(await credit()).toEqual({ weight: 256, cap: 0 });
+    const r = await qos(['--cpu-weight', '512', '--cpu-cap', '50']);
+    expect(r.stderr).not.toMatch(/✗/);
+    expect(r.code).toBe(0);
+    expect(await credit()).toEqual({ weight: 512, cap: 50 });
+  }, 900_000);
+
+  test('vCPUs down to 1 live: xl vcpu-list shows one online', async () => {
+    const r = await qos(['--vcpus', '1']);
+    expect(r.code).toBe(0);
+    const list = await lab.ssh(`xl vcpu-list ${NAME}`);
+    const rows = list.stdout.split('\n').filter((l) => l.startsWith(`${NAME} `));
+    expect(rows).toHaveLength(2);
+    const online = (await lab.ssh(`xenstore-read /local/domain/${await domid()}/cpu/1/availability`)).stdout.trim();
+    expect(online).toBe('offline');
+  }, 900_000);
+
+  test('memory target 160 MiB live: xenstore memory/target', async () => {
+    const r = await qos(['--memory', '160']);
+    expect(r.code).toBe(0);
+    const target = (await lab.ssh(`xenstore-read /local/domain/${await domid()}/memory/target`)).stdout.trim();
+    expect(Number(target)).toBe(160 * 1024);
+  }, 900_000);
+
+  test("vif rate 8Mb/s@50ms: the backend's rate key holds bytes,usecs", async () => {
+    const r = await qos(['--rate', '8Mb/s@50ms']);
+    expect(r.stderr).not.toMatch(/✗/);
+    expect(r.code).toBe(0);
+    const id = await domid();
+    const rate = await lab.ssh(`xenstore-read /local/domain/0/backend/vif/${id}/0/rate`);
+    expect(rate.code).toBe(0);
+    // 8 Mbit/s = 1,000,000 bytes/s: 50,000 bytes every 50,000 µs.
+    expect(rate.stdout.trim()).toBe('50000,50000');
+  }, 900_000);
+
+  test('--persist, then a restart: the new domain starts with the values', async () => {
+    const r = await qos(['--cpu-weight', '768', '--cpu-cap', '25', '--memory', '144', '--persist']);
+    expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 });
+    const cfg = (await lab.ssh(`cat /etc/xen/${NAME}.cfg`)).stdout;
+    expect(cfg).toMatch(/^cpu_weight\s*=\s*768$/m);
+    expect(cfg).toMatch(/^cap\s*=\s*25$/m);
+    expect(cfg).toMatch(/^memory\s*=\s*144$/m);
+    await lab.ssh(`xl destroy ${NAME}`);
+    await lab.ssh(`rm -f /var/log/xen/console/guest-${NAME}.log`);
+    const c = await lab.ssh(`xl create /etc/xen/${NAME}.cfg`);
+    expect(c.code).toBe(0);
+    expect(await credit()).toEqual({ weight: 768, cap: 25 });
+    const target = (await lab.ssh(`xenstore-read /local/domain/${await domid()}/memory/target`)).stdout.trim();
+    expect(Number(target)).toBe(144 * 1024);
+  }, 900_000);
+});
