@@ -24,6 +24,8 @@ export interface XlSeedDisk {
   /** Default rw. */
   access?: string;
   devtype?: 'cdrom' | 'disk';
+  /** libxl's backend (phy, qdisk, ...): chosen at `xl create`; seeded, as for a target that exists. */
+  backend?: string;
 }
 
 export interface XlSeedDomain {
@@ -48,6 +50,12 @@ export interface XlSeedDomain {
   cap?: number;
   /** PV drivers in the guest: graceful shutdown and ballooning work (default false; Domain-0 true). */
   pvDrivers?: boolean;
+  /**
+   * The guest's PV frontends (netfront, blkfront) have connected: network-list/block-list show
+   * state 4 and ring keys, a vif backend is Connected (4). Default: a PV guest, or an HVM guest
+   * with pvDrivers. A guest `xl create` starts has none connected (state 1, evt-ch -1).
+   */
+  frontends?: boolean;
   vifs?: XlSeedVif[];
   disks?: XlSeedDisk[];
   /** The configuration the domain was created from (keys and values). */
@@ -101,6 +109,15 @@ export declare function runXl(
   argv: string[],
   dir: string,
 ): { code: number; stdout: string; stderr: string };
+/**
+ * The backend libxl 4.17 gives a disk (phy, qdisk, standalone), or the libxl error refusing it:
+ * `p` is a disk spec as parseDiskSpec reads it; `stat` says what its target is.
+ */
+export declare function diskBackend(
+  p: Record<string, string | undefined>,
+  domType: string,
+  stat: (target: string) => 'file' | 'block' | 'other' | 'missing',
+): { backend: string } | { where: string; error: string; domain?: true };
 /** The device number xl shows for a vdev (hda 768, hdc 5632, xvda 51712). */
 export declare function vdevNumber(vdev: string): number;
 export declare function main(tool: 'xl' | 'xm'): void;

@@ -32,10 +32,14 @@
  *        "state": "r-----", "cpu_time": 12.3,    // xl list columns
  *        "weight": 256, "cap": 0,                // scheduler parameters (credit / credit2)
  *        "pvDrivers": true,                      // PV drivers: graceful shutdown, ballooning
+ *        "frontends": true,                      // the guest's netfront/blkfront connected (xenbus
+ *                                                // state 4); default: a PV guest, or an HVM guest
+ *                                                // with pvDrivers. `xl create` starts with false.
  *        "vifs": [ { "devid": 0, "mac": "00:16:3e:..", "bridge": "xenbr0", "model": "e1000",
  *                    "rate": "10Mb/s@50ms", "script": "vif-bridge" } ],
  *        "disks": [ { "vdev": "hda", "target": "/srv/x.img", "format": "raw", "access": "rw",
- *                     "devtype": "cdrom" } ],
+ *                     "devtype": "cdrom", "backend": "phy" } ],   // backend: libxl's choice
+ *                                                // (diskBackend; seeded: as for an existing target)
  *        "config": { ... }                       // the config file's keys, as created
  *     } ]
  *   }
@@ -150,6 +154,9 @@ function normalizeDomain(d, domid) {
     weight: d.weight ?? 256,
     cap: d.cap ?? 0,
     pvDrivers: d.pvDrivers ?? domid === 0,
+    // A seeded guest is one already running on the host: a PV kernel connects its frontends as it
+    // boots, an HVM guest only once it has PV drivers.
+    frontends: d.frontends ?? ((d.type ?? (domid === 0 ? 'pv' : 'hvm')) !== 'hvm' || (d.pvDrivers ?? domid === 0)),
     vifs: (d.vifs ?? []).map((/** @type {any} */ v, /** @type {number} */ i) => ({
       devid: v.devid ?? i,
       mac: v.mac ?? macFor(domid, i),
@@ -565,7 +572,10 @@ class Sim {
         disks: d.disks.map((/** @type {any} */ x) => ({
           pdev_path: x.target ?? '',
           vdev: x.vdev,
-          backend: x.target?.startsWith('/dev/') ? 'phy' : 'qdisk',
+          // libxl's choice (diskBackend). `xl create -n` prints the configuration before libxl
+          // sets it: an unknown backend (0) is left out of the JSON (gentypes.py get_default_expr,
+          // RELEASE-4.17.0: an enum without init_val is written when non-zero).
+          ...(d.domid >= 0 ? { backend: diskBackendOf(d, x) } : {}),
           format: x.format ?? 'raw',
           ...(x.devtype === 'cdrom'
             ? { removable: 1, is_cdrom: 1 }
@@ -752,9 +762,11 @@ class Sim {
         disks.push({
           vdev: p.vdev,
           target: p.target,
-          format: p.format ?? (p.target ? 'raw' : 'empty'),
+          // libxlu_disk.c xlu_disk_parse (RELEASE-4.17.0): raw unless given; a CD-ROM without a target is empty.
+          format: p.devtype === 'cdrom' && !p.target ? 'empty' : (p.format ?? 'raw'),
           access: p.access ?? (p.devtype === 'cdrom' ? 'ro' : 'rw'),
           ...(p.devtype ? { devtype: p.devtype } : {}),
+          spec: p,
         });
       } catch (e) {
         this.err(`${file}: ${/** @type {Error} */ (e).message}\n`);
@@ -876,17 +888,23 @@ class Sim {
       }
     }
     for (const [i, d] of disks.entries()) {
-      if (d.target === undefined || d.target === '') continue;
-      const onHost = this.root ? path.join(this.root, d.target) : d.target;
-      if (!existsSync(onHost)) {
-        if (this.tool === 'xm') {
+      if (this.tool === 'xm') {
+        // xend (RELEASE-4.1.0) checks that a file: image exists; its backends are not libxl's.
+        if (d.target && !existsSync(this.root ? path.join(this.root, d.target) : d.target)) {
           this.err(`Error: Disk image does not exist: ${d.target}\n`);
           return 1;
         }
-        this.libxlError(
-          'libxl_device.c:397:libxl__device_disk_set_backend',
-          `Disk vdev=${d.vdev} failed to stat: ${d.target}: No such file or directory`,
-        );
+        continue;
+      }
+      // libxl_create.c initiate_domain_create → libxl__device_disk_setdefault → set_backend.
+      const chosen = diskBackend(d.spec, type, (t) => {
+        const onHost = this.root ? path.join(this.root, t) : t;
+        if (t === '' || !existsSync(onHost)) return 'missing';
+        const st = statSync(onHost);
+        return st.isFile() ? 'file' : st.isBlockDevice() ? 'block' : 'other';
+      });
+      if ('error' in chosen) {
+        this.libxlError(chosen.where, chosen.error, chosen.domain ? domid : undefined);
         this.libxlError(
           'libxl_create.c:1289:initiate_domain_create',
           `Unable to set disk defaults for disk ${i}`,
@@ -896,22 +914,9 @@ class Sim {
         this.state.nextDomid++;
         return 1;
       }
-      const st = statSync(onHost);
-      if (!st.isFile() && !st.isBlockDevice()) {
-        this.libxlError(
-          'libxl_device.c:420:libxl__device_disk_set_backend',
-          `Disk vdev=${d.vdev}, backend phy unsuitable as phys path not a block device`,
-        );
-        this.libxlError(
-          'libxl_create.c:1289:initiate_domain_create',
-          `Unable to set disk defaults for disk ${i}`,
-          domid,
-        );
-        this.destroyFailed(domid);
-        this.state.nextDomid++;
-        return 1;
-      }
+      d.backend = chosen.backend;
     }
+    for (const d of disks) delete d.spec;
     this.state.nextDomid++;
     info.free_memory -= needMb;
     this.domains.push({
@@ -923,11 +928,17 @@ class Sim {
       maxmem,
       vcpus,
       maxvcpus,
-      state: paused ? '--p---' : 'r-----',
+      // xl list's State (xl_info.c list_domains, RELEASE-4.17.0): r when a vCPU is running, b when
+      // every online vCPU is blocked (xen/common/domctl.c getdomaininfo). A guest between two
+      // commands waits for work: -b---- (the lab's idle PV guest shows it), --p--- with -p.
+      state: paused ? '--p---' : '-b----',
       cpu_time: 0,
       weight: num('cpu_weight', 256),
       cap: num('cap', 0),
       pvDrivers: false,
+      // No frontend driver has connected yet: network-list/block-list show state 1, evt-ch -1
+      // (frontendKeys); netback waits in InitWait (backendState).
+      frontends: false,
       needKb,
       vifs: vifs.map((v) => ({ ...v, mac: v.mac })),
       disks,
@@ -1359,10 +1370,14 @@ class Sim {
       const d = this.find(q);
       for (const v of d.vifs) {
         const be = `/local/domain/0/backend/vif/${d.domid}/${v.devid}`;
-        const evtch = 20 + v.devid * 2;
-        const tx = 768 + v.devid * 2;
+        // xend's list shows the backend's state (what xen-qos reads there); xl the frontend's keys.
+        const fe =
+          this.tool === 'xm'
+            ? { state: backendState(d), evtch: 20 + v.devid * 2, ref: 768 + v.devid * 2 }
+            : frontendKeys(d, 20 + v.devid * 2, 768 + v.devid * 2);
+        const rx = fe.ref < 0 ? -1 : fe.ref + 1;
         this.out(
-          `${String(v.devid).padEnd(3)} ${'0'.padEnd(2)} ${v.mac}${String(v.devid).padStart(6)} ${String(backendState(d)).padStart(5)} ${String(evtch).padStart(6)} ${String(tx).padStart(5)}/${String(tx + 1).padEnd(11)} ${be.padEnd(30)}\n`,
+          `${String(v.devid).padEnd(3)} ${'0'.padEnd(2)} ${v.mac}${String(v.devid).padStart(6)} ${String(fe.state).padStart(5)} ${String(fe.evtch).padStart(6)} ${String(fe.ref).padStart(5)}/${String(rx).padEnd(11)} ${be.padEnd(30)}\n`,
         );
       }
     }
@@ -1469,10 +1484,10 @@ class Sim {
       if (!d) continue;
       for (const x of d.disks) {
         const devid = vdevNumber(x.vdev);
-        const kind = x.target?.startsWith('/dev/') ? 'vbd' : 'qdisk';
-        const be = `/local/domain/0/backend/${kind}/${d.domid}/${devid}`;
+        const be = `/local/domain/0/backend/${BACKEND_KIND[diskBackendOf(d, x)]}/${d.domid}/${devid}`;
+        const fe = frontendKeys(d, 30 + (devid % 16), 8);
         this.out(
-          `${String(devid).padEnd(5)} ${'0'.padEnd(3)} ${String(d.domid).padEnd(6)} ${'4'.padEnd(5)} ${String(30 + (devid % 16)).padEnd(6)} ${'8'.padEnd(8)} ${be.padEnd(30)}\n`,
+          `${String(devid).padEnd(5)} ${'0'.padEnd(3)} ${String(d.domid).padEnd(6)} ${String(fe.state).padEnd(5)} ${String(fe.evtch).padEnd(6)} ${String(fe.ref).padEnd(8)} ${be.padEnd(30)}\n`,
         );
       }
     }
@@ -1513,14 +1528,124 @@ function xmSxp(d) {
 }
 
 /**
- * The state a vif's backend shows (`xl network-list`, column state; BACKEND/state in xenstore):
- * 4 (XenbusStateConnected) once a netfront has connected; 2 (InitWait) while netback waits for
- * one — an HVM guest without PV drivers never connects (it uses QEMU's emulated card), see
+ * Have the guest's PV frontends (netfront, blkfront) connected? A domain written without the key
+ * (an older xl.json) answers as seedXl's default: a PV guest, or an HVM guest with PV drivers.
+ * @param {any} d
+ */
+function frontendsConnected(d) {
+  return d.frontends ?? (d.type !== 'hvm' || Boolean(d.pvDrivers));
+}
+
+/**
+ * The state a vif's backend shows (BACKEND/state in xenstore; xm network-list's state column):
+ * 4 (XenbusStateConnected) once the guest's netfront has connected; 2 (InitWait) while netback
+ * waits for one (Linux drivers/net/xen-netback/xenbus.c netback_probe switches to InitWait) — a
+ * guest without a netfront never connects (an HVM guest then uses QEMU's emulated card); see
  * include/xen/interface/io/xenbus.h for the numbers.
  * @param {any} d
  */
 function backendState(d) {
-  return d.type !== 'hvm' || d.pvDrivers ? 4 : 2;
+  return frontendsConnected(d) ? 4 : 2;
+}
+
+/**
+ * What `xl network-list` and `xl block-list` print for a device's state, event channel and ring
+ * references: the FRONTEND's keys, not the backend's (libxl_nic.c libxl_device_nic_getinfo and
+ * libxl_disk.c libxl_device_disk_getinfo, RELEASE-4.17.0: FRONTEND/state, event-channel,
+ * tx-ring-ref, rx-ring-ref, ring-ref; -1 for a key that is not there). libxl writes
+ * FRONTEND/state = 1 (XenbusStateInitialising) when it adds the device (libxl_device.c
+ * libxl__device_add_async for a vif, libxl_disk.c device_disk_add for a disk, RELEASE-4.17.0)
+ * and nothing else: the event channel and ring keys, and state 4, come from a frontend driver
+ * in the guest when it connects. The numbers of a connected one are the simulator's own.
+ * @param {any} d @param {number} evtch @param {number} ref
+ * @returns {{ state: number, evtch: number, ref: number }}
+ */
+function frontendKeys(d, evtch, ref) {
+  return frontendsConnected(d) ? { state: 4, evtch, ref } : { state: 1, evtch: -1, ref: -1 };
+}
+
+/**
+ * The xenstore directory of each disk backend (libxl_disk.c libxl__device_from_disk,
+ * RELEASE-4.17.0: phy and tap → vbd, qdisk → qdisk, standalone → virtio_disk).
+ * @type {Record<string, string>}
+ */
+const BACKEND_KIND = { phy: 'vbd', tap: 'vbd', qdisk: 'qdisk', standalone: 'virtio_disk' };
+
+/**
+ * The backend libxl 4.17 gives a disk, or the error that refuses it. Read from RELEASE-4.17.0:
+ * - libxl_disk.c libxl__device_disk_setdefault: a CD-ROM of an HVM guest is forced onto qdisk
+ *   (another backendtype= is an error); the specification defaults to xen;
+ * - libxl_device.c libxl__device_disk_set_backend: an `empty` format (a CD-ROM without a medium,
+ *   libxlu_disk.c xlu_disk_parse) needs a CD-ROM and no stat; otherwise, unless script= is given,
+ *   the target is stat()ed first when the backend is unset, phy or standalone ("failed to
+ *   stat"); a backendtype= is tried alone, else phy, qdisk, tap, standalone in turn;
+ * - disk_try_backend: phy takes a raw format only, no colo, and a script= or a path that is a
+ *   regular file or a block device (libxl_linux.c libxl__try_phy_backend: S_ISBLK || S_ISREG);
+ *   qdisk takes anything without script=; tap never ("blktap not available"); standalone only the
+ *   virtio specification, raw, no script=, a file or block device; and phy/qdisk/tap never the
+ *   virtio specification.
+ * So a raw image file or a block device is phy (vbd); qcow2/vhd/qed, a CD-ROM of an HVM guest, an
+ * empty drive and a raw path that is neither file nor block device are qdisk.
+ * A storage driver domain (backend=) is not simulated: Domain-0 serves every disk.
+ * Line numbers in the messages are RELEASE-4.17.0's.
+ * @param {Record<string, string | undefined>} p a disk spec as parseDiskSpec reads it
+ * @param {string} domType
+ * @param {(target: string) => 'file' | 'block' | 'other' | 'missing'} stat
+ * @returns {{ backend: string } | { where: string, error: string, domain?: true }}
+ */
+export function diskBackend(p, domType, stat) {
+  const cdrom = p.devtype === 'cdrom';
+  const target = p.target ?? '';
+  // libxlu_disk.c xlu_disk_parse (RELEASE-4.17.0): raw unless given; a CD-ROM without a target is empty.
+  const format = cdrom && target === '' ? 'empty' : (p.format ?? 'raw');
+  const virtio = p.specification === 'virtio';
+  const script = p.script !== undefined && p.script !== '';
+  const colo = p.colo !== undefined;
+  let wanted = p.backendtype;
+  if (cdrom && domType === 'hvm') {
+    if (wanted !== undefined && wanted !== 'qdisk')
+      return {
+        where: 'libxl_disk.c:196:libxl__device_disk_setdefault',
+        error: 'Backend for CD devices on HVM guests must be Qdisk',
+        domain: true,
+      };
+    wanted = 'qdisk';
+  }
+  const where = (/** @type {number} */ line) => `libxl_device.c:${line}:libxl__device_disk_set_backend`;
+  /** @type {string} */
+  let kind = 'other';
+  if (format === 'empty') {
+    if (!cdrom) return { where: where(421), error: `Disk vdev=${p.vdev} is empty but not cdrom` };
+    if (target !== '')
+      return { where: where(425), error: `Disk vdev=${p.vdev} is empty but an image has been provided: ${target}` };
+  } else if ((wanted === undefined || wanted === 'phy' || wanted === 'standalone') && !script) {
+    kind = stat(target);
+    if (kind === 'missing')
+      return { where: where(437), error: `Disk vdev=${p.vdev} failed to stat: ${target}: No such file or directory` };
+  }
+  const fileOrBlock = kind === 'file' || kind === 'block';
+  const tryBackend = (/** @type {string} */ b) => {
+    if (virtio !== (b === 'standalone')) return false;
+    if (b === 'phy') return format === 'raw' && !colo && (script || fileOrBlock);
+    if (b === 'qdisk') return !script;
+    if (b === 'standalone') return format === 'raw' && !script && !colo && fileOrBlock;
+    return false; // tap: "backend tap unsuitable because blktap not available"
+  };
+  const chosen =
+    wanted !== undefined ? [wanted].find(tryBackend) : ['phy', 'qdisk', 'tap', 'standalone'].find(tryBackend);
+  if (!chosen) return { where: where(457), error: `no suitable backend for disk ${p.vdev}` };
+  return { backend: chosen };
+}
+
+/**
+ * A domain's disk backend: libxl's choice at `xl create`; for a seeded disk, the choice libxl
+ * makes for a target that exists (a block device under /dev, else a regular file).
+ * @param {any} d @param {any} x
+ */
+function diskBackendOf(d, x) {
+  if (x.backend) return x.backend;
+  const b = diskBackend(x, d.type, (t) => (t.startsWith('/dev/') ? 'block' : 'file'));
+  return 'backend' in b ? b.backend : 'qdisk';
 }
 
 /** The credit netback was given, as `bytes,usecs` (libxl_nic.c libxl__set_xenstore_nic writes "rate"). @param {any} v */

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SIM_BIN } from '../helpers/playbook.js';
-import { readXl, runXl, seedXl, vdevNumber } from '../sim/xl.mjs';
+import { diskBackend, readXl, runXl, seedXl, vdevNumber } from '../sim/xl.mjs';
 
 let dir: string;
 const xl = (...argv: string[]) => runXl('xl', argv, dir);
@@ -131,7 +131,11 @@ describe('xl create', () => {
     expect(r).toMatchObject({ code: 0, stdout: '', stderr: `Parsing config from ${f}\n` });
     const s = readXl(dir);
     const d = s?.domains.find((x) => x.name === 'win7');
-    expect(d).toMatchObject({ domid: 1, type: 'hvm', memory: 4096, maxmem: 4096, vcpus: 2, state: 'r-----' });
+    // Between two commands a new guest waits for work, as the real idle guest: blocked, not running.
+    expect(d).toMatchObject({ domid: 1, type: 'hvm', memory: 4096, maxmem: 4096, vcpus: 2, state: '-b----' });
+    expect(xl('list', 'win7').stdout.split('\n')[1]).toBe(
+      `win7${' '.repeat(36)}     1  4096     2     -b----       0.0`,
+    );
     expect(d?.vifs[0]).toMatchObject({ devid: 0, bridge: 'xenbr0', model: 'e1000' });
     expect(d?.vifs[0]?.mac).toMatch(/^00:16:3e(:[0-9a-f]{2}){3}$/);
     expect(s?.info.free_memory).toBeLessThan(10000 - 4096);
@@ -309,9 +313,10 @@ describe('network and block devices', () => {
     expect(list[0]).toBe(
       'Idx BE Mac Addr.         handle state evt-ch   tx-/rx-ring-ref BE-path                       ',
     );
-    // An HVM guest without PV drivers never connects a netfront: its backend waits (2, InitWait).
-    expect(list[1]).toMatch(
-      /^0 {3}0 {2}00:16:3e:aa:bb:cc {5}0 {5}2 +\d+ +\d+\/\d+ +\/local\/domain\/0\/backend\/vif\/1\/0/,
+    // xl shows the frontend's keys: an HVM guest without PV drivers never connects a netfront, so
+    // the state libxl wrote stays (1, Initialising) and there is no event channel nor ring.
+    expect(list[1]).toBe(
+      '0   0  00:16:3e:aa:bb:cc     0     1     -1    -1/-1          /local/domain/0/backend/vif/1/0',
     );
     expect(xl('network-attach', 'w', 'bridge=xenbr1', 'rate=5Mb/s@20ms').code).toBe(0);
     expect(readXl(dir)?.domains[1]?.vifs[1]).toMatchObject({ devid: 1, bridge: 'xenbr1', rate: '5Mb/s@20ms' });
@@ -342,6 +347,152 @@ describe('network and block devices', () => {
     expect([vdevNumber('xvda'), vdevNumber('xvdb'), vdevNumber('hdb'), vdevNumber('sda')]).toEqual([
       51712, 51728, 832, 2048,
     ]);
+  });
+});
+
+describe('PV frontends: what xl network-list and block-list read', () => {
+  function pvCfg(disk: string): string {
+    writeFileSync(path.join(dir, 'pv.img'), '');
+    return writeCfg(
+      'pv.cfg',
+      [
+        'name = "pv"',
+        'kernel = "/boot/vmlinuz"',
+        'memory = 128',
+        `disk = [ '${disk}' ]`,
+        "vif = [ 'mac=00:16:3e:00:00:01,bridge=xenbr0' ]",
+        '',
+      ].join('\n'),
+    );
+  }
+
+  it('a guest xl create starts: state 1 (Initialising), no event channel, no ring; netback waits', () => {
+    seedXl(dir);
+    const f = pvCfg(`file:${path.join(dir, 'pv.img')},xvda,w`);
+    expect(xl('create', f).code).toBe(0);
+    expect(xl('network-list', 'pv').stdout.split('\n')[1]).toBe(
+      '0   0  00:16:3e:00:00:01     0     1     -1    -1/-1          /local/domain/0/backend/vif/1/0',
+    );
+    expect(xl('block-list', 'pv').stdout.split('\n')[1]).toBe(
+      '51712 0   1      1     -1     -1       /local/domain/0/backend/vbd/1/51712',
+    );
+    const xs = spawnSync(path.join(SIM_BIN, 'xenstore-read'), ['/local/domain/0/backend/vif/1/0/state'], {
+      env: { ...process.env, XR_SIM_DIR: dir },
+      encoding: 'utf8',
+    });
+    expect(xs.stdout).toBe('2\n');
+  });
+
+  it('a seeded PV guest has connected frontends unless told otherwise', () => {
+    const pv = {
+      type: 'pv' as const,
+      vifs: [{ mac: '00:16:3e:00:00:01' }],
+      disks: [{ vdev: 'xvda', target: '/srv/a.img' }],
+    };
+    seedXl(dir, {
+      domains: [
+        { name: 'up', ...pv },
+        { name: 'bare', frontends: false, ...pv },
+      ],
+    });
+    expect(xl('network-list', 'up').stdout.split('\n')[1]).toBe(
+      '0   0  00:16:3e:00:00:01     0     4     20   768/769         /local/domain/0/backend/vif/1/0',
+    );
+    expect(xl('block-list', 'up').stdout.split('\n')[1]).toBe(
+      '51712 0   1      4     30     8        /local/domain/0/backend/vbd/1/51712',
+    );
+    expect(xl('network-list', 'bare').stdout.split('\n')[1]).toMatch(
+      /^0 {3}0 {2}00:16:3e:00:00:01 {5}0 {5}1 {5}-1 {4}-1\/-1 /,
+    );
+    expect(xl('block-list', 'bare').stdout.split('\n')[1]).toMatch(/^51712 0 {3}2 {6}1 {5}-1 {5}-1 /);
+  });
+});
+
+describe("libxl's disk backend (libxl__device_disk_set_backend, 4.17)", () => {
+  const file = (): 'file' => 'file';
+  it('raw files and block devices are phy; other formats, HVM CD-ROMs and empty drives qdisk', () => {
+    expect(diskBackend({ vdev: 'xvda', target: '/srv/a.img' }, 'pv', file)).toEqual({ backend: 'phy' });
+    expect(diskBackend({ vdev: 'xvda', target: '/dev/vg/a' }, 'pv', () => 'block')).toEqual({ backend: 'phy' });
+    expect(diskBackend({ vdev: 'xvda', target: '/srv/a.q', format: 'qcow2' }, 'pv', file)).toEqual({
+      backend: 'qdisk',
+    });
+    expect(diskBackend({ vdev: 'hdc', target: '/srv/w.iso', devtype: 'cdrom' }, 'hvm', file)).toEqual({
+      backend: 'qdisk',
+    });
+    expect(diskBackend({ vdev: 'xvdc', target: '/srv/w.iso', devtype: 'cdrom' }, 'pv', file)).toEqual({
+      backend: 'phy',
+    });
+    expect(diskBackend({ vdev: 'hdc', devtype: 'cdrom' }, 'hvm', () => 'missing')).toEqual({ backend: 'qdisk' });
+    // A path that is neither a file nor a block device: phy is unsuitable, qdisk takes it.
+    expect(diskBackend({ vdev: 'xvda', target: '/srv' }, 'pv', () => 'other')).toEqual({ backend: 'qdisk' });
+    // script= means phy without a stat; colo rules phy out.
+    expect(diskBackend({ vdev: 'xvda', target: 'iqn.x', script: 'block-iscsi' }, 'pv', () => 'missing')).toEqual({
+      backend: 'phy',
+    });
+    expect(diskBackend({ vdev: 'xvda', target: '/srv/a.img', colo: '' }, 'pv', file)).toEqual({ backend: 'qdisk' });
+  });
+
+  it('refuses what no backend takes, with libxl’s words', () => {
+    expect(
+      diskBackend({ vdev: 'xvda', target: '/srv/a.q', format: 'qcow2', backendtype: 'phy' }, 'pv', file),
+    ).toMatchObject({
+      error: 'no suitable backend for disk xvda',
+    });
+    expect(
+      diskBackend({ vdev: 'hdc', target: '/srv/w.iso', devtype: 'cdrom', backendtype: 'phy' }, 'hvm', file),
+    ).toMatchObject({
+      error: 'Backend for CD devices on HVM guests must be Qdisk',
+    });
+    expect(diskBackend({ vdev: 'xvda', target: '/srv/none.img' }, 'pv', () => 'missing')).toMatchObject({
+      error: 'Disk vdev=xvda failed to stat: /srv/none.img: No such file or directory',
+    });
+    expect(diskBackend({ vdev: 'xvda', target: '/srv/a.img', backendtype: 'tap' }, 'pv', file)).toMatchObject({
+      error: 'no suitable backend for disk xvda',
+    });
+  });
+
+  it('xl create records the choice: list -l and block-list show it, create -n leaves it out', () => {
+    seedXl(dir);
+    writeFileSync(path.join(dir, 'a.img'), '');
+    writeFileSync(path.join(dir, 'b.qcow2'), '');
+    const f = writeCfg(
+      'two.cfg',
+      [
+        'name = "two"',
+        'kernel = "/boot/vmlinuz"',
+        `disk = [ 'file:${path.join(dir, 'a.img')},xvda,w', '${path.join(dir, 'b.qcow2')},qcow2,xvdb,w' ]`,
+        '',
+      ].join('\n'),
+    );
+    const dry = JSON.parse(xl('create', '-n', f).stdout);
+    expect(dry.disks.map((x: Record<string, unknown>) => 'backend' in x)).toEqual([false, false]);
+    expect(xl('create', f).code).toBe(0);
+    const j = JSON.parse(xl('list', '-l', 'two').stdout);
+    expect(j[0].config.disks.map((x: { backend: string }) => x.backend)).toEqual(['phy', 'qdisk']);
+    const rows = xl('block-list', 'two').stdout.trimEnd().split('\n').slice(1);
+    expect(rows.map((r) => r.split(/\s+/).pop())).toEqual([
+      '/local/domain/0/backend/vbd/1/51712',
+      '/local/domain/0/backend/qdisk/1/51728',
+    ]);
+  });
+
+  it('xl create fails as libxl does when no backend fits, and creates nothing', () => {
+    seedXl(dir);
+    writeFileSync(path.join(dir, 'b.qcow2'), '');
+    const f = writeCfg(
+      'bad.cfg',
+      [
+        'name = "bad"',
+        'kernel = "/boot/vmlinuz"',
+        `disk = [ '${path.join(dir, 'b.qcow2')},qcow2,xvda,w,backendtype=phy' ]`,
+        '',
+      ].join('\n'),
+    );
+    const r = xl('create', f);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('libxl__device_disk_set_backend: no suitable backend for disk xvda');
+    expect(r.stderr).toContain('Unable to set disk defaults for disk 0');
+    expect(readXl(dir)?.domains).toHaveLength(1);
   });
 });
 
