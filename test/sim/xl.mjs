@@ -1370,7 +1370,9 @@ class Sim {
       const d = this.find(q);
       for (const v of d.vifs) {
         const be = `/local/domain/0/backend/vif/${d.domid}/${v.devid}`;
-        // xend's list shows the backend's state (what xen-qos reads there); xl the frontend's keys.
+        // xl: the frontend's keys (frontendKeys). xm: still the backend's state and made-up ring
+        // numbers, though xend reads the frontend directory too (xm/main.py xm_network_list →
+        // DevController.sxprs, RELEASE-4.1.0): a guest without a netfront would show 1 there.
         const fe =
           this.tool === 'xm'
             ? { state: backendState(d), evtch: 20 + v.devid * 2, ref: 768 + v.devid * 2 }
