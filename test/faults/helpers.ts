@@ -4,7 +4,7 @@
  * process of its own (writer.mjs) so that a fault can kill the whole run.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   DebugfsFs,
@@ -16,6 +16,7 @@ import {
   type Tree,
 } from 'xen-runbooks/disk';
 import { ROOT, childEnv } from '../helpers/playbook.js';
+import { tempDir } from '../fixtures/images.js';
 import { tool } from '../helpers/tools.js';
 
 export const $ = localCommands();
@@ -185,4 +186,22 @@ export async function pool<T>(width: number, jobs: (() => Promise<T>)[]): Promis
   };
   await Promise.all(Array.from({ length: Math.min(width, jobs.length) }, worker));
   return out;
+}
+
+/** A small image, the new config beside it, and the write points of one write (a run under strace that only lists them). */
+export async function writePointsFixture(
+  prefix: string,
+): Promise<{ dir: string; base: string; newFile: string; points: string[] }> {
+  const dir = tempDir(prefix);
+  const base = path.join(dir, 'base.img');
+  await smallImage(base);
+  const newFile = writeNewCfg(dir);
+  const img = path.join(dir, 'count.img');
+  copyImage(base, img);
+  const fault = path.join(dir, 'f-count');
+  const r = await runWriter(img, newFile, { fault: { dir: fault, list: true } });
+  if (r.out?.action !== 'replaced' || r.out.error !== '')
+    throw new Error(`the counting run did not replace grub.cfg: ${JSON.stringify(r.out)}`);
+  const points = readFileSync(path.join(fault, 'points'), 'utf8').trim().split('\n');
+  return { dir, base, newFile, points };
 }

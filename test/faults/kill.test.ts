@@ -8,10 +8,9 @@
  * kill-more.test.ts kills --restore, and debugfs alone.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { DebugfsFs } from 'xen-runbooks/disk';
-import { tempDir } from '../fixtures/images.js';
 import {
   $,
   NEW_CFG,
@@ -23,9 +22,8 @@ import {
   needTools,
   pool,
   runWriter,
-  smallImage,
   undoLeftovers,
-  writeNewCfg,
+  writePointsFixture,
 } from './helpers.js';
 
 let dir: string;
@@ -35,17 +33,7 @@ let points: string[] = [];
 
 beforeAll(async () => {
   needTools();
-  dir = tempDir('xr-faults-kill-');
-  base = path.join(dir, 'base.img');
-  await smallImage(base);
-  newFile = writeNewCfg(dir);
-  // The write points of one write: a run under strace that only lists them.
-  const img = path.join(dir, 'count.img');
-  copyImage(base, img);
-  const fault = path.join(dir, 'f-count');
-  const r = await runWriter(img, newFile, { fault: { dir: fault, list: true } });
-  expect(r.out).toMatchObject({ action: 'replaced', error: '' });
-  points = readFileSync(path.join(fault, 'points'), 'utf8').trim().split('\n');
+  ({ dir, base, newFile, points } = await writePointsFixture('xr-faults-kill-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
