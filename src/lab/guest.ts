@@ -3,20 +3,26 @@
  * /boot holds the lab's real Debian kernel and a tiny initrd whose /init (busybox) prints a marker
  * on the console and powers the guest off; and the domain configs that boot it.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, copyFileSync, chmodSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, copyFileSync, chmodSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
 import { buildImage, localCommands, type Tree } from '../disk/index.js';
 import { gzipSync } from 'node:zlib';
+import { moduleLoadOrder } from './initramfs.js';
+import { unpack } from './packages.js';
 
 const $ = localCommands();
 
 /**
  * A newc cpio whose /init prints MARKER and powers off, or with `stay` keeps the guest running
- * (busybox-static from this machine).
+ * (busybox-static from this machine). `modules` (host paths of .ko or .ko.xz files, in load order)
+ * are copied in, an .xz one unpacked here (busybox's insmod reads plain ELF only), and insmod'ed by
+ * /init before it prints the marker.
  */
-export function markerInitrd(marker: string, o: { stay?: boolean } = {}): Buffer {
+export function markerInitrd(marker: string, o: { stay?: boolean; modules?: readonly string[] } = {}): Buffer {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'xr-lab-initrd-'));
   try {
     mkdirSync(path.join(dir, 'bin'));
@@ -24,9 +30,18 @@ export function markerInitrd(marker: string, o: { stay?: boolean } = {}): Buffer
     mkdirSync(path.join(dir, 'dev'));
     copyFileSync('/usr/bin/busybox', path.join(dir, 'bin/busybox'));
     chmodSync(path.join(dir, 'bin/busybox'), 0o755);
+    const insmods: string[] = [];
+    if (o.modules?.length) {
+      mkdirSync(path.join(dir, 'modules'));
+      for (const m of o.modules) {
+        const base = path.basename(m).replace(/\.xz$/, '');
+        writeFileSync(path.join(dir, 'modules', base), m.endsWith('.xz') ? unxz(m) : readFileSync(m));
+        insmods.push(`/bin/busybox insmod /modules/${base} || echo "insmod ${base} failed"\n`);
+      }
+    }
     writeFileSync(
       path.join(dir, 'init'),
-      `#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\necho ${marker}\n` +
+      `#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\n${insmods.join('')}echo ${marker}\n` +
         (o.stay ? 'while :; do /bin/busybox sleep 3600; done\n' : '/bin/busybox poweroff -f\n'),
       { mode: 0o755 },
     );
@@ -36,6 +51,43 @@ export function markerInitrd(marker: string, o: { stay?: boolean } = {}): Buffer
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** An .xz file unpacked (python3's lzma, as gzippedElfKernel does). */
+function unxz(file: string): Buffer {
+  return execFileSync(
+    'python3',
+    ['-c', 'import lzma,sys;sys.stdout.buffer.write(lzma.open(sys.argv[1]).read())', file],
+    { maxBuffer: 1 << 28 },
+  );
+}
+
+/**
+ * Kernel modules for a guest, taken from the lab's linux-image package (DEB, kernel RELEASE) with
+ * what they need (depmod's modules.dep), in load order: NAMES' files copied under DIR, whose paths
+ * are returned for markerInitrd's `modules`.
+ */
+export async function guestModules(
+  deb: string,
+  release: string,
+  names: readonly string[],
+  dir: string,
+): Promise<string[]> {
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'xr-lab-modules-'));
+  try {
+    await unpack(deb, tmp);
+    await promisify(execFile)('depmod', ['-b', tmp, release]);
+    const modDir = path.join(tmp, 'lib/modules', release);
+    const order = moduleLoadOrder(await readFile(path.join(modDir, 'modules.dep'), 'utf8'), names);
+    mkdirSync(dir, { recursive: true });
+    return order.map((m) => {
+      const dest = path.join(dir, path.basename(m));
+      copyFileSync(path.join(modDir, m), dest);
+      return dest;
+    });
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
   }
 }
 

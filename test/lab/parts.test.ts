@@ -1,4 +1,8 @@
 /** The lab's pure parts: what the build copies, how it is keyed, how QEMU and ssh are configured. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import {
   appletLinks,
@@ -12,6 +16,7 @@ import {
   firstDependency,
   initScript,
   knownHostsLine,
+  markerInitrd,
   moduleLoadOrder,
   parseDpkgQuery,
   parseLdd,
@@ -207,5 +212,42 @@ describe('QEMU and ssh', () => {
     expect(bootStage('(XEN) Xen version 4.17.7\n')).toBe('Xen starting');
     expect(bootStage('(XEN) *** LOADING DOMAIN 0 ***\n')).toBe('Xen loading dom0');
     expect(bootStage('XENLAB-READY\n')).toBe('dom0 is up, sshd starting');
+  });
+});
+
+describe('guest initrd', () => {
+  test("extra modules are copied in (an .xz one unpacked) and insmod'ed in order before the marker", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'xr-parts-'));
+    try {
+      const plain = Buffer.from('\x7fELF plain module');
+      const packed = Buffer.from('\x7fELF module that was xz-compressed');
+      writeFileSync(path.join(dir, 'first.ko'), plain);
+      writeFileSync(path.join(dir, 'raw'), packed);
+      execFileSync('python3', [
+        '-c',
+        'import lzma,sys;open(sys.argv[2],"wb").write(lzma.compress(open(sys.argv[1],"rb").read()))',
+        path.join(dir, 'raw'),
+        path.join(dir, 'second.ko.xz'),
+      ]);
+      const cpio = markerInitrd('XR-MOD-UP', {
+        stay: true,
+        modules: [path.join(dir, 'first.ko'), path.join(dir, 'second.ko.xz')],
+      });
+      const out = path.join(dir, 'out');
+      execFileSync('sh', ['-c', `mkdir ${out} && cd ${out} && cpio -i --quiet`], { input: cpio });
+      expect(readFileSync(path.join(out, 'modules/first.ko'))).toEqual(plain);
+      expect(readFileSync(path.join(out, 'modules/second.ko'))).toEqual(packed);
+      const init = readFileSync(path.join(out, 'init'), 'utf8').split('\n');
+      const first = init.findIndex((l) => l.includes('insmod /modules/first.ko'));
+      const second = init.findIndex((l) => l.includes('insmod /modules/second.ko'));
+      const marker = init.indexOf('echo XR-MOD-UP');
+      expect(first).toBeGreaterThan(0);
+      expect(second).toBeGreaterThan(first);
+      expect(marker).toBeGreaterThan(second);
+      // No /sbin/reboot: a reboot request from xl makes the kernel restart at once (orderly_reboot).
+      expect(() => readFileSync(path.join(out, 'sbin/reboot'))).toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
