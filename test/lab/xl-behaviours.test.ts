@@ -5,9 +5,10 @@
  *   shows the new credit), without a re-plug: the route xen-qos takes for dom0 kernels from 4.2;
  * - `xl network-detach` then `xl network-attach … devid=0 rate=…` (separate words) brings Idx 0
  *   back with the rate in netback;
- * - what `xl reboot` keeps (xlRebootKeeps for 4.17), read back from the restarted domain;
  * - `bridge=…,rate=…` joined by a comma is one bridge name: vif-bridge refuses it, and the refused
- *   NIC stays behind (last: libxl keeps it in the stored configuration, and a reboot after it fails).
+ *   NIC stays behind (libxl keeps it in the stored configuration, and a reboot after it fails).
+ * What `xl reboot` keeps is not proven here: `xl reboot` of this guest after a detach and attach
+ * aborted once in real xl 4.17 with "malloc(): corrupted top size" (exit 134), and the domain was gone.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,7 +16,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { cacheRoot, fetchPackage, gzippedElfKernel, guestModules, markerInitrd, pvConfig } from 'xen-runbooks/lab';
-import { xlRebootKeeps } from 'xen-runbooks/xen/xlversion';
 import { childEnv, runPlaybook, SIM_BIN } from '../helpers/playbook.js';
 import { seedXl } from '../sim/xl.mjs';
 import { labKernel, startLab, type Lab } from './lab.js';
@@ -142,32 +142,6 @@ describe('xl and netback behaviours on a real Xen 4.17 host', () => {
     expect(await credit()).toEqual({ credit: '100000', usec: '50000' });
   }, 300_000);
 
-  test('xl reboot keeps what xlRebootKeeps says for 4.17', async () => {
-    const before = await domid();
-    await sh(`xl sched-credit2 -d ${NAME} -w 512 -c 40`);
-    await sh(`xl mem-set ${NAME} 150m`);
-    await sh(`xl vcpu-set ${NAME} 1`);
-    // A rate written live, not through libxl: not in the configuration libxl keeps.
-    await sh(`xenstore-write /local/domain/0/backend/vif/${before}/0/rate 50000,50000`);
-    await sh(`rm -f /var/log/xen/console/guest-${NAME}.log`);
-    await sh(`xl reboot ${NAME}`);
-    let after = before;
-    for (let i = 0; i < 120 && (after === before || after === ''); i++) {
-      await new Promise((r) => setTimeout(r, 1000));
-      after = (await lab.ssh(`xl domid ${NAME}`)).stdout.trim();
-    }
-    expect(after).not.toBe(before);
-    await lab.waitForConsole(NAME, MARKER, 300_000);
-    const row = (await sh(`xl sched-credit2 -d ${NAME}`)).split('\n').find((l) => l.startsWith(`${NAME} `))!;
-    const f = row.trim().split(/\s+/);
-    const seen = {
-      sched: f[2] === '512' && f[3] === '40',
-      memory: (await sh(`xenstore-read /local/domain/${after}/memory/target`)).trim() === String(150 * 1024),
-      vcpus: (await lab.ssh(`xenstore-read /local/domain/${after}/cpu/1/availability`)).stdout.trim() === 'offline',
-      nics: (await connected(1)).length === 1 && (await backendRate()) === '100000,50000',
-    };
-    expect(seen).toEqual(xlRebootKeeps({ major: 4, minor: 17 }));
-  }, 600_000);
   test('network-attach with bridge= and rate= joined by a comma: one bridge name, refused by vif-bridge, as the simulator says', async () => {
     const spec = 'bridge=xenbr0,rate=2MB/s';
     const joined = await lab.ssh(`xl network-attach ${NAME} mac=${MAC2} devid=1 ${spec}`);
