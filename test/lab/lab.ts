@@ -64,7 +64,7 @@ export async function startLab(o: { sched?: Scheduler; memoryMiB?: number } = {}
     throw e;
   }
   const sshConfig = result.sshConfig;
-  const ssh: Lab['ssh'] = (command, input, timeoutMs = 600_000) =>
+  const once: Lab['ssh'] = (command, input, timeoutMs = 600_000) =>
     new Promise((resolve) => {
       const child = execFile(
         'ssh',
@@ -81,6 +81,19 @@ export async function startLab(o: { sched?: Scheduler; memoryMiB?: number } = {}
       );
       child.stdin?.end(input ?? '');
     });
+  // An emulated dom0 starting an HVM guest's device model can be too busy to accept a connection
+  // for a while: ssh then fails before the command runs (exit 255, a connect-phase message), and
+  // the same command is tried again.
+  const ssh: Lab['ssh'] = async (command, input, timeoutMs) => {
+    for (let attempt = 1; ; attempt++) {
+      const r = await once(command, input, timeoutMs);
+      const unreached =
+        r.code === 255 &&
+        /Connection (timed out|refused|reset)|kex_exchange_identification|Operation timed out/.test(r.stderr);
+      if (!unreached || attempt === 6) return r;
+      await new Promise((res) => setTimeout(res, 10_000));
+    }
+  };
   return {
     dir,
     share: path.join(dir, 'share'),
