@@ -428,6 +428,21 @@ const XL_HALTED = (key: string): ModelCell => ({
   keep: { by: 'itself', where: key },
 });
 
+/** A vCPU count with xe, whether it is more or fewer than now: xapi hot-plugs either way. */
+const XE_VCPUS: Record<DomainState, ModelCell> = {
+  running: {
+    effect: 'live',
+    how: 'xe vm-vcpu-hotplug new-vcpus=N',
+    keep: { by: 'itself', where: 'VCPUs-at-startup (xapi updates it)' },
+    why: 'older xapi refuses CPU hotplug for HVM guests',
+  },
+  halted: {
+    effect: 'start',
+    how: 'xe vm-param-set VCPUs-at-startup=N',
+    keep: { by: 'itself', where: 'VCPUs-at-startup=N' },
+  },
+};
+
 /** THE MODEL: request × toolstack × domain state. */
 export const MODEL: Readonly<Record<RequestKind, Row>> = {
   'cpu-weight': {
@@ -496,19 +511,7 @@ export const MODEL: Readonly<Record<RequestKind, Row>> = {
       },
       halted: XL_HALTED('vcpus = N'),
     },
-    xe: {
-      running: {
-        effect: 'live',
-        how: 'xe vm-vcpu-hotplug new-vcpus=N',
-        keep: { by: 'itself', where: 'VCPUs-at-startup (xapi updates it)' },
-        why: 'older xapi refuses CPU hotplug for HVM guests',
-      },
-      halted: {
-        effect: 'start',
-        how: 'xe vm-param-set VCPUs-at-startup=N',
-        keep: { by: 'itself', where: 'VCPUs-at-startup=N' },
-      },
-    },
+    xe: XE_VCPUS,
     xm: {
       // xend has no maxvcpus: vcpus is the maximum, vcpu_avail the bitmask of those online at start.
       running: { effect: 'live', how: 'xm vcpu-set DOM N', keep: { by: 'persist', where: 'vcpu_avail = 2^N−1' } },
@@ -556,19 +559,7 @@ export const MODEL: Readonly<Record<RequestKind, Row>> = {
       halted: XL_HALTED('vcpus = N'),
     },
     // xe: as for any vCPU count (the playbook never picks this row for xe).
-    xe: {
-      running: {
-        effect: 'live',
-        how: 'xe vm-vcpu-hotplug new-vcpus=N',
-        keep: { by: 'itself', where: 'VCPUs-at-startup (xapi updates it)' },
-        why: 'older xapi refuses CPU hotplug for HVM guests',
-      },
-      halted: {
-        effect: 'start',
-        how: 'xe vm-param-set VCPUs-at-startup=N',
-        keep: { by: 'itself', where: 'VCPUs-at-startup=N' },
-      },
-    },
+    xe: XE_VCPUS,
     xm: {
       running: {
         effect: 'restart',
