@@ -70,7 +70,10 @@ export interface Logger {
   detail(text: string): void;
 }
 
-export interface Context<O extends OptionSpecs = OptionSpecs> {
+/** What a playbook's steps share: what one step found, the next uses. */
+export type State = Record<string, unknown>;
+
+export interface Context<O extends OptionSpecs = OptionSpecs, S extends object = State> {
   readonly name: string;
   readonly opts: OptionValues<O>;
   /** Positional arguments by their declared names. */
@@ -84,8 +87,8 @@ export interface Context<O extends OptionSpecs = OptionSpecs> {
   /** Run a command on the host: `await ctx.$\`xe sr-list uuid=${uuid} --minimal\``. Values stay single arguments. */
   readonly $: CommandFn;
   readonly log: Logger;
-  /** Shared between steps: what one step found, the next uses. */
-  readonly state: Record<string, unknown>;
+  /** Shared between steps: what one step found, the next uses. Typed by the playbook's `state()`. */
+  readonly state: S;
   /** Added to the --json report under `data`. */
   readonly report: Record<string, unknown>;
   /** Ask the administrator (yes/no). Without a terminal: the answer is --yes. */
@@ -102,42 +105,48 @@ export interface Context<O extends OptionSpecs = OptionSpecs> {
 
 /* ------------------------------------------------------------------ steps */
 
-export interface StepSpec<O extends OptionSpecs = OptionSpecs, D = any> {
+export interface StepSpec<O extends OptionSpecs = OptionSpecs, D = any, S extends object = State> {
   title: string;
   /** Return false or a reason string to skip the step. */
-  when?: (ctx: Context<O>) => boolean | string | Promise<boolean | string>;
+  when?: (ctx: Context<O, S>) => boolean | string | Promise<boolean | string>;
   /** Look, change nothing: say whether there is something to do. Runs under --dry-run too. */
-  check: (ctx: Context<O>) => Promise<CheckResult<D>> | CheckResult<D>;
+  check: (ctx: Context<O, S>) => Promise<CheckResult<D>> | CheckResult<D>;
   /** Make the change check() described. Never runs under --dry-run. */
-  apply?: (ctx: Context<O>, change: Change<D>) => Promise<string | void> | string | void;
+  apply?: (ctx: Context<O, S>, change: Change<D>) => Promise<string | void> | string | void;
   /** Show a spinner while it runs. */
   long?: boolean;
 }
 
-export interface Step<O extends OptionSpecs = OptionSpecs> extends StepSpec<O> {
+export interface Step<O extends OptionSpecs = OptionSpecs, S extends object = State> extends StepSpec<O, any, S> {
   id: string;
 }
 
 /** Declare a step: `step('create-sr', { title, check, apply })`. The runbook page shows it by its id. */
-export function step<O extends OptionSpecs = OptionSpecs, D = any>(id: string, spec: StepSpec<O, D>): Step<O> {
+export function step<O extends OptionSpecs = OptionSpecs, D = any, S extends object = State>(
+  id: string,
+  spec: StepSpec<O, D, S>,
+): Step<O, S> {
   if (!/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(id)) throw new TypeError(`step id '${id}' must be kebab-case`);
-  return { id, ...(spec as StepSpec<O>) };
+  return { id, ...(spec as StepSpec<O, any, S>) };
+}
+
+/** What `fileStep` takes: the file's host path and the edit from its current text to the new one. */
+export interface FileStepSpec<O extends OptionSpecs = OptionSpecs, S extends object = State> {
+  title: string;
+  when?: StepSpec<O, any, S>['when'];
+  /** The host path of the file. */
+  file: (ctx: Context<O, S>) => string | Promise<string>;
+  /** The new text from the current one (undefined: the file does not exist). Return it unchanged for no change. */
+  edit: (current: string | undefined, ctx: Context<O, S>) => string | Promise<string>;
+  mode?: number;
 }
 
 /** A step that edits one text file: diff shown, FILE.orig kept, atomic write. */
-export function fileStep<O extends OptionSpecs = OptionSpecs>(
+export function fileStep<O extends OptionSpecs = OptionSpecs, S extends object = State>(
   id: string,
-  spec: {
-    title: string;
-    when?: StepSpec<O>['when'];
-    /** The host path of the file. */
-    file: (ctx: Context<O>) => string | Promise<string>;
-    /** The new text from the current one (undefined: the file does not exist). Return it unchanged for no change. */
-    edit: (current: string | undefined, ctx: Context<O>) => string | Promise<string>;
-    mode?: number;
-  },
-): Step<O> {
-  return step<O, FileEdit>(id, {
+  spec: FileStepSpec<O, S>,
+): Step<O, S> {
+  return step<O, FileEdit, S>(id, {
     title: spec.title,
     ...(spec.when ? { when: spec.when } : {}),
     async check(ctx) {
@@ -156,7 +165,13 @@ export function fileStep<O extends OptionSpecs = OptionSpecs>(
 
 /* ------------------------------------------------------------------ playbook */
 
-export interface PlaybookSpec<O extends OptionSpecs> {
+/** The step constructors a playbook's `steps(make)` receives, typed with its options and state. */
+export interface StepMakers<O extends OptionSpecs, S extends object> {
+  step<D = any>(id: string, spec: StepSpec<O, D, S>): Step<O, S>;
+  fileStep(id: string, spec: FileStepSpec<O, S>): Step<O, S>;
+}
+
+export interface PlaybookSpec<O extends OptionSpecs, S extends object = State> {
   name: string;
   summary: string;
   /** A paragraph or two for --help. */
@@ -167,14 +182,25 @@ export interface PlaybookSpec<O extends OptionSpecs> {
   examples?: readonly string[];
   /** Transports the playbook supports (default: all). */
   transports?: readonly TransportKind[];
+  /** The shared state every run starts from; its type is what every step sees as `ctx.state`. */
+  state?: () => S;
   /** Cross-option validation after parsing (throw UsageError). */
-  validate?: (ctx: Context<O>) => void | Promise<void>;
-  steps: readonly Step<O>[];
+  validate?: (ctx: Context<O, S>) => void | Promise<void>;
+  /**
+   * The procedure. Written as `steps: ({ step, fileStep }) => [step('id', {...}), ...]`, every step's `ctx`
+   * is typed with this playbook's options and state.
+   */
+  steps: readonly Step<O, S>[] | ((make: StepMakers<O, S>) => readonly Step<O, S>[]);
   /** Lines printed after the steps ran (not under --dry-run unless `dryRun` is true). */
-  finish?: (ctx: Context<O>, outcome: StepOutcome[]) => void | Promise<void>;
+  finish?: (ctx: Context<O, S>, outcome: StepOutcome[]) => void | Promise<void>;
 }
 
-export interface Playbook<O extends OptionSpecs> extends PlaybookSpec<O> {
+/** A playbook spec with its steps made. */
+interface ResolvedSpec<O extends OptionSpecs, S extends object> extends PlaybookSpec<O, S> {
+  steps: readonly Step<O, S>[];
+}
+
+export interface Playbook<O extends OptionSpecs, S extends object = State> extends ResolvedSpec<O, S> {
   readonly version: string;
   /** Parse `argv` and run. Resolves to the exit code (also set as process.exitCode). */
   run(argv?: readonly string[]): Promise<ExitCode>;
@@ -260,7 +286,14 @@ export function scriptArgv(argv: readonly string[] = process.argv): string[] {
 }
 
 /** Declare a playbook. Run it with `await pb.run()` at the end of the file. */
-export function definePlaybook<const O extends OptionSpecs>(spec: PlaybookSpec<O>): Playbook<O> {
+export function definePlaybook<const O extends OptionSpecs, S extends object = State>(
+  input: PlaybookSpec<O, S>,
+): Playbook<O, S> {
+  const makers: StepMakers<O, S> = { step: (id, s) => step(id, s), fileStep: (id, s) => fileStep(id, s) };
+  const spec: ResolvedSpec<O, S> = {
+    ...input,
+    steps: typeof input.steps === 'function' ? input.steps(makers) : input.steps,
+  };
   const ids = new Set<string>();
   for (const s of spec.steps) {
     if (ids.has(s.id)) throw new TypeError(`${spec.name}: step id '${s.id}' is used twice`);
@@ -270,7 +303,7 @@ export function definePlaybook<const O extends OptionSpecs>(spec: PlaybookSpec<O
     if (name in COMMON_OPTIONS) throw new TypeError(`${spec.name}: option --${name} is a common option`);
   }
   const version = packageVersion();
-  const pb: Playbook<O> = {
+  const pb: Playbook<O, S> = {
     ...spec,
     version,
     help: () => helpText(spec, version),
@@ -280,12 +313,12 @@ export function definePlaybook<const O extends OptionSpecs>(spec: PlaybookSpec<O
   return pb;
 }
 
-function usageLine<O extends OptionSpecs>(spec: PlaybookSpec<O>): string {
+function usageLine<O extends OptionSpecs, S extends object>(spec: ResolvedSpec<O, S>): string {
   const args = (spec.args ?? []).map((a) => (a.required === false ? `[${a.name}]` : a.name));
   return [spec.name, ...args, '[options]'].join(' ');
 }
 
-function helpText<O extends OptionSpecs>(spec: PlaybookSpec<O>, version: string): string {
+function helpText<O extends OptionSpecs, S extends object>(spec: ResolvedSpec<O, S>, version: string): string {
   const out: string[] = [`Usage: ${usageLine(spec)}`, '', spec.summary];
   if (spec.description) out.push('', spec.description.trim());
   if (spec.args?.length) {
@@ -313,7 +346,10 @@ function helpText<O extends OptionSpecs>(spec: PlaybookSpec<O>, version: string)
   return out.join('\n');
 }
 
-function describe<O extends OptionSpecs>(spec: PlaybookSpec<O>, version: string): PlaybookDescription {
+function describe<O extends OptionSpecs, S extends object>(
+  spec: ResolvedSpec<O, S>,
+  version: string,
+): PlaybookDescription {
   return {
     name: spec.name,
     version,
@@ -356,8 +392,8 @@ const SYMBOL: Record<StepOutcome['status'], string> = {
   'not-run': ' ',
 };
 
-async function runPlaybook<O extends OptionSpecs>(
-  spec: PlaybookSpec<O>,
+async function runPlaybook<O extends OptionSpecs, S extends object>(
+  spec: ResolvedSpec<O, S>,
   version: string,
   argv: readonly string[],
 ): Promise<ExitCode> {
@@ -461,7 +497,7 @@ async function runPlaybook<O extends OptionSpecs>(
       return (pieces: TemplateStringsArray, ...vals: unknown[]) => host.exec(templateToArgv(pieces, vals), opts);
     }) as CommandFn;
 
-    const ctx: Context<O> = {
+    const ctx: Context<O, S> = {
       name: spec.name,
       opts: parsed.opts,
       args: parsed.args,
@@ -471,7 +507,7 @@ async function runPlaybook<O extends OptionSpecs>(
       host,
       $: $fn,
       log,
-      state: {},
+      state: spec.state ? spec.state() : ({} as S),
       report,
       async confirm(question) {
         if (yes) return true;
