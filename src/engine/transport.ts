@@ -500,7 +500,9 @@ export class SshTransport implements Transport {
       'f=$1; d=$(dirname -- "$f"); t=$(mktemp "$d/.xr.XXXXXXXX")',
       'trap \'rm -f "$t"\' EXIT',
       'cat > "$t"',
-      'if [ -e "$f" ]; then chmod --reference="$f" -- "$t"; chown --reference="$f" -- "$t"; else chmod "$2" -- "$t"; fi',
+      // Owner before mode: chown clears the set-user-ID and set-group-ID bits. `stat -c` and numeric
+      // chown/chmod are what GNU coreutils and BusyBox both have (BusyBox has no --reference).
+      'if [ -e "$f" ]; then chown "$(stat -L -c %u:%g -- "$f")" -- "$t"; chmod "$(stat -L -c %a -- "$f")" -- "$t"; else chmod "$2" -- "$t"; fi',
       'if [ -n "$3" ]; then chmod "$3" -- "$t"; fi',
       'sync -- "$t" 2>/dev/null || true',
       'mv -f -- "$t" "$f"',

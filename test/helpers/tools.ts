@@ -24,6 +24,7 @@ export const TOOLS = {
   ssh: { paths: ['/usr/bin/ssh'], pkg: 'openssh-client' },
   losetup: { paths: ['/usr/sbin/losetup', '/sbin/losetup'], pkg: 'mount' },
   script: { paths: ['/usr/bin/script'], pkg: 'bsdutils' },
+  busybox: { paths: ['/bin/busybox', '/usr/bin/busybox'], pkg: 'busybox-static' },
 } as const;
 
 export type ToolName = keyof typeof TOOLS;
