@@ -770,6 +770,7 @@ export function parseDiskSpec(spec: string): DiskSpec {
   const { items, target } = splitDiskItems(spec);
   let positional: readonly string[] = DISK_POSITIONAL;
   let slot = 0;
+  let emptyTarget = false;
   const setOnce = (key: string, value: string) => {
     if (key in out) throw new DiskSpecError(`${key} given twice`, spec);
     out[key] = value;
@@ -794,10 +795,17 @@ export function parseDiskSpec(spec: string): DiskSpec {
       continue;
     }
     while (slot < positional.length && (positional[slot] as string) in out) slot++;
-    const name = positional[slot];
+    let name = positional[slot];
     if (name === undefined) throw new DiskSpecError(`too many positional parameters: near \`${item}'`, spec);
     slot++;
+    if (name === 'target' && item === '') emptyTarget = true;
     if (item === '') continue;
+    // xend's empty CD-ROM, `,hdc:cdrom,r`: after an empty target, a VDEV:TYPE in the format slot is the
+    // vdev, and the format is `empty` (libxlu_disk_l.l, positional rule, RELEASE-4.17.0; since 4.3).
+    if (name === 'format' && emptyTarget && item.includes(':')) {
+      setOnce('format', 'empty');
+      name = 'vdev';
+    }
     if (name === 'target') {
       const m = LEGACY_PREFIX.exec(item);
       if (m) {
@@ -823,12 +831,15 @@ export function parseDiskSpec(spec: string): DiskSpec {
       continue;
     }
     if (name === 'vdev') {
+      // VDEV:TYPE, split at the last colon (libxlu_disk_l.l vdev_and_devtype, RELEASE-4.17.0).
       let v = item.replace(/^ioemu:/, '');
-      if (positional.length === 3 && v.endsWith(':cdrom')) {
-        v = v.slice(0, -':cdrom'.length);
-        setOnce('devtype', 'cdrom');
+      const colon = v.lastIndexOf(':');
+      if (colon >= 0) {
+        const type = v.slice(colon + 1);
+        v = v.slice(0, colon);
+        if (type === 'cdrom') setOnce('devtype', 'cdrom');
+        else if (type !== 'disk') throw new DiskSpecError(`unknown deprecated type: near \`${type}'`, spec);
       }
-      if (positional.length === 3 && v.endsWith(':disk')) v = v.slice(0, -':disk'.length);
       setOnce('vdev', v);
       continue;
     }
