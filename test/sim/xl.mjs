@@ -1363,8 +1363,8 @@ class Sim {
 
   /**
    * `xl network-list`: main_networklist (xl_nic.c, RELEASE-4.17.0): "%-3s %-2s %-17s %-6s %-5s
-   * %-6s %5s/%-5s %-30s" header, then devid, backend, MAC, handle, the backend's xenbus state
-   * ({@link backendState}), event channel and ring refs, backend path.
+   * %-6s %5s/%-5s %-30s" header, then devid, backend, MAC, handle, the frontend's xenbus state
+   * ({@link frontendKeys}); `xm network-list` the same keys in xend's layout, event channel and ring refs, backend path.
    * @param {string[]} args
    */
   networkList(args) {
@@ -1378,14 +1378,19 @@ class Sim {
       const d = this.find(q);
       for (const v of d.vifs) {
         const be = `/local/domain/0/backend/vif/${d.domid}/${v.devid}`;
-        // xl: the frontend's keys (frontendKeys). xm: still the backend's state and made-up ring
-        // numbers, though xend reads the frontend directory too (xm/main.py xm_network_list →
-        // DevController.sxprs, RELEASE-4.1.0): a guest without a netfront would show 1 there.
-        const fe =
-          this.tool === 'xm'
-            ? { state: backendState(d), evtch: 20 + v.devid * 2, ref: 768 + v.devid * 2 }
-            : frontendKeys(d, 20 + v.devid * 2, 768 + v.devid * 2);
+        // Both read the FRONTEND's keys (frontendKeys). xl: libxl_device_nic_getinfo. xm:
+        // xm/main.py xm_network_list → XendDomainInfo.getDeviceSxprs → DevController.sxprs
+        // (ListRecursive of the frontend directory), parse_dev_info's defaults -1 (RELEASE-4.1.0);
+        // xend wrote the frontend's state as Initialising (1) when it created the device.
+        const fe = frontendKeys(d, 20 + v.devid * 2, 768 + v.devid * 2);
         const rx = fe.ref < 0 ? -1 : fe.ref + 1;
+        if (this.tool === 'xm') {
+          // "%(idx)-3d %(backend-id)-3d%(mac)-17s    %(handle)-3d   %(state)-3d    %(event-ch)-3d   %(tx-ring-ref)-5d/%(rx-ring-ref)-5d   %(be-path)-30s  "
+          this.out(
+            `${String(v.devid).padEnd(3)} ${'0'.padEnd(3)}${v.mac.padEnd(17)}    ${String(v.devid).padEnd(3)}   ${String(fe.state).padEnd(3)}    ${String(fe.evtch).padEnd(3)}   ${String(fe.ref).padEnd(5)}/${String(rx).padEnd(5)}   ${be.padEnd(30)}  \n`,
+          );
+          continue;
+        }
         this.out(
           `${String(v.devid).padEnd(3)} ${'0'.padEnd(2)} ${v.mac}${String(v.devid).padStart(6)} ${String(fe.state).padStart(5)} ${String(fe.evtch).padStart(6)} ${String(fe.ref).padStart(5)}/${String(rx).padEnd(11)} ${be.padEnd(30)}\n`,
         );
@@ -1579,7 +1584,7 @@ function frontendsConnected(d) {
 }
 
 /**
- * The state a vif's backend shows (BACKEND/state in xenstore; xm network-list's state column):
+ * The state a vif's backend shows (BACKEND/state in xenstore, what `xenstore-read` returns):
  * 4 (XenbusStateConnected) once the guest's netfront has connected; 2 (InitWait) while netback
  * waits for one (Linux drivers/net/xen-netback/xenbus.c netback_probe switches to InitWait) — a
  * guest without a netfront never connects (an HVM guest then uses QEMU's emulated card); see

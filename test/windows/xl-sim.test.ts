@@ -517,6 +517,38 @@ describe('xm', () => {
   });
 });
 
+describe('xm network-list', () => {
+  // xm/main.py xm_network_list (RELEASE-4.1.0) prints the frontend's keys with parse_dev_info's
+  // defaults: state 1 and -1 refs until a netfront connects.
+  const seeded = (frontends: boolean) =>
+    seedXl(dir, {
+      xend: true,
+      domains: [
+        {
+          name: 'win7',
+          type: 'hvm',
+          frontends,
+          vifs: [{ devid: 0, mac: '00:16:3e:00:00:01', bridge: 'xenbr0' }],
+        },
+      ],
+    });
+
+  it("shows the frontend's keys in xend's layout", () => {
+    seeded(false);
+    const out = xm('network-list', 'win7').stdout.split('\n');
+    expect(out[0]).toBe('Idx BE     MAC Addr.     handle state evt-ch tx-/rx-ring-ref BE-path');
+    expect(out[1]).toBe(
+      `0   0  00:16:3e:00:00:01    0     1      -1    -1   /-1      /local/domain/0/backend/vif/1/0  `,
+    );
+    expect(out[1]!.trim().split(/\s+/)[4]).toBe('1');
+  });
+
+  it('shows state 4 once the netfront connected', () => {
+    seeded(true);
+    expect(xm('network-list', 'win7').stdout.split('\n')[1]!.trim().split(/\s+/)[4]).toBe('4');
+  });
+});
+
 describe('the executables', () => {
   it('run from test/sim/bin with XR_SIM_DIR and record each call', () => {
     seedXl(dir);
