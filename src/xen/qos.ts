@@ -1,9 +1,9 @@
 /**
  * QoS and dynamic resources: the rate syntax, the bounds, and the model of what applies live.
  *
- * One source for the playbook and the runbook page: `playbooks/xen-qos.mjs` decides with
- * {@link decide} and validates with the bound checks below; the page's table is rendered from
- * {@link MODEL} by `src/components/QosModelTable.astro`.
+ * One source for the playbook and the runbook page: the xen-qos playbook decides with
+ * {@link decide} and validates with the bound checks below (src/playbooks/xen-qos/plan.ts and
+ * want.ts); the page's table is rendered from {@link MODEL} by `src/components/QosModelTable.astro`.
  *
  * Facts behind the numbers:
  * - xl (libxlu_vif.c) reads `rate=` as `^[0-9]+[GMK]?[Bb]/s$`, decimal multipliers (K = 1000),

@@ -1,0 +1,154 @@
+/**
+ * Reading the domain and its host: which toolstack manages it, its configuration file (xl, xm),
+ * and what `read-xl.ts`, `read-xm.ts` and `read-xe.ts` find in the toolstack's own output.
+ */
+import { fail, usage } from '../../engine/errors.js';
+import type { Context } from '../../engine/runner.js';
+import {
+  configDisks,
+  configVifs,
+  parseInfo,
+  parseSchedParams,
+  storedFromConfig,
+  type DomainFacts,
+  type Toolstack,
+} from '../../xen/qos.js';
+import { XlConfig } from '../../xen/xlcfg.js';
+import { xenVersionOf } from '../../xen/xlversion.js';
+import { readXlLive } from './read-xl.js';
+import { readXmLive } from './read-xm.js';
+import { readXe } from './read-xe.js';
+
+/** What reading the host needs: its commands and its files. */
+export type HostAccess = Pick<Context, '$' | 'host'>;
+
+/** What the read found: the domain, and (xe) where it runs. */
+export interface DomainRead {
+  facts: DomainFacts;
+  /** xe, running: the host the VM is resident on (xapi's resident-on). */
+  residentOn?: string | undefined;
+  /** xe: this host's uuid (/etc/xensource-inventory), read when the scheduler is asked. */
+  hostUuid?: string | undefined;
+  /** xe, running: memory-dynamic-min differs from memory-dynamic-max. */
+  dynamicRange?: boolean;
+}
+
+/** xe when the host has /etc/xensource-inventory, else xl, else xm: the first that answers. */
+export async function detectToolstack(ctx: HostAccess): Promise<Toolstack> {
+  if (await ctx.host.exists('/etc/xensource-inventory')) return 'xe';
+  if ((await ctx.$({ nothrow: true })`xl info`).exitCode === 0) return 'xl';
+  if ((await ctx.$({ nothrow: true })`xm info`).exitCode === 0) return 'xm';
+  throw fail('neither xe, xl nor xm answers on this host: is it running Xen? (or say which with --toolstack)');
+}
+
+/** Where a domain's configuration file is looked for when --config does not say. */
+export function configCandidates(name: string, tool: 'xl' | 'xm'): string[] {
+  return [
+    `/etc/xen/${name}.cfg`,
+    `/etc/xen/${name}`,
+    ...(tool === 'xm' ? [`/OVS/running_pool/${name}/vm.cfg`, `/etc/xen/auto/${name}`] : []),
+  ];
+}
+
+/** The domain's configuration file: --config, else the usual places. */
+export async function findConfig(
+  ctx: HostAccess,
+  name: string,
+  tool: 'xl' | 'xm',
+  given: string | undefined,
+): Promise<{ path?: string; cfg?: XlConfig; looked: string[] }> {
+  const candidates = given ? [given] : configCandidates(name, tool);
+  for (const path of candidates) {
+    const text = await ctx.host.readText(path);
+    if (text === undefined) continue;
+    try {
+      // xend executed its files as Python: read what xl's grammar allows and skip the rest.
+      return { path, cfg: XlConfig.parse(text, { source: path, lenient: tool === 'xm' }), looked: candidates };
+    } catch (e) {
+      throw usage(`${path} cannot be read as a domain configuration: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  if (given) throw usage(`--config ${given}: no such file`);
+  return { looked: candidates };
+}
+
+/** Read the domain NAME as its toolstack sees it. */
+export async function readDomain(
+  ctx: HostAccess,
+  toolstack: Toolstack,
+  name: string | undefined,
+  config: string | undefined,
+): Promise<DomainRead> {
+  if (!name) throw usage('give the DOMAIN');
+  return toolstack === 'xe' ? readXe(ctx, name) : { facts: await readXlXm(ctx, toolstack, name, config) };
+}
+
+/** xl and xm: the live domain (`list -l`, `sched-credit`), the host (`info`), the config file. */
+export async function readXlXm(
+  ctx: HostAccess,
+  tool: 'xl' | 'xm',
+  name: string,
+  config: string | undefined,
+): Promise<DomainFacts> {
+  const info = parseInfo((await ctx.$`${tool} info`).stdout);
+  const nrCpus = Number(info.nr_cpus);
+  const scheduler = info.xen_scheduler ?? 'credit';
+  const xen = xenVersionOf(info);
+  const host = {
+    ...(xen ? { xen } : {}),
+    ...(info.release ? { dom0Kernel: info.release } : {}),
+    // Oracle VM Server's dom0 carries /etc/ovs-release; its xend alone reads vif_other_config and
+    // disk_other_config (upstream xend's create.py has neither key, RELEASE-4.1.0 to 4.4.0).
+    ...(tool === 'xm' ? { oracleVm: await ctx.host.exists('/etc/ovs-release') } : {}),
+  };
+  const { path: configPath, cfg, looked } = await findConfig(ctx, name, tool, config);
+  const listed = await ctx.$({ nothrow: true })`${tool} list ${name}`;
+  if (listed.exitCode !== 0 && !/invalid domain|not found|does not exist|no such domain/i.test(listed.stderr)) {
+    throw fail(`${tool} list ${name} failed: ${listed.stderr.trim() || listed.stdout.trim()}`);
+  }
+  const stored = cfg ? storedFromConfig(cfg, tool) : {};
+  if (listed.exitCode !== 0) {
+    if (!cfg)
+      throw usage(
+        `${name} is not running and has no configuration file (looked at ${looked.join(', ')}): give --config FILE`,
+      );
+    const type = cfg.get('type') ?? (cfg.get('builder') === 'hvm' ? 'hvm' : 'pv');
+    const maxmem = cfg.getNumber('maxmem');
+    return {
+      toolstack: tool,
+      name,
+      state: 'halted',
+      guestType: type === 'hvm' ? 'hvm' : type === 'pvh' ? 'pvh' : 'pv',
+      scheduler,
+      nrCpus,
+      vcpus: stored.vcpus ?? 1,
+      // xl: no maxvcpus means no limit to raise; xm: vcpus is the maximum (default 1).
+      maxVcpus: tool === 'xm' ? (stored.maxVcpus ?? 1) : (cfg.getNumber('maxvcpus') ?? Infinity),
+      memory: stored.memory ?? 0,
+      maxMemory: maxmem !== undefined ? (stored.maxMemory ?? maxmem * 1024 ** 2) : Infinity,
+      vifs: configVifs(cfg),
+      disks: configDisks(cfg),
+      ...(configPath ? { configPath } : {}),
+      stored,
+      ...host,
+    };
+  }
+  const live = tool === 'xl' ? await readXlLive(ctx, name, cfg) : await readXmLive(ctx, name, cfg);
+  const schedCmd = scheduler === 'credit2' ? 'sched-credit2' : 'sched-credit';
+  const schedOut = ['credit', 'credit2'].includes(scheduler)
+    ? await ctx.$`${tool} ${schedCmd} -d ${String(live.domid)}`
+    : undefined;
+  const sched = schedOut ? parseSchedParams(schedOut.stdout) : undefined;
+  return {
+    toolstack: tool,
+    name,
+    state: 'running',
+    scheduler,
+    nrCpus,
+    ...live,
+    ...(sched ? { sched } : {}),
+    ...(configPath ? { configPath } : {}),
+    stored,
+    ...host,
+  };
+}
