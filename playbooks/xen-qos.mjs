@@ -324,7 +324,7 @@ const playbook = definePlaybook({
         if (f.state === 'halted') return skip('the domain is halted: step persist writes rate= into its vif line');
         if (r.route === 'emulated')
           return skip(
-            `vif ${vif.index} is not limited: ${f.name} has no PV network driver (backend state ${vif.backendState}, not connected) and its traffic goes through QEMU's emulated NIC`,
+            `vif ${vif.index} is not limited: ${f.name} has no PV network driver (xenbus state ${vif.backendState}, not connected) and its traffic goes through QEMU's emulated NIC`,
           );
         if (r.route === 'next-start')
           return skip(`xl ${versionText(f.xen)} cannot change a running interface's rate: step persist writes it`);

@@ -50,7 +50,8 @@ export async function readXmLive(ctx: HostAccess, name: string, cfg: XlConfig | 
       if (dev) disks.push({ vdev: dev });
     }
   }
-  // xend's devids and the backends' xenbus state (4: the guest's netfront connected): `xm network-list`.
+  // xend's devids and the xenbus state (4: the guest's netfront connected; 1 until then): `xm network-list`,
+  // which prints the frontend's keys (xm/main.py xm_network_list → DevController.sxprs, RELEASE-4.1.0).
   const listed = await ctx.$({ nothrow: true })`xm network-list ${name}`;
   for (const line of listed.exitCode === 0 ? listed.stdout.split('\n').slice(1) : []) {
     const cols = line.trim().split(/\s+/);
