@@ -168,7 +168,8 @@ export async function setResources(
 /** The device number of the VM's VIF on this network, if it has one. */
 export async function vifOnNetwork($: CommandFn, vm: string, network: string | undefined): Promise<string | undefined> {
   const vifs = await xeRecords($, 'vif', { 'vm-uuid': vm }, ['uuid', 'device', 'network-uuid']);
-  return vifs.find((v) => v.get('network-uuid') === network)?.get('device') ?? undefined;
+  const vif = vifs.find((v) => v.get('network-uuid') === network);
+  return vif ? (vif.get('device') ?? '') : undefined;
 }
 
 /** The first free VIF device number, and whether the VM runs (a new VIF is then plugged). */

@@ -1,7 +1,6 @@
 /** This host and its pool as xapi sees them, through xe. */
-import { fail } from '../../engine/errors.js';
+import { fail, type StepError } from '../../engine/errors.js';
 import type { CommandFn } from '../../engine/runner.js';
-import type { StepError } from '../../engine/errors.js';
 import {
   XeError,
   parseMinimal,
@@ -14,7 +13,7 @@ import {
 } from '../../xen/xe.js';
 import type { XcpContext } from './state.js';
 
-/** Does xapi answer? The hosts, or why not. */
+/** Does xapi answer? The hosts, or why not (`installed`: xe is there, exit status not 127). */
 export interface XapiProbe {
   up: boolean;
   hosts: string[];
@@ -22,6 +21,7 @@ export interface XapiProbe {
   error?: StepError | XeError;
 }
 
+/** xe host-list --minimal: xapi answers when it succeeds. */
 export async function probe($: CommandFn): Promise<XapiProbe> {
   const argv = xeArgs('host-list', { params: 'uuid' }, ['minimal']);
   const r = await $({ nothrow: true })`xe ${argv}`;
@@ -30,6 +30,7 @@ export async function probe($: CommandFn): Promise<XapiProbe> {
   return { up: false, hosts: [], installed: r.exitCode !== 127, ...(err ? { error: err } : {}) };
 }
 
+/** The pool as xe pool-list shows it; master and default SR undefined for xe's null references. */
 export interface Pool {
   uuid: string;
   name: string;
