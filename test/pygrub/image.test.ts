@@ -6,7 +6,7 @@ import path from 'node:path';
 import { RefusedError, UsageError } from 'xen-runbooks/engine';
 import { imageKind, imageUsers, lockOrRefuse } from 'xen-runbooks/playbooks/pygrub-fix/image';
 import { tempDir } from '../fixtures/images.js';
-import { fakeCommands } from './fake-commands.js';
+import { fakeCommands } from '../helpers/fake-commands.js';
 
 let dir: string;
 const children: ChildProcess[] = [];

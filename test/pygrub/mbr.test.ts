@@ -6,7 +6,7 @@ import { StepError } from 'xen-runbooks/engine';
 import * as mbr from 'xen-runbooks/playbooks/pygrub-fix/mbr';
 import { $, buildImage, MiB, tempDir } from '../fixtures/images.js';
 import { tool } from '../helpers/tools.js';
-import { fakeCommands } from './fake-commands.js';
+import { fakeCommands } from '../helpers/fake-commands.js';
 
 let dir: string;
 beforeAll(() => {

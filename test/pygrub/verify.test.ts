@@ -9,7 +9,7 @@ import { parseXenVersion, rewriteForPygrub, UBUNTU_1204_GRUB_CFG, type BootLocat
 import { checkActiveFirst, checkClean, pygrubVerdict } from 'xen-runbooks/playbooks/pygrub-fix/verify';
 import { $, bootImage, buildImage, MiB, tempDir, writeAt } from '../fixtures/images.js';
 import { tool } from '../helpers/tools.js';
-import { fakeCommands } from './fake-commands.js';
+import { fakeCommands } from '../helpers/fake-commands.js';
 
 const P1 = 1048576;
 let dir: string;
