@@ -6,85 +6,44 @@
  * or switch the domain to pv-grub. Works on the image file or block device on this machine,
  * read in user space by debugfs unless --backend mount is asked for.
  */
-import { stat as fsStat, readFile, writeFile, open as openFile } from 'node:fs/promises';
-import {
-  definePlaybook,
-  step,
-  fileStep,
-  ok,
-  change,
-  skip,
-  usage,
-  refuse,
-  fail,
-  unifiedDiff,
-} from 'xen-runbooks/engine';
-import {
-  openSource,
-  readPartitionTable,
-  detectFilesystem,
-  isExt,
-  DebugfsFs,
-  MountFs,
-  GuestFsError,
-  PartitionTableError,
-  pygrubPartitionOffsets,
-  domainsUsing,
-  loopDevicesOf,
-  processesHolding,
-  blockDeviceBusy,
-  lockImage,
-  withoutLockers,
-  ImageBusyError,
-} from 'xen-runbooks/disk';
+import { definePlaybook, ok, change, skip, usage, refuse, fail, unifiedDiff } from 'xen-runbooks/engine';
+import { openSource, DebugfsFs, pygrubPartitionOffsets } from 'xen-runbooks/disk';
 import {
   parseXenVersion,
   versionLabel,
-  findConfig,
-  readConfig,
-  ConfigError,
   diagnose,
   sortFindings,
   partName,
   rewriteForPygrub,
-  modelPygrub,
   switchToPvgrub,
   pvgrubExtra,
   domainDisks,
-  entry,
-  PVGRUB_CANDIDATES,
   codeOf,
-  selectEntry,
-  searchOrderOf,
-  groupRange,
-  strategyNeeds,
   firstReleaseWithOption,
   setPygrubOffset,
   bootloaderOf,
   LAST_RELEASE,
   FIRST_RELEASE,
 } from 'xen-runbooks/grub';
+import { bootOf, tableOf, planOf } from 'xen-runbooks/playbooks/pygrub-fix/state';
+import { imageKind, imageUsers, lockOrRefuse } from 'xen-runbooks/playbooks/pygrub-fix/image';
+import { readTable, partitionLines, tableSummary, tableReport } from 'xen-runbooks/playbooks/pygrub-fix/table';
+import {
+  offsetsLine,
+  inSearchOrder,
+  filesystemsOf,
+  readableBy,
+  bootReport,
+  offsetReport,
+  configKindName,
+} from 'xen-runbooks/playbooks/pygrub-fix/boot-search';
+import * as guestFs from 'xen-runbooks/playbooks/pygrub-fix/guest-fs';
+import * as findings from 'xen-runbooks/playbooks/pygrub-fix/findings';
+import * as mbr from 'xen-runbooks/playbooks/pygrub-fix/mbr';
+import { findPvgrub } from 'xen-runbooks/playbooks/pygrub-fix/pvgrub-host';
+import { checkActiveFirst, checkClean, pygrubVerdict } from 'xen-runbooks/playbooks/pygrub-fix/verify';
 
-/**
- * What the steps find, passed from one to the next.
- * @typedef {{
- *   image: string,
- *   source?: import('xen-runbooks/disk').BlockSource,
- *   table?: import('xen-runbooks/disk').PartitionTable,
- *   filesystems: import('xen-runbooks/grub').PartitionFs[],
- *   fs?: import('xen-runbooks/disk').GuestFs,
- *   boot?: import('xen-runbooks/grub').BootLocation,
- *   diagnosis?: import('xen-runbooks/grub').Diagnosis,
- *   rewritten?: import('xen-runbooks/grub').RewriteResult,
- *   wrote?: boolean,
- *   version: import('xen-runbooks/grub').XenVersion,
- *   offsets?: import('xen-runbooks/disk').PygrubOffsets,
- *   activated?: boolean,
- * }} Found
- */
-/** @typedef {{ edit?: import('xen-runbooks/engine').FileEdit, text?: string }} RestoreData */
-/** @param {{ state: Record<string, unknown> }} ctx @returns {Found} */
-const found = (ctx) => /** @type {Found} */ (ctx.state);
+/** What the steps find, passed from one to the next. @typedef {import('xen-runbooks/playbooks/pygrub-fix/state').PygrubFixState} State */
 
 const playbook = definePlaybook({
   name: 'pygrub-fix',
@@ -180,6 +139,7 @@ any name: hard link, bind mount) is refused.`,
     '/srv/xen/vm01.img --xen-version 4.0.1 --strategy activate --yes',
     '/srv/xen/vm01.img --restore --yes',
   ],
+  state: () => /** @type {State} */ ({ image: '', version: parseXenVersion('old'), filesystems: [] }),
   validate(ctx) {
     const strategy = ctx.opts.strategy;
     const needsConfig = strategy === 'pvgrub' || strategy === 'offset';
@@ -191,9 +151,9 @@ any name: hard link, bind mount) is refused.`,
     try {
       ctx.state.version = parseXenVersion(ctx.opts['xen-version']);
     } catch (e) {
-      throw usage(/** @type {Error} */ (e).message);
+      throw usage(e instanceof Error ? e.message : String(e));
     }
-    const v = /** @type {import('xen-runbooks/grub').XenVersion} */ (ctx.state.version);
+    const v = ctx.state.version;
     if (strategy === 'offset' && !v.group.options.includes('offset'))
       throw usage(
         `--strategy offset needs Xen ${firstReleaseWithOption('offset')} or later: the pygrub of ${versionLabel(v)} has no --offset`,
@@ -203,39 +163,20 @@ any name: hard link, bind mount) is refused.`,
       throw usage(
         `--strategy activate is for Xen 4.0.x, whose pygrub reads only the active partition; the pygrub of ${versionLabel(v)} tries every primary partition`,
       );
-    ctx.state.image = ctx.args.IMAGE;
-    ctx.state.filesystems = [];
+    ctx.state.image = String(ctx.args.IMAGE);
   },
-  steps: [
+  steps: ({ step, fileStep }) => [
     step('check-image', {
       title: 'Check that nothing uses the image',
       async check(ctx) {
-        const image = await ctx.host.resolve(found(ctx).image);
-        const st = await fsStat(image).catch(() => undefined);
-        if (!st) throw usage(`${found(ctx).image}: no such file or device`);
-        if (!st.isFile() && !st.isBlockDevice())
-          throw usage(`${found(ctx).image} is neither a regular file nor a block device`);
-        found(ctx).image = image;
+        const image = await ctx.host.resolve(ctx.state.image);
+        const kind = await imageKind(image, ctx.state.image);
+        ctx.state.image = image;
         // Held until the run ends: a second run on this image waits a little, then refuses.
-        try {
-          const lock = await lockImage(image, { exclusive: !ctx.dryRun, waitSeconds: 5 });
-          ctx.cleanup(() => lock.release());
-        } catch (e) {
-          if (e instanceof ImageBusyError)
-            throw refuse(e.message, 'another pygrub-fix run is working on this image: let it finish, then run again');
-          throw e;
-        }
-        const users = [];
-        const { uses, notes } = await domainsUsing(ctx.$, image);
+        const lock = await lockOrRefuse(image, !ctx.dryRun);
+        ctx.cleanup(() => lock.release());
+        const { users, notes } = await imageUsers(ctx.$, image, kind);
         for (const n of notes) ctx.log.detail(n);
-        for (const u of uses) users.push(`domain ${u.domain} has it as a disk (${u.tool} list -l: ${u.target})`);
-        for (const loop of await loopDevicesOf(ctx.$, image))
-          users.push(`it is attached to ${loop} (its backing file, by device and inode)`);
-        // Runs holding or waiting for the lock coordinate through it; they are not users.
-        for (const p of await withoutLockers(image, await processesHolding(image)))
-          users.push(`process ${p.pid} (${p.command}) has it open`);
-        if (st.isBlockDevice() && (await blockDeviceBusy(image)))
-          users.push('the kernel holds the device (an exclusive open fails: mounted or in use)');
         if (users.length && !ctx.opts.force) {
           throw refuse(
             `${image} is in use: ${users.join('; ')}`,
@@ -244,48 +185,22 @@ any name: hard link, bind mount) is refused.`,
         }
         for (const u of users) ctx.log.warn(`--force: going on although ${u}`);
         ctx.report.image = image;
-        return ok(
-          `${image}: ${st.isBlockDevice() ? 'block device' : 'image file'}, not in use by a running domain or another process`,
-        );
+        return ok(`${image}: ${kind}, not in use by a running domain or another process`);
       },
     }),
 
     step('read-partition-table', {
       title: 'Read the partition table',
       async check(ctx) {
-        const f = found(ctx);
-        const source = await openSource(f.image);
+        const source = await openSource(ctx.state.image);
         ctx.cleanup(() => source.close());
-        const size = ctx.opts['sector-size'];
-        try {
-          f.table = await readPartitionTable(
-            source,
-            size === 'auto' ? {} : { sectorSize: size === '4096' ? 4096 : 512 },
-          );
-        } catch (e) {
-          if (e instanceof PartitionTableError) throw usage(`${f.image}: ${e.message}`);
-          throw e;
-        }
-        f.source = source;
-        const t = f.table;
-        for (const w of t.warnings) ctx.log.warn(w);
-        for (const p of t.partitions) {
-          ctx.log.info(
-            `    ${String(p.number).padStart(3)}  ${p.kind.padEnd(8)} start ${String(p.start).padStart(10)}  offset ${String(p.offset).padStart(14)}  ${p.typeName}`,
-          );
-        }
-        ctx.report.table = {
-          label: t.label,
-          sectorSize: t.sectorSize,
-          diskSize: t.diskSize,
-          id: t.id,
-          partitions: t.partitions,
-        };
-        return ok(
-          t.label === 'none'
-            ? 'no partition table: one filesystem on the whole disk'
-            : `${t.label}, ${t.sectorSize}-byte sectors, ${t.partitions.length} partitions`,
-        );
+        const table = await readTable(source, ctx.state.image, ctx.opts['sector-size']);
+        ctx.state.table = table;
+        ctx.state.source = source;
+        for (const w of table.warnings) ctx.log.warn(w);
+        for (const line of partitionLines(table)) ctx.log.info(line);
+        ctx.report.table = tableReport(table);
+        return ok(tableSummary(table));
       },
     }),
 
@@ -293,57 +208,34 @@ any name: hard link, bind mount) is refused.`,
       title: 'Find the boot config where pygrub looks for it',
       long: true,
       async check(ctx) {
-        const f = found(ctx);
-        const table = /** @type {import('xen-runbooks/disk').PartitionTable} */ (f.table);
-        const source = /** @type {import('xen-runbooks/disk').BlockSource} */ (f.source);
-        // The release's own order first (its get_fs_offset / get_partition_offsets), then the
-        // partitions it never tries (logical ones, and on 4.0.x all but the active one).
-        const parts = table.label === 'none' ? [null] : table.partitions.filter((p) => p.kind !== 'extended');
-        const tried = await pygrubPartitionOffsets(source, codeOf(f.version).partitions);
-        f.offsets = tried;
-        const order = tried.offsets;
+        const { table, source } = tableOf(ctx.state);
+        const version = ctx.state.version;
+        const tried = await pygrubPartitionOffsets(source, codeOf(version).partitions);
+        ctx.state.offsets = tried;
         ctx.report.pygrubOffsets = tried;
-        ctx.log.info(
-          tried.status === 'exception'
-            ? `    the pygrub of ${versionLabel(f.version)} raises ${tried.type}: ${tried.msg} before it opens any partition`
-            : `    the pygrub of ${versionLabel(f.version)} tries offset${order.length === 1 ? '' : 's'} ${[...new Set(order)].slice(0, 8).join(', ') || '(none)'}`,
-        );
-        parts.sort((a, b) => rank(order, a?.offset ?? 0) - rank(order, b?.offset ?? 0));
-        for (const partition of parts) {
-          const offset = partition?.offset ?? 0;
-          f.filesystems.push({ partition, offset, fs: await detectFilesystem(source, offset) });
-        }
-        const wanted = /** @type {number | undefined} */ (ctx.opts.partition);
-        const candidates = f.filesystems.filter((c) => (wanted ? c.partition?.number === wanted : true));
+        ctx.log.info(offsetsLine(tried, version));
+        // The partitions pygrub tries, in its order; then those it never tries.
+        const parts = inSearchOrder(table, tried.offsets);
+        ctx.state.filesystems.push(...(await filesystemsOf(source, parts)));
+        const wanted = ctx.opts.partition;
+        const candidates = ctx.state.filesystems.filter((c) => (wanted ? c.partition?.number === wanted : true));
         if (wanted && !candidates.length) throw usage(`there is no partition ${wanted} (see the table above)`);
         for (const c of candidates) {
-          const readable =
-            ctx.opts.backend === 'mount'
-              ? c.fs.kind !== 'lvm2' && c.fs.kind !== 'swap' && c.fs.kind !== 'unknown'
-              : isExt(c.fs.kind);
-          if (!readable) continue;
-          const fs = await openGuestFs(ctx, c);
-          const config = await findConfig(fs, searchOrderOf(f.version)).catch((e) => {
-            if (e instanceof GuestFsError) throw usage(`${partName(c)}: ${e.message}`);
-            throw e;
+          if (!readableBy(ctx.opts.backend, c.fs.kind)) continue;
+          const fs = await guestFs.open(ctx, c, {
+            image: ctx.state.image,
+            backend: ctx.opts.backend,
+            diskSize: table.diskSize,
           });
+          const config = await guestFs.findConfigIn(fs, c, version);
           if (!config) {
             await fs.close();
             continue;
           }
-          f.fs = fs;
-          f.boot = { ...c, config, text: '' };
-          const p = c.partition;
-          ctx.report.boot = {
-            partition: p?.number ?? null,
-            offset: c.offset,
-            filesystem: c.fs.kind,
-            config: config.path,
-            kind: config.kind,
-          };
-          return ok(
-            `${partName(c)}, ${c.fs.kind}: ${config.path} (${config.kind === 'grub2' ? 'GRUB 2' : config.kind === 'grub-legacy' ? 'GRUB legacy' : 'extlinux'})`,
-          );
+          ctx.state.fs = fs;
+          ctx.state.boot = { ...c, config, text: '' };
+          ctx.report.boot = bootReport(c, config);
+          return ok(`${partName(c)}, ${c.fs.kind}: ${config.path} (${configKindName(config.kind)})`);
         }
         ctx.report.boot = null;
         return ok('no partition pygrub can read holds a boot config (the diagnosis says why)');
@@ -352,17 +244,10 @@ any name: hard link, bind mount) is refused.`,
 
     step('read-boot-config', {
       title: 'Read the boot config',
-      when: (ctx) => (found(ctx).boot ? true : 'no boot config found'),
+      when: (ctx) => (ctx.state.boot ? true : 'no boot config found'),
       async check(ctx) {
-        const f = found(ctx);
-        const boot = /** @type {import('xen-runbooks/grub').BootLocation} */ (f.boot);
-        const fs = /** @type {import('xen-runbooks/disk').GuestFs} */ (f.fs);
-        try {
-          boot.text = await readConfig(fs, boot.config);
-        } catch (e) {
-          if (e instanceof ConfigError || e instanceof GuestFsError) throw usage(`${partName(boot)}: ${e.message}`);
-          throw e;
-        }
+        const { boot, fs } = bootOf(ctx.state);
+        boot.text = await guestFs.readText(fs, boot);
         const lines = boot.text.split('\n').length - (boot.text.endsWith('\n') ? 1 : 0);
         return ok(`${boot.config.path}: ${lines} lines, ${boot.config.stat.size} bytes of text`);
       },
@@ -371,56 +256,20 @@ any name: hard link, bind mount) is refused.`,
     step('diagnose', {
       title: 'Diagnose: every known cause, with its way out',
       async check(ctx) {
-        const f = found(ctx);
-        const version = f.version;
-        const table = /** @type {import('xen-runbooks/disk').PartitionTable} */ (f.table);
-        f.diagnosis = await diagnose({
-          version,
-          table,
-          filesystems: f.filesystems,
-          boot: f.boot,
-          fs: f.fs,
-          offsets: f.offsets,
-        });
-        ctx.report.xen = {
-          given: version.text,
-          release: version.release,
-          group: version.group.id,
-          releases: groupRange(version.group),
-          offsetOption: version.group.options.includes('offset'),
-        };
-        const findings = sortFindings(f.diagnosis.findings);
-        ctx.report.findings = findings;
-        for (const x of findings) ctx.log.info(`    ${x.severity === 'error' ? '✗' : '!'} [${x.id}] ${x.message}`);
-        const strategy = /** @type {import('xen-runbooks/grub').Strategy} */ (ctx.opts.strategy);
-        // activate and offset run the rewrite too, for what the config needs besides.
-        const resolves = (/** @type {import('xen-runbooks/grub').Finding} */ x) =>
-          x.strategies.includes(strategy) || (strategy !== 'pvgrub' && x.strategies.includes('rewrite'));
-        const blocking = findings.filter((x) => x.severity === 'error' && !resolves(x));
-        ctx.report.waysOut = [...new Set(findings.flatMap((x) => x.strategies))].map((w) => ({
-          strategy: w,
-          needs: strategyNeeds(w),
-        }));
-        if (blocking.length && !ctx.opts.restore) {
-          const ways = [...new Set(blocking.map((x) => x.id))]
-            .map((id) => {
-              const here = blocking.find((x) => x.id === id)?.strategies ?? [];
-              const use = here.length
-                ? ` (here: ${here.map((w) => `--strategy ${w}, ${strategyNeeds(w)}`).join('; ')})`
-                : '';
-              return `  [${id}] ${entry(id).fix}${use}`;
-            })
-            .join('\n');
-          throw fail(
-            `${blocking.length} problem${blocking.length === 1 ? '' : 's'} that --strategy ${strategy} cannot fix; nothing was changed. Ways out:\n${ways}`,
-          );
-        }
-        const errors = findings.filter((x) => x.severity === 'error').length;
-        if (!findings.length)
-          return ok(`the pygrub of ${versionLabel(version)} reads this image: ${f.diagnosis.entries.length} entries`);
-        return ok(
-          `${errors} problem${errors === 1 ? '' : 's'} for pygrub of ${versionLabel(version)}, ${findings.length - errors} warning${findings.length - errors === 1 ? '' : 's'}`,
-        );
+        const { version, filesystems, boot, fs, offsets } = ctx.state;
+        const { table } = tableOf(ctx.state);
+        const diagnosis = await diagnose({ version, table, filesystems, boot, fs, offsets });
+        ctx.state.diagnosis = diagnosis;
+        ctx.report.xen = findings.xenReport(version);
+        const found = sortFindings(diagnosis.findings);
+        ctx.report.findings = found;
+        for (const x of found) ctx.log.info(findings.line(x));
+        // An error the chosen strategy cannot fix stops the run before anything is changed.
+        const strategy = ctx.opts.strategy;
+        const blocking = findings.blocking(found, strategy);
+        ctx.report.waysOut = findings.waysOut(found);
+        if (blocking.length && !ctx.opts.restore) throw fail(findings.cannotFix(blocking, strategy));
+        return ok(findings.summary(found, diagnosis.entries.length, version));
       },
     }),
 
@@ -431,26 +280,24 @@ any name: hard link, bind mount) is refused.`,
           ? 'strategy is pvgrub'
           : ctx.opts.restore
             ? '--restore'
-            : found(ctx).boot
+            : ctx.state.boot
               ? true
               : 'no boot config',
       async check(ctx) {
-        const f = found(ctx);
-        const boot = /** @type {import('xen-runbooks/grub').BootLocation} */ (f.boot);
+        const { boot } = bootOf(ctx.state);
         if (boot.config.kind === 'extlinux') return ok(`${boot.config.path} is an extlinux config: nothing to rewrite`);
-        const r = rewriteForPygrub(boot.text, f.version, boot.config.kind);
-        f.rewritten = r;
+        const r = rewriteForPygrub(boot.text, ctx.state.version, boot.config.kind);
+        ctx.state.rewritten = r;
         ctx.report.changes = r.changes;
         if (!r.changes.length) return ok(`${boot.config.path} needs no rewrite`);
         const n = r.changes.length;
         return change(`rewrite ${n} line${n === 1 ? '' : 's'} of ${boot.config.path} in ${partName(boot)}`, {
           diff: unifiedDiff(boot.config.path, boot.text, r.text),
+          data: r.text,
         });
       },
-      async apply(ctx) {
-        const f = found(ctx);
-        const boot = /** @type {import('xen-runbooks/grub').BootLocation} */ (f.boot);
-        const fs = /** @type {import('xen-runbooks/disk').GuestFs} */ (f.fs);
+      async apply(ctx, c) {
+        const { boot, fs } = bootOf(ctx.state);
         if (boot.fs.dirty && fs instanceof DebugfsFs) {
           throw refuse(
             `${partName(boot)} was not cleanly unmounted (or its journal needs recovery): debugfs would write around the journal`,
@@ -461,13 +308,9 @@ any name: hard link, bind mount) is refused.`,
         if (now.toString('utf8') !== boot.text)
           throw fail(`${boot.config.path} changed while the playbook ran; nothing written, run it again`);
         const backup = await fs
-          .replaceFile(
-            boot.config.path,
-            Buffer.from(/** @type {import('xen-runbooks/grub').RewriteResult} */ (f.rewritten).text),
-            { backup: true },
-          )
-          .catch(writeError);
-        f.wrote = true;
+          .replaceFile(boot.config.path, Buffer.from(planOf(c)), { backup: true })
+          .catch(guestFs.writeError);
+        ctx.state.wrote = true;
         ctx.report.backup = backup ?? `${boot.config.path}.orig (kept from an earlier run)`;
         return `${boot.config.path} rewritten (backup: ${backup ?? `${boot.config.path}.orig, a regular file from an earlier run, kept`})`;
       },
@@ -478,76 +321,58 @@ any name: hard link, bind mount) is refused.`,
       when: (ctx) =>
         ctx.opts.strategy !== 'activate'
           ? `strategy is ${ctx.opts.strategy}`
-          : ctx.opts.restore || found(ctx).boot
+          : ctx.opts.restore || ctx.state.boot
             ? true
             : 'no boot config',
+      /** @returns {Promise<import('xen-runbooks/engine').CheckResult<import('xen-runbooks/playbooks/pygrub-fix/mbr').ActivatePlan>>} */
       async check(ctx) {
-        const f = found(ctx);
-        const image = f.image;
+        const image = ctx.state.image;
         const orig = `${image}.mbr.orig`;
         if (ctx.opts.restore) {
-          const saved = await readFile(orig).catch(() => undefined);
+          const saved = await mbr.readSaved(orig);
           if (!saved) return skip(`${orig} does not exist: nothing to restore`);
-          if (saved.length !== 512) throw fail(`${orig} is ${saved.length} bytes, not one 512-byte sector`);
-          const now = await readSector(image);
+          const now = await mbr.readSector(image);
           if (now.equals(saved)) return ok(`the MBR already equals ${orig}`);
           return change(`put the MBR sector of ${orig} back into ${image}`, {
-            diff: unifiedDiff('MBR', mbrListing(now), mbrListing(saved)),
+            diff: unifiedDiff('MBR', mbr.listing(now), mbr.listing(saved)),
           });
         }
-        const boot = /** @type {import('xen-runbooks/grub').BootLocation} */ (f.boot);
-        const table = /** @type {import('xen-runbooks/disk').PartitionTable} */ (f.table);
-        const needed = (f.diagnosis?.findings ?? []).some(
-          (x) => (x.id === 'boot-not-tried' || x.id === 'partition-raises') && x.strategies.includes('activate'),
-        );
+        const { boot } = bootOf(ctx.state);
+        const { table, source } = tableOf(ctx.state);
         const p = boot.partition;
-        if (!needed) return ok(`the pygrub of ${versionLabel(f.version)} already reads ${partName(boot)}`);
+        if (!findings.activationNeeded(ctx.state.diagnosis?.findings ?? []))
+          return ok(`the pygrub of ${versionLabel(ctx.state.version)} already reads ${partName(boot)}`);
         if (table.label !== 'dos' || p?.kind !== 'primary' || p.number > 4)
           throw fail(`${partName(boot)} is not a primary partition of an MBR disk: it cannot be marked active`);
-        if (f.source?.isBlockDevice)
+        if (source.isBlockDevice)
           throw refuse(
             `${image} is a block device: the playbook marks partitions active only in image files`,
             `by hand: dd if=${image} of=/root/mbr.orig bs=512 count=1; sfdisk --activate ${image} ${p.number}`,
           );
-        const now = await readSector(image);
-        const want = Buffer.from(now);
-        for (let i = 0; i < 4; i++) want[446 + 16 * i] = i === p.number - 1 ? 0x80 : 0;
+        const now = await mbr.readSector(image);
+        const want = mbr.withActiveFlag(now, p.number);
         ctx.report.activate = { partition: p.number, backup: orig, command: `sfdisk --activate ${image} ${p.number}` };
         return change(
           `mark partition ${p.number} active: sfdisk --activate ${image} ${p.number} (MBR kept as ${orig})`,
           {
-            diff: unifiedDiff('MBR', mbrListing(now), mbrListing(want)),
+            diff: unifiedDiff('MBR', mbr.listing(now), mbr.listing(want)),
             data: { number: p.number, want },
           },
         );
       },
       async apply(ctx, c) {
-        const f = found(ctx);
-        const image = f.image;
+        const image = ctx.state.image;
         const orig = `${image}.mbr.orig`;
         if (ctx.opts.restore) {
-          const saved = await readFile(orig);
-          await writeSector(image, saved);
-          if (!(await readSector(image)).equals(saved)) throw fail(`the MBR of ${image} does not read back as ${orig}`);
-          await ctx.$`rm -f -- ${orig}`;
+          await mbr.restore(ctx.$, image, orig);
           return `MBR restored from ${orig}, ${orig} removed`;
         }
-        const { number, want } = /** @type {{ number: number, want: Buffer }} */ (c.data);
-        const before = await readSector(image);
-        if (!(await fsStat(orig).catch(() => undefined))) {
-          await writeFile(`${orig}.tmp`, before, { flag: 'wx' });
-          await ctx.$`mv -- ${`${orig}.tmp`} ${orig}`;
-        }
-        const r = await ctx.$({ nothrow: true })`sfdisk --activate ${image} ${number}`;
-        const after = await readSector(image);
-        if (r.exitCode !== 0 || !after.equals(want)) {
-          // sfdisk changed something else, or failed half-way: the sector goes back as it was.
-          await writeSector(image, before);
-          throw fail(
-            `sfdisk --activate ${image} ${number} ${r.exitCode !== 0 ? `failed (exit ${r.exitCode}): ${r.stderr.trim()}` : 'changed more than the boot flags'}; the MBR was put back`,
-          );
-        }
-        f.activated = true;
+        const { number, want } = planOf(c);
+        const before = await mbr.readSector(image);
+        await mbr.saveOnce(ctx.$, orig, before);
+        // sfdisk does the flag; a sector that is not exactly the one planned goes back as it was.
+        await mbr.activate(ctx.$, image, number, before, want);
+        ctx.state.activated = true;
         return `partition ${number} marked active (MBR backup: ${orig})`;
       },
     }),
@@ -559,25 +384,19 @@ any name: hard link, bind mount) is refused.`,
           ? `strategy is ${ctx.opts.strategy}`
           : ctx.opts.restore
             ? '--restore'
-            : found(ctx).boot
+            : ctx.state.boot
               ? true
               : 'no boot config',
-      file: (ctx) => /** @type {string} */ (ctx.opts['domain-config']),
+      file: (ctx) => String(ctx.opts['domain-config']),
       async edit(current, ctx) {
         if (current === undefined) throw usage(`${ctx.opts['domain-config']}: no such domain config`);
-        const f = found(ctx);
-        const boot = /** @type {import('xen-runbooks/grub').BootLocation} */ (f.boot);
+        const { boot } = bootOf(ctx.state);
         const loader = bootloaderOf(current);
         if (!loader || !/pygrub/.test(loader))
           ctx.log.warn(
             `${ctx.opts['domain-config']} ${loader ? `boots with ${loader}` : 'has no bootloader line'}: bootloader_args reach pygrub only with bootloader = "pygrub"`,
           );
-        ctx.report.offset = {
-          offset: boot.offset,
-          partition: boot.partition?.number ?? null,
-          xl: `bootloader_args = ['--offset=${boot.offset}']`,
-          xe: `xe vm-param-set uuid=VM PV-bootloader-args="--offset=${boot.offset}"`,
-        };
+        ctx.report.offset = offsetReport(boot);
         return setPygrubOffset(current, boot.offset);
       },
     }),
@@ -585,19 +404,18 @@ any name: hard link, bind mount) is refused.`,
     fileStep('switch-to-pvgrub', {
       title: 'Boot the domain through pv-grub instead of pygrub',
       when: (ctx) => (ctx.opts.strategy !== 'pvgrub' ? 'strategy is rewrite' : ctx.opts.restore ? '--restore' : true),
-      file: (ctx) => /** @type {string} */ (ctx.opts['domain-config']),
+      file: (ctx) => String(ctx.opts['domain-config']),
       async edit(current, ctx) {
         if (current === undefined) throw usage(`${ctx.opts['domain-config']}: no such domain config`);
-        const f = found(ctx);
         const disks = domainDisks(current);
         const given = String(ctx.args.IMAGE);
-        if (disks.length && !disks.some((d) => d.includes(given) || d.includes(f.image))) {
+        if (disks.length && !disks.some((d) => d.includes(given) || d.includes(ctx.state.image))) {
           ctx.log.warn(
             `${ctx.opts['domain-config']} names disks ${disks.join(', ')}, not ${given}: is it the right domain?`,
           );
         }
-        const { flavour, kernel } = await findPvgrub(ctx);
-        const boot = f.boot;
+        const { flavour, kernel } = await findPvgrub((p) => ctx.host.exists(p), ctx.opts.arch, ctx.opts.pvgrub);
+        const boot = ctx.state.boot;
         if (flavour === 'pv-grub-legacy' && !boot)
           throw fail('legacy PV-GRUB needs to be told where the config is, and none was found');
         const extra = boot ? pvgrubExtra(flavour, boot.partition?.number ?? null, boot.config.path) : undefined;
@@ -609,91 +427,58 @@ any name: hard link, bind mount) is refused.`,
     step('restore-backups', {
       title: 'Put the backups back',
       when: (ctx) => (ctx.opts.restore ? true : 'no --restore'),
+      /** @returns {Promise<import('xen-runbooks/engine').CheckResult<import('xen-runbooks/playbooks/pygrub-fix/state').RestorePlan>>} */
       async check(ctx) {
-        const f = found(ctx);
+        const file = ctx.opts['domain-config'];
         if (ctx.opts.strategy === 'pvgrub' || ctx.opts.strategy === 'offset') {
-          const file = /** @type {string} */ (ctx.opts['domain-config']);
           const orig = await ctx.host.readText(`${file}.orig`);
           if (orig === undefined) return skip(`${file}.orig does not exist: nothing to restore`);
-          const edit = await ctx.planEdit(file, () => orig);
+          const edit = await ctx.planEdit(String(file), () => orig);
           return edit.changed
-            ? change(`restore ${file} from ${file}.orig`, {
-                diff: edit.diff,
-                data: /** @type {RestoreData} */ ({ edit }),
-              })
+            ? change(`restore ${file} from ${file}.orig`, { diff: edit.diff, data: { edit } })
             : ok(`${file} already equals ${file}.orig`);
         }
-        const boot = f.boot;
-        if (!boot || !f.fs) return skip('no boot config found');
+        const { boot, fs } = ctx.state;
+        if (!boot || !fs) return skip('no boot config found');
         const origPath = `${boot.config.path}.orig`;
-        const st = await f.fs.stat(origPath);
-        if (!st) return skip(`${origPath} does not exist: nothing to restore`);
-        if (st.type !== 'file')
-          throw refuse(`${origPath} is a ${st.type === 'dir' ? 'directory' : st.type}, not a backup: nothing restored`);
-        const orig = (await f.fs.readFile(origPath, 1024 * 1024)).toString('utf8');
+        const orig = await guestFs.readBackup(fs, origPath);
+        if (orig === undefined) return skip(`${origPath} does not exist: nothing to restore`);
         return change(`put ${origPath} back as ${boot.config.path}`, {
           diff: unifiedDiff(boot.config.path, boot.text, orig),
-          data: /** @type {RestoreData} */ ({ text: orig }),
+          data: { text: orig },
         });
       },
       async apply(ctx, c) {
-        const f = found(ctx);
-        if (ctx.opts.strategy === 'pvgrub' || ctx.opts.strategy === 'offset') {
-          await ctx.applyEdit(/** @type {import('xen-runbooks/engine').FileEdit} */ (c.data?.edit), { backup: false });
+        const plan = planOf(c);
+        if ('edit' in plan) {
+          await ctx.applyEdit(plan.edit, { backup: false });
           return `${ctx.opts['domain-config']} restored`;
         }
-        const boot = /** @type {import('xen-runbooks/grub').BootLocation} */ (f.boot);
-        const fs = /** @type {import('xen-runbooks/disk').GuestFs} */ (f.fs);
+        const { boot, fs } = bootOf(ctx.state);
         // Each write is whole or rolled back; killed between the two, a second --restore finishes.
-        await fs
-          .replaceFile(boot.config.path, Buffer.from(/** @type {string} */ (c.data?.text)), { backup: false })
-          .catch(writeError);
-        await fs.removeFile(`${boot.config.path}.orig`).catch(writeError);
-        f.wrote = true;
+        await fs.replaceFile(boot.config.path, Buffer.from(plan.text), { backup: false }).catch(guestFs.writeError);
+        await fs.removeFile(`${boot.config.path}.orig`).catch(guestFs.writeError);
+        ctx.state.wrote = true;
         return `${boot.config.path} restored, ${boot.config.path}.orig removed`;
       },
     }),
 
     step('verify', {
       title: "Verify: the release's pygrub finds /boot and boots an entry, the filesystem is clean",
-      when: (ctx) => (found(ctx).wrote || found(ctx).activated ? true : 'nothing was written to the image'),
+      when: (ctx) => (ctx.state.wrote || ctx.state.activated ? true : 'nothing was written to the image'),
       async check(ctx) {
-        const f = found(ctx);
-        const boot = /** @type {import('xen-runbooks/grub').BootLocation} */ (f.boot);
-        const fs = /** @type {import('xen-runbooks/disk').GuestFs} */ (f.fs);
-        if (f.activated && !ctx.opts.restore) {
-          const source = await openSource(f.image);
-          const tried = await pygrubPartitionOffsets(source, codeOf(f.version).partitions).finally(() =>
-            source.close(),
-          );
-          if (tried.status !== 'ok' || tried.offsets[0] !== boot.offset)
-            throw fail(
-              `after the active flag, the pygrub of ${versionLabel(f.version)} still does not read ${partName(boot)} first (${tried.status === 'ok' ? `offsets ${tried.offsets.join(', ')}` : tried.msg}); ${f.image}.mbr.orig holds the old MBR`,
-            );
-          if (!f.wrote) return ok(`the pygrub of ${versionLabel(f.version)} now reads ${partName(boot)}`);
+        const { image, version, wrote, activated } = ctx.state;
+        const { boot, fs } = bootOf(ctx.state);
+        if (activated && !ctx.opts.restore) {
+          await checkActiveFirst(image, version, boot);
+          if (!wrote) return ok(`the pygrub of ${versionLabel(version)} now reads ${partName(boot)}`);
         }
-        if (ctx.opts.restore && !f.wrote) return ok('the MBR is back as it was');
+        if (ctx.opts.restore && !wrote) return ok('the MBR is back as it was');
         const text = (await fs.readFile(boot.config.path, 1024 * 1024)).toString('utf8');
-        if (fs instanceof DebugfsFs) {
-          const fsck = await ctx.$({ nothrow: true })`e2fsck -fn ${fs.device}`;
-          if (fsck.exitCode !== 0)
-            throw fail(
-              `e2fsck -fn finds ${partName(boot)} damaged after the write (exit ${fsck.exitCode}); ${boot.config.path}.orig holds the old config`,
-            );
-        }
+        await checkClean(ctx.$, fs, boot);
         if (ctx.opts.restore) return ok(`${boot.config.path} is back as it was`);
-        const expected = /** @type {import('xen-runbooks/grub').RewriteResult} */ (f.rewritten).text;
-        if (text !== expected) throw fail(`${boot.config.path} does not read back as written`);
-        const model = modelPygrub(text, boot.config.kind, f.version);
-        if (model.error) throw fail(`line ${model.error.line} still makes pygrub raise ${model.error.exception}`);
-        const sel = selectEntry(model, f.version);
-        if (sel.status !== 'ok')
-          throw fail(
-            `the pygrub of ${versionLabel(f.version)} reads the config but run_grub raises ${sel.error?.exception}`,
-          );
-        return ok(
-          `the pygrub of ${versionLabel(f.version)} lists ${model.images.length} entries and boots entry ${sel.index} (${sel.kernel}); the filesystem is clean`,
-        );
+        if (text !== ctx.state.rewritten?.text) throw fail(`${boot.config.path} does not read back as written`);
+        return ok(`${pygrubVerdict(text, boot.config.kind, version)}; the filesystem is clean`);
       },
     }),
   ],
@@ -704,171 +489,11 @@ any name: hard link, bind mount) is refused.`,
         (o.status === 'changed' || o.status === 'would-change'),
     );
     if (!changed) return;
-    if (ctx.opts.strategy === 'rewrite') {
-      ctx.log.warn(
-        "the guest's next update-grub (every kernel update runs it) writes (hd0,msdos1) again. Durable ways out: boot through pv-grub " +
-          `(--strategy pvgrub), upgrade the host (msdos names: ${entry('grub2-partition-name').xen}; submenus: ${entry('grub2-submenu').xen}; ` +
-          `\${saved_entry}/\${next_entry}: ${entry('grub2-default-variable').xen} fail), or change the guest: GRUB_DEFAULT=0 in /etc/default/grub, ` +
-          'a custom script in /etc/grub.d that writes legacy names.',
-      );
-    }
+    if (ctx.opts.strategy === 'rewrite') ctx.log.warn(findings.durableWaysOut());
     ctx.log.info(
       `next: start the domain (xl create ${ctx.opts['domain-config'] ?? 'vm01.cfg'}, or xm create with xend) and watch its console.`,
     );
   },
 });
-
-/** The first 512 bytes of the image. @param {string} image */
-async function readSector(image) {
-  const fh = await openFile(image, 'r');
-  try {
-    const buf = Buffer.alloc(512);
-    const { bytesRead } = await fh.read(buf, 0, 512, 0);
-    if (bytesRead !== 512) throw fail(`${image} is shorter than one sector`);
-    return buf;
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Write one 512-byte sector at the start of the image, synced. @param {string} image @param {Buffer} sector */
-async function writeSector(image, sector) {
-  const fh = await openFile(image, 'r+');
-  try {
-    await fh.write(sector, 0, 512, 0);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** The MBR's four slots as text, for the diff of the active flag. @param {Buffer} mbr */
-function mbrListing(mbr) {
-  const out = [];
-  for (let i = 0; i < 4; i++) {
-    const e = mbr.subarray(446 + 16 * i, 462 + 16 * i);
-    if (e.readUInt32LE(8) === 0 && e[4] === 0) continue;
-    out.push(
-      `slot ${i + 1}: type ${(e[4] ?? 0).toString(16)} start ${e.readUInt32LE(8)}${e[0] === 0x80 ? ' active' : ''}`,
-    );
-  }
-  return `${out.join('\n')}\n`;
-}
-
-/** @param {number[]} order @param {number} offset */
-function rank(order, offset) {
-  const i = order.indexOf(offset);
-  return i === -1 ? order.length : i;
-}
-
-/**
- * The backend the administrator chose, over one partition.
- * @param {import('xen-runbooks/engine').Context<any>} ctx
- * @param {import('xen-runbooks/grub').PartitionFs} c
- * @returns {Promise<import('xen-runbooks/disk').GuestFs>}
- */
-async function openGuestFs(ctx, c) {
-  const image = found(ctx).image;
-  if (isExt(c.fs.kind)) await rollBackInterrupted(ctx, new DebugfsFs(ctx.$, image, c.offset), c);
-  if (ctx.opts.backend === 'debugfs') {
-    const fs = new DebugfsFs(ctx.$, image, c.offset);
-    const damaged =
-      'a garbage or half-written filesystem: repair a copy of the image first (e2fsck -f), or look at it in the guest';
-    try {
-      await fs.probe();
-    } catch (e) {
-      if (e instanceof GuestFsError) throw usage(`${partName(c)}: ${e.message}`, damaged);
-      throw e;
-    }
-    // e2fsck -n never writes; a filesystem it does not find clean is not one to read or write.
-    const fsck = await ctx.$({ nothrow: true })`e2fsck -fn ${fs.device}`;
-    if (fsck.exitCode !== 0) {
-      const why = `${fsck.stdout}\n${fsck.stderr}`
-        .split('\n')
-        .filter((l) => /error|corrupt|invalid|bad|\?|wrong/i.test(l))
-        .slice(0, 2)
-        .join('; ');
-      throw usage(
-        `${partName(c)}: e2fsck -fn finds the ${c.fs.kind} filesystem damaged (exit ${fsck.exitCode})${why ? `: ${why}` : ''}`,
-        damaged,
-      );
-    }
-    return fs;
-  }
-  const table = /** @type {import('xen-runbooks/disk').PartitionTable} */ (found(ctx).table);
-  const bytes = c.partition ? c.partition.bytes : table.diskSize;
-  const type = ['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'vfat'].includes(c.fs.kind) ? c.fs.kind : undefined;
-  const fs = new MountFs(ctx.$, image, c.offset, bytes, type, (fn) => ctx.cleanup(fn));
-  try {
-    await fs.open();
-  } catch (e) {
-    if (e instanceof GuestFsError) throw usage(`${partName(c)}: ${e.message}`);
-    throw e;
-  }
-  return fs;
-}
-
-/**
- * An earlier run killed while writing into this filesystem left undo records next to the image
- * (or under /var/lib/xen-runbooks/undo): replay them before anything is read, so the filesystem
- * is as it was before that run.
- * @param {import('xen-runbooks/engine').Context<any>} ctx
- * @param {import('xen-runbooks/disk').DebugfsFs} fs
- * @param {import('xen-runbooks/grub').PartitionFs} c
- */
-async function rollBackInterrupted(ctx, fs, c) {
-  try {
-    const r = await fs.recover({ dryRun: ctx.dryRun });
-    if (r.action === 'none') return;
-    if (ctx.dryRun)
-      throw refuse(
-        `${partName(c)}: an earlier run was interrupted while writing (${r.detail})`,
-        'run without --dry-run: it rolls the interrupted write back first, then plans as usual',
-      );
-    ctx.log.warn(`${partName(c)}: ${r.detail}`);
-  } catch (e) {
-    if (e instanceof GuestFsError) throw refuse(`${partName(c)}: ${e.message}`);
-    throw e;
-  }
-}
-
-/**
- * A write into the image that did not happen: refused before writing (exit 3) or failed and
- * rolled back (exit 1). Either way the filesystem is as it was.
- * @param {unknown} e
- * @returns {never}
- */
-function writeError(e) {
-  if (e instanceof GuestFsError) {
-    if (['no-space', 'unsafe', 'read-only', 'undo', 'bad-path', 'not-file'].includes(e.code)) throw refuse(e.message);
-    throw fail(e.message);
-  }
-  throw e;
-}
-
-/**
- * Which pv-grub this host has.
- * @param {import('xen-runbooks/engine').Context<any>} ctx
- * @returns {Promise<{ flavour: import('xen-runbooks/grub').PvgrubFlavour, kernel: string }>}
- */
-async function findPvgrub(ctx) {
-  const arch = /** @type {import('xen-runbooks/grub').GuestArch} */ (ctx.opts.arch);
-  /** @type {import('xen-runbooks/grub').PvgrubFlavour[]} */
-  const flavours =
-    ctx.opts.pvgrub === 'legacy'
-      ? ['pv-grub-legacy']
-      : ctx.opts.pvgrub === 'pvgrub2'
-        ? ['pvgrub2']
-        : ['pvgrub2', 'pv-grub-legacy'];
-  for (const flavour of flavours) {
-    for (const kernel of PVGRUB_CANDIDATES[arch][flavour]) {
-      if (await ctx.host.exists(kernel)) return { flavour, kernel };
-    }
-  }
-  throw fail(
-    `no ${flavours.join(' or ')} image for ${arch} on this host`,
-    'install one: apt-get install grub-xen-host (PVGRUB2), or the pv-grub package of your Xen build',
-  );
-}
 
 await playbook.run();

@@ -1,0 +1,56 @@
+/** The image pygrub-fix works on: what it is, a lock against a second run, and who else uses it. */
+import { stat } from 'node:fs/promises';
+import { refuse, usage, type CommandFn } from '../../engine/index.js';
+import {
+  blockDeviceBusy,
+  domainsUsing,
+  ImageBusyError,
+  lockImage,
+  loopDevicesOf,
+  processesHolding,
+  withoutLockers,
+  type ImageLock,
+} from '../../disk/index.js';
+
+export type ImageKind = 'image file' | 'block device';
+
+/** A regular file or a block device; anything else is bad input (exit 2). `given` is the name the user typed. */
+export async function imageKind(image: string, given: string): Promise<ImageKind> {
+  const st = await stat(image).catch(() => undefined);
+  if (!st) throw usage(`${given}: no such file or device`);
+  if (!st.isFile() && !st.isBlockDevice()) throw usage(`${given} is neither a regular file nor a block device`);
+  return st.isBlockDevice() ? 'block device' : 'image file';
+}
+
+/** The run's lock on the image (shared under --dry-run); another run holding it past 5 s is a refusal. */
+export async function lockOrRefuse(image: string, exclusive: boolean): Promise<ImageLock> {
+  try {
+    return await lockImage(image, { exclusive, waitSeconds: 5 });
+  } catch (e) {
+    if (e instanceof ImageBusyError)
+      throw refuse(e.message, 'another pygrub-fix run is working on this image: let it finish, then run again');
+    throw e;
+  }
+}
+
+/**
+ * Everything that uses the image, one sentence each: running domains (xl/xm list -l), loop
+ * devices, processes with it open (not the runs that coordinate through the lock), and for a
+ * block device the kernel's exclusive hold. `notes` say what could not be asked.
+ */
+export async function imageUsers(
+  $: CommandFn,
+  image: string,
+  kind: ImageKind,
+): Promise<{ users: string[]; notes: string[] }> {
+  const users: string[] = [];
+  const { uses, notes } = await domainsUsing($, image);
+  for (const u of uses) users.push(`domain ${u.domain} has it as a disk (${u.tool} list -l: ${u.target})`);
+  for (const loop of await loopDevicesOf($, image))
+    users.push(`it is attached to ${loop} (its backing file, by device and inode)`);
+  for (const p of await withoutLockers(image, await processesHolding(image)))
+    users.push(`process ${p.pid} (${p.command}) has it open`);
+  if (kind === 'block device' && (await blockDeviceBusy(image)))
+    users.push('the kernel holds the device (an exclusive open fails: mounted or in use)');
+  return { users, notes };
+}
