@@ -25,7 +25,7 @@ import {
   LAST_RELEASE,
   FIRST_RELEASE,
 } from 'xen-runbooks/grub';
-import { bootOf, tableOf, planOf } from 'xen-runbooks/playbooks/pygrub-fix/state';
+import { bootOf, tableOf } from 'xen-runbooks/playbooks/pygrub-fix/state';
 import { imageKind, imageUsers, lockOrRefuse } from 'xen-runbooks/playbooks/pygrub-fix/image';
 import { readTable, partitionLines, tableSummary, tableReport } from 'xen-runbooks/playbooks/pygrub-fix/table';
 import {
@@ -308,7 +308,7 @@ any name: hard link, bind mount) is refused.`,
         if (now.toString('utf8') !== boot.text)
           throw fail(`${boot.config.path} changed while the playbook ran; nothing written, run it again`);
         const backup = await fs
-          .replaceFile(boot.config.path, Buffer.from(planOf(c)), { backup: true })
+          .replaceFile(boot.config.path, Buffer.from(c.data), { backup: true })
           .catch(guestFs.writeError);
         ctx.state.wrote = true;
         ctx.report.backup = backup ?? `${boot.config.path}.orig (kept from an earlier run)`;
@@ -367,7 +367,7 @@ any name: hard link, bind mount) is refused.`,
           await mbr.restore(ctx.$, image, orig);
           return `MBR restored from ${orig}, ${orig} removed`;
         }
-        const { number, want } = planOf(c);
+        const { number, want } = c.data;
         const before = await mbr.readSector(image);
         await mbr.saveOnce(ctx.$, orig, before);
         // sfdisk does the flag; a sector that is not exactly the one planned goes back as it was.
@@ -449,7 +449,7 @@ any name: hard link, bind mount) is refused.`,
         });
       },
       async apply(ctx, c) {
-        const plan = planOf(c);
+        const plan = c.data;
         if ('edit' in plan) {
           await ctx.applyEdit(plan.edit, { backup: false });
           return `${ctx.opts['domain-config']} restored`;

@@ -22,7 +22,6 @@ import {
   xenMac,
 } from 'xen-runbooks/xen/hvmconfig';
 import { XlConfig } from 'xen-runbooks/xen/xlcfg';
-import { planOf } from 'xen-runbooks/playbooks/windows-hvm/state';
 import { checkOptions, isLocalListen, readVncPassword } from 'xen-runbooks/playbooks/windows-hvm/options';
 import {
   xenInfo,
@@ -378,7 +377,7 @@ const playbook = definePlaybook({
         );
       },
       async apply(ctx, c) {
-        const plan = planOf(c);
+        const plan = c.data;
         if (plan.kind === 'saved') {
           await ctx.$`grub-editenv ${await ctx.host.resolve(plan.grubenv)} set saved_entry=${plan.ref}`;
           return `saved_entry=${plan.ref} in ${plan.grubenv}`;
@@ -406,7 +405,7 @@ const playbook = definePlaybook({
         return change(`create ${ctx.opts.disk}: a sparse raw image of ${formatSize(size)}`, { data: size });
       },
       async apply(ctx, c) {
-        const size = planOf(c);
+        const size = c.data;
         const disk = ctx.opts.disk;
         const dir = path.posix.dirname(disk);
         await ctx.host.mkdir(dir);
@@ -447,7 +446,7 @@ const playbook = definePlaybook({
         });
       },
       async apply(ctx, c) {
-        const edit = planOf(c);
+        const edit = c.data;
         await ctx.host.mkdir(ctx.opts['config-dir']);
         // Root only: the file may hold the VNC password.
         const backup = await ctx.applyEdit(edit, { mode: 0o600 });

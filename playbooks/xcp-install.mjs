@@ -171,7 +171,7 @@ this machine: it is meant for tests and dry runs; to act on a host run it there 
         return change(apt.ppaChange(haveTool, ctx.state.platform?.codename ?? 'precise'), { data: { haveTool } });
       },
       async apply(ctx, c) {
-        await apt.addPpa(ctx, dataOf(c).haveTool);
+        await apt.addPpa(ctx, c.data.haveTool);
         return `added ppa:${PPA}`;
       },
     }),
@@ -188,7 +188,7 @@ this machine: it is meant for tests and dry runs; to act on a host run it there 
       },
       async apply(ctx, c) {
         await ctx.host.mkdir('/etc/xcp');
-        await ctx.applyEdit(dataOf(c), { mode: 0o644 });
+        await ctx.applyEdit(c.data, { mode: 0o644 });
         return `${NETWORK_CONF} written: bridge`;
       },
     }),
@@ -203,9 +203,9 @@ this machine: it is meant for tests and dry runs; to act on a host run it there 
         return change(`apt-get update; apt-get install ${missing.join(' ')}`, { data: { missing } });
       },
       async apply(ctx, c) {
-        await apt.installPackages(ctx, dataOf(c).missing);
+        await apt.installPackages(ctx, c.data.missing);
         ctx.state.packagesPending = false;
-        return `installed ${dataOf(c).missing.join(', ')}`;
+        return `installed ${c.data.missing.join(', ')}`;
       },
     }),
     step('vif-offline', {
@@ -224,7 +224,7 @@ this machine: it is meant for tests and dry runs; to act on a host run it there 
         return change(`edit ${VIF_SCRIPT}: remove) becomes remove|offline)`, { diff: edit.diff, data: edit });
       },
       async apply(ctx, c) {
-        const backup = await ctx.applyEdit(dataOf(c));
+        const backup = await ctx.applyEdit(c.data);
         return `${VIF_SCRIPT} written${backup ? ` (backup: ${backup})` : ''}`;
       },
     }),
@@ -297,7 +297,7 @@ this machine: it is meant for tests and dry runs; to act on a host run it there 
         return change(`${first}run update-grub`, { diff: edit.diff, data: { edit, title: xen.title } });
       },
       async apply(ctx, c) {
-        const { edit, title } = dataOf(c);
+        const { edit, title } = c.data;
         await bootMenu.setDefaultAndUpdateGrub(ctx, edit, title);
         return `boots "${title}" by default from the next boot`;
       },
@@ -360,7 +360,7 @@ this machine: it is meant for tests and dry runs; to act on a host run it there 
       async apply(ctx, c) {
         const name = ctx.opts['sr-name'];
         // Should xapi answer SR_UNKNOWN_DRIVER for lvm that --sr-type did not ask for: ext instead.
-        const { uuid, type } = await storage.create(ctx, dataOf(c).type);
+        const { uuid, type } = await storage.create(ctx, c.data.type);
         ctx.state.sr = uuid;
         ctx.report.sr = { uuid, type, name };
         return `created the ${type} SR "${name}" (${uuid})`;
@@ -408,7 +408,7 @@ this machine: it is meant for tests and dry runs; to act on a host run it there 
       async apply(ctx, c) {
         const name = need(ctx.opts['vm-name'], 'vm-name');
         // On the SR found or made here; without one, xe vm-install takes the pool's default.
-        ctx.state.vm = await vm.install(ctx.$, ctx.opts.template, name, dataOf(c).sr ?? ctx.state.sr);
+        ctx.state.vm = await vm.install(ctx.$, ctx.opts.template, name, c.data.sr ?? ctx.state.sr);
         return `installed "${name}" (${ctx.state.vm})`;
       },
     }),

@@ -38,8 +38,8 @@ export interface Change<D = unknown> {
   message: string;
   /** Unified diff(s) of file changes, shown with --dry-run and before asking. */
   diff?: string;
-  /** Whatever apply() needs, computed by check(). */
-  data?: D;
+  /** Whatever apply() needs, computed by check(); apply() receives it with its type. */
+  data: D;
 }
 /** The step does not apply here. */
 export interface Skip {
@@ -51,7 +51,12 @@ export type CheckResult<D = unknown> = Ok | Change<D> | Skip;
 export const ok = (message: string): Ok => ({ status: 'ok', message });
 export const skip = (message: string): Skip => ({ status: 'skip', message });
 export function change<D = undefined>(message: string, extra: { diff?: string; data?: D } = {}): Change<D> {
-  return { status: 'change', message, ...extra };
+  return {
+    status: 'change',
+    message,
+    ...(extra.diff !== undefined ? { diff: extra.diff } : {}),
+    data: extra.data as D,
+  };
 }
 
 /* ------------------------------------------------------------------ context */

@@ -35,7 +35,7 @@ function demo(seen: string[]) {
           return change('use it', { data: ctx.state.total });
         },
         apply(_ctx, c) {
-          const d: number = c.data as number;
+          const d: number = c.data;
           return `used ${d}`;
         },
       }),

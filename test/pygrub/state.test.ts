@@ -1,9 +1,9 @@
 // What the steps after find-boot-partition need is there, or the step fails with words (never a TypeError).
 import { describe, expect, it } from 'vitest';
-import { change, StepError } from 'xen-runbooks/engine';
+import { StepError } from 'xen-runbooks/engine';
 import { memorySource, type PartitionTable } from 'xen-runbooks/disk';
 import { parseXenVersion } from 'xen-runbooks/grub';
-import { bootOf, planOf, tableOf, type PygrubFixState } from 'xen-runbooks/playbooks/pygrub-fix/state';
+import { bootOf, tableOf, type PygrubFixState } from 'xen-runbooks/playbooks/pygrub-fix/state';
 
 const state = (): PygrubFixState => ({ image: '/x.img', version: parseXenVersion('old'), filesystems: [] });
 
@@ -28,10 +28,5 @@ describe('pygrub-fix state', () => {
     expect(() => tableOf(s)).toThrow(StepError);
     s.source = memorySource(Buffer.alloc(512));
     expect(tableOf(s)).toEqual({ table, source: s.source });
-  });
-
-  it("planOf gives the check's plan to apply, and fails when there is none", () => {
-    expect(planOf(change('x', { data: { n: 3 } }))).toEqual({ n: 3 });
-    expect(() => planOf(change('x'))).toThrow(/no plan to apply/);
   });
 });

@@ -1,5 +1,5 @@
 /** What pygrub-fix's steps find, passed from one to the next. */
-import { fail, type Change, type FileEdit } from '../../engine/index.js';
+import { fail, type FileEdit } from '../../engine/index.js';
 import type { BlockSource, GuestFs, PartitionTable, PygrubOffsets } from '../../disk/index.js';
 import type { BootLocation, Diagnosis, PartitionFs, RewriteResult, XenVersion } from '../../grub/index.js';
 
@@ -34,12 +34,6 @@ export function bootOf(state: PygrubFixState): { boot: BootLocation; fs: GuestFs
 export function tableOf(state: PygrubFixState): { table: PartitionTable; source: BlockSource } {
   if (!state.table || !state.source) throw fail('the partition table was not read');
   return { table: state.table, source: state.source };
-}
-
-/** What a step's check planned, for its apply (the engine passes it along as `Change.data`). */
-export function planOf<D>(c: Change<D>): D {
-  if (c.data === undefined) throw fail('the step has no plan to apply');
-  return c.data;
 }
 
 /** What restore-backups puts back: the domain config from its .orig, or the boot config's text from grub.cfg.orig. */

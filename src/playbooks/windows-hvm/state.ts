@@ -1,5 +1,4 @@
 /** What windows-hvm's steps find, passed from one to the next. */
-import { fail, type Change } from '../../engine/index.js';
 
 export interface WindowsHvmState {
   /** The system runs as Xen's dom0 (check-dom0): the Xen checks and --start apply. */
@@ -22,10 +21,4 @@ export interface WindowsHvmState {
   vncPassword?: string;
   /** The domain id, once the guest runs. */
   domid?: string;
-}
-
-/** What a step's check planned, for its apply (the engine passes it along as `Change.data`). */
-export function planOf<D>(c: Change<D>): D {
-  if (c.data === undefined) throw fail('the step has no plan to apply');
-  return c.data;
 }

@@ -6,7 +6,7 @@ export function need<T>(value: T | undefined, option: string): T {
   return value;
 }
 
-/** What a step's check handed to its apply. */
+/** What a step's check handed to its apply, where the check plans without data under --dry-run (nothing installed yet). */
 export function dataOf<D>(c: { data?: D }): Exclude<D, undefined> {
   if (c.data === undefined) throw new Error('a change reached apply without the data its check computed');
   return c.data as Exclude<D, undefined>;
