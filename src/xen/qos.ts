@@ -899,7 +899,11 @@ export function domainScheduler(listWithPool: string, cpupoolList: string): stri
     .slice(1)
     .find((l) => l.trim() !== '');
   const pool = row?.trim().split(/\s+/).at(-1);
-  if (!pool) return undefined;
+  return pool ? cpupoolScheduler(cpupoolList, pool) : undefined;
+}
+
+/** The scheduler of cpupool POOL in `xl cpupool-list`'s output (its Sched column). */
+export function cpupoolScheduler(cpupoolList: string, pool: string): string | undefined {
   for (const line of cpupoolList.split('\n').slice(1)) {
     const f = line.trim().split(/\s+/);
     if (f[0] === pool && f.length >= 3) return f[2];

@@ -255,6 +255,36 @@ describe('xen-qos with xl', () => {
     expect(r.stdout).toContain('--cpu-weight Intermediate (50): applies live');
   });
 
+  it("uses the scheduler of the domain's cpupool, not Xen's boot default", async () => {
+    // Booted with credit2 (xl info), vm01 in a credit pool: sched-credit2 -d would fail on it.
+    host({
+      info: { nr_cpus: 4, xen_scheduler: 'credit2' },
+      cpupools: [
+        { name: 'Pool-0', sched: 'credit2', cpus: 2 },
+        { name: 'credit', sched: 'credit', cpus: 2 },
+      ],
+      domains: [vm01({ pool: 'credit' })],
+    });
+    const r = await qos(['vm01', '--toolstack', 'xl', '--cpu-weight', 'Intermediate', '--cpu-cap', '50', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(changingCalls().map((c) => c.argv)).toEqual([['sched-credit', '-d', '1', '-w', '50', '-c', '50']]);
+    expect(dom()).toMatchObject({ weight: 50, cap: 50 });
+  });
+
+  it("a halted domain's pool= names the scheduler its weight and cap will have", async () => {
+    host({
+      cpupools: [
+        { name: 'Pool-0', sched: 'credit2', cpus: 2 },
+        { name: 'credit', sched: 'credit', cpus: 2 },
+      ],
+      domains: [],
+    });
+    writeFileSync(path.join(root, 'etc/xen/vm01.cfg'), `${cfgText()}pool = "credit"\n`);
+    const r = await qos(['vm01', '--toolstack', 'xl', '--cpu-cap', '50', '--dry-run', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).data.domain).toMatchObject({ state: 'halted', scheduler: 'credit' });
+  });
+
   it('keeps the room to grow back when it persists fewer vCPUs or less memory in a file without maxima', async () => {
     host({ domains: [vm01({ vcpus: 4, maxvcpus: 4, memory: 2048, maxmem: 2048 })] }, false);
     mkdirSync(path.join(root, 'etc/xen'), { recursive: true });

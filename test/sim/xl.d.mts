@@ -48,6 +48,8 @@ export interface XlSeedDomain {
   /** Scheduler weight (default 256) and cap (default 0). */
   weight?: number;
   cap?: number;
+  /** Its cpupool (default: the first pool). */
+  pool?: string;
   /** PV drivers in the guest: graceful shutdown and ballooning work (default false; Domain-0 true). */
   pvDrivers?: boolean;
   /**
@@ -73,11 +75,16 @@ export interface XlSeed {
   autoballoon?: boolean;
   /** For xm: xend is running (default false). */
   xend?: boolean;
+  /** dom0's bridges; absent: any valid interface name is one. */
+  bridges?: string[];
+  /** The cpupools; absent: Pool-0 with every CPU under info.xen_scheduler. */
+  cpupools?: { name: string; sched: string; cpus: number }[];
   /** Overrides for Domain-0 (default 2048 MiB, nr_cpus vCPUs). */
   dom0?: Partial<XlSeedDomain>;
 }
 
-export interface XlDomain extends Required<Omit<XlSeedDomain, 'vifs' | 'disks' | 'config'>> {
+export interface XlDomain extends Required<Omit<XlSeedDomain, 'vifs' | 'disks' | 'config' | 'pool'>> {
+  pool?: string;
   uuid: string;
   vifs: (XlSeedVif & { devid: number; mac: string; bridge: string })[];
   disks: XlSeedDisk[];

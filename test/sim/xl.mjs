@@ -25,6 +25,8 @@
  *                                 // command line as its release does (Sim.autoballoon)
  *     "xend": false,              // xm only: xend is running
  *     "bridges": null,            // dom0's bridges (["xenbr0"]); null: any valid interface name
+ *     "cpupools": null,           // [{ "name": "Pool-0", "sched": "credit2", "cpus": 2 }, ...]; null:
+ *                                 // Pool-0 with every CPU under info.xen_scheduler
  *     "nextDomid": 1,
  *     "domains": [ {
  *        "domid": 0, "name": "Domain-0", "uuid": "...", "type": "pv" | "hvm",
@@ -32,6 +34,7 @@
  *        "vcpus": 4, "maxvcpus": 4,              // online now, and the boot maximum
  *        "state": "r-----", "cpu_time": 12.3,    // xl list columns
  *        "weight": 256, "cap": 0,                // scheduler parameters (credit / credit2)
+ *        "pool": "Pool-0",                       // its cpupool (default: the first one)
  *        "pvDrivers": true,                      // PV drivers: graceful shutdown, ballooning
  *        "frontends": true,                      // the guest's netfront/blkfront connected (xenbus
  *                                                // state 4); default: a PV guest, or an HVM guest
@@ -154,6 +157,7 @@ function normalizeDomain(d, domid) {
     cpu_time: d.cpu_time ?? 0,
     weight: d.weight ?? 256,
     cap: d.cap ?? 0,
+    ...(d.pool ? { pool: d.pool } : {}),
     pvDrivers: d.pvDrivers ?? domid === 0,
     // A seeded guest is one already running on the host: a PV kernel connects its frontends as it
     // boots, an HVM guest only once it has PV drivers.
@@ -192,6 +196,7 @@ export function seedXl(dir, seed = {}) {
     autoballoon: seed.autoballoon ?? null,
     xend: seed.xend ?? false,
     bridges: seed.bridges ?? null,
+    cpupools: seed.cpupools ?? null,
     nextDomid: next,
     domains,
   };
@@ -329,6 +334,8 @@ class Sim {
         return this.memMax(args);
       case 'network-list':
         return this.networkList(args);
+      case 'cpupool-list':
+        return this.tool === 'xl' ? this.cpupoolList(args) : this.dispatchUnknown(cmd);
       case 'network-attach':
         return this.networkAttach(args, dryrun);
       case 'network-detach':
@@ -355,6 +362,48 @@ class Sim {
   /** The release this host claims (`xl info` xen_major, xen_minor). */
   get version() {
     return { major: Number(this.state.info.xen_major), minor: Number(this.state.info.xen_minor) };
+  }
+
+  /**
+   * The cpupools: the seeded `cpupools` ([{ name, sched, cpus }]), else Pool-0 holding every CPU
+   * under Xen's boot scheduler (xen/common/sched/cpupool.c cpupool_init creates pool 0 with the
+   * default scheduler, `sched=` on Xen's command line; RELEASE-4.17.0).
+   * @returns {{ name: string, sched: string, cpus: number }[]}
+   */
+  get pools() {
+    const seeded = this.state.cpupools;
+    if (Array.isArray(seeded) && seeded.length) return seeded;
+    return [{ name: 'Pool-0', sched: String(this.state.info.xen_scheduler), cpus: Number(this.state.info.nr_cpus) }];
+  }
+
+  /** A domain's cpupool: the config's `pool=` (c_info.pool_name), else pool 0. @param {any} d */
+  poolOf(d) {
+    const pools = this.pools;
+    return pools.find((p) => p.name === (d.pool ?? pools[0]?.name)) ?? /** @type {any} */ (pools[0]);
+  }
+
+  /**
+   * `xl cpupool-list [POOL]`: main_cpupoollist (xl_cpupool.c, RELEASE-4.17.0): "%-19s" Name, then
+   * "CPUs   Sched     Active   Domain count"; a row "%3d %9s       y       %4d"; an unknown pool:
+   * "Pool '%s' does not exist", exit 1.
+   * @param {string[]} args
+   */
+  cpupoolList(args) {
+    const wanted = args.find((a) => !a.startsWith('-'));
+    const pools = this.pools;
+    if (wanted !== undefined && !pools.some((p) => p.name === wanted)) {
+      this.err(`Pool '${wanted}' does not exist\n`);
+      return 1;
+    }
+    this.out(`${'Name'.padEnd(19)}CPUs   Sched     Active   Domain count\n`);
+    for (const p of pools) {
+      if (wanted !== undefined && p.name !== wanted) continue;
+      const n = this.domains.filter((d) => this.poolOf(d).name === p.name).length;
+      this.out(
+        `${p.name.padEnd(19)}${String(p.cpus).padStart(3)} ${p.sched.padStart(9)}       y       ${String(n).padStart(4)}\n`,
+      );
+    }
+    return 0;
   }
 
   /** This host's Xen is at least major.minor. @param {number} major @param {number} minor */
@@ -522,10 +571,14 @@ class Sim {
       }
       return 0;
     }
-    this.out('Name                                        ID   Mem VCPUs\tState\tTime(s)\n');
+    // -c / --cpupool: "         Cpupool" in the header, "%16s" the pool's name on each row.
+    const pool = args.includes('-c') || args.includes('--cpupool');
+    this.out(
+      `Name                                        ID   Mem VCPUs\tState\tTime(s)${pool ? '         Cpupool' : ''}\n`,
+    );
     for (const d of doms) {
       this.out(
-        `${d.name.padEnd(40)} ${String(d.domid).padStart(5)} ${String(d.memory).padStart(5)} ${String(d.vcpus).padStart(5)}     ${d.state}  ${d.cpu_time.toFixed(1).padStart(8)}\n`,
+        `${d.name.padEnd(40)} ${String(d.domid).padStart(5)} ${String(d.memory).padStart(5)} ${String(d.vcpus).padStart(5)}     ${d.state}  ${d.cpu_time.toFixed(1).padStart(8)}${pool ? this.poolOf(d).name.padStart(16) : ''}\n`,
       );
     }
     return 0;
@@ -572,7 +625,7 @@ class Sim {
           ...(hvm && c.videoram !== undefined ? { video_memkb: Number(c.videoram) * 1024 } : {}),
           // libxl_retrieve_domain_configuration fills sched_params from RELEASE-4.13.0 (commit 3b4adbadb9).
           ...(this.atLeast(4, 13)
-            ? { sched_params: { sched: this.state.info.xen_scheduler, weight: d.weight, cap: d.cap } }
+            ? { sched_params: { sched: this.poolOf(d).sched, weight: d.weight, cap: d.cap } }
             : {}),
           ...(hvm ? { 'type.hvm': typeHvm } : {}),
           ...(d.type === 'pv' ? { 'type.pv': {} } : {}),
@@ -761,6 +814,14 @@ class Sim {
       return 1;
     }
 
+    // pool= (xl_parse.c parse_config_data → c_info.pool_name); libxl__domain_config_setdefault
+    // (libxl_create.c, RELEASE-4.17.0) refuses a name that is no cpupool.
+    const poolName = this.tool === 'xl' && typeof c.pool === 'string' ? c.pool : undefined;
+    if (poolName !== undefined && !this.pools.some((p) => p.name === poolName)) {
+      this.libxlError('libxl_create.c:1132:libxl__domain_config_setdefault', `Illegal pool specified: ${poolName}`);
+      return 1;
+    }
+
     // Disks and network interfaces, as libxl reads them.
     /** @type {any[]} */
     const disks = [];
@@ -943,6 +1004,7 @@ class Sim {
       cpu_time: 0,
       weight: num('cpu_weight', 256),
       cap: num('cap', 0),
+      ...(poolName ? { pool: poolName } : {}),
       pvDrivers: false,
       // No frontend driver has connected yet: network-list/block-list show state 1, evt-ch -1
       // (frontendKeys); netback waits in InitWait (backendState).
@@ -1140,12 +1202,14 @@ class Sim {
       else if (/^-[dwcptrm]$/.test(a)) o[a[1] ?? ''] = args[++i] ?? '';
       else if (/^-[dwcptrm]./.test(a)) o[a[1] ?? ''] = a.slice(2);
     }
-    const running = this.state.info.xen_scheduler;
+    // Pool 0's scheduler (-s without -p reads pool 0); a domain's is its own pool's (poolOf).
+    const pool0 = /** @type {{ name: string, sched: string }} */ (this.pools[0]);
+    const running = pool0.sched;
     const ratelimit = this.state.info.ratelimit_us ?? 1000;
-    const poolLine = () =>
+    const poolLine = (name = pool0.name) =>
       sched === 'credit'
-        ? `Cpupool Pool-0: tslice=${this.state.info.tslice_ms ?? 30}ms ratelimit=${ratelimit}us migration-delay=0us\n`
-        : `Cpupool Pool-0: ratelimit=${ratelimit}us\n`;
+        ? `Cpupool ${name}: tslice=${this.state.info.tslice_ms ?? 30}ms ratelimit=${ratelimit}us migration-delay=0us\n`
+        : `Cpupool ${name}: ratelimit=${ratelimit}us\n`;
     if (this.tool === 'xm' && sched === 'credit2') {
       // xm/main.py xm_sched_credit2 (RELEASE-4.1.0, the first with it; xend left in 4.5):
       // getopt "d:w:", ["domain=", "weight="] — no cap; an unknown option is err(opterr) + usage.
@@ -1197,27 +1261,33 @@ class Sim {
       );
     if (schedparam) {
       if (running === sched) this.out(poolLine());
-      else this.out('Cpupool Pool-0: [sched params unavailable]\n');
+      else this.out(`Cpupool ${pool0.name}: [sched params unavailable]\n`);
       return 0;
     }
     if (o.d === undefined) {
-      if (running !== sched) return 0; // no pool runs this scheduler: nothing to list
-      this.out(poolLine());
-      header();
-      for (const d of [...this.domains].sort((a, b) => a.domid - b.domid)) row(d);
+      // sched_domain_output: each pool running this scheduler, its line, the header, its domains.
+      for (const p of this.pools) {
+        if (p.sched !== sched) continue;
+        this.out(poolLine(p.name));
+        header();
+        for (const d of [...this.domains].sort((a, b) => a.domid - b.domid)) if (this.poolOf(d).name === p.name) row(d);
+      }
       return 0;
     }
     const d = this.find(o.d);
+    // libxl_domain_sched_params_get/set work with the scheduler of the domain's pool
+    // (libxl_sched.c, libxl__domain_scheduler in libxl_dom.c, RELEASE-4.17.0).
+    const domSched = this.poolOf(d).sched;
     if (o.w === undefined && o.c === undefined) {
       header();
-      if (running !== sched) {
-        this.err(`libxl_domain_sched_params_get returned ${running} not ${sched}.\n`);
+      if (domSched !== sched) {
+        this.err(`libxl_domain_sched_params_get returned ${domSched} not ${sched}.\n`);
         return 1;
       }
       row(d);
       return 0;
     }
-    if (running !== sched) {
+    if (domSched !== sched) {
       // Line numbers: sched_credit_domain_set / sched_credit2_domain_set, libxl_sched.c, RELEASE-4.17.0.
       this.libxlError(
         `libxl_sched.c:${sched === 'credit' ? 232 : 439}:sched_${sched}_domain_set`,

@@ -517,6 +517,54 @@ describe('xm', () => {
   });
 });
 
+describe('cpupools', () => {
+  const pools = [
+    { name: 'Pool-0', sched: 'credit2', cpus: 2 },
+    { name: 'credit', sched: 'credit', cpus: 2 },
+  ];
+
+  it('cpupool-list and list -c print the pools as xl_cpupool.c and xl_info.c do', () => {
+    seedXl(dir, { info: { nr_cpus: 4 }, cpupools: pools, domains: [{ name: 'vm1', type: 'pv', pool: 'credit' }] });
+    expect(xl('cpupool-list').stdout).toBe(
+      'Name               CPUs   Sched     Active   Domain count\n' +
+        'Pool-0               2   credit2       y          1\n' +
+        'credit               2    credit       y          1\n',
+    );
+    expect(xl('cpupool-list', 'nope')).toMatchObject({ code: 1, stderr: "Pool 'nope' does not exist\n" });
+    const listed = xl('list', '-c', 'vm1').stdout.split('\n');
+    expect(listed[0]).toMatch(/Time\(s\) {9}Cpupool$/);
+    expect(listed[1]).toMatch(/0\.0 {10}credit$/);
+  });
+
+  it("sched-credit works on a domain in a credit pool of a credit2 host, and lists each pool's domains", () => {
+    seedXl(dir, { info: { nr_cpus: 4 }, cpupools: pools, domains: [{ name: 'vm1', type: 'pv', pool: 'credit' }] });
+    expect(xl('sched-credit', '-d', 'vm1', '-w', '512').code).toBe(0);
+    expect(xl('sched-credit2', '-d', 'vm1')).toMatchObject({
+      code: 1,
+      stderr: 'libxl_domain_sched_params_get returned credit not credit2.\n',
+    });
+    const all = xl('sched-credit').stdout.split('\n');
+    expect(all[0]).toMatch(/^Cpupool credit: tslice=/);
+    expect(
+      all
+        .slice(2)
+        .filter(Boolean)
+        .map((l) => l.split(/\s+/)[0]),
+    ).toEqual(['vm1']);
+  });
+
+  it('xl create puts a guest in its pool=, and refuses a pool that does not exist', () => {
+    seedXl(dir, { info: { nr_cpus: 4 }, cpupools: pools });
+    const f = guestCfg('pool = "credit"');
+    expect(xl('create', f).code).toBe(0);
+    expect(readXl(dir)?.domains.find((d) => d.name === 'win7')?.pool).toBe('credit');
+    xl('destroy', 'win7');
+    const bad = guestCfg('pool = "fast"');
+    expect(xl('create', bad)).toMatchObject({ code: 1 });
+    expect(xl('create', bad).stderr).toContain('Illegal pool specified: fast');
+  });
+});
+
 describe('xm network-list', () => {
   // xm/main.py xm_network_list (RELEASE-4.1.0) prints the frontend's keys with parse_dev_info's
   // defaults: state 1 and -1 refs until a netfront connects.

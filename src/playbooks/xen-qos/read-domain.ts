@@ -7,6 +7,8 @@ import type { Context } from '../../engine/runner.js';
 import {
   configDisks,
   configVifs,
+  cpupoolScheduler,
+  domainScheduler,
   parseInfo,
   parseSchedParams,
   storedFromConfig,
@@ -92,7 +94,9 @@ export async function readXlXm(
 ): Promise<DomainFacts> {
   const info = parseInfo((await ctx.$`${tool} info`).stdout);
   const nrCpus = Number(info.nr_cpus);
-  const scheduler = info.xen_scheduler ?? 'credit';
+  // Xen's boot default; on a host with cpupools a domain has its pool's (poolScheduler, below).
+  const bootScheduler = info.xen_scheduler ?? 'credit';
+  let scheduler = bootScheduler;
   const xen = xenVersionOf(info);
   const host = {
     ...(xen ? { xen } : {}),
@@ -107,6 +111,13 @@ export async function readXlXm(
     throw fail(`${tool} list ${name} failed: ${listed.stderr.trim() || listed.stdout.trim()}`);
   }
   const stored = cfg ? storedFromConfig(cfg, tool) : {};
+  if (tool === 'xl') {
+    const where =
+      listed.exitCode === 0
+        ? { domain: name }
+        : { pool: typeof cfg?.get('pool') === 'string' ? String(cfg?.get('pool')) : undefined };
+    scheduler = (await poolScheduler(ctx, where)) ?? bootScheduler;
+  }
   if (listed.exitCode !== 0) {
     if (!cfg)
       throw usage(
@@ -151,4 +162,21 @@ export async function readXlXm(
     stored,
     ...host,
   };
+}
+
+/**
+ * xl: the scheduler of the domain's cpupool, which is the one `xl sched-credit*` works with
+ * (libxl__domain_scheduler): a running domain's pool from `xl list -c`, a halted one's from its
+ * config's `pool=`; undefined when there is no such key or xl cannot say (Xen's boot default then).
+ */
+async function poolScheduler(
+  ctx: HostAccess,
+  where: { domain: string } | { pool: string | undefined },
+): Promise<string | undefined> {
+  if ('pool' in where && where.pool === undefined) return undefined;
+  const pools = await ctx.$({ nothrow: true })`xl cpupool-list`;
+  if (pools.exitCode !== 0) return undefined;
+  if ('pool' in where) return cpupoolScheduler(pools.stdout, String(where.pool));
+  const listed = await ctx.$({ nothrow: true })`xl list -c ${where.domain}`;
+  return listed.exitCode === 0 ? domainScheduler(listed.stdout, pools.stdout) : undefined;
 }
