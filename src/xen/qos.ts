@@ -884,6 +884,29 @@ export function parseSchedParams(text: string): SchedParams | undefined {
   return { weight, ...(cap !== undefined && !Number.isNaN(cap) ? { cap } : {}) };
 }
 
+/**
+ * The scheduler that runs a domain: its cpupool's (tools/libs/light/libxl_dom.c
+ * libxl__domain_scheduler, RELEASE-4.17.0), which is what `xl sched-credit*` checks. `xl info`'s
+ * xen_scheduler is not it on a host with cpupools: that is Xen's boot default
+ * (xen/common/sysctl.c XEN_SYSCTL_sched_id, sched/core.c sched_id(): ops.sched_id), and
+ * `xl sched-credit -d D` on a domain in a credit2 pool fails ("Invalid argument").
+ * From `xl list -c DOMAIN` (its last column, the pool; xl_info.c list_domains) and
+ * `xl cpupool-list` (`Name CPUs Sched Active Domain count`; xl_cpupool.c main_cpupoollist).
+ */
+export function domainScheduler(listWithPool: string, cpupoolList: string): string | undefined {
+  const row = listWithPool
+    .split('\n')
+    .slice(1)
+    .find((l) => l.trim() !== '');
+  const pool = row?.trim().split(/\s+/).at(-1);
+  if (!pool) return undefined;
+  for (const line of cpupoolList.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f[0] === pool && f.length >= 3) return f[2];
+  }
+  return undefined;
+}
+
 /** An S-expression from `xm list --long`: atoms are strings, lists are arrays. */
 export type Sxp = string | Sxp[];
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseInfo, parseSchedParams, parseSxp, sxpAll, sxpGet } from '../../src/xen/qos.js';
+import { domainScheduler, parseInfo, parseSchedParams, parseSxp, sxpAll, sxpGet } from '../../src/xen/qos.js';
 
 describe('reading xl and xm output', () => {
   it('reads xl info', () => {
@@ -28,6 +28,21 @@ describe('reading xl and xm output', () => {
     expect(parseSchedParams('Cpupool Pool-0: ratelimit=1000us\nName    ID Weight\nvm01     3    256\n')).toEqual({
       weight: 256,
     });
+  });
+
+  it("reads a domain's scheduler from its cpupool (xl list -c, xl cpupool-list), not from xl info", () => {
+    // Layouts of xl_info.c list_domains (-c: the pool, %16s, last) and xl_cpupool.c main_cpupoollist.
+    const listC =
+      'Name                                        ID   Mem VCPUs\tState\tTime(s)         Cpupool\n' +
+      'vm01                                         4    64     1     --p---       0.0          credit\n';
+    const pools =
+      'Name               CPUs   Sched     Active   Domain count\n' +
+      'Pool-0               1  credit2       y          2\n' +
+      'credit               1   credit       y          1\n';
+    expect(domainScheduler(listC, pools)).toBe('credit');
+    expect(domainScheduler(listC.replace(/credit\n$/, 'Pool-0\n'), pools)).toBe('credit2');
+    expect(domainScheduler(listC, 'Name               CPUs   Sched     Active   Domain count\n')).toBeUndefined();
+    expect(domainScheduler('', pools)).toBeUndefined();
   });
 
   it('reads xm sched-credit, old dictionary form and table form', () => {
