@@ -63,6 +63,11 @@ const NEEDS = [
   { what: 'cpio', pkg: 'cpio', present: () => has('cpio', ['/usr/bin/cpio', '/bin/cpio']) },
   { what: 'depmod', pkg: 'kmod', present: () => has('depmod', ['/usr/sbin/depmod', '/sbin/depmod']) },
   { what: 'ip', pkg: 'iproute2', present: () => has('ip', ['/usr/bin/ip', '/bin/ip', '/usr/sbin/ip']) },
+  {
+    what: 'PVGRUB2 (the lab boots a guest through grub-x86_64-xen.bin)',
+    pkg: 'grub-xen-host',
+    present: () => existsSync('/usr/lib/grub-xen/grub-x86_64-xen.bin'),
+  },
   { what: 'xorriso (ISO images)', pkg: 'xorriso', present: () => has('xorriso', ['/usr/bin/xorriso']) },
 ];
 

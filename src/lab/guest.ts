@@ -152,6 +152,31 @@ fi
 `;
 }
 
+/**
+ * An entry whose kernel and initrd name their device through a variable, `($root)/boot/…`, the
+ * root found by `search`: GRUB 2 (and so PVGRUB2) expands it; pygrub raises on it
+ * (tools/pygrub/src/GrubConf.py, RELEASE-4.17.0: get_path() makes a GrubDiskPart of "($root",
+ * whose set_disk() calls int() on "oot": ValueError).
+ */
+export function rootVariableGrubCfg(args = 'console=hvc0'): string {
+  return `set default="0"
+set timeout=1
+insmod part_msdos
+insmod ext2
+search --no-floppy --set=root -f ${KERNEL}
+menuentry 'Debian GNU/Linux, lab kernel' --class debian {
+	insmod part_msdos
+	insmod ext2
+	echo	'Loading Linux ...'
+	linux	($root)${KERNEL} root=/dev/xvda1 ro ${args}
+	initrd	($root)${INITRD}
+}
+`;
+}
+
+/** PVGRUB2 as grub-xen-host installs it: GRUB 2 built as a PV kernel, given as the domain's kernel=. */
+export const PVGRUB2_X86_64 = '/usr/lib/grub-xen/grub-x86_64-xen.bin';
+
 /** grub.cfg as Fedora 30+ / RHEL 8 write it: blscfg, no menuentry (the entry is a BLS file). */
 export const BLS_GRUB_CFG = `set default="\${saved_entry}"
 insmod part_msdos

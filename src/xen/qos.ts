@@ -508,6 +508,9 @@ export const MODEL: Readonly<Record<RequestKind, Row>> = {
         how: 'xl vcpu-set DOM N',
         keep: { by: 'persist', where: 'vcpus = N' },
         reboot: 'an xl reboot keeps the vCPUs online from Xen 4.8',
+        // Seen in the lab (Xen 4.17, an HVM guest with no OS): libxl_set_vcpuonline hot-plugs the
+        // vCPU into QEMU (device_add) and writes cpu/N/availability, and Xen's vCPU stays down.
+        why: "an HVM guest's OS must bring the new vCPU online: xl only hot-plugs it into QEMU (a PV kernel does it by itself)",
       },
       halted: XL_HALTED('vcpus = N'),
     },

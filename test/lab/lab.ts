@@ -1,15 +1,37 @@
 /**
- * One lab boot for a test file: beforeAll starts it (after any other lab test file's boot has been
- * stopped: one QEMU at a time, through a lock in the cache directory), afterAll stops it, always.
+ * The lab boots the test files share. A boot costs 20 s on an idle machine and up to three minutes
+ * on a loaded one, so the files of one `vitest run` that ask for the same boot (scheduler, memory,
+ * dom0_mem) share one QEMU: the first file boots it, the next ones join it, and it stays up between
+ * files until a file needs another boot (and nobody uses this one) or the run ends
+ * (test/lab/global-setup.ts stops it). One QEMU at a time on the machine: the registry of the
+ * running lab (test-lab.json in the cache directory) is read and changed under a lock file.
+ *
+ * One file at a time: two files driving one emulated dom0 at once made its processes crash
+ * (segmentation faults, garbage in a hotplug script's output, sshd refusing the key), which a
+ * file alone never did. Each file names its own domains and share files and destroys its
+ * domains when it is done. HVM guests run on the second boot only (credit-no-dom0-mem.test.ts):
+ * on the default boot, dom0's processes crashed right after an HVM guest started.
+ *
  * A machine without QEMU fails here with the command that installs it.
  */
 import { execFile } from 'node:child_process';
-
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { inject } from 'vitest';
 
-import { alive, cacheRoot, down, missingHostTools, up, type Scheduler, type UpResult } from 'xen-runbooks/lab';
+import {
+  alive,
+  cacheRoot,
+  DEFAULT_BOOT,
+  down,
+  gzippedElfKernel,
+  missingHostTools,
+  up,
+  type Scheduler,
+  type UpResult,
+} from 'xen-runbooks/lab';
 
 export interface Lab {
   dir: string;
@@ -25,10 +47,36 @@ export interface Lab {
   ): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Until MARKER is in the guest's console log (xenconsoled --log=guest); the log. */
   waitForConsole(domain: string, marker: string, timeoutMs?: number): Promise<string>;
-  stop(): Promise<void>;
+  /** Destroy DOMAINS (this file's guests) and leave the lab to the next file. */
+  stop(domains?: readonly string[]): Promise<void>;
+}
+
+export interface LabOptions {
+  sched?: Scheduler;
+  memoryMiB?: number;
+  dom0MemMiB?: number | 'none';
+}
+
+/** What the registry says of the running lab. */
+interface Shared {
+  /** The boot's options, as a key: a file asking for other options cannot join. */
+  key: string;
+  dir: string;
+  /** The vitest run that booted it (its main process), whose teardown stops it. */
+  run: number;
+  /** Test processes using it now. */
+  users: number[];
+  /** When its last user left (ms since the epoch). */
+  releasedAt?: number;
+  up: UpResult;
 }
 
 const LOCK_WAIT_MS = 1_800_000;
+/** How long a lab nobody uses waits for another file of its boot before another boot may replace it. */
+const GRACE_MS = 20_000;
+
+export const registryFile = (): string => path.join(cacheRoot(), 'test-lab.json');
+const mutexFile = (): string => path.join(cacheRoot(), 'test-boot.lock');
 
 async function lock(file: string): Promise<() => Promise<void>> {
   await mkdir(path.dirname(file), { recursive: true });
@@ -44,25 +92,125 @@ async function lock(file: string): Promise<() => Promise<void>> {
         continue;
       }
       if (Date.now() > until) throw new Error(`another lab test (pid ${holder}) held ${file} too long`);
-      await new Promise((r) => setTimeout(r, 2000));
+      await new Promise((r) => setTimeout(r, 1000));
     }
   }
 }
 
-export async function startLab(o: { sched?: Scheduler; memoryMiB?: number } = {}): Promise<Lab> {
+async function readRegistry(): Promise<Shared | undefined> {
+  try {
+    return JSON.parse(await readFile(registryFile(), 'utf8')) as Shared;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeRegistry(s: Shared): Promise<void> {
+  const tmp = `${registryFile()}.${process.pid}`;
+  await writeFile(tmp, JSON.stringify(s, null, 2) + '\n');
+  await rename(tmp, registryFile());
+}
+
+async function stopShared(s: Shared): Promise<void> {
+  try {
+    await down({ dir: s.dir });
+  } finally {
+    await rm(s.dir, { recursive: true, force: true });
+    await rm(registryFile(), { force: true });
+  }
+}
+
+/** The run this process belongs to: test/lab/global-setup.ts provides its pid. */
+function currentRun(): number | undefined {
+  try {
+    return inject('labRun');
+  } catch {
+    return undefined;
+  }
+}
+
+/** A lab with options O: the running one when it was booted so in this run, else a new boot. */
+async function acquire(o: LabOptions): Promise<Shared> {
+  const key = JSON.stringify({
+    sched: o.sched ?? DEFAULT_BOOT.sched,
+    memoryMiB: o.memoryMiB ?? DEFAULT_BOOT.memoryMiB,
+    dom0MemMiB: o.dom0MemMiB ?? DEFAULT_BOOT.dom0MemMiB,
+  });
+  const run = currentRun();
+  const until = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    const unlock = await lock(mutexFile());
+    try {
+      const reg = await readRegistry();
+      const running = reg !== undefined && alive(reg.up.state.pid);
+      const others = (reg?.users ?? []).filter((p) => p !== process.pid && alive(p));
+      if (reg && running && reg.key === key && run !== undefined && reg.run === run && !others.length) {
+        reg.users = [process.pid];
+        await writeRegistry(reg);
+        return reg;
+      }
+      // A file of the same boot may follow on the other worker: a lab just left is kept a while.
+      const recent = reg?.releasedAt !== undefined && Date.now() - reg.releasedAt < GRACE_MS && reg.run === run;
+      if (!(reg && running && (others.length || recent))) {
+        if (reg) await stopShared(reg);
+        const dir = await mkdtemp(path.join(os.tmpdir(), 'xr-lab-'));
+        try {
+          const result = await up({
+            dir,
+            sched: o.sched,
+            memoryMiB: o.memoryMiB,
+            dom0MemMiB: o.dom0MemMiB,
+            timeoutMs: 900_000,
+          });
+          const fresh: Shared = { key, dir, run: run ?? process.pid, users: [process.pid], up: result };
+          await writeRegistry(fresh);
+          return fresh;
+        } catch (e) {
+          await down({ dir });
+          await rm(dir, { recursive: true, force: true });
+          throw e;
+        }
+      }
+      if (Date.now() > until) throw new Error(`the lab booted for ${reg.key} was still in use by ${others.join(', ')}`);
+    } finally {
+      await unlock();
+    }
+    // Another file uses the lab: wait until it is done.
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+/** This process no longer uses the lab; without a run to stop it later, the last user stops it. */
+async function release(): Promise<void> {
+  const unlock = await lock(mutexFile());
+  try {
+    const reg = await readRegistry();
+    if (!reg) return;
+    reg.users = reg.users.filter((p) => p !== process.pid && alive(p));
+    if (currentRun() === undefined && reg.users.length === 0) await stopShared(reg);
+    else await writeRegistry({ ...reg, releasedAt: Date.now() });
+  } finally {
+    await unlock();
+  }
+}
+
+/** Stop the lab RUN booted, if it is still up (the run's teardown). */
+export async function stopRunLab(run: number): Promise<void> {
+  if (!existsSync(registryFile())) return;
+  const unlock = await lock(mutexFile());
+  try {
+    const reg = await readRegistry();
+    if (reg && reg.run === run) await stopShared(reg);
+  } finally {
+    await unlock();
+  }
+}
+
+export async function startLab(o: LabOptions = {}): Promise<Lab> {
   const tools = missingHostTools();
   if (tools.install) throw new Error(`the lab needs ${tools.missing.join(', ')}: ${tools.install}`);
-  const unlock = await lock(path.join(cacheRoot(), 'test-boot.lock'));
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'xr-lab-'));
-  let result: UpResult;
-  try {
-    result = await up({ dir, sched: o.sched, memoryMiB: o.memoryMiB, timeoutMs: 900_000 });
-  } catch (e) {
-    await down({ dir });
-    await rm(dir, { recursive: true, force: true });
-    await unlock();
-    throw e;
-  }
+  const shared = await acquire(o);
+  const { dir, up: result } = shared;
   const sshConfig = result.sshConfig;
   const once: Lab['ssh'] = (command, input, timeoutMs = 600_000) =>
     new Promise((resolve) => {
@@ -110,12 +258,11 @@ export async function startLab(o: { sched?: Scheduler; memoryMiB?: number } = {}
       }
       throw new Error(`${marker} never appeared on ${domain}'s console; the log:\n${log}`);
     },
-    async stop() {
+    async stop(domains = []) {
       try {
-        await down({ dir });
+        for (const d of domains) await ssh(`xl destroy ${d} 2>/dev/null; true`);
       } finally {
-        await rm(dir, { recursive: true, force: true });
-        await unlock();
+        await release();
       }
     },
   };
@@ -124,4 +271,18 @@ export async function startLab(o: { sched?: Scheduler; memoryMiB?: number } = {}
 /** The lab's dom0 kernel (the linux-image package's vmlinuz), for guests. */
 export function labKernel(lab: Lab): string {
   return lab.up.built.vmlinuz;
+}
+
+/**
+ * The lab's kernel as a gzipped ELF in the share, written once (files sharing the lab may boot
+ * guests from it at the same time): its path in dom0.
+ */
+export async function sharedKernel(lab: Lab): Promise<string> {
+  const file = path.join(lab.share, 'vmlinux.gz');
+  if (!existsSync(file)) {
+    const tmp = `${file}.${process.pid}`;
+    await writeFile(tmp, gzippedElfKernel(labKernel(lab)));
+    await rename(tmp, file);
+  }
+  return '/mnt/lab/vmlinux.gz';
 }

@@ -1,34 +1,36 @@
 /**
- * xen-qos over ssh against a running PV guest on a real Xen 4.17 host (the lab, booted with the
- * credit scheduler): each change is read back from the real xl and xenstore, and --persist then a
- * restart keeps the values.
+ * xen-qos over ssh against a running PV guest on a real Xen 4.17 host (the lab's default boot:
+ * credit2, Xen's own default scheduler): each change is read back from the real xl and xenstore,
+ * and --persist then a restart keeps the values. Weight and cap under credit are proven on the
+ * lab's second boot (credit-no-dom0-mem.test.ts).
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runPlaybook } from '../helpers/playbook.js';
-import { gzippedElfKernel, markerInitrd, pvConfig } from 'xen-runbooks/lab';
-import { labKernel, startLab, type Lab } from './lab.js';
+import { markerInitrd, pvConfig } from 'xen-runbooks/lab';
+import { domainScheduler } from 'xen-runbooks/xen/qos';
+import { sharedKernel, startLab, type Lab } from './lab.js';
 
 let lab: Lab;
 const NAME = 'qos1';
 const MARKER = 'XR-QOS-UP';
 
 beforeAll(async () => {
-  lab = await startLab({ sched: 'credit' });
-  writeFileSync(path.join(lab.share, 'vmlinux.gz'), gzippedElfKernel(labKernel(lab)));
-  writeFileSync(path.join(lab.share, 'initrd-stay'), markerInitrd(MARKER, { stay: true }));
+  lab = await startLab();
+  const kernel = await sharedKernel(lab);
+  writeFileSync(path.join(lab.share, 'initrd-qos'), markerInitrd(MARKER, { stay: true }));
   await lab.ssh('truncate -s 16M /var/lib/xen/qos1.img');
   const cfg = pvConfig({
     name: NAME,
-    kernel: '/mnt/lab/vmlinux.gz',
+    kernel,
     disk: '/var/lib/xen/qos1.img',
     memory: 128,
     maxmem: 192,
     vcpus: 2,
     maxvcpus: 2,
     vif: 'bridge=xenbr0',
-    extra: ['ramdisk = "/mnt/lab/initrd-stay"', 'extra = "console=hvc0"'],
+    extra: ['ramdisk = "/mnt/lab/initrd-qos"', 'extra = "console=hvc0"'],
   });
   await lab.ssh(`cat > /etc/xen/${NAME}.cfg`, cfg);
   const r = await lab.ssh(`xl create /etc/xen/${NAME}.cfg`);
@@ -37,7 +39,7 @@ beforeAll(async () => {
 }, 1_800_000);
 
 afterAll(async () => {
-  await lab?.stop();
+  await lab?.stop([NAME, 'pool1']);
 }, 120_000);
 
 const qos = (args: string[]) =>
@@ -49,9 +51,9 @@ async function domid(): Promise<string> {
   return r.stdout.trim();
 }
 
-/** `xl sched-credit -d NAME`'s row: weight and cap. */
-async function credit(): Promise<{ weight: number; cap: number }> {
-  const r = await lab.ssh(`xl sched-credit -d ${NAME}`);
+/** `xl sched-credit2 -d NAME`'s row: weight and cap (xl_sched.c sched_credit2_domain_output, RELEASE-4.17.0). */
+async function credit2(): Promise<{ weight: number; cap: number }> {
+  const r = await lab.ssh(`xl sched-credit2 -d ${NAME}`);
   expect(r.code).toBe(0);
   const row = r.stdout.split('\n').find((l) => l.startsWith(`${NAME} `));
   const f = row!.trim().split(/\s+/);
@@ -59,17 +61,18 @@ async function credit(): Promise<{ weight: number; cap: number }> {
 }
 
 describe('xen-qos on a real Xen 4.17 host, over --host', () => {
-  test('the host runs the credit scheduler', async () => {
+  test('the host runs the credit2 scheduler', async () => {
     const r = await lab.ssh('xl info');
-    expect(r.stdout).toMatch(/^xen_scheduler\s*:\s*credit$/m);
+    expect(r.stdout).toMatch(/^xen_scheduler\s*:\s*credit2$/m);
   });
 
-  test('CPU weight and cap under credit, read back from xl sched-credit', async () => {
-    expect(await credit()).toEqual({ weight: 256, cap: 0 });
+  test('CPU weight and cap under credit2 (a cap from Xen 4.10), read back from xl sched-credit2', async () => {
+    expect(await credit2()).toEqual({ weight: 256, cap: 0 });
     const r = await qos(['--cpu-weight', '512', '--cpu-cap', '50']);
     expect(r.stderr).not.toMatch(/✗/);
+    expect(r.stdout + r.stderr).toContain('sched-credit2');
     expect(r.code).toBe(0);
-    expect(await credit()).toEqual({ weight: 512, cap: 50 });
+    expect(await credit2()).toEqual({ weight: 512, cap: 50 });
   }, 900_000);
 
   test('vCPUs down to 1 live: xl vcpu-list shows one online', async () => {
@@ -111,8 +114,52 @@ describe('xen-qos on a real Xen 4.17 host, over --host', () => {
     await lab.ssh(`rm -f /var/log/xen/console/guest-${NAME}.log`);
     const c = await lab.ssh(`xl create /etc/xen/${NAME}.cfg`);
     expect(c.code).toBe(0);
-    expect(await credit()).toEqual({ weight: 768, cap: 25 });
+    expect(await credit2()).toEqual({ weight: 768, cap: 25 });
     const target = (await lab.ssh(`xenstore-read /local/domain/${await domid()}/memory/target`)).stdout.trim();
     expect(Number(target)).toBe(144 * 1024);
+  }, 900_000);
+});
+
+/**
+ * A domain's scheduler is its cpupool's (libxl_dom.c libxl__domain_scheduler, RELEASE-4.17.0);
+ * `xl info`'s xen_scheduler is Xen's boot default (sysctl.c XEN_SYSCTL_sched_id). A credit pool on
+ * this credit2 host, a guest in it (created paused: nothing needs to run), and what xl answers.
+ */
+describe('a guest in a credit cpupool on a credit2 host', () => {
+  const POOLED = 'pool1';
+
+  test("xl sched-credit answers for it, sched-credit2 refuses, and domainScheduler reads the pool's scheduler", async () => {
+    const sh = async (cmd: string) => {
+      const r = await lab.ssh(cmd);
+      if (r.code !== 0) throw new Error(`${cmd}: exit ${r.code}: ${r.stderr}`);
+      return r.stdout;
+    };
+    await sh('xl cpupool-cpu-remove Pool-0 1');
+    try {
+      await sh(`xl cpupool-create 'name="credit"' 'sched="credit"' 'cpus=["1"]'`);
+      const cfg = pvConfig({
+        name: POOLED,
+        kernel: await sharedKernel(lab),
+        disk: `/var/lib/xen/${NAME}.img`,
+        memory: 128,
+        extra: ['ramdisk = "/mnt/lab/initrd-qos"', 'pool = "credit"'],
+      }).replace(/^disk = .*\n/m, '');
+      await lab.ssh(`cat > /etc/xen/${POOLED}.cfg`, cfg);
+      await sh(`xl create -p /etc/xen/${POOLED}.cfg`);
+      expect(await sh('xl info')).toMatch(/^xen_scheduler\s*:\s*credit2$/m);
+      const listC = await sh(`xl list -c ${POOLED}`);
+      const pools = await sh('xl cpupool-list');
+      expect(domainScheduler(listC, pools)).toBe('credit');
+      // The credit command answers for the guest, with credit's default weight; credit2's refuses.
+      const c1 = await lab.ssh(`xl sched-credit -d ${POOLED}`);
+      expect({ code: c1.code, stderr: c1.stderr }).toMatchObject({ code: 0 });
+      expect(c1.stdout).toMatch(new RegExp(`^${POOLED}\\s+\\d+\\s+256\\s+0$`, 'm'));
+      const c2 = await lab.ssh(`xl sched-credit2 -d ${POOLED}`);
+      expect(c2.code).not.toBe(0);
+    } finally {
+      await lab.ssh(`xl destroy ${POOLED}`);
+      await lab.ssh('xl cpupool-destroy credit');
+      await lab.ssh('xl cpupool-cpu-add Pool-0 1');
+    }
   }, 900_000);
 });

@@ -15,10 +15,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { cacheRoot, fetchPackage, gzippedElfKernel, guestModules, markerInitrd, pvConfig } from 'xen-runbooks/lab';
+import { cacheRoot, fetchPackage, guestModules, markerInitrd, pvConfig } from 'xen-runbooks/lab';
 import { childEnv, runPlaybook, SIM_BIN } from '../helpers/playbook.js';
 import { seedXl } from '../sim/xl.mjs';
-import { labKernel, startLab, type Lab } from './lab.js';
+import { xlRebootKeeps } from 'xen-runbooks/xen/xlversion';
+import { sharedKernel, startLab, type Lab } from './lab.js';
 
 let lab: Lab;
 let work: string;
@@ -26,6 +27,9 @@ const NAME = 'prf';
 const MARKER = 'XR-PRF-UP';
 const MAC = '00:16:3e:00:00:2a';
 const MAC2 = '00:16:3e:00:00:2b';
+/** The guest `xl reboot` is tried on: no device was ever detached or attached on it. */
+const RBT = 'rbt';
+const RBT_MARKER = 'XR-RBT-UP';
 
 beforeAll(async () => {
   lab = await startLab({ sched: 'credit2' });
@@ -34,12 +38,12 @@ beforeAll(async () => {
   const pkg = `linux-image-${m.kernelRelease}`;
   const { deb } = await fetchPackage(pkg, m.versions[pkg]!, path.join(cacheRoot(), 'debs'));
   const modules = await guestModules(deb, m.kernelRelease, ['xen-netfront'], path.join(work, 'modules'));
-  writeFileSync(path.join(lab.share, 'vmlinux.gz'), gzippedElfKernel(labKernel(lab)));
+  const kernel = await sharedKernel(lab);
   writeFileSync(path.join(lab.share, 'initrd-net'), markerInitrd(MARKER, { stay: true, modules }));
   await lab.ssh(`truncate -s 16M /var/lib/xen/${NAME}.img`);
   const cfg = pvConfig({
     name: NAME,
-    kernel: '/mnt/lab/vmlinux.gz',
+    kernel,
     disk: `/var/lib/xen/${NAME}.img`,
     memory: 128,
     maxmem: 192,
@@ -52,10 +56,23 @@ beforeAll(async () => {
   const r = await lab.ssh(`xl create /etc/xen/${NAME}.cfg`);
   if (r.code !== 0) throw new Error(`xl create ${NAME} failed: ${r.stderr}`);
   await lab.waitForConsole(NAME, MARKER);
+  writeFileSync(path.join(lab.share, 'initrd-rbt'), markerInitrd(RBT_MARKER, { stay: true }));
+  await lab.ssh(`truncate -s 16M /var/lib/xen/${RBT}.img`);
+  const rbt = pvConfig({
+    name: RBT,
+    kernel,
+    disk: `/var/lib/xen/${RBT}.img`,
+    memory: 128,
+    maxmem: 192,
+    vcpus: 2,
+    maxvcpus: 2,
+    extra: ['ramdisk = "/mnt/lab/initrd-rbt"', 'extra = "console=hvc0"'],
+  }).replace('on_reboot = "destroy"', 'on_reboot = "restart"');
+  await lab.ssh(`cat > /etc/xen/${RBT}.cfg`, rbt);
 }, 1_800_000);
 
 afterAll(async () => {
-  await lab?.stop();
+  await lab?.stop([NAME, RBT]);
   if (work) rmSync(work, { recursive: true, force: true });
 }, 120_000);
 
@@ -191,4 +208,61 @@ describe('xl and netback behaviours on a real Xen 4.17 host', () => {
     const pids = (t: string) => t.replace(/ \[\d+\] exited/g, ' [pid] exited');
     expect({ code: sim.status, stderr: pids(sim.stderr) }).toEqual({ code: joined.code, stderr: pids(joined.stderr) });
   }, 300_000);
+});
+
+describe('what xl reboot keeps, on a real Xen 4.17 host', () => {
+  /** What the live domain has: credit2 weight and cap, memory target (KiB), vCPUs online. */
+  async function live(): Promise<{ domid: string; weight: number; cap: number; targetKiB: number; online: number }> {
+    const domid = (await sh(`xl domid ${RBT}`)).trim();
+    const sched = (await sh(`xl sched-credit2 -d ${RBT}`))
+      .split('\n')
+      .find((l) => l.startsWith(`${RBT} `))!
+      .trim()
+      .split(/\s+/);
+    const target = Number((await sh(`xenstore-read /local/domain/${domid}/memory/target`)).trim());
+    const row = (await sh(`xl list ${RBT}`)).split('\n')[1]!.trim().split(/\s+/);
+    return { domid, weight: Number(sched[2]), cap: Number(sched[3]), targetKiB: target, online: Number(row[3]) };
+  }
+
+  test('weight, cap, memory target and vCPUs set live survive xl reboot, as xlRebootKeeps(4.17) says', async () => {
+    const c = await lab.ssh(`xl create /etc/xen/${RBT}.cfg`);
+    expect({ code: c.code, stderr: c.stderr }).toMatchObject({ code: 0 });
+    await lab.waitForConsole(RBT, RBT_MARKER);
+    await sh(`xl sched-credit2 -d ${RBT} -w 512 -c 50`);
+    await sh(`xl mem-set ${RBT} 160m`);
+    await sh(`xl vcpu-set ${RBT} 1`);
+    const before = await live();
+    expect(before).toMatchObject({ weight: 512, cap: 50, targetKiB: 160 * 1024, online: 1 });
+
+    // The guest's kernel restarts itself when asked (drivers/xen/manage.c do_reboot: orderly_reboot,
+    // which forces kernel_restart when /sbin/reboot is missing, as in the marker initrd); xl's
+    // monitor process creates it again (on_reboot = "restart").
+    const r = await lab.ssh(`xl reboot ${RBT}`);
+    expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 });
+    let after = before;
+    for (let i = 0; i < 120 && after.domid === before.domid; i++) {
+      await new Promise((res) => setTimeout(res, 2000));
+      const d = await lab.ssh(`xl domid ${RBT}`);
+      if (d.code === 0 && d.stdout.trim() !== before.domid) after = await live();
+    }
+    expect(after.domid).not.toBe(before.domid);
+    // xenconsoled appends to the guest's log: the second boot is done when the marker is there twice
+    // (the kernel brings both vCPUs up, then takes vCPU 1 down as its availability key says).
+    let boots = 0;
+    for (let i = 0; i < 300 && boots < 2; i++) {
+      const log = (await lab.ssh(`cat /var/log/xen/console/guest-${RBT}.log`)).stdout;
+      boots = log.split(RBT_MARKER).length - 1;
+      if (boots < 2) await new Promise((res) => setTimeout(res, 3000));
+    }
+    expect(boots).toBe(2);
+    after = await live();
+
+    const keeps = xlRebootKeeps({ major: 4, minor: 17 });
+    expect(keeps).toEqual({ memory: true, nics: true, vcpus: true, sched: true });
+    expect({ ...after, domid: before.domid }).toEqual(before);
+    // Not from the file: it still says what the domain was first created with.
+    const cfg = await sh(`cat /etc/xen/${RBT}.cfg`);
+    expect(cfg).toMatch(/^memory = 128$/m);
+    expect(cfg).toMatch(/^vcpus = 2$/m);
+  }, 900_000);
 });

@@ -9,15 +9,15 @@
  * Cases where the simulator is known to differ are kept out of the expected-equal set; they are
  * listed in KNOWN_DIFFERENCES with what the real xl does.
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { gzippedElfKernel, markerInitrd, pvConfig } from 'xen-runbooks/lab';
+import { markerInitrd, pvConfig } from 'xen-runbooks/lab';
 import { spawnSync } from 'node:child_process';
 import { childEnv, SIM_BIN } from '../helpers/playbook.js';
 import { seedXl } from '../sim/xl.mjs';
-import { labKernel, startLab, type Lab } from './lab.js';
+import { sharedKernel, startLab, type Lab } from './lab.js';
 
 let lab: Lab;
 let simDir: string;
@@ -97,22 +97,22 @@ beforeAll(async () => {
   simRoot = path.join(simDir, 'root');
   mkdirSync(path.join(simRoot, 'mnt'), { recursive: true });
   symlinkSync(lab.share, path.join(simRoot, 'mnt', 'lab'));
-  writeFileSync(path.join(lab.share, 'vmlinux.gz'), gzippedElfKernel(labKernel(lab)));
-  writeFileSync(path.join(lab.share, 'initrd-stay'), markerInitrd('XR-DIFF-UP', { stay: true }));
+  const kernel = await sharedKernel(lab);
+  writeFileSync(path.join(lab.share, 'initrd-diff'), markerInitrd('XR-DIFF-UP', { stay: true }));
   writeFileSync(path.join(lab.share, 'diff.img'), Buffer.alloc(0));
   await lab.ssh('truncate -s 16M /mnt/lab/diff.img');
   writeFileSync(
     path.join(lab.share, 'diff.cfg'),
     pvConfig({
       name: 'diff',
-      kernel: '/mnt/lab/vmlinux.gz',
+      kernel,
       disk: '/mnt/lab/diff.img',
       memory: 128,
       maxmem: 256,
       vcpus: 1,
       maxvcpus: 2,
       vif: 'mac=00:16:3e:00:00:01,bridge=xenbr0',
-      extra: ['ramdisk = "/mnt/lab/initrd-stay"', 'extra = "console=hvc0"'],
+      extra: ['ramdisk = "/mnt/lab/initrd-diff"', 'extra = "console=hvc0"'],
     }),
   );
   const info: Record<string, string | number> = {};
@@ -125,9 +125,27 @@ beforeAll(async () => {
 }, 1_800_000);
 
 afterAll(async () => {
-  await lab?.stop();
+  await lab?.stop(['diff']);
   if (simDir) rmSync(simDir, { recursive: true, force: true });
 }, 120_000);
+
+/**
+ * The lab is shared with other test files, so Xen's next domid is not 1: the simulator's new
+ * domain takes the number the real one got (Xen hands out the next free domid after the last one).
+ */
+async function sameDomid(name: string): Promise<void> {
+  const real = Number((await lab.ssh(`xl domid ${name}`)).stdout.trim());
+  const file = path.join(simDir, 'xl.json');
+  const state = JSON.parse(readFileSync(file, 'utf8')) as {
+    nextDomid: number;
+    domains: { name: string; domid: number }[];
+  };
+  const dom = state.domains.find((d) => d.name === name);
+  if (!dom || !Number.isInteger(real)) return;
+  dom.domid = real;
+  state.nextDomid = Math.max(state.nextDomid, real + 1);
+  writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`);
+}
 
 describe('xl simulator against the real xl 4.17', () => {
   test('xl info: the same fields in the same layout', async () => {
@@ -146,7 +164,10 @@ describe('xl simulator against the real xl 4.17', () => {
         if (JSON.stringify(r.real) !== JSON.stringify(r.sim))
           diffs.push(`xl ${argv.join(' ')}\n  real: ${JSON.stringify(r.real)}\n  sim:  ${JSON.stringify(r.sim)}`);
         // A guest's first moments: let the real domain settle before the next step reads it.
-        if (argv[0] === 'create') await lab.waitForConsole('diff', 'XR-DIFF-UP');
+        if (argv[0] === 'create') {
+          await lab.waitForConsole('diff', 'XR-DIFF-UP');
+          await sameDomid('diff');
+        }
       }
       expect(diffs).toEqual([]);
     }, 1_800_000);
