@@ -7,8 +7,11 @@
  *   back with the rate in netback;
  * - `bridge=…,rate=…` joined by a comma is one bridge name: vif-bridge refuses it, and the refused
  *   NIC stays behind (libxl keeps it in the stored configuration, and a reboot after it fails).
- * What `xl reboot` keeps is not proven here: `xl reboot` of this guest after a detach and attach
- * aborted once in real xl 4.17 with "malloc(): corrupted top size" (exit 134), and the domain was gone.
+ * - what `xl reboot` keeps (weight, cap, memory target, vCPUs set live), on a guest of its own.
+ * `xl reboot` after a detach and attach aborted once in real xl 4.17 with "malloc(): corrupted top
+ * size" (exit 134); no sequence tried since reproduced it (detach, attach, reboot, the whole
+ * sequence with a xenstore rate write), while dom0's programs crashed at random in runs where two
+ * files drove dom0 at once or an HVM guest had started: taken for that instability, not xl's.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
