@@ -16,14 +16,12 @@
  * The guest started here to show autoballoon is a PV one: the memory xl takes from dom0 for it is
  * the same whatever the guest's type.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { markerInitrd, pvConfig } from 'xen-runbooks/lab';
 import { runPlaybook } from '../helpers/playbook.js';
-import { sharedKernel, startLab, type Lab } from './lab.js';
+import { buildIso, dom0MiB, oversizedGuestMiB, sharedKernel, startLab, type Lab } from './lab.js';
 
 let lab: Lab;
 const BIG = 'big';
@@ -53,24 +51,6 @@ async function xlInfo(): Promise<Record<string, string>> {
   return info;
 }
 
-/** Domain-0's memory (MiB), `xl list`'s Mem column. */
-async function dom0MiB(): Promise<number> {
-  const row = (await sh('xl list Domain-0')).split('\n')[1]!.trim().split(/\s+/);
-  return Number(row[2]);
-}
-
-/** A small ISO 9660 image built by xorriso (it stands for the installation disc). */
-function buildIso(file: string): void {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'xr-iso-'));
-  try {
-    mkdirSync(path.join(dir, 'sources'));
-    writeFileSync(path.join(dir, 'sources', 'README.TXT'), 'xen-runbooks lab disc\n');
-    execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-V', 'XRLAB', '-o', file, dir], { stdio: 'pipe' });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 describe('autoballoon on a real Xen 4.17 host booted without dom0_mem', () => {
   test('dom0 owns nearly all the memory: Xen has little free', async () => {
     const info = await xlInfo();
@@ -78,7 +58,7 @@ describe('autoballoon on a real Xen 4.17 host booted without dom0_mem', () => {
     expect(info.xen_scheduler).toBe('credit');
     const total = Number(info.total_memory);
     const free = Number(info.free_memory);
-    const dom0 = await dom0MiB();
+    const dom0 = await dom0MiB(lab);
     expect(dom0).toBeGreaterThan(total * 0.8);
     expect(free).toBeLessThan(total * 0.1);
   }, 300_000);
@@ -86,7 +66,7 @@ describe('autoballoon on a real Xen 4.17 host booted without dom0_mem', () => {
   test('windows-hvm accepts a guest bigger than free_memory, and its config passes xl create -n', async () => {
     const free = Number((await xlInfo()).free_memory);
     // windows-hvm's smallest guest, bigger than what Xen has free, well within what dom0 can give.
-    const memory = Math.max(512, Math.ceil((free + 96) / 32) * 32);
+    const memory = oversizedGuestMiB(free);
     expect(memory).toBeGreaterThan(free);
     buildIso(path.join(lab.share, 'big.iso'));
     const r = await runPlaybook('windows-hvm', [
@@ -125,7 +105,7 @@ describe('autoballoon on a real Xen 4.17 host booted without dom0_mem', () => {
 
   test('xl create of a guest bigger than free_memory starts it, with the memory taken from dom0', async () => {
     const free = Number((await xlInfo()).free_memory);
-    const memory = Math.max(512, Math.ceil((free + 96) / 32) * 32);
+    const memory = oversizedGuestMiB(free);
     const kernel = await sharedKernel(lab);
     writeFileSync(path.join(lab.share, 'initrd-big'), markerInitrd('XR-BIG-UP', { stay: true }));
     await sh(`truncate -s 16M /var/lib/xen/${BIGPV}.img`);
@@ -137,7 +117,7 @@ describe('autoballoon on a real Xen 4.17 host booted without dom0_mem', () => {
       extra: ['ramdisk = "/mnt/lab/initrd-big"', 'extra = "console=hvc0"'],
     });
     await lab.ssh(`cat > /etc/xen/${BIGPV}.cfg`, cfg);
-    const before = await dom0MiB();
+    const before = await dom0MiB(lab);
     const created = await lab.ssh(`xl create /etc/xen/${BIGPV}.cfg`);
     expect(created.stderr).not.toMatch(/libxl: error/);
     expect(created.code).toBe(0);
@@ -145,7 +125,7 @@ describe('autoballoon on a real Xen 4.17 host booted without dom0_mem', () => {
     const row = (await sh(`xl list ${BIGPV}`)).split('\n')[1]!.trim().split(/\s+/);
     expect(Number(row[2])).toBeGreaterThanOrEqual(memory - 1);
     // xl_vmcontrol.c freemem(): dom0's target lowered by what Xen lacked for the new domain.
-    const after = await dom0MiB();
+    const after = await dom0MiB(lab);
     expect(before - after).toBeGreaterThanOrEqual(memory - free);
     await sh(`xl destroy ${BIGPV}`);
   }, 1_800_000);

@@ -14,9 +14,9 @@
  *
  * A machine without QEMU fails here with the command that installs it.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
@@ -285,4 +285,28 @@ export async function sharedKernel(lab: Lab): Promise<string> {
     await rename(tmp, file);
   }
   return '/mnt/lab/vmlinux.gz';
+}
+
+/** A small ISO 9660 image built by xorriso (it stands for the installation disc). */
+export function buildIso(file: string): void {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'xr-iso-'));
+  try {
+    mkdirSync(path.join(dir, 'sources'));
+    writeFileSync(path.join(dir, 'sources', 'README.TXT'), 'xen-runbooks lab disc\n');
+    execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-V', 'XRLAB', '-o', file, dir], { stdio: 'pipe' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Domain-0's memory (MiB), `xl list`'s Mem column. */
+export async function dom0MiB(lab: Lab): Promise<number> {
+  const r = await lab.ssh('xl list Domain-0');
+  if (r.code !== 0) throw new Error(`xl list Domain-0: exit ${r.code}: ${r.stderr}`);
+  return Number(r.stdout.split('\n')[1]!.trim().split(/\s+/)[2]);
+}
+
+/** windows-hvm's smallest guest (512 MiB) or more: bigger than what Xen has free (free_memory, MiB). */
+export function oversizedGuestMiB(freeMiB: number): number {
+  return Math.max(512, Math.ceil((freeMiB + 96) / 32) * 32);
 }

@@ -10,13 +10,10 @@
  * Under QEMU's software emulation an HVM guest needs `tsc_mode = "native"` (the default TSC
  * emulation faults on RDTSCP there).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runPlaybook } from '../helpers/playbook.js';
-import { startLab, type Lab } from './lab.js';
+import { buildIso, dom0MiB, oversizedGuestMiB, startLab, type Lab } from './lab.js';
 
 let lab: Lab;
 
@@ -29,28 +26,15 @@ afterAll(async () => {
   await lab?.stop(['big2']);
 }, 120_000);
 
-/** A small ISO 9660 image built by xorriso (it stands for the installation disc). */
-function buildIso(file: string): void {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'xr-iso-'));
-  try {
-    mkdirSync(path.join(dir, 'sources'));
-    writeFileSync(path.join(dir, 'sources', 'README.TXT'), 'xen-runbooks lab disc\n');
-    execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-V', 'XRLAB', '-o', file, dir], { stdio: 'pipe' });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 describe('windows-hvm on a real Xen 4.17 host, over --host', () => {
   test('with dom0_mem (autoballoon "auto" stays off): a guest bigger than free_memory is refused by the preflight, and xl create really fails', async () => {
     const info = (await lab.ssh('xl info')).stdout;
     expect(info).toMatch(/^xen_commandline\s*:.*\bdom0_mem=/m);
     const free = Number(/^free_memory\s*:\s*(\d+)/m.exec(info)![1]);
-    const dom0 = async () => Number((await lab.ssh('xl list Domain-0')).stdout.split('\n')[1]!.trim().split(/\s+/)[2]);
-    const dom0Before = await dom0();
+    const dom0Before = await dom0MiB(lab);
     buildIso(path.join(lab.share, 'win.iso'));
     // The same kind of guest as on the boot without dom0_mem (credit-no-dom0-mem.test.ts): bigger than Xen's free memory.
-    const memory = Math.max(512, Math.ceil((free + 96) / 32) * 32);
+    const memory = oversizedGuestMiB(free);
     const r = await runPlaybook('windows-hvm', [
       '--host',
       'root@xenlab',
@@ -91,6 +75,6 @@ describe('windows-hvm on a real Xen 4.17 host, over --host', () => {
     const created = await lab.ssh('xl create /tmp/big2.cfg');
     expect(created.code).not.toBe(0);
     expect((await lab.ssh('xl list big2')).code).not.toBe(0);
-    expect(await dom0()).toBe(dom0Before);
+    expect(await dom0MiB(lab)).toBe(dom0Before);
   }, 1_800_000);
 });
