@@ -36,7 +36,11 @@ afterAll(async () => {
   await lab?.stop([BIG, BIGPV, QOS]);
 }, 120_000);
 
-async function sh(cmd: string): Promise<string> {
+/** A command that reads, or sets a value: running it twice is running it once. */
+const sh = (cmd: string): Promise<string> => lab.runIdempotent(cmd);
+
+/** A command that must run once (xl create, xl destroy): its output, or an error naming it. */
+async function once(cmd: string): Promise<string> {
   const r = await lab.ssh(cmd);
   if (r.code !== 0) throw new Error(`${cmd}: exit ${r.code}: ${r.stderr}`);
   return r.stdout;
@@ -127,7 +131,7 @@ describe('autoballoon on a real Xen 4.17 host booted without dom0_mem', () => {
     // xl_vmcontrol.c freemem(): dom0's target lowered by what Xen lacked for the new domain.
     const after = await dom0MiB(lab);
     expect(before - after).toBeGreaterThanOrEqual(memory - free);
-    await sh(`xl destroy ${BIGPV}`);
+    await once(`xl destroy ${BIGPV}`);
   }, 1_800_000);
 });
 
@@ -155,7 +159,7 @@ describe('xen-qos weight and cap under the credit scheduler, over --host', () =>
       extra: ['ramdisk = "/mnt/lab/initrd-qcr"', 'extra = "console=hvc0"'],
     });
     await lab.ssh(`cat > /etc/xen/${QOS}.cfg`, cfg);
-    await sh(`xl create /etc/xen/${QOS}.cfg`);
+    await once(`xl create /etc/xen/${QOS}.cfg`);
     await lab.waitForConsole(QOS, 'XR-QCR-UP');
 
     expect(await credit()).toEqual({ weight: 256, cap: 0 });

@@ -45,6 +45,13 @@ export interface Lab {
     input?: string | Buffer,
     timeoutMs?: number,
   ): Promise<{ code: number; stdout: string; stderr: string }>;
+  /**
+   * Run a command that may run twice: one that reads (xl list, xenstore-read, cat) or sets a value
+   * to what it names (xl mem-set, xl sched-credit2 -w). Its output, or an error naming the
+   * command. Tried again when ssh itself fails (exit 255), even with nothing on stderr, which
+   * `ssh` cannot do for a command that may already have run.
+   */
+  runIdempotent(command: string): Promise<string>;
   /** Until MARKER is in the guest's console log (xenconsoled --log=guest); the log. */
   waitForConsole(domain: string, marker: string, timeoutMs?: number): Promise<string>;
   /** Destroy DOMAINS (this file's guests) and leave the lab to the next file. */
@@ -212,11 +219,26 @@ export async function startLab(o: LabOptions = {}): Promise<Lab> {
   const shared = await acquire(o);
   const { dir, up: result } = shared;
   const sshConfig = result.sshConfig;
+  // One connection for the file, as the playbooks' ssh transport keeps one per run: the emulated
+  // dom0's sshd refused a correct key now and then (Permission denied (publickey)) and dropped
+  // connections, so the fewer logins the better. The socket lives in a short private directory
+  // (a unix socket path is at most 108 bytes).
+  const controlDir = mkdtempSync(path.join(os.tmpdir(), 'xr-lab-ssh-'));
+  const sshArgv = [
+    '-F',
+    sshConfig,
+    '-o',
+    'ControlMaster=auto',
+    '-o',
+    `ControlPath=${path.join(controlDir, '%C')}`,
+    '-o',
+    'ControlPersist=60',
+  ];
   const once: Lab['ssh'] = (command, input, timeoutMs = 600_000) =>
     new Promise((resolve) => {
       const child = execFile(
         'ssh',
-        ['-F', sshConfig, 'xenlab', command],
+        [...sshArgv, 'xenlab', command],
         { timeout: timeoutMs, maxBuffer: 1 << 26, encoding: 'utf8' },
         (err, stdout, stderr) => {
           const code = err
@@ -229,17 +251,28 @@ export async function startLab(o: LabOptions = {}): Promise<Lab> {
       );
       child.stdin?.end(input ?? '');
     });
-  // An emulated dom0 starting an HVM guest's device model can be too busy to accept a connection
-  // for a while: ssh then fails before the command runs (exit 255, a connect-phase message), and
-  // the same command is tried again.
+  // ssh failing before the command runs (exit 255 with a connect-phase or login message: a busy
+  // emulated dom0 not accepting the connection, its sshd refusing the key) is tried again: the
+  // command never ran.
   const ssh: Lab['ssh'] = async (command, input, timeoutMs) => {
     for (let attempt = 1; ; attempt++) {
       const r = await once(command, input, timeoutMs);
       const unreached =
         r.code === 255 &&
-        /Connection (timed out|refused|reset)|kex_exchange_identification|Operation timed out/.test(r.stderr);
+        /Connection (timed out|refused|reset|closed)|kex_exchange_identification|Operation timed out|Permission denied \(publickey\)/.test(
+          r.stderr,
+        );
       if (!unreached || attempt === 6) return r;
       await new Promise((res) => setTimeout(res, 10_000));
+    }
+  };
+  const runIdempotent: Lab['runIdempotent'] = async (command) => {
+    for (let attempt = 1; ; attempt++) {
+      const r = await ssh(command);
+      if (r.code === 0) return r.stdout;
+      if (r.code !== 255 || attempt === 4)
+        throw new Error(`${command}: exit ${r.code}: ${r.stderr.trim() || '(nothing on stderr)'}`);
+      await new Promise((res) => setTimeout(res, 5_000));
     }
   };
   return {
@@ -248,6 +281,7 @@ export async function startLab(o: LabOptions = {}): Promise<Lab> {
     sshConfig,
     up: result,
     ssh,
+    runIdempotent,
     async waitForConsole(domain, marker, timeoutMs = 900_000) {
       const until = Date.now() + timeoutMs;
       let log = '';
@@ -262,6 +296,10 @@ export async function startLab(o: LabOptions = {}): Promise<Lab> {
       try {
         for (const d of domains) await ssh(`xl destroy ${d} 2>/dev/null; true`);
       } finally {
+        await new Promise((res) =>
+          execFile('ssh', [...sshArgv, '-O', 'exit', 'xenlab'], { timeout: 20_000 }, () => res(undefined)),
+        );
+        rmSync(controlDir, { recursive: true, force: true });
         await release();
       }
     },
@@ -301,9 +339,8 @@ export function buildIso(file: string): void {
 
 /** Domain-0's memory (MiB), `xl list`'s Mem column. */
 export async function dom0MiB(lab: Lab): Promise<number> {
-  const r = await lab.ssh('xl list Domain-0');
-  if (r.code !== 0) throw new Error(`xl list Domain-0: exit ${r.code}: ${r.stderr}`);
-  return Number(r.stdout.split('\n')[1]!.trim().split(/\s+/)[2]);
+  const out = await lab.runIdempotent('xl list Domain-0');
+  return Number(out.split('\n')[1]!.trim().split(/\s+/)[2]);
 }
 
 /** windows-hvm's smallest guest (512 MiB) or more: bigger than what Xen has free (free_memory, MiB). */

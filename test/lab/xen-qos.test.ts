@@ -45,25 +45,19 @@ afterAll(async () => {
 const qos = (args: string[]) =>
   runPlaybook('xen-qos', [NAME, '--host', 'root@xenlab', '--ssh-config', lab.sshConfig, '--yes', ...args]);
 
-async function domid(): Promise<string> {
-  const r = await lab.ssh(`xl domid ${NAME}`);
-  expect(r.code).toBe(0);
-  return r.stdout.trim();
-}
+const domid = async (): Promise<string> => (await lab.runIdempotent(`xl domid ${NAME}`)).trim();
 
 /** `xl sched-credit2 -d NAME`'s row: weight and cap (xl_sched.c sched_credit2_domain_output, RELEASE-4.17.0). */
 async function credit2(): Promise<{ weight: number; cap: number }> {
-  const r = await lab.ssh(`xl sched-credit2 -d ${NAME}`);
-  expect(r.code).toBe(0);
-  const row = r.stdout.split('\n').find((l) => l.startsWith(`${NAME} `));
+  const out = await lab.runIdempotent(`xl sched-credit2 -d ${NAME}`);
+  const row = out.split('\n').find((l) => l.startsWith(`${NAME} `));
   const f = row!.trim().split(/\s+/);
   return { weight: Number(f[2]), cap: Number(f[3]) };
 }
 
 describe('xen-qos on a real Xen 4.17 host, over --host', () => {
   test('the host runs the credit2 scheduler', async () => {
-    const r = await lab.ssh('xl info');
-    expect(r.stdout).toMatch(/^xen_scheduler\s*:\s*credit2$/m);
+    expect(await lab.runIdempotent('xl info')).toMatch(/^xen_scheduler\s*:\s*credit2$/m);
   });
 
   test('CPU weight and cap under credit2 (a cap from Xen 4.10), read back from xl sched-credit2', async () => {
@@ -78,17 +72,17 @@ describe('xen-qos on a real Xen 4.17 host, over --host', () => {
   test('vCPUs down to 1 live: xl vcpu-list shows one online', async () => {
     const r = await qos(['--vcpus', '1']);
     expect(r.code).toBe(0);
-    const list = await lab.ssh(`xl vcpu-list ${NAME}`);
-    const rows = list.stdout.split('\n').filter((l) => l.startsWith(`${NAME} `));
+    const list = await lab.runIdempotent(`xl vcpu-list ${NAME}`);
+    const rows = list.split('\n').filter((l) => l.startsWith(`${NAME} `));
     expect(rows).toHaveLength(2);
-    const online = (await lab.ssh(`xenstore-read /local/domain/${await domid()}/cpu/1/availability`)).stdout.trim();
+    const online = (await lab.runIdempotent(`xenstore-read /local/domain/${await domid()}/cpu/1/availability`)).trim();
     expect(online).toBe('offline');
   }, 900_000);
 
   test('memory target 160 MiB live: xenstore memory/target', async () => {
     const r = await qos(['--memory', '160']);
     expect(r.code).toBe(0);
-    const target = (await lab.ssh(`xenstore-read /local/domain/${await domid()}/memory/target`)).stdout.trim();
+    const target = (await lab.runIdempotent(`xenstore-read /local/domain/${await domid()}/memory/target`)).trim();
     expect(Number(target)).toBe(160 * 1024);
   }, 900_000);
 
@@ -97,16 +91,15 @@ describe('xen-qos on a real Xen 4.17 host, over --host', () => {
     expect(r.stderr).not.toMatch(/✗/);
     expect(r.code).toBe(0);
     const id = await domid();
-    const rate = await lab.ssh(`xenstore-read /local/domain/0/backend/vif/${id}/0/rate`);
-    expect(rate.code).toBe(0);
+    const rate = await lab.runIdempotent(`xenstore-read /local/domain/0/backend/vif/${id}/0/rate`);
     // 8 Mbit/s = 1,000,000 bytes/s: 50,000 bytes every 50,000 µs.
-    expect(rate.stdout.trim()).toBe('50000,50000');
+    expect(rate.trim()).toBe('50000,50000');
   }, 900_000);
 
   test('--persist, then a restart: the new domain starts with the values', async () => {
     const r = await qos(['--cpu-weight', '768', '--cpu-cap', '25', '--memory', '144', '--persist']);
     expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 });
-    const cfg = (await lab.ssh(`cat /etc/xen/${NAME}.cfg`)).stdout;
+    const cfg = await lab.runIdempotent(`cat /etc/xen/${NAME}.cfg`);
     expect(cfg).toMatch(/^cpu_weight\s*=\s*768$/m);
     expect(cfg).toMatch(/^cap\s*=\s*25$/m);
     expect(cfg).toMatch(/^memory\s*=\s*144$/m);
@@ -115,7 +108,7 @@ describe('xen-qos on a real Xen 4.17 host, over --host', () => {
     const c = await lab.ssh(`xl create /etc/xen/${NAME}.cfg`);
     expect(c.code).toBe(0);
     expect(await credit2()).toEqual({ weight: 768, cap: 25 });
-    const target = (await lab.ssh(`xenstore-read /local/domain/${await domid()}/memory/target`)).stdout.trim();
+    const target = (await lab.runIdempotent(`xenstore-read /local/domain/${await domid()}/memory/target`)).trim();
     expect(Number(target)).toBe(144 * 1024);
   }, 900_000);
 });

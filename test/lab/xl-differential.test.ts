@@ -116,11 +116,11 @@ beforeAll(async () => {
     }),
   );
   const info: Record<string, string | number> = {};
-  for (const line of (await lab.ssh('xl info')).stdout.split('\n')) {
+  for (const line of (await lab.runIdempotent('xl info')).split('\n')) {
     const m = /^(\S+)\s*:\s?(.*)$/.exec(line);
     if (m) info[m[1]!] = /^\d+$/.test(m[2]!) ? Number(m[2]) : m[2]!;
   }
-  const dom0 = (await lab.ssh('xl list Domain-0')).stdout.split('\n')[1]!.trim().split(/\s+/);
+  const dom0 = (await lab.runIdempotent('xl list Domain-0')).split('\n')[1]!.trim().split(/\s+/);
   seedXl(simDir, { info, dom0: { memory: Number(dom0[2]), maxmem: Number(dom0[2]), vcpus: Number(dom0[3]) } });
 }, 1_800_000);
 
@@ -134,7 +134,7 @@ afterAll(async () => {
  * domain takes the number the real one got (Xen hands out the next free domid after the last one).
  */
 async function sameDomid(name: string): Promise<void> {
-  const real = Number((await lab.ssh(`xl domid ${name}`)).stdout.trim());
+  const real = Number((await lab.runIdempotent(`xl domid ${name}`)).trim());
   const file = path.join(simDir, 'xl.json');
   const state = JSON.parse(readFileSync(file, 'utf8')) as {
     nextDomid: number;
