@@ -182,12 +182,15 @@ export interface InitOptions {
 export const SHARE_TAG = 'labshare';
 export const SHARE_DIR = '/mnt/lab';
 
+/** dom0's address on QEMU's user network, set on xenbr0 by /init (outside QEMU's DHCP pool). */
+export const DOM0_ADDRESS = '10.0.2.15';
+
 /** The marker /init prints on the console when sshd is up. */
 export const READY_MARKER = 'XENLAB-READY';
 
 /** dom0's /init (busybox sh): filesystems, devices, modules, xenstored, xenconsoled, xenbr0, sshd. */
 export function initScript(o: InitOptions): string {
-  const address = o.address ?? '10.0.2.15/24';
+  const address = o.address ?? `${DOM0_ADDRESS}/24`;
   const gateway = o.gateway ?? '10.0.2.2';
   const mods = o.modules.map((m) => `/lib/modules/${o.kernelRelease}/${m}`).join(' \\\n  ');
   return `#!/bin/sh

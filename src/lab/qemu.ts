@@ -3,7 +3,7 @@
  * kernel and initramfs as its modules, and forwards dom0's sshd to a port on 127.0.0.1.
  */
 import { createServer } from 'node:net';
-import { SHARE_TAG } from './initramfs.js';
+import { DOM0_ADDRESS, SHARE_TAG } from './initramfs.js';
 
 export type Scheduler = 'credit' | 'credit2';
 
@@ -35,7 +35,9 @@ export const DEFAULT_BOOT = {
 export function xenCommandLine(o: Pick<BootOptions, 'dom0MemMiB' | 'sched' | 'cpus'>): string {
   const parts = ['console=com1', 'com1=115200,8n1'];
   if (o.dom0MemMiB !== 'none') parts.push(`dom0_mem=${o.dom0MemMiB}M,max:${o.dom0MemMiB}M`);
-  parts.push(`dom0_max_vcpus=${o.cpus}`, `sched=${o.sched}`, 'noreboot');
+  // guest_loglvl=all: what an HVM guest writes to port 0xE9 (hvmloader, a test's boot sector)
+  // reaches `xl dmesg` (hvm.c hvm_print_line logs it at XENLOG_G_DEBUG, RELEASE-4.17.0).
+  parts.push(`dom0_max_vcpus=${o.cpus}`, `sched=${o.sched}`, 'noreboot', 'guest_loglvl=all');
   return parts.join(' ');
 }
 
@@ -45,6 +47,17 @@ export const DOM0_CMDLINE = 'console=hvc0 quiet';
 /** A comma inside one of -initrd's module strings is written twice. */
 export function qemuEscapeComma(s: string): string {
   return s.replace(/,/g, ',,');
+}
+
+/**
+ * QEMU's user network, dom0's sshd forwarded to 127.0.0.1:PORT. Its DHCP server hands out
+ * addresses from .100, away from dom0's static .15: an HVM guest's iPXE asks for one through
+ * xenbr0, and with QEMU's default pool (from .15) it got dom0's address, and the connections
+ * forwarded to dom0 went to the guest (ssh stopped answering while dom0 ran on). The forward
+ * names dom0's address, since it defaults to the pool's first.
+ */
+export function userNetdev(sshPort: number): string {
+  return `user,id=n0,dhcpstart=10.0.2.100,hostfwd=tcp:127.0.0.1:${sshPort}-${DOM0_ADDRESS}:22`;
 }
 
 /** The whole QEMU command. */
@@ -74,7 +87,7 @@ export function qemuArgv(o: BootOptions): string[] {
     '-initrd',
     modules,
     '-netdev',
-    `user,id=n0,hostfwd=tcp:127.0.0.1:${o.sshPort}-:22`,
+    userNetdev(o.sshPort),
     '-device',
     'e1000e,netdev=n0',
     ...(o.shareDir
