@@ -11,10 +11,9 @@
  *   (windows-hvm.test.ts).
  * - xen-qos weight and cap under credit, read back from `xl sched-credit`.
  *
- * No HVM guest runs in the suite: under QEMU's software emulation, dom0 stopped answering (ssh,
- * then every program) after an HVM guest's device model started, in most runs, on either boot.
  * The guest started here to show autoballoon is a PV one: the memory xl takes from dom0 for it is
- * the same whatever the guest's type.
+ * the same whatever the guest's type, and an HVM guest under emulation makes dom0's programs fail
+ * now and then while it runs (windows-hvm.test.ts starts one, on the default boot, for seconds).
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -93,7 +92,7 @@ describe('autoballoon on a real Xen 4.17 host booted without dom0_mem', () => {
       '--yes',
       '--json',
     ]);
-    expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 });
+    expect(r.code, r.stderr).toBe(0);
     expect(r.json.data.xen.autoballoon).toBe(true);
     expect(r.json.data.xen.freeMemory).toBeLessThan(memory);
     expect(r.stderr).toContain('no dom0_mem=');
@@ -122,6 +121,7 @@ describe('autoballoon on a real Xen 4.17 host booted without dom0_mem', () => {
     });
     await lab.ssh(`cat > /etc/xen/${BIGPV}.cfg`, cfg);
     const before = await dom0MiB(lab);
+    await lab.ssh(`xl destroy ${BIGPV} 2>/dev/null; true`); // an earlier attempt's (vitest.config.ts: retry)
     const created = await lab.ssh(`xl create /etc/xen/${BIGPV}.cfg`);
     expect(created.stderr).not.toMatch(/libxl: error/);
     expect(created.code).toBe(0);
@@ -159,6 +159,7 @@ describe('xen-qos weight and cap under the credit scheduler, over --host', () =>
       extra: ['ramdisk = "/mnt/lab/initrd-qcr"', 'extra = "console=hvc0"'],
     });
     await lab.ssh(`cat > /etc/xen/${QOS}.cfg`, cfg);
+    await lab.ssh(`xl destroy ${QOS} 2>/dev/null; true`); // an earlier attempt's (vitest.config.ts: retry)
     await once(`xl create /etc/xen/${QOS}.cfg`);
     await lab.waitForConsole(QOS, 'XR-QCR-UP');
 
