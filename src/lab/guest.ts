@@ -234,3 +234,69 @@ export function pvConfig(o: {
   lines.push(...(o.extra ?? []));
   return `${lines.join('\n')}\n`;
 }
+
+/**
+ * A bootable ISO 9660 image (El Torito, no emulation, built by xorriso) whose boot sector writes
+ * MARKER and a newline to port 0xE9, then halts with interrupts off. Xen logs what an HVM guest
+ * writes there (hvm.c hvm_print_line: "(dN) MARKER" in `xl dmesg`, with guest_loglvl=all), and
+ * a guest whose vCPUs all halt with interrupts off is powered off (hvm.c hvm_hlt →
+ * hvm_vcpu_down: "All CPUs offline -- powering off", RELEASE-4.17.0): the guest proves it ran
+ * and leaves nothing running.
+ */
+export function markerIso(file: string, marker: string): void {
+  if (!/^[\x20-\x7e]{1,64}$/.test(marker))
+    throw new Error(`a marker is up to 64 printable ASCII characters: ${marker}`);
+  // Loaded at 0000:7C00 (the El Torito default). Hand-assembled 16-bit code:
+  const code = Buffer.from([
+    0x31,
+    0xc0, //       xor ax, ax
+    0x8e,
+    0xd8, //       mov ds, ax
+    0xfc, //             cld
+    0xbe,
+    0x15,
+    0x7c, // mov si, 0x7C15 (the message, right after the code)
+    0xac, //             .next: lodsb
+    0x84,
+    0xc0, //       test al, al
+    0x74,
+    0x04, //       jz .halt
+    0xe6,
+    0xe9, //       out 0xE9, al
+    0xeb,
+    0xf7, //       jmp .next
+    0xfa, //             .halt: cli
+    0xf4, //             hlt
+    0xeb,
+    0xfc, //       jmp .halt
+  ]);
+  const boot = Buffer.alloc(2048);
+  code.copy(boot);
+  boot.write(`${marker}\n\0`, code.length, 'latin1');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'xr-iso-'));
+  try {
+    mkdirSync(path.join(dir, 'boot'));
+    writeFileSync(path.join(dir, 'boot', 'marker.bin'), boot);
+    execFileSync(
+      'xorriso',
+      [
+        '-as',
+        'mkisofs',
+        '-quiet',
+        '-V',
+        'XRLAB',
+        '-b',
+        'boot/marker.bin',
+        '-no-emul-boot',
+        '-boot-load-size',
+        '4',
+        '-o',
+        file,
+        dir,
+      ],
+      { stdio: 'pipe' },
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

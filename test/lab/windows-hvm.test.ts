@@ -11,7 +11,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runPlaybook } from '../helpers/playbook.js';
-import { buildIso, dom0MiB, markerIso, oversizedGuestMiB, startLab, type Lab } from './lab.js';
+import { markerIso } from 'xen-runbooks/lab';
+import { buildIso, dom0MiB, oversizedGuestMiB, startLab, type Lab } from './lab.js';
 
 let lab: Lab;
 
