@@ -15,12 +15,10 @@
  * the same whatever the guest's type, and an HVM guest under emulation makes dom0's programs fail
  * now and then while it runs (windows-hvm.test.ts starts one, on the default boot, for seconds).
  */
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { markerInitrd, pvConfig } from 'xen-runbooks/lab';
 import { runPlaybook } from '../helpers/playbook.js';
-import { buildIso, dom0MiB, oversizedGuestMiB, sharedKernel, startLab, type Lab } from './lab.js';
+import { buildIso, dom0MiB, oversizedGuestMiB, startLab, windowsHvm, writeMarkerGuest, type Lab } from './lab.js';
 
 let lab: Lab;
 const BIG = 'big';
@@ -72,26 +70,7 @@ describe('autoballoon on a real Xen 4.17 host booted without dom0_mem', () => {
     const memory = oversizedGuestMiB(free);
     expect(memory).toBeGreaterThan(free);
     buildIso(path.join(lab.share, 'big.iso'));
-    const r = await runPlaybook('windows-hvm', [
-      '--host',
-      'root@xenlab',
-      '--ssh-config',
-      lab.sshConfig,
-      '--name',
-      BIG,
-      '--iso',
-      '/mnt/lab/big.iso',
-      '--disk',
-      '/var/lib/xen/big.img',
-      '--disk-size',
-      '1',
-      '--memory',
-      String(memory),
-      '--vcpus',
-      '1',
-      '--yes',
-      '--json',
-    ]);
+    const r = await windowsHvm(lab, { name: BIG, iso: '/mnt/lab/big.iso', memory }, '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.data.xen.autoballoon).toBe(true);
     expect(r.json.data.xen.freeMemory).toBeLessThan(memory);
@@ -109,17 +88,7 @@ describe('autoballoon on a real Xen 4.17 host booted without dom0_mem', () => {
   test('xl create of a guest bigger than free_memory starts it, with the memory taken from dom0', async () => {
     const free = Number((await xlInfo()).free_memory);
     const memory = oversizedGuestMiB(free);
-    const kernel = await sharedKernel(lab);
-    writeFileSync(path.join(lab.share, 'initrd-big'), markerInitrd('XR-BIG-UP', { stay: true }));
-    await sh(`truncate -s 16M /var/lib/xen/${BIGPV}.img`);
-    const cfg = pvConfig({
-      name: BIGPV,
-      kernel,
-      disk: `/var/lib/xen/${BIGPV}.img`,
-      memory,
-      extra: ['ramdisk = "/mnt/lab/initrd-big"', 'extra = "console=hvc0"'],
-    });
-    await lab.ssh(`cat > /etc/xen/${BIGPV}.cfg`, cfg);
+    await writeMarkerGuest(lab, { name: BIGPV, marker: 'XR-BIG-UP', memory });
     const before = await dom0MiB(lab);
     await lab.ssh(`xl destroy ${BIGPV} 2>/dev/null; true`); // an earlier attempt's (vitest.config.ts: retry)
     const created = await lab.ssh(`xl create /etc/xen/${BIGPV}.cfg`);
@@ -148,17 +117,7 @@ describe('xen-qos weight and cap under the credit scheduler, over --host', () =>
   }
 
   test('CPU weight and cap, read back from xl sched-credit', async () => {
-    const kernel = await sharedKernel(lab);
-    writeFileSync(path.join(lab.share, 'initrd-qcr'), markerInitrd('XR-QCR-UP', { stay: true }));
-    await sh(`truncate -s 16M /var/lib/xen/${QOS}.img`);
-    const cfg = pvConfig({
-      name: QOS,
-      kernel,
-      disk: `/var/lib/xen/${QOS}.img`,
-      memory: 96,
-      extra: ['ramdisk = "/mnt/lab/initrd-qcr"', 'extra = "console=hvc0"'],
-    });
-    await lab.ssh(`cat > /etc/xen/${QOS}.cfg`, cfg);
+    await writeMarkerGuest(lab, { name: QOS, marker: 'XR-QCR-UP', memory: 96 });
     await lab.ssh(`xl destroy ${QOS} 2>/dev/null; true`); // an earlier attempt's (vitest.config.ts: retry)
     await once(`xl create /etc/xen/${QOS}.cfg`);
     await lab.waitForConsole(QOS, 'XR-QCR-UP');

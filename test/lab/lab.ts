@@ -21,6 +21,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
+import { runPlaybook } from '../helpers/playbook.js';
 
 import {
   alive,
@@ -29,7 +30,9 @@ import {
   DEFAULT_BOOT,
   down,
   gzippedElfKernel,
+  markerInitrd,
   missingHostTools,
+  pvConfig,
   sshRun,
   up,
   type Scheduler,
@@ -355,4 +358,69 @@ export async function dom0MiB(lab: Lab): Promise<number> {
 /** windows-hvm's smallest guest (512 MiB) or more: bigger than what Xen has free (free_memory, MiB). */
 export function oversizedGuestMiB(freeMiB: number): number {
   return Math.max(512, Math.ceil((freeMiB + 96) / 32) * 32);
+}
+
+/**
+ * A PV guest of the lab's kernel whose initrd prints MARKER on its console and stays up (with
+ * MODULES loaded), a 16 MiB disk at /var/lib/xen/NAME.img, its config written to
+ * /etc/xen/NAME.cfg; not started. The config's other keys are pvConfig's.
+ */
+export async function writeMarkerGuest(
+  lab: Lab,
+  o: {
+    name: string;
+    marker: string;
+    modules?: readonly string[];
+    memory?: number;
+    maxmem?: number;
+    vcpus?: number;
+    maxvcpus?: number;
+    vif?: string;
+    onReboot?: 'restart';
+  },
+): Promise<void> {
+  const kernel = await sharedKernel(lab);
+  writeFileSync(path.join(lab.share, `initrd-${o.name}`), markerInitrd(o.marker, { stay: true, modules: o.modules }));
+  await lab.runIdempotent(`truncate -s 16M /var/lib/xen/${o.name}.img`);
+  let cfg = pvConfig({
+    name: o.name,
+    kernel,
+    disk: `/var/lib/xen/${o.name}.img`,
+    memory: o.memory,
+    maxmem: o.maxmem,
+    vcpus: o.vcpus,
+    maxvcpus: o.maxvcpus,
+    vif: o.vif,
+    extra: [`ramdisk = "/mnt/lab/initrd-${o.name}"`, 'extra = "console=hvc0"'],
+  });
+  if (o.onReboot) cfg = cfg.replace('on_reboot = "destroy"', `on_reboot = "${o.onReboot}"`);
+  const w = await lab.ssh(`cat > /etc/xen/${o.name}.cfg`, cfg);
+  if (w.code !== 0) throw new Error(`writing /etc/xen/${o.name}.cfg: exit ${w.code}: ${w.stderr}`);
+}
+
+/**
+ * windows-hvm over --host against the lab: guest NAME from ISO (a path in dom0), a 1 GiB disk at
+ * /var/lib/xen/NAME.img, 1 vCPU, --yes, then EXTRA.
+ */
+export function windowsHvm(lab: Lab, o: { name: string; iso: string; memory: number }, ...extra: string[]) {
+  return runPlaybook('windows-hvm', [
+    '--host',
+    'root@xenlab',
+    '--ssh-config',
+    lab.sshConfig,
+    '--name',
+    o.name,
+    '--iso',
+    o.iso,
+    '--disk',
+    `/var/lib/xen/${o.name}.img`,
+    '--disk-size',
+    '1',
+    '--memory',
+    String(o.memory),
+    '--vcpus',
+    '1',
+    '--yes',
+    ...extra,
+  ]);
 }

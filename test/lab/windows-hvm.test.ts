@@ -10,9 +10,8 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { runPlaybook } from '../helpers/playbook.js';
 import { markerIso } from 'xen-runbooks/lab';
-import { buildIso, dom0MiB, oversizedGuestMiB, startLab, type Lab } from './lab.js';
+import { buildIso, dom0MiB, oversizedGuestMiB, startLab, windowsHvm, type Lab } from './lab.js';
 
 let lab: Lab;
 
@@ -34,27 +33,7 @@ describe('windows-hvm on a real Xen 4.17 host, over --host', () => {
     markerIso(path.join(lab.share, 'hvm1.iso'), HVM_MARKER);
     // A config the administrator started, with the one line emulation needs.
     await lab.ssh(`cat > /etc/xen/${HVM}.cfg`, `name = "${HVM}"\ntsc_mode = "native"\n`);
-    const r = await runPlaybook('windows-hvm', [
-      '--host',
-      'root@xenlab',
-      '--ssh-config',
-      lab.sshConfig,
-      '--name',
-      HVM,
-      '--iso',
-      '/mnt/lab/hvm1.iso',
-      '--disk',
-      `/var/lib/xen/${HVM}.img`,
-      '--disk-size',
-      '1',
-      '--memory',
-      '512',
-      '--vcpus',
-      '1',
-      '--start',
-      '--yes',
-      '--json',
-    ]);
+    const r = await windowsHvm(lab, { name: HVM, iso: '/mnt/lab/hvm1.iso', memory: 512 }, '--start', '--json');
     expect(r.code, r.stderr).toBe(0);
     const cfg = await lab.runIdempotent(`cat /etc/xen/${HVM}.cfg`);
     expect(cfg).toMatch(/^type\s*=\s*"hvm"/m);
@@ -89,25 +68,7 @@ describe('windows-hvm on a real Xen 4.17 host, over --host', () => {
     buildIso(path.join(lab.share, 'win.iso'));
     // The same kind of guest as on the boot without dom0_mem (credit-no-dom0-mem.test.ts): bigger than Xen's free memory.
     const memory = oversizedGuestMiB(free);
-    const r = await runPlaybook('windows-hvm', [
-      '--host',
-      'root@xenlab',
-      '--ssh-config',
-      lab.sshConfig,
-      '--name',
-      'big2',
-      '--iso',
-      '/mnt/lab/win.iso',
-      '--disk',
-      '/var/lib/xen/big2.img',
-      '--disk-size',
-      '1',
-      '--memory',
-      String(memory),
-      '--vcpus',
-      '1',
-      '--yes',
-    ]);
+    const r = await windowsHvm(lab, { name: 'big2', iso: '/mnt/lab/win.iso', memory });
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain(`--memory ${memory}M: the guest needs`);
     expect(r.stderr).toContain('sets dom0_mem=, so xl leaves dom0 alone');

@@ -4,13 +4,11 @@
  * and --persist then a restart keeps the values. Weight and cap under credit are proven on the
  * lab's second boot (credit-no-dom0-mem.test.ts).
  */
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runPlaybook } from '../helpers/playbook.js';
-import { markerInitrd, pvConfig } from 'xen-runbooks/lab';
+import { pvConfig } from 'xen-runbooks/lab';
 import { domainScheduler } from 'xen-runbooks/xen/qos';
-import { sharedKernel, startLab, type Lab } from './lab.js';
+import { sharedKernel, startLab, writeMarkerGuest, type Lab } from './lab.js';
 
 let lab: Lab;
 const NAME = 'qos1';
@@ -18,21 +16,15 @@ const MARKER = 'XR-QOS-UP';
 
 beforeAll(async () => {
   lab = await startLab();
-  const kernel = await sharedKernel(lab);
-  writeFileSync(path.join(lab.share, 'initrd-qos'), markerInitrd(MARKER, { stay: true }));
-  await lab.ssh('truncate -s 16M /var/lib/xen/qos1.img');
-  const cfg = pvConfig({
+  await writeMarkerGuest(lab, {
     name: NAME,
-    kernel,
-    disk: '/var/lib/xen/qos1.img',
+    marker: MARKER,
     memory: 128,
     maxmem: 192,
     vcpus: 2,
     maxvcpus: 2,
     vif: 'bridge=xenbr0',
-    extra: ['ramdisk = "/mnt/lab/initrd-qos"', 'extra = "console=hvc0"'],
   });
-  await lab.ssh(`cat > /etc/xen/${NAME}.cfg`, cfg);
   const r = await lab.ssh(`xl create /etc/xen/${NAME}.cfg`);
   if (r.code !== 0) throw new Error(`xl create ${NAME} failed: ${r.stderr}`);
   await lab.waitForConsole(NAME, MARKER);
@@ -141,7 +133,7 @@ describe('a guest in a credit cpupool on a credit2 host', () => {
         kernel: await sharedKernel(lab),
         disk: `/var/lib/xen/${NAME}.img`,
         memory: 128,
-        extra: ['ramdisk = "/mnt/lab/initrd-qos"', 'pool = "credit"'],
+        extra: [`ramdisk = "/mnt/lab/initrd-${NAME}"`, 'pool = "credit"'],
       }).replace(/^disk = .*\n/m, '');
       await lab.ssh(`cat > /etc/xen/${POOLED}.cfg`, cfg);
       await sh(`xl create -p /etc/xen/${POOLED}.cfg`);

@@ -14,15 +14,15 @@
  * files drove dom0 at once or an HVM guest had started: taken for that instability, not xl's.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { cacheRoot, fetchPackage, guestModules, markerInitrd, pvConfig } from 'xen-runbooks/lab';
+import { cacheRoot, fetchPackage, guestModules } from 'xen-runbooks/lab';
 import { childEnv, runPlaybook, SIM_BIN } from '../helpers/playbook.js';
 import { seedXl } from '../sim/xl.mjs';
 import { xlRebootKeeps } from 'xen-runbooks/xen/xlversion';
-import { sharedKernel, startLab, type Lab } from './lab.js';
+import { startLab, writeMarkerGuest, type Lab } from './lab.js';
 
 let lab: Lab;
 let work: string;
@@ -41,37 +41,12 @@ beforeAll(async () => {
   const pkg = `linux-image-${m.kernelRelease}`;
   const { deb } = await fetchPackage(pkg, m.versions[pkg]!, path.join(cacheRoot(), 'debs'));
   const modules = await guestModules(deb, m.kernelRelease, ['xen-netfront'], path.join(work, 'modules'));
-  const kernel = await sharedKernel(lab);
-  writeFileSync(path.join(lab.share, 'initrd-net'), markerInitrd(MARKER, { stay: true, modules }));
-  await lab.ssh(`truncate -s 16M /var/lib/xen/${NAME}.img`);
-  const cfg = pvConfig({
-    name: NAME,
-    kernel,
-    disk: `/var/lib/xen/${NAME}.img`,
-    memory: 128,
-    maxmem: 192,
-    vcpus: 2,
-    maxvcpus: 2,
-    vif: `mac=${MAC},bridge=xenbr0`,
-    extra: ['ramdisk = "/mnt/lab/initrd-net"', 'extra = "console=hvc0"'],
-  }).replace('on_reboot = "destroy"', 'on_reboot = "restart"');
-  await lab.ssh(`cat > /etc/xen/${NAME}.cfg`, cfg);
+  const guest = { memory: 128, maxmem: 192, vcpus: 2, maxvcpus: 2, onReboot: 'restart' } as const;
+  await writeMarkerGuest(lab, { ...guest, name: NAME, marker: MARKER, modules, vif: `mac=${MAC},bridge=xenbr0` });
   const r = await lab.ssh(`xl create /etc/xen/${NAME}.cfg`);
   if (r.code !== 0) throw new Error(`xl create ${NAME} failed: ${r.stderr}`);
   await lab.waitForConsole(NAME, MARKER);
-  writeFileSync(path.join(lab.share, 'initrd-rbt'), markerInitrd(RBT_MARKER, { stay: true }));
-  await lab.ssh(`truncate -s 16M /var/lib/xen/${RBT}.img`);
-  const rbt = pvConfig({
-    name: RBT,
-    kernel,
-    disk: `/var/lib/xen/${RBT}.img`,
-    memory: 128,
-    maxmem: 192,
-    vcpus: 2,
-    maxvcpus: 2,
-    extra: ['ramdisk = "/mnt/lab/initrd-rbt"', 'extra = "console=hvc0"'],
-  }).replace('on_reboot = "destroy"', 'on_reboot = "restart"');
-  await lab.ssh(`cat > /etc/xen/${RBT}.cfg`, rbt);
+  await writeMarkerGuest(lab, { ...guest, name: RBT, marker: RBT_MARKER });
 }, 1_800_000);
 
 afterAll(async () => {
