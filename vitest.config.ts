@@ -3,6 +3,9 @@ import LabLastSequencer from './test/lab/sequencer.js';
 
 export default defineConfig({
   test: {
+    // lib/ (the compiled engine) is loaded by Node itself, as the playbooks load it: in-process
+    // runs (test/helpers/playbook.ts) then share one engine with the playbook files they import.
+    server: { deps: { external: [/\/lib\//] } },
     sequence: { sequencer: LabLastSequencer },
     pool: 'forks',
     testTimeout: 120_000,

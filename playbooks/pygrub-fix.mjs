@@ -496,4 +496,5 @@ any name: hard link, bind mount) is refused.`,
   },
 });
 
+export default playbook;
 await playbook.run();

@@ -495,4 +495,5 @@ const playbook = definePlaybook({
   },
 });
 
+export default playbook;
 await playbook.run();

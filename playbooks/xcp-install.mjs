@@ -497,4 +497,5 @@ this machine: it is meant for tests and dry runs; to act on a host run it there 
   finish: (ctx) => report.finish(ctx),
 });
 
+export default playbook;
 await playbook.run();

@@ -471,4 +471,5 @@ const playbook = definePlaybook({
   },
 });
 
+export default playbook;
 await playbook.run();

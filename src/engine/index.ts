@@ -8,3 +8,5 @@ export * from './bytes.js';
 export * from './lock.js';
 export * from './mac.js';
 export * from './secret.js';
+export * from './io.js';
+export * from './in-process.js';

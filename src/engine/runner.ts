@@ -2,8 +2,18 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { spinner } from 'zx';
 import { templateToArgv, formatCommand } from './command.js';
-import { AFTER_A_FAILURE, EXIT, EXIT_CODES, PlaybookError, StepError, UsageError, type ExitCode } from './errors.js';
+import {
+  AFTER_A_FAILURE,
+  CommandError,
+  EXIT,
+  EXIT_CODES,
+  PlaybookError,
+  StepError,
+  UsageError,
+  type ExitCode,
+} from './errors.js';
 import { applyEdit, planEdit, type FileEdit } from './files.js';
+import { currentIo, processIo, withIo, type Io } from './io.js';
 import {
   COMMON_OPTIONS,
   formatOptionTable,
@@ -207,8 +217,14 @@ interface ResolvedSpec<O extends OptionSpecs, S extends object> extends Playbook
 
 export interface Playbook<O extends OptionSpecs, S extends object = State> extends ResolvedSpec<O, S> {
   readonly version: string;
-  /** Parse `argv` and run. Resolves to the exit code (also set as process.exitCode). */
+  /**
+   * Parse `argv` and run. Resolves to the exit code (also set as process.exitCode). Called without
+   * arguments from the playbook's own file, it does nothing while the file is loaded by
+   * `runPlaybookFile` (in-process runs), which then calls `runWith`.
+   */
   run(argv?: readonly string[]): Promise<ExitCode>;
+  /** Run with `argv` on the given streams, in this process: no signal handlers, no process.exitCode. */
+  runWith(argv: readonly string[], io: Io): Promise<ExitCode>;
   help(): string;
   describe(): PlaybookDescription;
 }
@@ -313,7 +329,14 @@ export function definePlaybook<const O extends OptionSpecs, S extends object = S
     version,
     help: () => helpText(spec, version),
     describe: () => describe(spec, version),
-    run: (argv = scriptArgv()) => runPlaybook(spec, version, argv),
+    run: (argv) =>
+      argv === undefined && loadingInProcess() ? Promise.resolve(EXIT.ok) : runMain(argv ?? scriptArgv()),
+    runWith: (argv, io) => withIo(io, () => runPlaybook(spec, version, argv)),
+  };
+  const runMain = async (argv: readonly string[]) => {
+    const code = await runPlaybook(spec, version, argv);
+    process.exitCode = code;
+    return code;
   };
   return pb;
 }
@@ -385,7 +408,9 @@ function describe<O extends OptionSpecs, S extends object>(
 
 /* ------------------------------------------------------------------ running */
 
-const isTTY = () => Boolean(process.stdin.isTTY && process.stderr.isTTY);
+/** Set while `runPlaybookFile` imports a playbook file: its closing `await playbook.run()` then waits. */
+const LOADING = Symbol.for('xen-runbooks.loading-in-process');
+const loadingInProcess = () => Boolean((globalThis as Record<symbol, unknown>)[LOADING]);
 
 const SYMBOL: Record<StepOutcome['status'], string> = {
   ok: '✓',
@@ -402,9 +427,11 @@ async function runPlaybook<O extends OptionSpecs, S extends object>(
   version: string,
   argv: readonly string[],
 ): Promise<ExitCode> {
+  const io = currentIo();
+  const isTTY = () => io.interactive;
   const jsonMode = argv.includes('--json');
-  const humanOut = (text: string) => (jsonMode ? process.stderr : process.stdout).write(`${text}\n`);
-  const errOut = (text: string) => process.stderr.write(`${text}\n`);
+  const humanOut = (text: string) => (jsonMode ? io.err : io.out)(`${text}\n`);
+  const errOut = (text: string) => io.err(`${text}\n`);
   const warnings: string[] = [];
   const outcomes: StepOutcome[] = [];
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -440,22 +467,26 @@ async function runPlaybook<O extends OptionSpecs, S extends object>(
       process.kill(process.pid, 'SIGTERM');
     });
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // Only a run that owns the process answers its signals; an in-process run leaves them to its caller.
+  const ownsProcess = io === processIo;
+  if (ownsProcess) {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
 
   try {
     const parsed = parseOptions(argv, spec.options, spec.args ?? []);
     const { common } = parsed;
     if (common.help) {
-      process.stdout.write(`${helpText(spec, version)}\n`);
+      io.out(`${helpText(spec, version)}\n`);
       return finish(EXIT.ok, false);
     }
     if (common.version) {
-      process.stdout.write(`${spec.name} (xen-runbooks) ${version}\n`);
+      io.out(`${spec.name} (xen-runbooks) ${version}\n`);
       return finish(EXIT.ok, false);
     }
     if (common.describe) {
-      process.stdout.write(`${JSON.stringify(describe(spec, version), null, 2)}\n`);
+      io.out(`${JSON.stringify(describe(spec, version), null, 2)}\n`);
       return finish(EXIT.ok, false);
     }
     parsedOk = true;
@@ -481,7 +512,7 @@ async function runPlaybook<O extends OptionSpecs, S extends object>(
     } else {
       transport = new LocalTransport(observe);
     }
-    const host = transport;
+    const host = io.onCommand ? recorded(transport, io.onCommand) : transport;
     const yes = common.yes;
 
     const log: Logger = {
@@ -518,7 +549,7 @@ async function runPlaybook<O extends OptionSpecs, S extends object>(
         if (yes) return true;
         if (dryRun) return false;
         if (!isTTY()) return false;
-        const a = await ask(`${question} [y/N] `);
+        const a = await ask(io, `${question} [y/N] `);
         return a === 'y' || a === 'yes';
       },
       cleanup(fn) {
@@ -570,7 +601,7 @@ async function runPlaybook<O extends OptionSpecs, S extends object>(
               `refusing to change anything without a terminal to confirm: run again with --yes to apply, or --dry-run to see the plan`,
             );
           }
-          const answer = await askApply(s.title);
+          const answer = await askApply(io, s.title);
           if (answer === 'all') applyAll = true;
           else if (answer === 'no') {
             outcome.status = 'declined';
@@ -629,8 +660,10 @@ async function runPlaybook<O extends OptionSpecs, S extends object>(
     if (error.exitCode === EXIT.usage && !parsedOk) errOut(`Try '${spec.name} --help'.`);
     return await finish(error.exitCode, true);
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    if (ownsProcess) {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    }
   }
 
   async function finish(code: ExitCode, printReport: boolean): Promise<ExitCode> {
@@ -653,9 +686,8 @@ async function runPlaybook<O extends OptionSpecs, S extends object>(
         warnings,
         data: report,
       };
-      process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+      io.out(`${JSON.stringify(body, null, 2)}\n`);
     }
-    process.exitCode = code;
     return code;
   }
 }
@@ -681,17 +713,18 @@ function indent(text: string): string {
 }
 
 /** One answer from the terminal, trimmed and lower-cased (the question goes to stderr). */
-async function ask(question: string): Promise<string> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
+async function ask(io: Io, question: string): Promise<string> {
+  io.err(question);
+  const rl = createInterface({ input: io.stdin, terminal: false });
   try {
-    return (await rl.question(question)).trim().toLowerCase();
+    return (await rl.question('')).trim().toLowerCase();
   } finally {
     rl.close();
   }
 }
 
-async function askApply(title: string): Promise<'yes' | 'no' | 'all'> {
-  const a = await ask(`Apply '${title}'? [y]es / [n]o / [a]ll `);
+async function askApply(io: Io, title: string): Promise<'yes' | 'no' | 'all'> {
+  const a = await ask(io, `Apply '${title}'? [y]es / [n]o / [a]ll `);
   if (a === 'a' || a === 'all') return 'all';
   if (a === 'y' || a === 'yes') return 'yes';
   return 'no';
@@ -702,17 +735,53 @@ async function askApply(title: string): Promise<'yes' | 'no' | 'all'> {
  * second, and its duration when it ends: quick work prints nothing.
  */
 export async function progress<T>(title: string, fn: () => Promise<T>): Promise<T> {
-  if (process.stderr.isTTY && !process.env.CI) return spinner(title, fn);
+  const io = currentIo();
+  if (io === processIo && process.stderr.isTTY && !process.env.CI) return spinner(title, fn);
   const started = Date.now();
   let announced = false;
   const timer = setTimeout(() => {
     announced = true;
-    process.stderr.write(`  … ${title}\n`);
+    io.err(`  … ${title}\n`);
   }, 1000);
   try {
     return await fn();
   } finally {
     clearTimeout(timer);
-    if (announced) process.stderr.write(`  … ${title}: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    if (announced) io.err(`  … ${title}: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   }
+}
+
+/**
+ * The transport as the run's steps see it: each command they run is told to `onCommand` once it
+ * ended. The transport's own work (reading and writing files) is not: it is shown as diffs.
+ */
+function recorded(transport: Transport, onCommand: NonNullable<Io['onCommand']>): Transport {
+  return new Proxy(transport, {
+    get(target, prop) {
+      if (prop === 'exec') {
+        return async (argv: readonly string[], opts?: RunOptions) => {
+          const tell = (exitCode: number | null, stdout: string, stderr: string) =>
+            onCommand({
+              transport: target.kind,
+              host: target.label,
+              argv: [...argv],
+              command: formatCommand(argv),
+              exitCode,
+              stdout,
+              stderr,
+            });
+          try {
+            const r = await target.exec(argv, opts);
+            tell(r.exitCode, r.stdout, r.stderr);
+            return r;
+          } catch (e) {
+            if (e instanceof CommandError) tell(e.exitCodeOfCommand, e.stdout, e.stderr);
+            throw e;
+          }
+        };
+      }
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }

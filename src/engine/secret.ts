@@ -1,4 +1,5 @@
 import { constants as fsc, promises as fsp } from 'node:fs';
+import { currentIo } from './io.js';
 import { UsageError } from './errors.js';
 
 /**
@@ -65,7 +66,7 @@ export async function readLocalSecret(file: string, maxBytes = SECRET_MAX_BYTES)
 export function readStdinSecret(
   maxBytes = SECRET_MAX_BYTES,
   timeoutMs = SECRET_STDIN_TIMEOUT_MS,
-  stdin: NodeJS.ReadableStream & { destroy?: () => void } = process.stdin,
+  stdin: NodeJS.ReadableStream & { destroy?: () => void } = currentIo().stdin,
 ): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -114,7 +115,8 @@ export async function readSecretFile(
 ): Promise<string> {
   try {
     // Without a terminal nobody sees a prompt: say on stderr what the run waits for.
-    if (file === '-' && !process.stdin.isTTY) process.stderr.write(`${option}: reading standard input…\n`);
+    const io = currentIo();
+    if (file === '-' && !io.stdin.isTTY) io.err(`${option}: reading standard input…\n`);
     const bytes = file === '-' ? await readStdinSecret(maxBytes) : await read(file, maxBytes);
     return bytes.toString('utf8');
   } catch (e) {

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { $ } from 'zx';
 import { formatCommand, shellQuote } from './command.js';
 import { decodeBytes } from './bytes.js';
+import { currentIo } from './io.js';
 import { CommandError, RefusedError, StepError } from './errors.js';
 import { holdLock, lockArgv, type HeldLock } from './lock.js';
 import { readLocalSecret, SecretFileError } from './secret.js';
@@ -95,6 +96,8 @@ export type CommandObserver = (argv: readonly string[], transport: Transport) =>
 /** Runs a command on this machine through zx: each argument is quoted by zx, one word each. */
 export async function execLocal(argv: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
   if (argv.length === 0) throw new TypeError('empty command');
+  const answered = currentIo().answer?.(argv);
+  if (answered) return resultOf(argv, answered.code, Buffer.from(answered.stdout), answered.stderr, opts);
   const p = $({
     input: opts.input,
     nothrow: true,
@@ -107,21 +110,30 @@ export async function execLocal(argv: readonly string[], opts: RunOptions = {}):
   const chunks: Buffer[] = [];
   p.stdout.on('data', (c: Buffer | string) => chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c)));
   const out = await p;
-  const bytes = Buffer.concat(chunks);
+  return resultOf(argv, out.exitCode, Buffer.concat(chunks), out.stderr, opts);
+}
+
+function resultOf(
+  argv: readonly string[],
+  exitCode: number | null,
+  bytes: Buffer,
+  stderr: string,
+  opts: RunOptions,
+): CommandResult {
   const result: CommandResult = {
     argv: [...argv],
     command: formatCommand(argv),
-    exitCode: out.exitCode,
-    ok: out.exitCode === 0,
+    exitCode,
+    ok: exitCode === 0,
     stdout: bytes.toString('utf8'),
-    stderr: out.stderr,
+    stderr,
     bytes,
   };
   if (!result.ok && !opts.nothrow) {
-    if (out.exitCode === 127 || /command not found/.test(out.stderr)) {
+    if (exitCode === 127 || /command not found/.test(stderr)) {
       throw new StepError(`command not found: ${argv[0]} (while running: ${result.command})`);
     }
-    throw new CommandError(result.command, out.exitCode, result.stdout, result.stderr);
+    throw new CommandError(result.command, exitCode, result.stdout, result.stderr);
   }
   return result;
 }

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { CommandRecord } from '../../src/engine/io.js';
+import { answerSimulated } from '../sim/in-process.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** Simulators of xe, xl, xm and recording stand-ins: put first on PATH by runPlaybook({ sim }). */
@@ -38,19 +40,67 @@ export interface RunOptions {
   zx?: boolean;
 }
 
-/** Run `node playbooks/NAME.mjs ...args` (no terminal: stdin is a pipe). */
+/**
+ * Run `node playbooks/NAME.mjs ...args` (no terminal: stdin is a pipe). Set XR_TEST_SPAWN=1 to run
+ * every such call in a new process, as before the in-process entry point (see runInProcess).
+ */
 export function runPlaybook(name: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  return runScript(path.join(ROOT, 'playbooks', `${name}.mjs`), args, opts);
+  const file = path.join(ROOT, 'playbooks', `${name}.mjs`);
+  if (opts.zx || opts.timeoutMs !== undefined || process.env.XR_TEST_SPAWN === '1') return runScript(file, args, opts);
+  return runInProcess(file, args, opts);
 }
 
-/** Run any playbook file the way runPlaybook does. */
-export function runScript(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+type Engine = typeof import('../../src/engine/index.js');
+let engine: Promise<Engine> | undefined;
+
+/**
+ * Run a playbook file in this test's process through the engine's in-process entry point: the
+ * same argv, environment, directory and standard input as runScript gives a new process, the
+ * same exit code, output and JSON report back, without starting Node for every run.
+ */
+export async function runInProcess(
+  file: string,
+  args: readonly string[],
+  opts: Omit<RunOptions, 'zx' | 'timeoutMs'> & { onCommand?: (r: CommandRecord) => void } = {},
+): Promise<RunResult> {
+  // The engine as the playbooks load it (lib/, compiled): vitest.config.ts leaves lib/ to Node's own
+  // loader, so this is the very module instance the playbook files import.
+  engine ??= import(pathToFileURL(path.join(ROOT, 'lib/engine/index.js')).href) as Promise<Engine>;
+  const { runPlaybookFile } = await engine;
+  const r = await runPlaybookFile(file, {
+    argv: args,
+    env: scriptEnv(opts),
+    cwd: opts.cwd ?? ROOT,
+    ...(opts.input !== undefined ? { input: opts.input } : {}),
+    ...(opts.onCommand ? { onCommand: opts.onCommand } : {}),
+    answer: answerSimulated,
+  });
+  return withJson({ code: r.code, stdout: r.stdout, stderr: r.stderr }, args);
+}
+
+function scriptEnv(opts: RunOptions): Record<string, string> {
   const env = childEnv();
   if (opts.sim) {
     env.XR_SIM_DIR = opts.sim;
     env.PATH = `${SIM_BIN}:${env.PATH ?? ''}`;
   }
-  Object.assign(env, opts.env ?? {});
+  return Object.assign(env, opts.env ?? {});
+}
+
+function withJson(r: RunResult, args: readonly string[]): RunResult {
+  if (args.includes('--json') && r.stdout.trim()) {
+    try {
+      r.json = JSON.parse(r.stdout);
+    } catch {
+      /* left undefined: the test will say so */
+    }
+  }
+  return r;
+}
+
+/** Run any playbook file the way runPlaybook does. */
+export function runScript(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const env = scriptEnv(opts);
   const cmd = opts.zx ? [path.join(ROOT, 'node_modules/zx/build/cli.js'), file, ...args] : [file, ...args];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, cmd, { cwd: opts.cwd ?? ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -62,15 +112,7 @@ export function runScript(file: string, args: readonly string[], opts: RunOption
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      const r: RunResult = { code, stdout, stderr };
-      if (args.includes('--json') && stdout.trim()) {
-        try {
-          r.json = JSON.parse(stdout);
-        } catch {
-          /* left undefined: the test will say so */
-        }
-      }
-      resolve(r);
+      resolve(withJson({ code, stdout, stderr }, args));
     });
     child.stdin.end(opts.input ?? '');
   });

@@ -258,10 +258,15 @@ const BEHAVIOUR = {
   pvcreate,
 };
 
+/** What a stand-in answers, without recording the call (test/sim/in-process.mjs records it first). */
+export function runStandIn(/** @type {keyof typeof BEHAVIOUR} */ cmd, /** @type {string[]} */ argv) {
+  return BEHAVIOUR[cmd](argv);
+}
+
 /** The body of each bin/ stand-in. */
 export function standIn(/** @type {keyof typeof BEHAVIOUR} */ cmd, argv = process.argv.slice(2)) {
   record(cmd, argv);
-  const r = BEHAVIOUR[cmd](argv);
+  const r = runStandIn(cmd, argv);
   if (r.stdout) process.stdout.write(r.stdout);
   if (r.stderr) process.stderr.write(r.stderr);
   process.exitCode = r.code ?? 0;

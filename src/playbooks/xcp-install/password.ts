@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { usage } from '../../engine/errors.js';
+import { currentIo } from '../../engine/io.js';
 import type { Logger } from '../../engine/runner.js';
 import { readSecretFile } from '../../engine/secret.js';
 import { assertXeValue } from '../../xen/xe.js';
@@ -37,7 +38,7 @@ export async function poolPasswordOption(
     }
     return readPassword(file);
   }
-  if (!process.stdin.isTTY && !ctx.dryRun) {
+  if (!currentIo().stdin.isTTY && !ctx.dryRun) {
     throw usage(
       "--join-pool needs the pool master's password: give --pool-password-file FILE (or -), or run on a terminal to be asked",
     );
@@ -49,19 +50,19 @@ export async function poolPasswordOption(
 async function askPassword(prompt: string): Promise<string> {
   // readline in terminal mode puts the tty in raw mode (no echo); what it would draw goes nowhere.
   const mute = new Writable({ write: (_chunk, _encoding, done) => done() });
-  const rl = createInterface({ input: process.stdin, output: mute, terminal: true });
-  process.stderr.write(prompt);
+  const rl = createInterface({ input: currentIo().stdin, output: mute, terminal: true });
+  currentIo().err(prompt);
   try {
     return await new Promise<string>((resolve) => rl.question('', resolve));
   } finally {
     rl.close();
-    process.stderr.write('\n');
+    currentIo().err('\n');
   }
 }
 
 /** The password of USER on the master, asked on the terminal (there must be one). */
 export async function askPoolPassword(user: string, address: string): Promise<string> {
-  if (!process.stdin.isTTY) throw usage('the pool password is needed: give --pool-password-file');
+  if (!currentIo().stdin.isTTY) throw usage('the pool password is needed: give --pool-password-file');
   const password = await askPassword(`Password of ${user} on ${address}: `);
   if (!password) throw usage('no password given');
   assertXeValue('the pool password', password);

@@ -1,0 +1,62 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/** One command a run executed on its host, as a person would have typed it, with what it printed. */
+export interface CommandRecord {
+  /** `local`, `root` or `ssh`. */
+  transport: string;
+  /** The host as the run names it: `this host`, `root /srv/rescue`, `ssh root@xcp1`. */
+  host: string;
+  argv: readonly string[];
+  /** The command, quoted as a shell would need it. */
+  command: string;
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Where a run's text goes and comes from: the process's own streams, or a caller's (in-process runs). */
+export interface Io {
+  /** The run's standard output. */
+  out(text: string): void;
+  /** The run's standard error. */
+  err(text: string): void;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean; destroy?: () => void };
+  /** Standard input and standard error are a terminal: prompts and spinners are possible. */
+  readonly interactive: boolean;
+  /** Told of every command the run executed, after it ended. */
+  onCommand?: (record: CommandRecord) => void;
+  /**
+   * Commands answered in this process instead of started: a test's simulators (test/sim/). It
+   * returns undefined for a command it does not answer, which then runs as usual.
+   */
+  answer?: (argv: readonly string[]) => Answer | undefined;
+}
+
+/** What a command answered in-process printed and exited with. */
+export interface Answer {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The process's own streams. */
+export const processIo: Io = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+  stdin: process.stdin,
+  get interactive() {
+    return Boolean(process.stdin.isTTY && process.stderr.isTTY);
+  },
+};
+
+const current = new AsyncLocalStorage<Io>();
+
+/** The streams of the run this code belongs to (the process's outside any run). */
+export function currentIo(): Io {
+  return current.getStore() ?? processIo;
+}
+
+/** Run `fn` with `io` as the streams every engine function it calls uses. */
+export function withIo<T>(io: Io, fn: () => Promise<T>): Promise<T> {
+  return current.run(io, fn);
+}
