@@ -7,6 +7,7 @@ export default defineConfig({
     // runs (test/helpers/playbook.ts) then share one engine with the playbook files they import.
     server: { deps: { external: [/\/lib\//] } },
     sequence: { sequencer: LabLastSequencer },
+    reporters: ['default', './test/helpers/slowest-files.ts'],
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 300_000,

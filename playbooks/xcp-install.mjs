@@ -25,7 +25,6 @@ import { dataOf, need } from 'xen-runbooks/playbooks/xcp-install/step-data';
 import { checkOptions } from 'xen-runbooks/playbooks/xcp-install/validate';
 
 /** @typedef {import('xen-runbooks/playbooks/xcp-install/state').State} State */
-
 const { PPA, PACKAGES } = apt;
 const { NETWORK_CONF, VIF_SCRIPT, XEND_INIT, KEYMAPS, KEYMAPS_TARGET } = workarounds;
 const { GRUB_DEFAULTS, GRUB_CFG } = bootMenu;

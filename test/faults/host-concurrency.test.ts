@@ -38,9 +38,11 @@ const RUNS = [
   { args: ['--cpu-weight', '512'], line: /^cpu_weight = 512$/m },
 ] as const;
 
+/** Two processes, as two administrators' shells would start them (in-process runs take turns). */
 const qos = (root: string, args: readonly string[], sim: string) =>
   runPlaybook('xen-qos', ['vm01', '--root', root, '--toolstack', 'xl', ...args, '--persist', '--yes', '--json'], {
     sim,
+    newProcess: true,
   });
 
 /** flock processes (other than `except`) waiting on `dir`: the runs that planned and wait to write. */

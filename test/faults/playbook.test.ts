@@ -113,8 +113,8 @@ describe('pygrub-fix on a bad day', () => {
     for (let pair = 0; pair < 2; pair++) {
       const img = fresh();
       const [a, b] = await Promise.all([
-        runPlaybook('pygrub-fix', [img, '--yes', '--json']),
-        runPlaybook('pygrub-fix', [img, '--yes', '--json']),
+        runPlaybook('pygrub-fix', [img, '--yes', '--json'], { newProcess: true }),
+        runPlaybook('pygrub-fix', [img, '--yes', '--json'], { newProcess: true }),
       ]);
       const wrote = (r: typeof a) =>
         r.code === 0 &&

@@ -38,6 +38,11 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Run through zx's command line instead of node. */
   zx?: boolean;
+  /**
+   * Run in a new Node process, as an administrator's shell would: for what only a process shows
+   * (runs at once against each other, signals, its own exit). Otherwise runs are in-process.
+   */
+  newProcess?: boolean;
 }
 
 /**
@@ -46,7 +51,8 @@ export interface RunOptions {
  */
 export function runPlaybook(name: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const file = path.join(ROOT, 'playbooks', `${name}.mjs`);
-  if (opts.zx || opts.timeoutMs !== undefined || process.env.XR_TEST_SPAWN === '1') return runScript(file, args, opts);
+  if (opts.zx || opts.newProcess || opts.timeoutMs !== undefined || process.env.XR_TEST_SPAWN === '1')
+    return runScript(file, args, opts);
   return runInProcess(file, args, opts);
 }
 
@@ -61,7 +67,7 @@ let engine: Promise<Engine> | undefined;
 export async function runInProcess(
   file: string,
   args: readonly string[],
-  opts: Omit<RunOptions, 'zx' | 'timeoutMs'> & { onCommand?: (r: CommandRecord) => void } = {},
+  opts: Omit<RunOptions, 'zx' | 'timeoutMs' | 'newProcess'> & { onCommand?: (r: CommandRecord) => void } = {},
 ): Promise<RunResult> {
   // The engine as the playbooks load it (lib/, compiled): vitest.config.ts leaves lib/ to Node's own
   // loader, so this is the very module instance the playbook files import.
