@@ -42,6 +42,11 @@ export interface GuestFs {
   /** A regular file's bytes; refuses anything larger than `limit`. */
   readFile(p: string, limit: number): Promise<Buffer>;
   /**
+   * Several regular files' bytes at once (a backend may read them in one go): those that are
+   * regular files of at most `limit` bytes; the others are left out (readFile says why).
+   */
+  readMany?(paths: readonly string[], limit: number): Promise<Map<string, Buffer>>;
+  /**
    * Replace a regular file's contents, keeping its mode and owner: the new contents go to a new
    * file first, then take the old one's name. With `backup`, `FILE.orig` is made first unless it
    * exists. Returns the backup's path when one was made.
@@ -71,6 +76,26 @@ export class DebugfsFs implements GuestFs {
     if (image.includes('?')) throw new GuestFsError(`debugfs cannot open a path containing '?': ${image}`, 'bad-path');
     this.device = `${path.resolve(image)}?offset=${offset}`;
     this.label = `${image}?offset=${offset}`;
+  }
+
+  /**
+   * What stat found, per path, until this filesystem is written: the diagnosis looks at the same
+   * files more than once (a kernel's stat, then its bytes), and each look is a debugfs process.
+   */
+  private readonly stats = new Map<string, GuestStat | undefined>();
+  /** Off while this filesystem is written: a write looks again at what it changed, and must see it. */
+  private caching = true;
+
+  /** Run a write with the stat cache off, and forget what it held once the write ends. */
+  private async writing<T>(fn: () => Promise<T>): Promise<T> {
+    this.caching = false;
+    this.stats.clear();
+    try {
+      return await fn();
+    } finally {
+      this.stats.clear();
+      this.caching = true;
+    }
   }
 
   private async request(req: string): Promise<CommandResult> {
@@ -105,6 +130,14 @@ export class DebugfsFs implements GuestFs {
   }
 
   async stat(p: string): Promise<GuestStat | undefined> {
+    if (!this.caching) return this.statUncached(p);
+    if (this.stats.has(p)) return this.stats.get(p);
+    const st = await this.statUncached(p);
+    this.stats.set(p, st);
+    return st;
+  }
+
+  private async statUncached(p: string): Promise<GuestStat | undefined> {
     const r = await this.request(`stat ${q(p)}`);
     const err = r.stderr.replace(/^debugfs [\d.]+ \([^)]*\)\n?/m, '').trim();
     if (!/^Inode:/m.test(r.stdout)) {
@@ -123,6 +156,16 @@ export class DebugfsFs implements GuestFs {
    * output cannot be split unambiguously (a symlink target that mimics debugfs's prompt).
    */
   async statMany(paths: readonly string[]): Promise<(GuestStat | undefined)[]> {
+    if (!this.caching) return this.statManyUncached(paths);
+    const unknown = [...new Set(paths.filter((p) => !this.stats.has(p)))];
+    if (unknown.length) {
+      const found = await this.statManyUncached(unknown);
+      unknown.forEach((p, i) => this.stats.set(p, found[i]));
+    }
+    return paths.map((p) => this.stats.get(p));
+  }
+
+  private async statManyUncached(paths: readonly string[]): Promise<(GuestStat | undefined)[]> {
     const lines = paths.map((p) => `stat ${q(p)}`);
     const r = await this.$({ nothrow: true, input: `${lines.join('\n')}\n` })`debugfs -c -f - ${this.device}`;
     const err = r.stderr.replace(/^debugfs [\d.]+ \([^)]*\)\n?/m, '').trim();
@@ -135,7 +178,7 @@ export class DebugfsFs implements GuestFs {
     const markers = out.map((l, i) => (l.startsWith('debugfs: ') ? i : -1)).filter((i) => i >= 0);
     if (markers.length !== lines.length || markers.some((m, k) => out[m] !== `debugfs: ${lines[k]}`)) {
       const one: (GuestStat | undefined)[] = [];
-      for (const p of paths) one.push(await this.stat(p));
+      for (const p of paths) one.push(await this.statUncached(p));
       return one;
     }
     return markers.map((m, k) => parseStat(out.slice(m + 1, markers[k + 1] ?? out.length).join('\n')));
@@ -172,18 +215,46 @@ export class DebugfsFs implements GuestFs {
     return r.bytes;
   }
 
+  /**
+   * Many files in one debugfs process (`-f -`, one `cat` per line). Each file's bytes follow the
+   * prompt line debugfs echoes for its command, and are as many as its inode says; output that
+   * cannot be split that way is read again one file at a time.
+   */
+  async readMany(paths: readonly string[], limit: number): Promise<Map<string, Buffer>> {
+    const wanted = [...new Set(paths)];
+    const stats = await this.statMany(wanted);
+    const files = wanted.filter((_, i) => stats[i]?.type === 'file' && (stats[i]?.size ?? Infinity) <= limit);
+    const out = new Map<string, Buffer>();
+    if (!files.length) return out;
+    const lines = files.map((p) => `cat ${q(p)}`);
+    const r = await this.$({ nothrow: true, input: `${lines.join('\n')}\n` })`debugfs -c -f - ${this.device}`;
+    let at = 0;
+    for (const [i, p] of files.entries()) {
+      const prompt = Buffer.from(`debugfs: ${lines[i]}\n`);
+      const size = this.stats.get(p)?.size ?? 0;
+      if (!r.bytes.subarray(at, at + prompt.length).equals(prompt) || at + prompt.length + size > r.bytes.length) {
+        for (const f of files.slice(i)) out.set(f, await this.readFile(f, limit));
+        return out;
+      }
+      at += prompt.length;
+      out.set(p, r.bytes.subarray(at, at + size));
+      at += size;
+    }
+    return out;
+  }
+
   /** See image-write.ts: checked before writing, written under a temporary name, undo record kept. */
   async replaceFile(p: string, data: Buffer, opts: { backup: boolean }): Promise<string | undefined> {
-    return replaceGuestFile(this, p, data, opts);
+    return this.writing(() => replaceGuestFile(this, p, data, opts));
   }
 
   async removeFile(p: string): Promise<void> {
-    return removeGuestFile(this, p);
+    return this.writing(() => removeGuestFile(this, p));
   }
 
   /** Roll back what an interrupted earlier write left (its undo record), before anything is read. */
   async recover(opts: { dryRun?: boolean } = {}): Promise<Recovery> {
-    return recoverInterrupted(this, opts);
+    return this.writing(() => recoverInterrupted(this, opts));
   }
 
   async close(): Promise<void> {}

@@ -116,6 +116,41 @@ describe('debugfs backend', () => {
     expect(await fs.statMany(paths)).toEqual(one);
   });
 
+  it('readMany reads several files in one debugfs process, byte for byte, and a write is seen at once', async () => {
+    const img = path.join(dir, 'readmany.img');
+    // Binary bytes, a file whose bytes spell debugfs's prompt, an empty file and a large one.
+    const binary = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 37) % 256));
+    const trap = 'debugfs: cat "/b"\nnot the next file\n';
+    const big = Buffer.alloc(3 * 1024 * 1024, 0x5a);
+    await bootImage(img, { a: binary, b: trap, empty: '', big, 'grub/grub.cfg': 'set default=0\n' });
+    const fs = new DebugfsFs($, img, P1);
+    const seen: string[] = [];
+    const counting = new DebugfsFs(
+      ((first: unknown, ...rest: unknown[]) => {
+        if (Array.isArray(first)) seen.push('debugfs');
+        else return (p: TemplateStringsArray, ...v: unknown[]) => (seen.push('debugfs'), $(first as never)(p, ...v));
+        return $(first as TemplateStringsArray, ...rest);
+      }) as typeof $,
+      img,
+      P1,
+    );
+    const many = await counting.readMany(['/a', '/b', '/empty', '/big', '/grub', '/nothing', '/a'], 1 << 20);
+    expect(seen.length).toBe(2); // one stat batch, one cat batch
+    expect([...many.keys()].sort()).toEqual(['/a', '/b', '/empty']);
+    expect(many.get('/a')?.equals(binary)).toBe(true);
+    expect(many.get('/b')?.toString()).toBe(trap);
+    expect(many.get('/empty')?.length).toBe(0);
+    for (const p of ['/a', '/b', '/empty']) expect(many.get(p)?.equals(await fs.readFile(p, 1 << 20))).toBe(true);
+    // The second look at a file is the first one's answer; a write changes what is seen.
+    const before = seen.length;
+    expect(await counting.stat('/a')).toMatchObject({ type: 'file', size: 70_000 });
+    expect(seen.length).toBe(before);
+    await counting.replaceFile('/b', Buffer.from('new\n'), { backup: true });
+    expect(await counting.stat('/b')).toMatchObject({ size: 4 });
+    expect(await counting.stat('/b.orig')).toMatchObject({ size: trap.length });
+    expect((await counting.readMany(['/b'], 1 << 20)).get('/b')?.toString()).toBe('new\n');
+  });
+
   it('a filesystem that is not ext2/3/4 does not open', async () => {
     const img = path.join(dir, 'garbage.img');
     await incidentImage(img, { bytes: 1 * GiB });
