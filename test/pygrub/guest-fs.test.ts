@@ -9,6 +9,7 @@ import { parseXenVersion, type PartitionFs } from 'xen-runbooks/grub';
 import * as guestFs from 'xen-runbooks/playbooks/pygrub-fix/guest-fs';
 import { $, bootImage, GiB, tempDir, writeAt } from '../fixtures/images.js';
 import { tool } from '../helpers/tools.js';
+import { ROOT, runInProcess } from '../helpers/playbook.js';
 
 const P1 = 1048576;
 let dir: string;
@@ -81,6 +82,18 @@ describe('opening the boot filesystem', () => {
       /^partition 1 \(offset 1048576\): e2fsck -fn finds the ext2 filesystem damaged/,
     );
     expect((e as UsageError).hint).toMatch(/repair a copy of the image first/);
+  });
+
+  it('a dry run leaves e2fsck -fn (a read of the whole filesystem) to the run that writes, and says so', async () => {
+    const img = file();
+    await bootImage(img, { 'grub/grub.cfg': 'x\n' });
+    const commands: string[] = [];
+    const r = await runInProcess(path.join(ROOT, 'playbooks/pygrub-fix.mjs'), [img, '--dry-run'], {
+      onCommand: (c) => commands.push(c.argv[0] ?? ''),
+    });
+    expect(r.stdout).toMatch(/its health \(e2fsck -fn\) is checked by the run that writes, before it writes/);
+    expect(commands).toContain('debugfs');
+    expect(commands).not.toContain('e2fsck');
   });
 
   it('a binary config is bad input naming the partition', async () => {

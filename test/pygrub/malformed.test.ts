@@ -124,7 +124,11 @@ describe('malformed images: exit 2, image byte-identical', () => {
     const img = file();
     await incidentImage(img, { bytes: 1 * GiB });
     await writeAt(img, P1 + 2048, Buffer.alloc(4096));
-    await expectRefused(img, /e2fsck -fn finds the ext2 filesystem damaged/);
+    // The run that writes refuses on e2fsck's word; a dry run (no e2fsck) on debugfs's own.
+    await expectRefused(
+      img,
+      /e2fsck -fn finds the ext2 filesystem damaged|debugfs: .* A block group is missing an inode table/,
+    );
   });
 
   it('a 50 MiB grub.cfg', async () => {
