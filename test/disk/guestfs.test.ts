@@ -13,6 +13,7 @@ import {
   detectFilesystem,
   type GuestFs,
 } from 'xen-runbooks/disk';
+import type { CommandFn, RunOptions } from 'xen-runbooks/engine';
 import { tool } from '../helpers/tools.js';
 import {
   bootImage,
@@ -125,15 +126,18 @@ describe('debugfs backend', () => {
     await bootImage(img, { a: binary, b: trap, empty: '', big, 'grub/grub.cfg': 'set default=0\n' });
     const fs = new DebugfsFs($, img, P1);
     const seen: string[] = [];
-    const counting = new DebugfsFs(
-      ((first: unknown, ...rest: unknown[]) => {
-        if (Array.isArray(first)) seen.push('debugfs');
-        else return (p: TemplateStringsArray, ...v: unknown[]) => (seen.push('debugfs'), $(first as never)(p, ...v));
-        return $(first as TemplateStringsArray, ...rest);
-      }) as typeof $,
-      img,
-      P1,
-    );
+    const counting$ = ((first: TemplateStringsArray | RunOptions, ...rest: unknown[]) => {
+      if ('raw' in first) {
+        seen.push('debugfs');
+        return $(first, ...rest);
+      }
+      const bound = $(first);
+      return (p: TemplateStringsArray, ...v: unknown[]) => {
+        seen.push('debugfs');
+        return bound(p, ...v);
+      };
+    }) as CommandFn;
+    const counting = new DebugfsFs(counting$, img, P1);
     const many = await counting.readMany(['/a', '/b', '/empty', '/big', '/grub', '/nothing', '/a'], 1 << 20);
     expect(seen.length).toBe(2); // one stat batch, one cat batch
     expect([...many.keys()].sort()).toEqual(['/a', '/b', '/empty']);

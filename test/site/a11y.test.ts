@@ -20,6 +20,18 @@ const STARLIGHT_OWN: { rule: string; selector: string; why: string }[] = [
   },
 ];
 
+/** How many pages axe checks at once. */
+const PAGES_AT_ONCE = 3;
+
+/** `fn` on every item, at most `n` at a time. */
+async function inBatches<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+}
+
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 interface Found {
@@ -55,7 +67,8 @@ describe('accessibility (axe-core)', () => {
       await context.addInitScript((t) => localStorage.setItem('starlight-theme', t), theme);
       const found: Found[] = [];
       const pages = sitePages();
-      for (const p of pages) {
+      // A few pages at once: each is its own renderer process, and axe waits on layout as much as it computes.
+      await inBatches(pages, PAGES_AT_ONCE, async (p) => {
         const page = await context.newPage();
         await page.goto(`${site.url}${p}`, { waitUntil: 'load' });
         expect(await page.evaluate(() => document.documentElement.dataset.theme), p).toBe(theme);
@@ -77,7 +90,7 @@ describe('accessibility (axe-core)', () => {
           if (r.excepted) used.add(r.rule);
         }
         await page.close();
-      }
+      });
       await context.close();
       expect(pages.length).toBeGreaterThan(10);
       const report = found
