@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { defineConfig } from 'astro/config';
 import starlight from '@astrojs/starlight';
+import { repositoryUrl } from './src/site/repository.ts';
 
 /**
  * The pages of one folder of content/docs/, ordered by `sidebar.order` then title. Starlight's
@@ -46,6 +47,8 @@ export default defineConfig({
       description:
         'Runbooks for Xen and XCP-ng administrators, each backed by a playbook that really runs: dry-run first, backups always.',
       lastUpdated: false,
+      // Every page links to its source file (content/docs/…) in the repository.
+      editLink: { baseUrl: `${repositoryUrl()}/edit/main/` },
       pagefind: true,
       sidebar: [
         { label: 'Start here', items: [{ label: 'Overview', link: '/' }] },

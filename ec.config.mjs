@@ -108,4 +108,7 @@ const optionalCopyButton = {
 
 export default defineEcConfig({
   plugins: [focusableCodeBlocks, lighterTokens, optionalCopyButton],
+  // Long commands wrap inside their block (continuation lines indented) instead of running past a
+  // phone's edge; the copy button still copies each line whole.
+  defaultProps: { wrap: true, hangingIndent: 2 },
 });
