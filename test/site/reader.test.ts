@@ -116,6 +116,19 @@ describe('what the pages print', () => {
   });
 });
 
+describe('the diagnosis table', () => {
+  it('prints a lone backtick as itself, not as the start of code that runs to the end of the cell', async () => {
+    const ctx = await browser.newContext();
+    const page = await open(ctx, '/runbooks/pygrub-fix/');
+    const cell = page.locator('#cause-grub2-menuentry-quotes td[data-label="Way out"]');
+    const code = await cell.locator('code').allTextContents();
+    expect(code.length).toBeGreaterThan(0);
+    for (const c of code) expect(c).toMatch(/^--strategy /);
+    await expect(cell.textContent()).resolves.toContain('holding ", $, \\ or ` are left');
+    await ctx.close();
+  });
+});
+
 describe('generated tables on a phone', () => {
   it('each cell of the diagnosis, QoS and release tables takes the width of the card, so no word breaks', async () => {
     const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
@@ -212,14 +225,12 @@ describe('the pygrub page says where each release looks first', () => {
   it('menu.lst first for 4.0.0 to 4.1.6.1, grub.cfg first from 4.2.0, as the oracle recorded', async () => {
     const ctx = await browser.newContext();
     const page = await open(ctx, '/runbooks/pygrub-fix/');
-    const rows = await page
-      .locator('ul.xr-search-order li')
-      .evaluateAll((ls) =>
-        ls.map((l) => ({
-          releases: l.querySelector('strong')?.textContent ?? '',
-          paths: l.querySelector('code')?.textContent ?? '',
-        })),
-      );
+    const rows = await page.locator('ul.xr-search-order li').evaluateAll((ls) =>
+      ls.map((l) => ({
+        releases: l.querySelector('strong')?.textContent ?? '',
+        paths: l.querySelector('code')?.textContent ?? '',
+      })),
+    );
     await ctx.close();
     const orders = new Set(oracle.groups.map((g) => g.config_search_order.join(', ')));
     expect(rows.map((r) => r.paths).sort()).toEqual([...orders].sort());
