@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { defineConfig } from 'astro/config';
 import starlight from '@astrojs/starlight';
 import { repositoryUrl } from './src/site/repository.ts';
+import rehypeTableLabels from './src/site/table-labels.ts';
 
 /**
  * The pages of one folder of content/docs/, ordered by `sidebar.order` then title. Starlight's
@@ -41,6 +42,8 @@ const compactCode = {
 export default defineConfig({
   site: 'https://xen-runbooks.github.io',
   trailingSlash: 'always',
+  // Markdown tables name each cell's column (data-label): read as cards on a phone.
+  markdown: { rehypePlugins: [rehypeTableLabels] },
   integrations: [
     starlight({
       title: 'xen-runbooks',
