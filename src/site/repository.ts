@@ -14,7 +14,10 @@ export function repositoryUrl(root = process.cwd()): string {
   };
   const raw = typeof pkg.repository === 'string' ? pkg.repository : pkg.repository?.url;
   if (!raw) return DEFAULT_REPOSITORY;
-  return raw.replace(/^git\+/, '').replace(/\.git$/, '').replace(/^github:/, 'https://github.com/');
+  return raw
+    .replace(/^git\+/, '')
+    .replace(/\.git$/, '')
+    .replace(/^github:/, 'https://github.com/');
 }
 
 /** The address that opens a file of the repository in the host's editor. */

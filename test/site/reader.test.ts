@@ -56,7 +56,7 @@ describe('no page is wider than its window', () => {
         const page = await open(ctx, p);
         const r = await page.evaluate(() => {
           const w = window.innerWidth;
-          const culprits = [...document.querySelectorAll('main *')]
+          const culprits = Array.from(document.querySelectorAll('main *'))
             .filter((e) => e.getBoundingClientRect().right > w + 1)
             .slice(0, 3)
             .map((e) => `${e.tagName.toLowerCase()}.${String(e.className).split(' ')[0]}`);
@@ -84,7 +84,7 @@ describe('what the pages print', () => {
       const text = await page.evaluate(() => {
         const main = document.querySelector('main')?.cloneNode(true) as HTMLElement | undefined;
         if (!main) return '';
-        for (const e of main.querySelectorAll('pre, .expressive-code, script, style')) e.remove();
+        main.querySelectorAll('pre, .expressive-code, script, style').forEach((e) => e.remove());
         return main.textContent ?? '';
       });
       for (const m of text.matchAll(/(?<!\$)\{[A-Za-z_][\w.]*(?:\([^{}]*\))?(?:\.[\w.]+)?\}/g))
