@@ -2,6 +2,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { defineConfig } from 'astro/config';
 import starlight from '@astrojs/starlight';
+import { repositoryUrl } from './src/site/repository.ts';
+import rehypeTableLabels from './src/site/table-labels.ts';
 
 /**
  * The pages of one folder of content/docs/, ordered by `sidebar.order` then title. Starlight's
@@ -40,12 +42,16 @@ const compactCode = {
 export default defineConfig({
   site: 'https://xen-runbooks.github.io',
   trailingSlash: 'always',
+  // Markdown tables name each cell's column (data-label): read as cards on a phone.
+  markdown: { rehypePlugins: [rehypeTableLabels] },
   integrations: [
     starlight({
       title: 'xen-runbooks',
       description:
         'Runbooks for Xen and XCP-ng administrators, each backed by a playbook that really runs: dry-run first, backups always.',
       lastUpdated: false,
+      // Every page links to its source file (content/docs/…) in the repository.
+      editLink: { baseUrl: `${repositoryUrl()}/edit/main/` },
       pagefind: true,
       sidebar: [
         { label: 'Start here', items: [{ label: 'Overview', link: '/' }] },

@@ -108,4 +108,18 @@ const optionalCopyButton = {
 
 export default defineEcConfig({
   plugins: [focusableCodeBlocks, lighterTokens, optionalCopyButton],
+  // Long commands, configs and output wrap inside their block (continuation lines indented)
+  // instead of running past a phone's edge; the copy button still copies each line whole. The
+  // playbooks' JavaScript keeps its lines and scrolls: wrapping it would add an element per
+  // indented line to pages that show every step.
+  defaultProps: {
+    wrap: false,
+    overridesByLang: {
+      'sh,bash,shell,console,text,txt,python,diff,ini,plaintext': {
+        wrap: true,
+        preserveIndent: false,
+        hangingIndent: 2,
+      },
+    },
+  },
 });

@@ -489,7 +489,7 @@ any name: hard link, bind mount) is refused.`,
         (o.status === 'changed' || o.status === 'would-change'),
     );
     if (!changed) return;
-    if (ctx.opts.strategy === 'rewrite') ctx.log.warn(findings.durableWaysOut());
+    if (ctx.opts.strategy === 'rewrite') ctx.log.warn(findings.durableWaysOut(ctx.state.version));
     ctx.log.info(
       `next: start the domain (xl create ${ctx.opts['domain-config'] ?? 'vm01.cfg'}, or xm create with xend) and watch its console.`,
     );

@@ -327,7 +327,7 @@ const playbook = definePlaybook({
             `vif ${vif.index} is not limited: ${f.name} has no PV network driver (xenbus state ${vif.backendState}, not connected) and its traffic goes through QEMU's emulated NIC`,
           );
         if (r.route === 'next-start')
-          return skip(`xl ${versionText(f.xen)} cannot change a running interface's rate: step persist writes it`);
+          return skip(`xl ${versionText(f.xen)} applies no rate= (Xen 4.2 does): nothing limits vif ${vif.index}`);
         if (sameRate(vif.credit, rate)) return ok(`vif ${vif.index} already gives ${formatCredit(rate)}`);
         if (r.route === 'xenstore') {
           return change(

@@ -5,3 +5,4 @@ export { default as RunIt } from './RunIt.astro';
 export { default as OptionsTable } from './OptionsTable.astro';
 export { default as ExitCodes } from './ExitCodes.astro';
 export { default as AllPlaybooks } from './AllPlaybooks.astro';
+export { default as RunbookFacts } from './RunbookFacts.astro';

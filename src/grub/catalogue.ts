@@ -54,6 +54,13 @@ export function releasesWhere(pred: (code: PygrubCode, group: PygrubGroup, relea
 const all = () => true;
 const by = (pred: (c: PygrubCode) => boolean) => (v: XenVersion) => pred(codeOf(v));
 const offsetFrom = firstReleaseWithOption('offset') ?? '4.4.0';
+/** The group's pygrub looks for menu.lst (and grub.conf) before grub.cfg: cfg_list in Grub.read_config. */
+const menuLstFirst = (_c: PygrubCode, g: PygrubGroup) => {
+  const kinds = g.searchOrder.map(([, kind]) => kind);
+  return kinds.indexOf('grub-legacy') < kinds.indexOf('grub2');
+};
+/** Where the release reads menu.lst first, a hand-written one is a way out that needs no change to grub.cfg. */
+const menuLstWayOut = ` On ${releasesWhere(menuLstFirst)}, pygrub reads /boot/grub/menu.lst (/grub/menu.lst on a separate /boot) before grub.cfg: a hand-written GRUB legacy menu.lst there is another way out, which update-grub leaves alone.`;
 
 export const CATALOGUE: readonly CatalogueEntry[] = [
   {
@@ -65,7 +72,9 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     xen: releasesWhere((c) => c.menuentry === 'double-greedy'),
     affects: by((c) => c.menuentry === 'double-greedy'),
     severity: 'error',
-    fix: 'Rewrite the title in double quotes (titles holding ", $, \\ or ` are left for another way out), keeping grub.cfg.orig; or boot through pv-grub.',
+    fix:
+      'Rewrite the title in double quotes (titles holding ", $, \\ or ` are left for another way out), keeping grub.cfg.orig; or boot through pv-grub.' +
+      menuLstWayOut,
     strategies: ['rewrite', 'pvgrub'],
   },
   {
@@ -77,7 +86,9 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     xen: releasesWhere((c) => !c.submenu),
     affects: by((c) => !c.submenu),
     severity: 'error',
-    fix: 'Comment out the submenu line and its closing brace: the entries inside become top-level entries (pygrub and GRUB both read that), keeping grub.cfg.orig; or boot through pv-grub.',
+    fix:
+      'Comment out the submenu line and its closing brace: the entries inside become top-level entries (pygrub and GRUB both read that), keeping grub.cfg.orig; or boot through pv-grub.' +
+      menuLstWayOut,
     strategies: ['rewrite', 'pvgrub'],
   },
   {
@@ -90,7 +101,9 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     xen: `msdosN: ${releasesWhere((c) => !c.msdos)}; gptN: ${releasesWhere((c) => !c.gpt)}`,
     affects: by((c) => !c.msdos || !c.gpt),
     severity: 'error',
-    fix: 'Rewrite the names GRUB legacy style, counting from 0 (msdos1 → 0, msdos5 → 4, gpt2 → 1), keeping grub.cfg.orig; or boot through pv-grub.',
+    fix:
+      'Rewrite the names GRUB legacy style, counting from 0 (msdos1 → 0, msdos5 → 4, gpt2 → 1), keeping grub.cfg.orig; or boot through pv-grub.' +
+      menuLstWayOut,
     strategies: ['rewrite', 'pvgrub'],
   },
   {
@@ -206,8 +219,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     title: 'No boot loader config',
     explanation:
       'None of the files pygrub looks for exists on any partition it tries: "couldn\'t find bootloader config file in the image provided".',
-    concerns:
-      "the release's search order: /boot/grub/grub.cfg, /grub/grub.cfg, /boot/grub2/grub.cfg (4.1.3+), extlinux configs, menu.lst, grub.conf (4.0.x and 4.1.x look for menu.lst first)",
+    concerns: `the release's search order: ${releasesWhere(menuLstFirst)} look for /boot/grub/menu.lst, /boot/grub/grub.conf, /grub/menu.lst, /grub/grub.conf first, then /boot/grub/grub.cfg, /grub/grub.cfg (/boot/grub2/grub.cfg from 4.1.3) and the extlinux configs; ${releasesWhere((c, g) => !menuLstFirst(c, g))} look for grub.cfg first, then the extlinux configs, and menu.lst and grub.conf last`,
     xen: releasesWhere(all),
     affects: all,
     severity: 'error',

@@ -11,7 +11,7 @@ import type { FoundConfig } from './config.js';
 import { detectKernel, KERNEL_HEAD_BYTES, type Compression } from './kernel.js';
 import { codeOf, modelPygrub, selectEntry, type ModelImage, type ModelResult, type Selection } from './pygrub-model.js';
 import { isGrub2PartitionName, leafTitleIndex } from './rewrite.js';
-import { CHANGES, parseXenVersion, versionBelow, versionLabel, type XenVersion } from './version.js';
+import { CHANGES, parseXenVersion, searchOrderText, versionBelow, versionLabel, type XenVersion } from './version.js';
 
 export interface Finding {
   id: string;
@@ -157,7 +157,7 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
         find(
           'no-config',
           undefined,
-          'none of the partitions pygrub tries holds a boot loader config ("couldn\'t find bootloader config file in the image provided")',
+          `none of the partitions pygrub tries holds a boot loader config ("couldn't find bootloader config file in the image provided"); the ${who} looks for ${searchOrderText(v)}, in that order`,
         ),
       );
     }

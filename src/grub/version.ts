@@ -112,3 +112,23 @@ export const CHANGES = {
 export function searchOrderOf(v: XenVersion): { path: string; kind: 'grub2' | 'grub-legacy' | 'extlinux' }[] {
   return v.group.searchOrder.map(([path, kind]) => ({ path, kind }));
 }
+
+/**
+ * Whether the release's pygrub looks for GRUB legacy's menu.lst before GRUB 2's grub.cfg: the
+ * `cfg_list` of tools/pygrub/src/pygrub (Grub.read_config) lists menu.lst and grub.conf first up
+ * to RELEASE-4.1.6.1 and last from RELEASE-4.2.0 (the oracle's config_search_order per group).
+ * On such a release a hand-written menu.lst beside grub.cfg is what pygrub reads.
+ */
+export function readsMenuLstFirst(v: XenVersion): boolean {
+  const order = searchOrderOf(v);
+  const legacy = order.findIndex((c) => c.kind === 'grub-legacy');
+  const grub2 = order.findIndex((c) => c.kind === 'grub2');
+  return legacy !== -1 && (grub2 === -1 || legacy < grub2);
+}
+
+/** The release's search order for people: `/boot/grub/menu.lst, …, /boot/extlinux.conf`. */
+export function searchOrderText(v: XenVersion): string {
+  return searchOrderOf(v)
+    .map((c) => c.path)
+    .join(', ');
+}

@@ -45,6 +45,16 @@ export function attachAppliesRate(v: XenVersion | undefined): boolean {
   return atLeast(v, 4, 2);
 }
 
+/**
+ * `rate=` in a vif of the domain's configuration file: RELEASE-4.1.0 to RELEASE-4.1.6.1
+ * parse_config_data() (tools/libxl/xl_cmdimpl.c) prints "the rate parameter for vifs is currently
+ * not supported" and drops it; from RELEASE-4.2.0 it calls parse_vif_rate(). An unknown release
+ * is not assumed to drop it.
+ */
+export function configAppliesRate(v: XenVersion | undefined): boolean {
+  return v === undefined || atLeast(v, 4, 2);
+}
+
 /** `xl sched-credit2 -c`: SWITCH_FOREACH_OPT "d:w:c:p:r:s" from RELEASE-4.10.0 (xl_sched.c main_sched_credit2); "d:w:p:r:s" before. */
 export function credit2HasCap(v: XenVersion | undefined): boolean {
   return atLeast(v, 4, 10);

@@ -9,6 +9,30 @@ const page = readFileSync(path.join(ROOT, 'content/docs/runbooks/xen-qos.mdx'), 
 const component = readFileSync(path.join(ROOT, 'src/components/QosModelTable.astro'), 'utf8');
 
 describe('the runbook page says what the code does', () => {
+  it('defines every shell variable its commands use before the first use', () => {
+    for (const v of ['VM', 'VIF', 'VBD']) {
+      const defined = page.indexOf(`${v}=$(xe `);
+      const used = page.search(new RegExp(`\\$${v}\\b`));
+      expect(defined, v).toBeGreaterThan(-1);
+      expect(used, v).toBeGreaterThan(defined);
+    }
+  });
+
+  // RELEASE-4.1.x tools/libxl/xl_cmdimpl.c parse_config_data: "the rate parameter for vifs is
+  // currently not supported"; parse_vif_rate from RELEASE-4.2.0.
+  it('says xl 4.1 applies rate= nowhere, not at the next start either', () => {
+    expect(page).toContain('the rate parameter for vifs is currently not supported');
+    expect(page).toContain('xl\nreads it from Xen 4.2');
+    expect(page).not.toMatch(/xl 4\.1[^.]*only the next start applies it/);
+  });
+
+  it('says how to take every limit off again', () => {
+    expect(page).toContain('xenstore-rm /local/domain/0/backend/vif/$(xl domid vm01)/0/rate');
+    expect(page).toContain('xe vif-param-clear uuid=$VIF param-name=qos_algorithm_params');
+    expect(page).toContain('xe vbd-param-clear uuid=$VBD param-name=qos_algorithm_params');
+    expect(page).toContain('xe vm-param-remove uuid=$VM param-name=VCPUs-params param-key=weight');
+  });
+
   it('shows the model table, drawn from the model itself', () => {
     expect(page).toContain('<QosModelTable />');
     expect(component).toMatch(/import \{ TOOLSTACKS, modelTable, type Toolstack \} from '\.\.\/xen\/qos\.ts'/);

@@ -84,12 +84,34 @@ describe('planRequests: every request against the model and the bounds', () => {
     expect(replug.info).toEqual([expect.stringMatching(/^ {2}rate: /)]);
   });
 
-  it('refuses a live rate xl 4.1 would drop, unless --persist keeps it for the next start', () => {
+  // RELEASE-4.1.x tools/libxl/xl_cmdimpl.c: parse_config_data() answers a vif's rate= with "the rate
+  // parameter for vifs is currently not supported" and main_networkattach() drops it; 4.2.0 parses it.
+  it('refuses a rate under xl 4.1, with --persist too: xl 4.1 ignores rate= in the file and on attach', () => {
     const f = xlRunning({ dom0Kernel: '3.2.0', xen: { major: 4, minor: 1 } });
-    expect(plan(f, { rate: '8Mb/s' }).violations[0]).toMatch(/^--rate 8Mb\/s: nothing live: xl 4\.1/);
+    const live = plan(f, { rate: '8Mb/s' });
+    expect(live.violations[0]).toMatch(/^--rate 8Mb\/s: nothing: xl 4\.1's network-attach drops rate=/);
+    expect(live.violations[0]).toContain('currently not supported');
+    expect(live.violations[0]).not.toContain('--persist writes it');
     const kept = plan(f, { rate: '8Mb/s' }, true);
-    expect(kept.violations).toEqual([]);
+    expect(kept.violations).toHaveLength(1);
+    expect(kept.violations[0]).toContain('xl reads it from Xen 4.2');
     expect(kept.plan[0]?.route).toBe('next-start');
+    const halted = plan(xlRunning({ state: 'halted', domid: undefined, xen: { major: 4, minor: 1 } }), {
+      rate: '8Mb/s',
+    });
+    expect(halted.violations).toEqual([
+      expect.stringMatching(/nothing can write it for the next start: xl before Xen 4\.2/),
+    ]);
+    // A dom0 kernel that watches the rate key applies it live under xl 4.1, but no file keeps it.
+    const newKernel = xlRunning({ xen: { major: 4, minor: 1 } });
+    expect(plan(newKernel, { rate: '8Mb/s' }).violations).toEqual([]);
+    expect(plan(newKernel, { rate: '8Mb/s' }, true).violations[0]).toMatch(
+      /the file --persist writes would not keep it/,
+    );
+    // From 4.2 the file keeps it.
+    expect(
+      plan(xlRunning({ dom0Kernel: '3.2.0', xen: { major: 4, minor: 2 } }), { rate: '8Mb/s' }, true).violations,
+    ).toEqual([]);
   });
 
   it('computes the xe limit in xapi’s kbps (KiB/s, rounded) and says the arithmetic', () => {

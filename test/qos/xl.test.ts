@@ -396,15 +396,17 @@ describe('the network rate and the vCPUs on the release and guest at hand', () =
     expect(r.stderr).toContain('vif 0 (00:16:3e:2b:11:83) came back as devid 2');
   });
 
-  it('Xen 4.1 drops rate= on network-attach: nothing live, the rate only with --persist', async () => {
+  it('Xen 4.1 applies rate= nowhere (network-attach drops it, the config file ignores it): refused, with --persist too', async () => {
     at(1, '2.6.32-5-xen-amd64');
+    const before = cfgText();
     const r = await qos([...RATE, '--yes']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("network-attach drops rate= and dom0's kernel 2.6.32-5-xen-amd64 does not watch");
     const p = await qos([...RATE, '--persist', '--yes']);
-    expect(p.code, p.stderr).toBe(0);
+    expect(p.code, p.stderr).toBe(2);
+    expect(p.stderr).toContain('the rate parameter for vifs is currently not supported');
     expect(net()).toEqual([]);
-    expect(cfgText()).toContain('rate=8Mb/s@50ms');
+    expect(cfgText()).toBe(before);
   });
 
   it('an HVM guest without PV drivers is not limited: its traffic goes through QEMU’s emulated NIC', async () => {

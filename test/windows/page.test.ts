@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/playbook.js';
 import { exampleGuest, hvmSettings, renderConfig } from '../../src/xen/hvmconfig.js';
 import { GOLDEN } from './host.js';
+import { PAGE_GUEST, PASSWORD_LINE, pageConfig } from '../../src/site/hvm-example.js';
 
 const PAGE = readFileSync(path.join(ROOT, 'content/docs/runbooks/windows-hvm.mdx'), 'utf8');
 const componentExample = () => exampleGuest();
@@ -20,7 +21,7 @@ describe('the runbook page explains the configuration the playbook writes', () =
 
   it('renders with the component the page uses', () => {
     const component = readFileSync(path.join(ROOT, 'src/components/HvmConfig.astro'), 'utf8');
-    expect(component).toContain('renderConfig(exampleGuest(installed), toolstack)');
+    expect(component).toContain('pageConfig(toolstack, installed)');
     expect(PAGE).toContain('<HvmConfig toolstack="xl" />');
     expect(PAGE).toContain('<HvmConfig toolstack="xm" />');
   });
@@ -32,6 +33,28 @@ describe('the runbook page explains the configuration the playbook writes', () =
         golden.replace('vncpasswd = "s3cret"', 'vncpasswd = "********"'),
       );
     }
+  });
+
+  it("shows the playbook's file for today's guest, the password line a comment a reader cannot copy as a password", () => {
+    for (const ts of ['xl', 'xm'] as const) {
+      const golden = readFileSync(path.join(GOLDEN, ts, 'win7.cfg'), 'utf8');
+      const shown = pageConfig(ts);
+      expect(shown).not.toMatch(/^vncpasswd\s*=/m);
+      expect(shown).not.toContain('********');
+      expect(shown).toContain(PASSWORD_LINE);
+      // The same file but for the names (a longer path may move a list onto several lines).
+      const flat = (t: string) => t.replace(/\s+/g, '').replace(/,\]/g, ']');
+      expect(flat(shown)).toBe(
+        flat(
+          golden
+            .replace('vncpasswd = "s3cret"', PASSWORD_LINE)
+            .replaceAll('/srv/xen/win7.img', PAGE_GUEST.disk)
+            .replaceAll('/srv/iso/win7.iso', PAGE_GUEST.iso)
+            .replaceAll('win7', PAGE_GUEST.name),
+        ),
+      );
+    }
+    expect(PAGE).toContain(PAGE_GUEST.passwordFile);
   });
 
   it('judges free memory as xl does: autoballoon, xl.conf, dom0_mem= and the 128 MiB floor', async () => {

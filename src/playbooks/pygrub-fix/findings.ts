@@ -2,6 +2,7 @@
 import {
   entry,
   groupRange,
+  readsMenuLstFirst,
   strategyNeeds,
   versionLabel,
   type Finding,
@@ -65,11 +66,15 @@ export function activationNeeded(findings: readonly Finding[]): boolean {
 }
 
 /** After a rewrite: the guest's next update-grub undoes it, and what lasts instead. */
-export function durableWaysOut(): string {
+export function durableWaysOut(version?: XenVersion): string {
+  const menuLst =
+    version && readsMenuLstFirst(version)
+      ? `, or a hand-written GRUB legacy /boot/grub/menu.lst (/grub/menu.lst on a separate /boot): the pygrub of ${versionLabel(version)} reads it before grub.cfg, and update-grub leaves it alone`
+      : '';
   return (
     "the guest's next update-grub (every kernel update runs it) writes (hd0,msdos1) again. Durable ways out: boot through pv-grub " +
     `(--strategy pvgrub), upgrade the host (msdos names: ${entry('grub2-partition-name').xen}; submenus: ${entry('grub2-submenu').xen}; ` +
     `\${saved_entry}/\${next_entry}: ${entry('grub2-default-variable').xen} fail), or change the guest: GRUB_DEFAULT=0 in /etc/default/grub, ` +
-    'a custom script in /etc/grub.d that writes legacy names.'
+    `a custom script in /etc/grub.d that writes legacy names${menuLst}.`
   );
 }

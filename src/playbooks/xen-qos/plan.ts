@@ -25,6 +25,7 @@ import { checkLiveMemoryFloor } from '../../xen/memfloor.js';
 import {
   attachAppliesRate,
   attachTakesDevid,
+  configAppliesRate,
   credit2HasCap,
   netbackWatchesRate,
   versionText,
@@ -37,8 +38,15 @@ import type { Want } from './want.js';
  * - `xenstore`: written into the backend's rate key, which netback watches (dom0 Linux 4.2+);
  * - `replug` / `replug-no-devid`: detached and attached again, with its devid where xl takes
  *   devid= (Xen 4.9+), else under the next free one (xm never takes one);
- * - `next-start`: xl 4.1's network-attach drops rate=: only the next start applies it.
+ * - `next-start`: xl 4.1 drops rate= on network-attach, and in the configuration file too
+ *   (parse_config_data: "the rate parameter for vifs is currently not supported"): nothing
+ *   applies it before Xen 4.2.
  */
+/** Why no xl before 4.2 keeps a rate, with the way out. */
+const XL41_RATE =
+  'xl before Xen 4.2 ignores rate= in the configuration file as well ("the rate parameter for vifs is currently not supported") ' +
+  'and drops it on network-attach; xl reads it from Xen 4.2. A dom0 kernel 4.2 or later applies the rate live (xenstore), until the domain next starts';
+
 export type RateRoute = 'emulated' | 'xenstore' | 'replug' | 'replug-no-devid' | 'next-start';
 
 /** One request, decided: when it takes effect, on which device, with which values. */
@@ -260,7 +268,7 @@ export function planRequests(
         d.how = `${f.toolstack} network-detach, then ${f.toolstack} network-attach with rate= (the same MAC${route === 'replug' ? ' and devid' : '; a new devid: xl takes devid= only from Xen 4.9'})`;
       } else if (route === 'next-start') {
         d.effect = 'restart';
-        d.how = `nothing live: xl ${versionText(f.xen)}'s network-attach drops rate= and dom0's kernel ${f.dom0Kernel ?? '?'} does not watch the rate key`;
+        d.how = `nothing: xl ${versionText(f.xen)}'s network-attach drops rate= and dom0's kernel ${f.dom0Kernel ?? '?'} does not watch the rate key`;
       } else if (route === 'emulated') {
         d.effect = 'restart';
         d.how = `nothing: vif ${vif.index} carries no traffic of ${f.name}, which has no PV network driver and sends through QEMU's emulated NIC, which no rate limits`;
@@ -268,13 +276,22 @@ export function planRequests(
       d.lostOnRestart = (d.effect === 'live' || d.effect === 'replug') && !d.kept;
       const last = plan[plan.length - 1];
       if (last) last.route = route;
-      if (d.effect === 'restart' && !d.kept) {
+      if (route === 'next-start' && !configAppliesRate(f.xen)) {
+        violations.push(`--rate ${rate.text}: ${d.how}; ${XL41_RATE}`);
+      } else if (d.effect === 'restart' && !d.kept) {
         violations.push(`--rate ${rate.text}: ${d.how}; --persist writes it for the next start`);
       } else if (route === 'emulated') {
         log.warn(
           `${f.name} sends through QEMU's emulated NIC: the rate written for the next start limits it only once its PV network driver is installed`,
         );
       }
+    }
+  }
+  if (rate && f.toolstack === 'xl' && !configAppliesRate(f.xen) && (f.state === 'halted' || persist)) {
+    if (!violations.some((v) => v.startsWith('--rate '))) {
+      violations.push(
+        `--rate ${rate.text}: ${f.state === 'halted' ? 'nothing can write it for the next start' : 'the file --persist writes would not keep it'}: ${XL41_RATE}`,
+      );
     }
   }
   if (want.inbound) {
