@@ -156,6 +156,38 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
+    id: 'bootloader-relative',
+    part: 'config',
+    title: 'bootloader= as a bare name',
+    applies: 'xm (only "pygrub" is looked up); xl 4.1.x (looked up on PATH)',
+    source:
+      'tools/python/xen/xm/create.py (vals.bootloader == "pygrub": auxbin.pathTo) and xend/XendBootloader.py bootloader() ("Bootloader isn\'t executable"), RELEASE-4.0.1; tools/libxl/libxl_bootloader.c fork_exec_bootloader (execvp), RELEASE-4.1.0; libxl__abs_path(…, libxl__libexec_path()) from RELEASE-4.2.0',
+    check: (i) => {
+      const b = str(i.cfg, 'bootloader');
+      if (!b || b.startsWith('/') || i.toolstack === 'xapi') return [];
+      const line = i.cfg.line('bootloader');
+      if (i.toolstack === 'xm' && b !== 'pygrub')
+        return [
+          {
+            severity: 'blocks',
+            message: `bootloader = "${b}": xend looks up only "pygrub" by name; another name must be a path (Bootloader isn't executable)`,
+            wayOut: `bootloader = "/full/path/to/${b}"`,
+            line,
+          },
+        ];
+      if (xl(i) && from(i.version, '4.1.0') && versionBelow(i.version, '4.2.0'))
+        return [
+          {
+            severity: 'unknown',
+            message: `bootloader = "${b}": the xl of ${i.version.release} runs it from PATH (execvp): it starts only if ${b} is on the PATH xl runs with`,
+            wayOut: `bootloader = "/full/path/to/${b}" (command -v ${b} shows it)`,
+            line,
+          },
+        ];
+      return [];
+    },
+  },
+  {
     id: 'qemu-traditional-removed',
     part: 'config',
     title: 'device_model_version = "qemu-xen-traditional"',

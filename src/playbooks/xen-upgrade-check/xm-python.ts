@@ -273,6 +273,8 @@ class Parser {
     }
     if (t.k === 'name') {
       this.p++;
+      // A call or an attribute is refused for what it is, whatever the name (a builtin, a module).
+      if (this.t.k === 'op' && (this.t.s === '(' || this.t.s === '.')) return { t: 'none' };
       if (t.s === 'True' || t.s === 'False') return { t: 'bool', v: t.s === 'True' };
       if (t.s === 'None') return { t: 'none' };
       const v = this.locals.get(t.s);
