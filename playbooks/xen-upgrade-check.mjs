@@ -21,6 +21,7 @@ import {
   settle,
 } from 'xen-runbooks/playbooks/xen-upgrade-check/check-guest';
 import { guestLines, tally } from 'xen-runbooks/playbooks/xen-upgrade-check/verdict';
+import { forEachLimited } from 'xen-runbooks/playbooks/xen-upgrade-check/parallel';
 
 const OPTIONS = /** @type {const} */ ({
   'to-xen': {
@@ -181,12 +182,12 @@ tell are named in a warning), 1 when one or more will not start, 2 for bad input
       when: (ctx) => ctx.state.guests.length > 0 || 'no config files',
       async check(ctx) {
         const { target, hosts } = ctx.state;
-        let n = 0;
-        for (const g of ctx.state.guests) {
+        // A few guests at a time: each image read mostly waits for debugfs and the disk.
+        await forEachLimited(ctx.state.guests, 4, async (g) => {
           ctx.log.detail(`  ${g.record.name}: ${g.record.boot}`);
           await addBootReasons(ctx.$, hosts, target, g);
-          if (g.record.boot === 'pygrub') n++;
-        }
+        });
+        const n = ctx.state.guests.filter((g) => g.record.boot === 'pygrub').length;
         return ok(
           `${ctx.state.guests.length} guests, ${n} image${n === 1 ? '' : 's'} read as pygrub ${target.version.release} reads them`,
         );

@@ -140,3 +140,26 @@ describe('the verdict', () => {
     expect(tally([g, { ...g, verdict: 'starts' }])).toBe('2 guests: 1 start, 1 will not start, 0 cannot tell');
   });
 });
+
+describe('many guests at once', () => {
+  it('at most the limit run together, every item once, a failure rejects', async () => {
+    const { forEachLimited } = await import('xen-runbooks/playbooks/xen-upgrade-check/parallel');
+    let running = 0;
+    let most = 0;
+    const seen: number[] = [];
+    await forEachLimited([1, 2, 3, 4, 5, 6, 7], 3, async (n) => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, 5));
+      seen.push(n);
+      running--;
+    });
+    expect(most).toBe(3);
+    expect(seen.sort()).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    await expect(
+      forEachLimited([1, 2], 2, async (n) => {
+        if (n === 2) throw new Error('two');
+      }),
+    ).rejects.toThrow('two');
+  });
+});
