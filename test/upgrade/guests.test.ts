@@ -44,6 +44,8 @@ describe('the guests of a host', () => {
     expect(looksLikeDomainConfig('/etc/xen/a', '# name = "x"\n')).toBe(false);
     expect(looksLikeDomainConfig('/etc/xen/a', '  disk += ["x"]\n')).toBe(true);
     expect(looksLikeDomainConfig('/etc/xen/a.sxp', 'name = "x"\n')).toBe(false);
+    expect(looksLikeDomainConfig('/etc/xen/xlexample.pvlinux', 'name = "x"\n')).toBe(false);
+    expect(looksLikeDomainConfig('/etc/xen/xmexample1', 'name = "x"\n')).toBe(false);
   });
 
   it("xapi's VMs from xe vm-list records", () => {

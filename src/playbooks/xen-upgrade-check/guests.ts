@@ -6,9 +6,12 @@ import path from 'node:path';
 import type { Transport } from '../../engine/index.js';
 import { parseRecords } from '../../xen/xe.js';
 
-/** Files in /etc/xen that are not domain configs: xl's and xend's own, scripts, backups. */
+/**
+ * Files in /etc/xen that are not domain configs: xl's and xend's own, scripts, backups, and the
+ * examples Xen installs there (tools/examples/xlexample.*, xmexample*).
+ */
 const NOT_GUESTS =
-  /^(xl\.conf|xend-config.*|xm-config.*|xend-pci-.*|cpupool|README.*|.*\.(orig|bak|sxp|xml|sh|dpkg-\w+|rpmnew|rpmsave|sample|example|disabled)|.*~)$/;
+  /^(xlexample\..*|xmexample.*|xl\.conf|xend-config.*|xm-config.*|xend-pci-.*|cpupool|README.*|.*\.(orig|bak|sxp|xml|sh|dpkg-\w+|rpmnew|rpmsave|sample|example|disabled)|.*~)$/;
 /** A domain config sets at least one of these at the start of a line. */
 const DOMAIN_KEY = /^[ \t]*(name|kernel|bootloader|builder|type|disk|memory)[ \t]*\+?=/m;
 
