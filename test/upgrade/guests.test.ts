@@ -139,7 +139,7 @@ describe('the verdict', () => {
       '      source: s',
       '      way out: do this',
     ]);
-    expect(tally([g, { ...g, verdict: 'starts' }])).toBe('2 guests: 1 start, 1 will not start, 0 cannot tell');
+    expect(tally([g, { ...g, verdict: 'starts' }])).toBe('2 guests: 1 starts, 1 will not start, 0 cannot tell');
   });
 });
 

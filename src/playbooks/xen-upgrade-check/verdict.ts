@@ -71,5 +71,6 @@ export function guestLines(g: GuestRecord): string[] {
 /** "12 guests: 9 start, 2 will not start, 1 cannot tell". */
 export function tally(guests: readonly GuestRecord[]): string {
   const n = (v: Verdict) => guests.filter((g) => g.verdict === v).length;
-  return `${guests.length} guest${guests.length === 1 ? '' : 's'}: ${n('starts')} start, ${n('will-not-start')} will not start, ${n('cannot-tell')} cannot tell`;
+  const starts = n('starts');
+  return `${guests.length} guest${guests.length === 1 ? '' : 's'}: ${starts} start${starts === 1 ? 's' : ''}, ${n('will-not-start')} will not start, ${n('cannot-tell')} cannot tell`;
 }
