@@ -40,6 +40,14 @@ export const RUNBOOKS: readonly Runbook[] = [
       { slug: 'xcp-install', why: 'the xe side: SRs, VMs, VIFs and VBDs the QoS parameters live on' },
     ],
   },
+  {
+    slug: 'xen-upgrade-check',
+    title: 'Before you upgrade Xen or move guests',
+    related: [
+      { slug: 'pygrub-fix', why: 'the way out for a guest whose image the new pygrub cannot read' },
+      { slug: 'xcp-install', why: 'the new host, when the guests move to an XCP-ng pool' },
+    ],
+  },
 ];
 
 export function runbookBySlug(slug: string): Runbook | undefined {

@@ -10,8 +10,14 @@ const PLAYBOOKS = readdirSync(DIR).filter((f) => f.endsWith('.mjs'));
 const MAX_LINES = 500;
 
 describe('the playbook files', () => {
-  it('are the four runbooks', () => {
-    expect(PLAYBOOKS.sort()).toEqual(['pygrub-fix.mjs', 'windows-hvm.mjs', 'xcp-install.mjs', 'xen-qos.mjs']);
+  it('are the five runbooks', () => {
+    expect(PLAYBOOKS.sort()).toEqual([
+      'pygrub-fix.mjs',
+      'windows-hvm.mjs',
+      'xcp-install.mjs',
+      'xen-qos.mjs',
+      'xen-upgrade-check.mjs',
+    ]);
   });
 
   it.each(PLAYBOOKS)(`%s is at most ${MAX_LINES} lines`, (file) => {

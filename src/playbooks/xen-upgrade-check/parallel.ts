@@ -1,0 +1,20 @@
+/**
+ * Many guests in one run: their images are read a few at a time (each read is mostly waiting for
+ * debugfs and the disk), in one process, and the results keep the guests' order.
+ */
+
+/** Run `fn` over `items`, at most `limit` at once; resolves when all are done, rejects on the first failure. */
+export async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
