@@ -37,8 +37,9 @@ class ActionModule(ActionBase):
         mod = importlib.import_module(MODULES + (self._task.resolved_action or self._task.action).split('.')[-1])
         dummy, params = self.validate_argument_spec(argument_spec=mod.ARGUMENT_SPEC)
         var = lambda name: self._templar.template(task_vars.get(name))  # noqa: E731
-        env = dict(os.environ)
-        self._compute_environment_string(env)
+        task_env = {}  # _compute_environment_string() clears the dict it fills: the controller's env is added after
+        self._compute_environment_string(task_env)
+        env = dict(os.environ, **task_env)
         cmd = [self._executable(mod.PLAYBOOK, var('xen_runbooks_path'), env.get('PATH'))]
         for name, flag in mod.OPTIONS.items():
             value = params.get(name)
