@@ -1,10 +1,11 @@
 // Ansible as an administrator runs it: the collection built and installed by ansible-galaxy into a
 // throwaway collections path, ansible-playbook run with the tree callback writing each host's last
 // result as JSON (ansible-core 2.14: lib/ansible/plugins/callback/tree.py).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { COLLECTION_DIR } from '../../scripts/gen-ansible-contract.mjs';
 import { childEnv, ROOT } from '../helpers/playbook.js';
 
@@ -28,10 +29,12 @@ export function buildCollection(outDir: string): string {
   return path.join(outDir, tarball);
 }
 
-/** `ansible-galaxy collection install SOURCE -p DIR` (a file or a URL): the collections path to use. */
-export function installCollection(source: string, dir: string): string {
-  execFileSync(ansibleTool('ansible-galaxy'), ['collection', 'install', source, '-p', dir, '--force'], {
-    stdio: 'pipe',
+/**
+ * `ansible-galaxy collection install SOURCE -p DIR` (a file or a URL): the collections path to use.
+ * Asynchronous, so that a server in this same process (the site's preview) can answer it.
+ */
+export async function installCollection(source: string, dir: string): Promise<string> {
+  await promisify(execFile)(ansibleTool('ansible-galaxy'), ['collection', 'install', source, '-p', dir, '--force'], {
     env: childEnv(),
   });
   return dir;

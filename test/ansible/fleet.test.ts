@@ -79,7 +79,7 @@ function qosHost(name: string, guest: 'vm01' | 'vm02') {
 }
 
 beforeAll(async () => {
-  collections = installCollection(buildCollection(work), dir('collections'));
+  collections = await installCollection(buildCollection(work), dir('collections'));
   // Two xl hosts and an xm host (Oracle VM's xend), each with a running guest.
   for (const n of ['xl1', 'xl2', 'xm1']) await host(n);
   // The pool: a master and two members that may join it.
