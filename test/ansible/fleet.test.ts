@@ -135,6 +135,8 @@ beforeAll(async () => {
             // This one through an ssh config file and the checkout instead of PATH.
             xm1: {
               ...qos('xm1', 'vm02'),
+              // Oracle VM's named weight: the playbook warns, Ansible shows it as a warning.
+              weight: 'High',
               xen_runbooks_ssh_config: (sshds.xm1 as Sshd).configFile,
               xen_runbooks_path: ROOT,
             },
@@ -167,6 +169,7 @@ beforeAll(async () => {
         domain: "{{ guest }}"
         toolstack: "{{ toolstack }}"
         config: "{{ guest_config }}"
+        cpu_weight: "{{ weight | default(omit) }}"
         cpu_cap: "{{ cap }}"
         vcpus: "{{ want_vcpus | default(omit) }}"
         persist: true
@@ -219,6 +222,7 @@ describe('a fleet with ansible-playbook', () => {
     expect(check.stdout.match(/^\+cap = 100$/gm)?.length, show(check)).toBe(2);
     expect(check.stdout).toMatch(/^\+cpu_cap = 50$/m);
     expect(check.stdout).toContain('Join the pool');
+    expect(check.stderr + check.stdout).toMatch(/\[WARNING\]: Oracle VM's High is weight 100/);
     for (const h of ['xl1', 'xl2']) {
       expect(check.results[h].steps.map((s: any) => s.status)).toContain('would-change');
       expect(check.results[h].cmd).toContain('--dry-run');
