@@ -1,11 +1,12 @@
 // Published from the site: the built site serves the package and the collection with their SHA-256,
 // `ansible-galaxy collection install URL` installs the collection from a local preview of it, and
 // each runbook shows its Ansible task, valid for its module.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { argumentSpec, moduleName } from '../../scripts/gen-ansible-contract.mjs';
 import { describeAll } from '../../scripts/gen-ansible.mjs';
@@ -56,6 +57,25 @@ describe('the downloads', () => {
       env: childEnv({ ANSIBLE_COLLECTIONS_PATH: collections }),
     });
     expect(doc).toContain('cpu_cap');
+
+    // And the package, as the page says: npm install --global URL (here into a throwaway prefix).
+    const prefix = path.join(work, 'npm');
+    await promisify(execFile)(
+      'npm',
+      [
+        'install',
+        '--global',
+        '--prefix',
+        prefix,
+        `${site.url}/downloads/xen-runbooks-${version}.tgz`,
+        '--no-audit',
+        '--no-fund',
+        '--prefer-offline',
+      ],
+      { cwd: work, env: childEnv() },
+    );
+    const { stdout } = await promisify(execFile)(path.join(prefix, 'bin/xen-qos'), ['--version'], { cwd: work });
+    expect(stdout.trim()).toBe(`xen-qos (xen-runbooks) ${version}`);
   }, 120_000);
 });
 
