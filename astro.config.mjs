@@ -54,7 +54,13 @@ export default defineConfig({
       editLink: { baseUrl: `${repositoryUrl()}/edit/main/` },
       pagefind: true,
       sidebar: [
-        { label: 'Start here', items: [{ label: 'Overview', link: '/' }] },
+        {
+          label: 'Start here',
+          items: [
+            { label: 'Overview', link: '/' },
+            { label: 'Get the playbooks', link: '/get-the-playbooks/' },
+          ],
+        },
         { label: 'Runbooks', items: pagesIn('runbooks') },
         { label: 'Guides', items: pagesIn('guides') },
         { label: 'Reference', items: pagesIn('reference') },

@@ -68,6 +68,12 @@ const NEEDS = [
     pkg: 'grub-xen-host',
     present: () => existsSync('/usr/lib/grub-xen/grub-x86_64-xen.bin'),
   },
+  {
+    what: 'ansible-playbook, ansible-galaxy (the collection is built and run by them)',
+    pkg: 'ansible-core',
+    present: () =>
+      has('ansible-playbook', ['/usr/bin/ansible-playbook']) && has('ansible-galaxy', ['/usr/bin/ansible-galaxy']),
+  },
   { what: 'xorriso (ISO images)', pkg: 'xorriso', present: () => has('xorriso', ['/usr/bin/xorriso']) },
 ];
 

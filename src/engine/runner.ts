@@ -678,6 +678,7 @@ async function runPlaybook<O extends OptionSpecs, S extends object>(
         dryRun,
         exitCode,
         ...(error ? { error: error.message } : {}),
+        ...(error?.hint ? { hint: error.hint } : {}),
         steps: outcomes,
         /** The steps this run changed; after a failure, what it left applied. */
         applied: outcomes

@@ -52,6 +52,9 @@ const SITE_INPUTS = [
   'ec.config.mjs',
   'package.json',
   'package-lock.json',
+  // The site serves the Ansible collection built from here, and its task snippets come from the contract.
+  'ansible_collections',
+  'scripts/gen-ansible-contract.mjs',
   'tsconfig.json',
   'tsconfig.site.json',
 ];
