@@ -43,12 +43,15 @@ function inputsDigest(root: string): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-function ansibleGalaxy(): string {
+/** ansible-galaxy, or undefined where ansible-core is not installed (the site then serves the package alone). */
+function ansibleGalaxy(): string | undefined {
   for (const p of ['/usr/bin/ansible-galaxy', '/usr/local/bin/ansible-galaxy']) if (existsSync(p)) return p;
-  throw new Error(
-    'building the site packs the Ansible collection with ansible-galaxy: apt-get install --no-install-recommends ansible-core',
-  );
+  return undefined;
 }
+
+/** Said once per build where the collection cannot be packed. */
+export const NO_GALAXY =
+  'ansible-galaxy is not installed: this build of the site serves the package without the Ansible collection (apt-get install --no-install-recommends ansible-core, then build again)';
 
 /** Build both files into `dir` (a fresh folder, renamed into place when complete). */
 function build(root: string, dir: string): void {
@@ -60,11 +63,12 @@ function build(root: string, dir: string): void {
     cwd: root,
     stdio: 'pipe',
   });
-  execFileSync(
-    ansibleGalaxy(),
-    ['collection', 'build', path.join(root, COLLECTION_DIR), '--output-path', tmp, '--force'],
-    { stdio: 'pipe' },
-  );
+  const galaxy = ansibleGalaxy();
+  if (galaxy) {
+    execFileSync(galaxy, ['collection', 'build', path.join(root, COLLECTION_DIR), '--output-path', tmp, '--force'], {
+      stdio: 'pipe',
+    });
+  } else console.warn(`warning: ${NO_GALAXY}`);
   try {
     renameSync(tmp, dir);
   } catch (e) {
@@ -75,10 +79,16 @@ function build(root: string, dir: string): void {
 }
 
 /** The package tarball and the collection tarball, built once per set of inputs. */
-export function downloads(root: string = process.cwd()): { pkg: Download; collection: Download } {
-  const dir = path.join(root, 'node_modules/.cache/xen-runbooks-downloads', inputsDigest(root));
+export function downloads(root: string = process.cwd()): { pkg: Download; collection: Download | undefined } {
+  // A build without ansible-galaxy has no collection: it is built again once ansible-galaxy is there.
+  const dir = path.join(
+    root,
+    'node_modules/.cache/xen-runbooks-downloads',
+    `${inputsDigest(root)}${ansibleGalaxy() ? '' : '-package-only'}`,
+  );
   if (!existsSync(dir)) build(root, dir);
   const version = packageVersion(root);
+  const collectionName = `xen_runbooks-xen-${version}.tar.gz`;
   const one = (name: string): Download => {
     const file = path.join(dir, name);
     if (!existsSync(file)) throw new Error(`the site's download ${name} was not built (in ${dir})`);
@@ -86,7 +96,7 @@ export function downloads(root: string = process.cwd()): { pkg: Download; collec
   };
   return {
     pkg: one(tarballName(version)),
-    collection: one(`xen_runbooks-xen-${version}.tar.gz`),
+    collection: existsSync(path.join(dir, collectionName)) ? one(collectionName) : undefined,
   };
 }
 

@@ -5,7 +5,10 @@ import { downloads } from '../../site/downloads.ts';
 
 export const getStaticPaths = (() => {
   const { pkg, collection } = downloads();
-  return [pkg, collection].map((d) => ({ params: { file: d.name }, props: { file: d.file } }));
+  return [pkg, ...(collection ? [collection] : [])].map((d) => ({
+    params: { file: d.name },
+    props: { file: d.file },
+  }));
 }) satisfies GetStaticPaths;
 
 export const GET: APIRoute = ({ props }) =>
