@@ -13,7 +13,7 @@ import {
   type ExitCode,
 } from './errors.js';
 import { applyEdit, planEdit, type FileEdit } from './files.js';
-import { currentIo, processIo, withIo, type Io } from './io.js';
+import { currentIo, processIo, withIo, type CommandRecord, type Io } from './io.js';
 import {
   COMMON_OPTIONS,
   formatOptionTable,
@@ -512,7 +512,8 @@ async function runPlaybook<O extends OptionSpecs, S extends object>(
     } else {
       transport = new LocalTransport(observe);
     }
-    const host = io.onCommand ? recorded(transport, io.onCommand) : transport;
+    let running: string | undefined;
+    const host = io.onCommand ? recorded(transport, io.onCommand, () => running) : transport;
     const yes = common.yes;
 
     const log: Logger = {
@@ -567,6 +568,7 @@ async function runPlaybook<O extends OptionSpecs, S extends object>(
     for (const [index, s] of spec.steps.entries()) {
       const outcome: StepOutcome = { id: s.id, title: s.title, status: 'not-run', message: '' };
       outcomes.push(outcome);
+      running = s.id;
       const tag = `[${index + 1}/${spec.steps.length}] ${s.title}`;
       try {
         const when = s.when ? await s.when(ctx) : true;
@@ -627,6 +629,7 @@ async function runPlaybook<O extends OptionSpecs, S extends object>(
         throw new StepError(`${s.title}: ${(e as Error).message}`);
       }
     }
+    running = undefined;
     if (spec.finish) await spec.finish(ctx, outcomes);
     const changed = outcomes.filter((o) => o.status === 'changed').length;
     const would = outcomes.filter((o) => o.status === 'would-change').length;
@@ -753,33 +756,156 @@ export async function progress<T>(title: string, fn: () => Promise<T>): Promise<
 
 /**
  * The transport as the run's steps see it: each command they run is told to `onCommand` once it
- * ended. The transport's own work (reading and writing files) is not: it is shown as diffs.
+ * ended, with the step running it (`step()`). What they read or change in files through the
+ * transport is told too, as the command that does the same (`cat`, `ls -A1`, `cp -p`…, what the
+ * ssh transport runs): a reader following the run by hand needs those as much as the commands.
+ * Locks the engine takes around an edit are its own safety, not the procedure: not told.
  */
-function recorded(transport: Transport, onCommand: NonNullable<Io['onCommand']>): Transport {
+function recorded(
+  transport: Transport,
+  onCommand: NonNullable<Io['onCommand']>,
+  step: () => string | undefined,
+): Transport {
+  const tell = (r: Omit<CommandRecord, 'transport' | 'host' | 'command' | 'step'>) => {
+    const id = step();
+    onCommand({
+      transport: transport.kind,
+      host: transport.label,
+      command: formatCommand(r.argv),
+      ...r,
+      ...(id !== undefined ? { step: id } : {}),
+    });
+  };
+  const text = (b: Buffer | string | undefined) =>
+    b === undefined ? '' : typeof b === 'string' ? b : b.includes(0) ? '' : b.toString('utf8');
+  /** Run a file operation of the transport and tell it as `argv`; `out` makes its output from the result. */
+  const told =
+    <A extends unknown[], R>(
+      kind: 'read' | 'write',
+      fn: (...a: A) => Promise<R>,
+      argvOf: (...a: A) => string[],
+      out: (r: R, ...a: A) => { stdout?: string; exitCode?: number; input?: string; skip?: boolean } = () => ({}),
+    ) =>
+    async (...a: A): Promise<R> => {
+      const argv = argvOf(...a);
+      try {
+        const r = await fn(...a);
+        const o = out(r, ...a);
+        if (!o.skip)
+          tell({
+            argv,
+            exitCode: o.exitCode ?? 0,
+            stdout: o.stdout ?? '',
+            stderr: '',
+            file: kind,
+            ...(o.input !== undefined ? { input: o.input } : {}),
+          });
+        return r;
+      } catch (e) {
+        tell({ argv, exitCode: 1, stdout: '', stderr: (e as Error).message, file: kind });
+        throw e;
+      }
+    };
+  const t = transport;
+  const files: Partial<Record<keyof Transport, unknown>> = {
+    readText: told(
+      'read',
+      (p: string) => t.readText(p),
+      (p) => ['cat', p],
+      (r) => (r === undefined ? { exitCode: 1 } : { stdout: r }),
+    ),
+    readFile: told(
+      'read',
+      (p: string) => t.readFile(p),
+      (p) => ['cat', p],
+      (r) => ({ stdout: text(r) }),
+    ),
+    snapshot: told(
+      'read',
+      (p: string) => t.snapshot(p),
+      (p) => ['cat', p],
+      (r) => (r === undefined ? { exitCode: 1 } : { stdout: text(r.bytes) }),
+    ),
+    readdir: told(
+      'read',
+      (p: string) => t.readdir(p),
+      (p) => ['ls', '-A1', p],
+      (r) => (r === undefined ? { exitCode: 2 } : { stdout: r.map((f) => `${f}\n`).join('') }),
+    ),
+    readlink: told(
+      'read',
+      (p: string) => t.readlink(p),
+      (p) => ['readlink', p],
+      (r) => (r === undefined ? { exitCode: 1 } : { stdout: `${r}\n` }),
+    ),
+    exists: told(
+      'read',
+      (p: string) => t.exists(p),
+      (p) => ['test', '-e', p],
+      (r) => ({ exitCode: r ? 0 : 1 }),
+    ),
+    stat: told(
+      'read',
+      (p: string) => t.stat(p),
+      (p) => ['stat', '-L', '-c', '%F %a %s', p],
+      (r) => (r === undefined ? { exitCode: 1 } : { stdout: `${r.type} ${r.mode.toString(8)} ${r.size}\n` }),
+    ),
+    // The secret's bytes are never told: only that the file was read.
+    readSecret: told(
+      'read',
+      (p: string, max: number) => t.readSecret(p, max),
+      (p) => ['cat', p],
+    ),
+    writeFileAtomic: told(
+      'write',
+      (p: string, data: string | Buffer, o?: { mode?: number }) => t.writeFileAtomic(p, data, o),
+      (p) => ['tee', p],
+      (_r, _p, data) => ({ input: text(data) }),
+    ),
+    backup: told(
+      'write',
+      (p: string) => t.backup(p),
+      (p) => ['cp', '-p', p, `${p}.orig`],
+      (r) => ({ skip: r === undefined }),
+    ),
+    mkdir: told(
+      'write',
+      (p: string) => t.mkdir(p),
+      (p) => ['mkdir', '-p', p],
+    ),
+    symlink: told(
+      'write',
+      (target: string, p: string) => t.symlink(target, p),
+      (target, p) => ['ln', '-s', target, p],
+    ),
+    rename: told(
+      'write',
+      (from: string, to: string) => t.rename(from, to),
+      (from, to) => ['mv', '-f', from, to],
+    ),
+    remove: told(
+      'write',
+      (p: string) => t.remove(p),
+      (p) => ['rm', '-f', p],
+    ),
+  };
   return new Proxy(transport, {
     get(target, prop) {
       if (prop === 'exec') {
         return async (argv: readonly string[], opts?: RunOptions) => {
-          const tell = (exitCode: number | null, stdout: string, stderr: string) =>
-            onCommand({
-              transport: target.kind,
-              host: target.label,
-              argv: [...argv],
-              command: formatCommand(argv),
-              exitCode,
-              stdout,
-              stderr,
-            });
+          const input = typeof opts?.input === 'string' ? { input: opts.input } : {};
           try {
             const r = await target.exec(argv, opts);
-            tell(r.exitCode, r.stdout, r.stderr);
+            tell({ argv: [...argv], exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, ...input });
             return r;
           } catch (e) {
-            if (e instanceof CommandError) tell(e.exitCodeOfCommand, e.stdout, e.stderr);
+            if (e instanceof CommandError)
+              tell({ argv: [...argv], exitCode: e.exitCodeOfCommand, stdout: e.stdout, stderr: e.stderr, ...input });
             throw e;
           }
         };
       }
+      if (typeof prop === 'string' && prop in files) return files[prop as keyof Transport];
       const v: unknown = Reflect.get(target, prop, target);
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },

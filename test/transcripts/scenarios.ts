@@ -1,0 +1,15 @@
+// Every playbook's transcript scenarios, and the steps no scenario can run here (with why).
+import type { Scenario } from './record.js';
+import { XEN_QOS } from './xen-qos.js';
+
+export const SCENARIOS: Record<string, Scenario[]> = {
+  'xen-qos': XEN_QOS,
+};
+
+/** Steps no scenario here runs, and why: the page says so instead of showing commands. */
+export const UNRECORDED: Record<string, Record<string, string>> = {
+  'xen-qos': {},
+};
+
+/** Steps a lab test also runs against the real Xen 4.17 (test/lab/FILE), by playbook. */
+export const LAB: Record<string, Record<string, string>> = {};
