@@ -30,6 +30,7 @@ import {
   RootTransport,
   SshTransport,
   type CommandResult,
+  type FileStat,
   type RunOptions,
   type Transport,
   type TransportKind,
@@ -784,7 +785,10 @@ function recorded(
       kind: 'read' | 'write',
       fn: (...a: A) => Promise<R>,
       argvOf: (...a: A) => string[],
-      out: (r: R, ...a: A) => { stdout?: string; exitCode?: number; input?: string; skip?: boolean } = () => ({}),
+      out: (
+        r: R,
+        ...a: A
+      ) => { stdout?: string; stderr?: string; exitCode?: number; input?: string; skip?: boolean } = () => ({}),
     ) =>
     async (...a: A): Promise<R> => {
       const argv = argvOf(...a);
@@ -796,7 +800,7 @@ function recorded(
             argv,
             exitCode: o.exitCode ?? 0,
             stdout: o.stdout ?? '',
-            stderr: '',
+            stderr: o.stderr ?? '',
             file: kind,
             ...(o.input !== undefined ? { input: o.input } : {}),
           });
@@ -806,13 +810,32 @@ function recorded(
         throw e;
       }
     };
+  /** What the command prints for a file that does not exist (GNU coreutils). */
+  const missing = (cmd: 'cat' | 'ls' | 'stat', p: string) => ({
+    exitCode: cmd === 'ls' ? 2 : 1,
+    stderr:
+      cmd === 'cat'
+        ? `cat: ${p}: No such file or directory\n`
+        : `${cmd}: cannot ${cmd === 'ls' ? 'access' : 'statx'} '${p}': No such file or directory\n`,
+  });
+  /** `stat -c %F`'s words for the type. */
+  const statType = (s: FileStat) =>
+    s.type === 'file'
+      ? s.size === 0
+        ? 'regular empty file'
+        : 'regular file'
+      : s.type === 'dir'
+        ? 'directory'
+        : s.type === 'symlink'
+          ? 'symbolic link'
+          : 'special file';
   const t = transport;
   const files: Partial<Record<keyof Transport, unknown>> = {
     readText: told(
       'read',
       (p: string) => t.readText(p),
       (p) => ['cat', p],
-      (r) => (r === undefined ? { exitCode: 1 } : { stdout: r }),
+      (r, p) => (r === undefined ? missing('cat', p) : { stdout: r }),
     ),
     readFile: told(
       'read',
@@ -824,13 +847,13 @@ function recorded(
       'read',
       (p: string) => t.snapshot(p),
       (p) => ['cat', p],
-      (r) => (r === undefined ? { exitCode: 1 } : { stdout: text(r.bytes) }),
+      (r, p) => (r === undefined ? missing('cat', p) : { stdout: text(r.bytes) }),
     ),
     readdir: told(
       'read',
       (p: string) => t.readdir(p),
       (p) => ['ls', '-A1', p],
-      (r) => (r === undefined ? { exitCode: 2 } : { stdout: r.map((f) => `${f}\n`).join('') }),
+      (r, p) => (r === undefined ? missing('ls', p) : { stdout: r.map((f) => `${f}\n`).join('') }),
     ),
     readlink: told(
       'read',
@@ -847,8 +870,8 @@ function recorded(
     stat: told(
       'read',
       (p: string) => t.stat(p),
-      (p) => ['stat', '-L', '-c', '%F %a %s', p],
-      (r) => (r === undefined ? { exitCode: 1 } : { stdout: `${r.type} ${r.mode.toString(8)} ${r.size}\n` }),
+      (p) => ['stat', '-c', '%F %a %s', p],
+      (r, p) => (r === undefined ? missing('stat', p) : { stdout: `${statType(r)} ${r.mode.toString(8)} ${r.size}\n` }),
     ),
     // The secret's bytes are never told: only that the file was read.
     readSecret: told(

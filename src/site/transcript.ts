@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from './playbooks.ts';
+import { REPO_ROOT } from './playbooks.js';
 
 /** One command of a step (or one file the step read or wrote, as the command that does the same). */
 export interface TranscriptCommand {

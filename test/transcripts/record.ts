@@ -16,8 +16,15 @@ export interface Prepared {
   sim?: string;
   env?: Record<string, string>;
   input?: string;
-  /** Texts replaced in everything recorded: [as run, as shown]. */
-  names?: [string, string][];
+  /** Texts replaced in everything recorded: [as run, as shown]; a RegExp needs the g flag. */
+  names?: [string | RegExp, string][];
+  /**
+   * Outputs that differ from one machine to the next (free space): the part that varies is
+   * replaced by a placeholder in angle brackets, so the transcript stays the same.
+   */
+  vary?: { command: RegExp; output: RegExp; as: string }[];
+  /** Removes what prepare made outside `dir`. */
+  cleanup?: () => void;
 }
 
 export interface Scenario {
@@ -35,6 +42,14 @@ const MAX_OUTPUT = 6000;
 
 export async function record(sc: Scenario, dir: string): Promise<TranscriptScenario> {
   const p = await sc.prepare(dir);
+  try {
+    return await recordPrepared(sc, dir, p);
+  } finally {
+    p.cleanup?.();
+  }
+}
+
+async function recordPrepared(sc: Scenario, dir: string, p: Prepared): Promise<TranscriptScenario> {
   const records: CommandRecord[] = [];
   const r = await runInProcess(path.join(ROOT, 'playbooks', `${sc.playbook}.mjs`), [...p.args, '--json'], {
     ...(p.sim ? { sim: p.sim } : {}),
@@ -45,8 +60,11 @@ export async function record(sc: Scenario, dir: string): Promise<TranscriptScena
   if (!r.json) throw new Error(`${sc.playbook} ${sc.id}: no JSON report (exit ${r.code}): ${r.stderr}`);
   if (r.code !== (sc.exitCode ?? 0))
     throw new Error(`${sc.playbook} ${sc.id}: exit ${r.code}, expected ${sc.exitCode ?? 0}: ${r.stderr}`);
-  const names = [...(p.names ?? []), [dir, '/tmp/work'] as [string, string]].sort((a, b) => b[0].length - a[0].length);
-  const norm = (s: string) => names.reduce((t, [from, to]) => t.split(from).join(to), s);
+  const names = [...(p.names ?? []), [dir, '/tmp/work'] as [string, string]].sort(
+    (a, b) => String(b[0]).length - String(a[0]).length,
+  );
+  const norm = (s: string) =>
+    names.reduce((t, [from, to]) => (typeof from === 'string' ? t.split(from).join(to) : t.replace(from, to)), s);
   const steps: TranscriptStep[] = (
     r.json.steps as { id: string; status: string; message: string; diff?: string }[]
   ).map((s) => ({
@@ -55,7 +73,7 @@ export async function record(sc: Scenario, dir: string): Promise<TranscriptScena
     message: norm(s.message),
     ...(s.diff ? { diff: norm(s.diff) } : {}),
     commands: commandsOf(
-      records.filter((c) => c.step === s.id),
+      records.filter((c) => c.step === s.id).map((c) => varied(c, p.vary ?? [])),
       norm,
     ),
   }));
@@ -67,6 +85,12 @@ export async function record(sc: Scenario, dir: string): Promise<TranscriptScena
     exitCode: r.code,
     steps,
   };
+}
+
+function varied(c: CommandRecord, vary: NonNullable<Prepared['vary']>): CommandRecord {
+  let { stdout } = c;
+  for (const v of vary) if (v.command.test(c.command)) stdout = stdout.replace(v.output, v.as);
+  return { ...c, stdout };
 }
 
 function withoutRoot(args: string[]): string[] {
@@ -99,9 +123,9 @@ function commandsOf(records: CommandRecord[], norm: (s: string) => string): Tran
       stderr: cut(norm(c.stderr)),
       ...(c.file ? { file: c.file } : {}),
     };
-    // A file read again (before its edit is written, say) says nothing new.
+    // A file read again (before its edit is written, say), a directory made again: nothing new.
     const key = JSON.stringify(cmd);
-    if (c.file === 'read' && seen.has(key)) continue;
+    if ((c.file === 'read' || /^mkdir -p /.test(c.command)) && seen.has(key)) continue;
     seen.add(key);
     out.push(cmd);
   }
