@@ -16,6 +16,8 @@ export interface TranscriptCommand {
   exitCode: number | null;
   stdout: string;
   stderr: string;
+  /** The output was binary (a kernel read to be checked): its size, not its bytes. */
+  binary?: number;
   /** `read`/`write`: a file read or written through the transport, shown as the equivalent command. */
   file?: 'read' | 'write';
 }

@@ -88,9 +88,13 @@ async function recordPrepared(sc: Scenario, dir: string, p: Prepared): Promise<T
 }
 
 function varied(c: CommandRecord, vary: NonNullable<Prepared['vary']>): CommandRecord {
-  let { stdout } = c;
-  for (const v of vary) if (v.command.test(c.command)) stdout = stdout.replace(v.output, v.as);
-  return { ...c, stdout };
+  let { stdout, stderr } = c;
+  for (const v of vary)
+    if (v.command.test(c.command)) {
+      stdout = stdout.replace(v.output, v.as);
+      stderr = stderr.replace(v.output, v.as);
+    }
+  return { ...c, stdout, stderr };
 }
 
 function withoutRoot(args: string[]): string[] {
@@ -115,11 +119,14 @@ function commandsOf(records: CommandRecord[], norm: (s: string) => string): Tran
   const out: TranscriptCommand[] = [];
   const seen = new Set<string>();
   for (const c of records) {
+    // A kernel or an MBR read to be checked: its bytes are no reading for a person.
+    const binary = /[\0-\x08\x0e-\x1f]/.test(c.stdout);
     const cmd: TranscriptCommand = {
       command: norm(c.command),
       ...(c.input !== undefined ? { input: norm(c.input) } : {}),
       exitCode: c.exitCode,
-      stdout: cut(norm(c.stdout)),
+      stdout: binary ? '' : cut(norm(c.stdout)),
+      ...(binary ? { binary: Buffer.byteLength(c.stdout) } : {}),
       stderr: cut(norm(c.stderr)),
       ...(c.file ? { file: c.file } : {}),
     };

@@ -1,10 +1,12 @@
 // Every playbook's transcript scenarios, and the steps no scenario can run here (with why).
 import type { Scenario } from './record.js';
+import { PYGRUB_FIX } from './pygrub-fix.js';
 import { WINDOWS_HVM } from './windows-hvm.js';
 import { XCP_INSTALL } from './xcp-install.js';
 import { XEN_QOS } from './xen-qos.js';
 
 export const SCENARIOS: Record<string, Scenario[]> = {
+  'pygrub-fix': PYGRUB_FIX,
   'windows-hvm': WINDOWS_HVM,
   'xcp-install': XCP_INSTALL,
   'xen-qos': XEN_QOS,

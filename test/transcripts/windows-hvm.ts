@@ -60,7 +60,8 @@ export const WINDOWS_HVM: Scenario[] = [
     playbook: 'windows-hvm',
     id: 'xm',
     label: 'with xm (xend)',
-    prepare: () => host({ xl: { xend: true, info: { free_memory: 12000 } } }, [...WIN, '--toolstack', 'xm', '--start', '--yes']),
+    prepare: () =>
+      host({ xl: { xend: true, info: { free_memory: 12000 } } }, [...WIN, '--toolstack', 'xm', '--start', '--yes']),
   },
   {
     playbook: 'windows-hvm',
