@@ -10,7 +10,9 @@ import { format } from 'prettier';
 import { describePlaybook, listPlaybooks } from '../../src/site/playbooks.js';
 import { readTranscript, transcriptFile, type Transcript } from '../../src/site/transcript.js';
 import { record } from './record.js';
-import { LAB, SCENARIOS, UNRECORDED } from './scenarios.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { LAB, PARTIAL, SCENARIOS, UNRECORDED } from './scenarios.js';
+import { ROOT } from '../helpers/playbook.js';
 
 const WRITE = process.env.XR_WRITE_TRANSCRIPTS === '1';
 const dirs: string[] = [];
@@ -25,7 +27,13 @@ async function transcriptOf(name: string): Promise<Transcript> {
     dirs.push(dir);
     scenarios.push(await record(sc, dir));
   }
-  return { playbook: name, scenarios, unrecorded: UNRECORDED[name] ?? {}, lab: LAB[name] ?? {} };
+  return {
+    playbook: name,
+    scenarios,
+    unrecorded: UNRECORDED[name] ?? {},
+    partial: PARTIAL[name] ?? {},
+    lab: LAB[name] ?? {},
+  };
 }
 
 const ran = (t: Transcript, id: string) =>
@@ -51,6 +59,16 @@ describe.each(listPlaybooks())('%s', (name) => {
     expect(missing, 'steps no scenario runs: add a scenario (test/transcripts/) or say why in UNRECORDED').toEqual([]);
     // A step said to be unrecordable that a scenario does record is no longer unrecordable.
     for (const id of Object.keys(UNRECORDED[name] ?? {})) expect(ran(fresh, id), id).toBe(false);
-    for (const id of Object.keys(LAB[name] ?? {})) expect(steps, `LAB names ${id}`).toContain(id);
+    for (const id of Object.keys({ ...LAB[name], ...PARTIAL[name] })) expect(steps, `names ${id}`).toContain(id);
+  });
+
+  it('names lab tests that run this playbook', () => {
+    for (const { file } of Object.values(LAB[name] ?? {})) {
+      const f = path.join(ROOT, file);
+      expect(existsSync(f), file).toBe(true);
+      expect(readFileSync(f, 'utf8'), file).toMatch(
+        new RegExp(`runPlaybook\\('${name}'|${name === 'windows-hvm' ? 'windowsHvm\\(' : '$^'}`),
+      );
+    }
   });
 });
