@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { format } from 'prettier';
 import { describePlaybook, listPlaybooks } from '../../src/site/playbooks.js';
 import { readTranscript, transcriptFile, type Transcript } from '../../src/site/transcript.js';
@@ -13,9 +13,14 @@ import { record } from './record.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { LAB, PARTIAL, SCENARIOS, UNRECORDED } from './scenarios.js';
 import { ROOT } from '../helpers/playbook.js';
+import { tool } from '../helpers/tools.js';
 
 const WRITE = process.env.XR_WRITE_TRANSCRIPTS === '1';
 const dirs: string[] = [];
+beforeAll(() => {
+  // Images (pygrub-fix), a loop device for the SR (xcp-install), grubenv (windows-hvm).
+  for (const t of ['sfdisk', 'mke2fs', 'debugfs', 'e2fsck', 'losetup', 'grub-script-check'] as const) tool(t);
+});
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
