@@ -879,12 +879,17 @@ function recorded(
       (p: string, max: number) => t.readSecret(p, max),
       (p) => ['cat', p],
     ),
-    writeFileAtomic: told(
-      'write',
-      (p: string, data: string | Buffer, o?: { mode?: number }) => t.writeFileAtomic(p, data, o),
-      (p) => ['tee', p],
-      (_r, _p, data) => ({ input: text(data) }),
-    ),
+    // The file's mode, when the write sets one, is its own command: a by-hand copy needs it too.
+    writeFileAtomic: async (p: string, data: string | Buffer, o?: { mode?: number }) => {
+      await told(
+        'write',
+        () => t.writeFileAtomic(p, data, o),
+        () => ['tee', p],
+        () => ({ input: text(data) }),
+      )();
+      if (o?.mode !== undefined)
+        tell({ argv: ['chmod', o.mode.toString(8), p], exitCode: 0, stdout: '', stderr: '', file: 'write' });
+    },
     backup: told(
       'write',
       (p: string) => t.backup(p),

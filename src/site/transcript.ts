@@ -112,11 +112,18 @@ export function stepSkips(t: Transcript, id: string): { label: string; message: 
 
 /** A command as typed: its input as a here-document when it had one. */
 export function typed(c: TranscriptCommand): string {
-  if (c.file === 'write' && c.command.startsWith('tee ') && c.input !== undefined) {
-    return `cat > ${c.command.slice(4)} <<'EOF'\n${c.input.replace(/\n$/, '')}\nEOF`;
-  }
-  if (c.input !== undefined && c.input !== '') return `${c.command} <<'EOF'\n${c.input.replace(/\n$/, '')}\nEOF`;
+  if (c.file === 'write' && c.command.startsWith('tee ') && c.input !== undefined)
+    return hereDoc(`cat > ${c.command.slice(4)}`, c.input);
+  if (c.input !== undefined && c.input !== '') return hereDoc(c.command, c.input);
   return c.command;
+}
+
+/** `COMMAND <<'EOF'` with the text, ended by a word no line of it is. */
+function hereDoc(command: string, text: string): string {
+  const lines = text.replace(/\n$/, '').split('\n');
+  let end = 'EOF';
+  while (lines.includes(end)) end += '_';
+  return `${command} <<'${end}'\n${lines.join('\n')}\n${end}`;
 }
 
 /** At most `max` lines of text; the rest counted. */
@@ -158,7 +165,7 @@ export function typedInStep(c: TranscriptCommand, diff: string | undefined): str
   if (writeForm(c, diff) === 'patch') {
     const file = c.command.slice(4);
     const part = fileDiff(diff, file.replace(/^'|'$/g, '')) ?? '';
-    return `patch ${file} <<'EOF'\n${part.replace(/\n$/, '')}\nEOF`;
+    return hereDoc(`patch ${file}`, part);
   }
   return typed(c);
 }

@@ -37,6 +37,8 @@ function host(spec: HostSpec & { xl?: XlSeed | false }, args: string[]): Prepare
     sim,
     env: { XR_SIM_ROOT: root },
     names: [
+      // The VNC password the config file holds is the reader's own.
+      ['s3cret', '<your VNC password>'],
       [`${root}/`, '/'],
       [root, '/'],
     ],
