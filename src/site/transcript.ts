@@ -194,14 +194,21 @@ export interface ShownOutput {
   more: number;
 }
 
-/** The outputs worth showing: a command that printed something, or failed. */
+/**
+ * The outputs worth showing: a command that printed something, or failed; a command run again
+ * with the same output is shown once.
+ */
 export function shownOutputs(step: TranscriptStep, max = 8): ShownOutput[] {
   const out: ShownOutput[] = [];
+  const seen = new Set<string>();
   for (const c of step.commands) {
     const printed = c.binary
       ? `(${c.binary} bytes of binary data)`
       : [c.stdout, c.stderr].filter((t) => t.trim() !== '').join(c.stdout.endsWith('\n') ? '' : '\n');
     if (!printed.trim() && c.exitCode === 0) continue;
+    const key = JSON.stringify([c.command, c.exitCode, printed]);
+    if (seen.has(key)) continue;
+    seen.add(key);
     const { shown, more } = trimOutput(printed, max);
     out.push({ command: c.command, exitCode: c.exitCode, text: shown, more });
   }
