@@ -1,9 +1,9 @@
 // The scenarios of xcp-install's transcript: the 2012 host (Ubuntu 12.04 with the XCP packages:
 // every workaround), an XCP-ng 8.2 host (storage and the first VM only), and an XCP-ng host joining
 // a pool with a shared NFS SR.
-import os from 'node:os';
 import path from 'node:path';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { SIM_BIN } from '../helpers/playbook.js';
 import { addMaster, createState, seedXe, writeXe } from '../sim/xe.mjs';
 import { hostTree, loopDevice } from '../xcp/rig.js';
 import type { Prepared, Scenario } from './record.js';
@@ -21,8 +21,6 @@ function host(dir: string, tree: string): Prepared & { root: string; device: str
     names: [
       [disk.path, '/dev/sdb'],
       [`${root}/`, '/'],
-      // This machine's name (uname -n, and the xe host the pool scenario seeds with it), as a word.
-      [new RegExp(`(?<![\\w.-])${os.hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`, 'g'), 'xcp-ng-01'],
       // The loop device standing for the disk has the number the kernel gave it.
       [/\bloop\d+\b/g, 'loop0'],
     ],
@@ -85,7 +83,11 @@ export const XCP_INSTALL: Scenario[] = [
     label: 'on XCP-ng, joining a pool with shared NFS storage',
     prepare(dir) {
       const h = host(dir, 'xcp-ng-8.2');
-      const state = createState({ hostName: os.hostname(), nfsExports: ['192.0.2.20:/export/vms'] });
+      // The playbook finds this host in the pool by `uname -n`: here a stand-in that names it as xapi does.
+      const bin = path.join(dir, 'bin');
+      mkdirSync(bin);
+      writeFileSync(path.join(bin, 'uname'), '#!/bin/sh\necho xcp-ng-01\n', { mode: 0o755 });
+      const state = createState({ hostName: 'xcp-ng-01', nfsExports: ['192.0.2.20:/export/vms'] });
       addMaster(state, '192.0.2.10', { password: 'the-pool-password', poolName: 'production' });
       writeXe(h.sim as string, state);
       const pw = path.join(dir, 'pool-password');
@@ -113,6 +115,7 @@ export const XCP_INSTALL: Scenario[] = [
       // The password goes to xe on its standard input: shown as what to type there.
       return {
         ...p,
+        env: { ...p.env, PATH: `${bin}:${SIM_BIN}:${process.env.PATH ?? ''}` },
         names: [...(p.names ?? []), [pw, '/root/pool-password'], ['the-pool-password', '<the pool master’s password>']],
       };
     },
