@@ -128,7 +128,7 @@ function hereDoc(command: string, text: string): string {
 
 /** At most `max` lines of text; the rest counted. */
 export function trimOutput(text: string, max = 12): { shown: string; more: number } {
-  const lines = text.replace(/\n$/, '').split('\n');
+  const lines = text.replace(/\s+$/, '').split('\n');
   if (lines.length <= max) return { shown: lines.join('\n'), more: 0 };
   return { shown: lines.slice(0, max).join('\n'), more: lines.length - max };
 }
