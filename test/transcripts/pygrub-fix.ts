@@ -27,11 +27,13 @@ async function bootFiles(root: string) {
   };
 }
 
-/** A dom0 whose xl knows no domain using the image; the image's folder is /srv/xen on the page. */
-function host(dir: string, args: string[], root?: string): Prepared {
+/** A dom0 whose xl knows no domain using the image (or `running` it); the image's folder is /srv/xen on the page. */
+function host(dir: string, args: string[], root?: string, running?: string): Prepared {
   const sim = path.join(dir, 'sim');
   mkdirSync(sim);
-  seedXl(sim, {});
+  // The simulator takes a domain's uuid (xl list -l shows it): a fixed one keeps the record the same.
+  const vm01 = { name: 'vm01', uuid: '7b5b4c1e-1d2a-4c38-9a57-3e0f3c1a2b01', type: 'pv' as const };
+  seedXl(sim, running ? { domains: [{ ...vm01, disks: [{ vdev: 'xvda', target: running }] }] } : {});
   return {
     args: root ? ['--root', root, ...args] : args,
     sim,
@@ -150,6 +152,18 @@ export const PYGRUB_FIX: Scenario[] = [
         ['/srv/xen/vm01.img', '--strategy', 'pvgrub', '--domain-config', '/etc/xen/vm01.cfg', '--yes'],
         root,
       );
+    },
+  },
+  {
+    playbook: 'pygrub-fix',
+    id: 'in-use',
+    label: 'the guest still running (refused)',
+    exitCode: 3,
+    async prepare(dir) {
+      const img = path.join(dir, 'srv/xen/vm01.img');
+      mkdirSync(path.dirname(img), { recursive: true });
+      await incidentImage(img);
+      return host(dir, [img, '--yes'], undefined, img);
     },
   },
   {
