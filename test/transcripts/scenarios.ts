@@ -42,8 +42,22 @@ export interface LabProof {
   proves: 'commands' | 'result';
 }
 
-const labSteps = (file: string, proves: LabProof['proves'], ids: string[]): Record<string, LabProof> =>
-  Object.fromEntries(ids.map((id) => [id, { file, proves }]));
+/** The steps a lab file runs. */
+const labSteps = (file: string, proves: LabProof['proves'], ids: string[]) =>
+  Object.fromEntries(ids.map((id) => [id, { file, proves }])) as Record<string, LabProof>;
+
+/** What the lab file must say for the step to run there (an option it passes). */
+export const LAB_EVIDENCE: Record<string, Record<string, string>> = {
+  'xen-qos': {
+    'cpu-scheduler': "'--cpu-weight'",
+    vcpus: "'--vcpus'",
+    memory: "'--memory'",
+    'vif-rate': "'--rate'",
+    persist: "'--persist'",
+  },
+  'windows-hvm': { start: "'--start'" },
+  'pygrub-fix': { 'rewrite-config': "'--yes'", 'switch-to-pvgrub': "'pvgrub'" },
+};
 
 /** Steps a lab test also ran against the real Xen 4.17, by playbook (the tests named run them). */
 export const LAB: Record<string, Record<string, LabProof>> = {

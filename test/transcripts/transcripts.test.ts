@@ -11,7 +11,7 @@ import { describePlaybook, listPlaybooks } from '../../src/site/playbooks.js';
 import { readTranscript, transcriptFile, type Transcript } from '../../src/site/transcript.js';
 import { record } from './record.js';
 import { existsSync, readFileSync } from 'node:fs';
-import { LAB, PARTIAL, SCENARIOS, UNRECORDED } from './scenarios.js';
+import { LAB, LAB_EVIDENCE, PARTIAL, SCENARIOS, UNRECORDED } from './scenarios.js';
 import { ROOT } from '../helpers/playbook.js';
 import { tool } from '../helpers/tools.js';
 
@@ -67,10 +67,12 @@ describe.each(listPlaybooks())('%s', (name) => {
     for (const id of Object.keys({ ...LAB[name], ...PARTIAL[name] })) expect(steps, `names ${id}`).toContain(id);
   });
 
-  it('names lab tests that run this playbook', () => {
-    for (const { file } of Object.values(LAB[name] ?? {})) {
+  it('names lab tests that run this playbook, with the options the steps named need', () => {
+    for (const [id, { file }] of Object.entries(LAB[name] ?? {})) {
       const f = path.join(ROOT, file);
       expect(existsSync(f), file).toBe(true);
+      const needs = LAB_EVIDENCE[name]?.[id];
+      if (needs) expect(readFileSync(f, 'utf8'), `${file} runs ${id}`).toContain(needs);
       expect(readFileSync(f, 'utf8'), file).toMatch(
         new RegExp(`runPlaybook\\('${name}'|${name === 'windows-hvm' ? 'windowsHvm\\(' : '$^'}`),
       );
