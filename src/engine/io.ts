@@ -12,6 +12,16 @@ export interface CommandRecord {
   exitCode: number | null;
   stdout: string;
   stderr: string;
+  /** What the command read on its standard input, when it was given text. */
+  input?: string;
+  /** The id of the step that ran it; absent before the first step (options checked against the host). */
+  step?: string;
+  /**
+   * Set when the run did not start this command but read or changed a file through its transport:
+   * `command` is then the command that does the same (`cat`, `ls -A1`, `cp -p`, `mv`…), as the ssh
+   * transport runs it. A write's content is the step's diff; a secret's content is never told.
+   */
+  file?: 'read' | 'write';
 }
 
 /** Where a run's text goes and comes from: the process's own streams, or a caller's (in-process runs). */

@@ -2,18 +2,10 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { spinner } from 'zx';
 import { templateToArgv, formatCommand } from './command.js';
-import {
-  AFTER_A_FAILURE,
-  CommandError,
-  EXIT,
-  EXIT_CODES,
-  PlaybookError,
-  StepError,
-  UsageError,
-  type ExitCode,
-} from './errors.js';
+import { AFTER_A_FAILURE, EXIT, EXIT_CODES, PlaybookError, StepError, UsageError, type ExitCode } from './errors.js';
 import { applyEdit, planEdit, type FileEdit } from './files.js';
 import { currentIo, processIo, withIo, type Io } from './io.js';
+import { recordedTransport } from './recorded.js';
 import {
   COMMON_OPTIONS,
   formatOptionTable,
@@ -512,7 +504,8 @@ async function runPlaybook<O extends OptionSpecs, S extends object>(
     } else {
       transport = new LocalTransport(observe);
     }
-    const host = io.onCommand ? recorded(transport, io.onCommand) : transport;
+    let running: string | undefined;
+    const host = io.onCommand ? recordedTransport(transport, io.onCommand, () => running) : transport;
     const yes = common.yes;
 
     const log: Logger = {
@@ -567,6 +560,7 @@ async function runPlaybook<O extends OptionSpecs, S extends object>(
     for (const [index, s] of spec.steps.entries()) {
       const outcome: StepOutcome = { id: s.id, title: s.title, status: 'not-run', message: '' };
       outcomes.push(outcome);
+      running = s.id;
       const tag = `[${index + 1}/${spec.steps.length}] ${s.title}`;
       try {
         const when = s.when ? await s.when(ctx) : true;
@@ -627,6 +621,7 @@ async function runPlaybook<O extends OptionSpecs, S extends object>(
         throw new StepError(`${s.title}: ${(e as Error).message}`);
       }
     }
+    running = undefined;
     if (spec.finish) await spec.finish(ctx, outcomes);
     const changed = outcomes.filter((o) => o.status === 'changed').length;
     const would = outcomes.filter((o) => o.status === 'would-change').length;
@@ -750,39 +745,4 @@ export async function progress<T>(title: string, fn: () => Promise<T>): Promise<
     clearTimeout(timer);
     if (announced) io.err(`  … ${title}: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   }
-}
-
-/**
- * The transport as the run's steps see it: each command they run is told to `onCommand` once it
- * ended. The transport's own work (reading and writing files) is not: it is shown as diffs.
- */
-function recorded(transport: Transport, onCommand: NonNullable<Io['onCommand']>): Transport {
-  return new Proxy(transport, {
-    get(target, prop) {
-      if (prop === 'exec') {
-        return async (argv: readonly string[], opts?: RunOptions) => {
-          const tell = (exitCode: number | null, stdout: string, stderr: string) =>
-            onCommand({
-              transport: target.kind,
-              host: target.label,
-              argv: [...argv],
-              command: formatCommand(argv),
-              exitCode,
-              stdout,
-              stderr,
-            });
-          try {
-            const r = await target.exec(argv, opts);
-            tell(r.exitCode, r.stdout, r.stderr);
-            return r;
-          } catch (e) {
-            if (e instanceof CommandError) tell(e.exitCodeOfCommand, e.stdout, e.stderr);
-            throw e;
-          }
-        };
-      }
-      const v: unknown = Reflect.get(target, prop, target);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
 }
