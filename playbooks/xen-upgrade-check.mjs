@@ -225,4 +225,5 @@ tell are named in a warning), 1 when one or more will not start, 2 for bad input
   ],
 });
 
+export default playbook;
 await playbook.run();

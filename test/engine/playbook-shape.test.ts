@@ -35,4 +35,9 @@ describe('the playbook files', () => {
     // The accessor helpers the steps needed before: found(ctx), facts(ctx), options(ctx).
     expect(text).not.toMatch(/=\s*\(ctx\)\s*=>\s*\/\*\*\s*@type/);
   });
+
+  it.each(PLAYBOOKS)('%s exports its playbook, so runPlaybookFile can run it in-process', (file) => {
+    const text = readFileSync(path.join(DIR, file), 'utf8');
+    expect(text).toMatch(/^export default playbook;\nawait playbook\.run\(\);\n$/m);
+  });
 });

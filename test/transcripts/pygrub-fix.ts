@@ -51,7 +51,7 @@ function host(dir: string, args: string[], root?: string, running?: string): Pre
  * What e2fsprogs prints that differs from one build of the image (mke2fs: a random UUID and hash
  * seed, the time) or one run (debugfs writes the times of the rewrite) to the next.
  */
-const E2FS_VARY = [
+export const E2FS_VARY = [
   {
     command: /^(debugfs|e2fsck) /,
     output:

@@ -4,12 +4,14 @@ import { PYGRUB_FIX } from './pygrub-fix.js';
 import { WINDOWS_HVM } from './windows-hvm.js';
 import { XCP_INSTALL } from './xcp-install.js';
 import { XEN_QOS } from './xen-qos.js';
+import { XEN_UPGRADE_CHECK } from './xen-upgrade-check.js';
 
 export const SCENARIOS: Record<string, Scenario[]> = {
   'pygrub-fix': PYGRUB_FIX,
   'windows-hvm': WINDOWS_HVM,
   'xcp-install': XCP_INSTALL,
   'xen-qos': XEN_QOS,
+  'xen-upgrade-check': XEN_UPGRADE_CHECK,
 };
 
 /** Steps no scenario here runs, and why: the page says so instead of showing commands. */
