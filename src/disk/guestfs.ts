@@ -19,6 +19,7 @@ import { RootTransport } from '../engine/index.js';
 import { GuestFsError, checkGuestPath } from './guestfs-error.js';
 import { recoverInterrupted, removeGuestFile, replaceGuestFile, tempName } from './image-write.js';
 import type { Recovery } from './undo.js';
+import type { DiskHost } from './host-io.js';
 
 export interface GuestStat {
   type: 'file' | 'dir' | 'symlink' | 'other';
@@ -67,6 +68,8 @@ export class DebugfsFs implements GuestFs {
     readonly offset: number,
     /** Where undo records of writes into block devices are kept (default /var/lib/xen-runbooks/undo). */
     readonly stateDir?: string,
+    /** The host the image is on, when it is not this machine (commands already go there through `$`). */
+    readonly host?: DiskHost,
   ) {
     if (image.includes('?')) throw new GuestFsError(`debugfs cannot open a path containing '?': ${image}`, 'bad-path');
     this.device = `${path.resolve(image)}?offset=${offset}`;
