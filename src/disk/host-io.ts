@@ -179,11 +179,6 @@ export async function scratchDir(h: DiskHost, prefix: string): Promise<{ dir: st
   };
 }
 
-/** A file written whole (temporary file and rename in its directory), mode 0600 when new. */
-export async function putFile(h: DiskHost, file: string, data: Buffer | string): Promise<void> {
-  await h.writeFileAtomic(file, data, { mode: 0o600 });
-}
-
 /** Make sure what was renamed into `dir` reaches the disk (the directory synced; over ssh, sync). */
 export async function syncDirectory(h: DiskHost, dir: string): Promise<void> {
   if (!isRemote(h)) {
@@ -214,4 +209,38 @@ export async function existing(h: DiskHost, paths: readonly string[]): Promise<S
   ]);
   const said = r.stdout.split('\n');
   return new Set(paths.filter((_, i) => said[i] === 'y'));
+}
+
+/** A file's bytes, then the file removed (one round trip over ssh). */
+export async function takeFile(h: DiskHost, file: string): Promise<Buffer> {
+  if (!isRemote(h)) {
+    const b = await fsp.readFile(file);
+    await fsp.rm(file, { force: true });
+    return b;
+  }
+  return (await h.exec(['sh', '-c', 'cat -- "$1" && rm -f -- "$1"', 'sh', file])).bytes;
+}
+
+/** scratchDir with one file `name` holding `data` in it (mode 0600), in one round trip over ssh. */
+export async function scratchWith(
+  h: DiskHost,
+  prefix: string,
+  name: string,
+  data: Buffer,
+): Promise<{ dir: string; remove(): Promise<void> }> {
+  if (!isRemote(h)) {
+    const s = await scratchDir(h, prefix);
+    await fsp.writeFile(path.join(s.dir, name), data, { mode: 0o600 });
+    return s;
+  }
+  const script = 'umask 077; d=$(mktemp -d "${TMPDIR:-/tmp}/$1XXXXXXXX") && cat > "$d/$2" && echo "$d"';
+  const r = await h.exec(['sh', '-c', script, 'sh', prefix, name], { input: data });
+  const dir = r.stdout.trim();
+  if (!dir.startsWith('/')) throw new GuestFsError(`mktemp -d on ${h.label} printed ${JSON.stringify(r.stdout)}`, 'io');
+  return {
+    dir,
+    async remove() {
+      await h.exec(['rm', '-rf', '--', dir], { nothrow: true });
+    },
+  };
 }

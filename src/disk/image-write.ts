@@ -17,7 +17,7 @@ import path from 'node:path';
 import type { CommandFn } from '../engine/index.js';
 import { DebugfsSession, dq } from './debugfs-session.js';
 import { GuestFsError, checkGuestPath } from './guestfs-error.js';
-import { assertWritable, diskHost, putFile, scratchDir, statFollow, type DiskHost } from './host-io.js';
+import { assertWritable, diskHost, scratchWith, statFollow, takeFile, type DiskHost } from './host-io.js';
 import {
   clearUndo,
   readSuperblock,
@@ -65,10 +65,18 @@ function checkName(n: string): string {
 /** The temporary name the new contents are written under (fixed: an interrupted run's is found). */
 export const tempName = (name: string) => `.${name}.xr-new`;
 
+/** Whether an image is a block device, asked once per host and path (one round trip over ssh). */
+const blockDevice = new Map<string, boolean>();
+
 export async function undoPlaceOf(t: WriteTarget): Promise<UndoPlace> {
-  const st = await statFollow(diskHost(t.host), t.image);
-  if (!st) throw new GuestFsError(`${t.image} does not exist`, 'open');
-  return undoPlace(t.image, t.offset, st.type === 'block', t.stateDir);
+  const key = `${diskHost(t.host).label}\0${t.image}`;
+  let isBlock = blockDevice.get(key);
+  if (isBlock === undefined) {
+    const st = await statFollow(diskHost(t.host), t.image);
+    if (!st) throw new GuestFsError(`${t.image} does not exist`, 'open');
+    blockDevice.set(key, (isBlock = st.type === 'block'));
+  }
+  return undoPlace(t.image, t.offset, isBlock, t.stateDir);
 }
 
 /**
@@ -87,8 +95,7 @@ async function readBack(
     for (const [i, e] of expect.entries()) {
       const out = path.posix.join(host, `back-${i}`);
       await s.run(`dump ${dq(checkGuestPath(e.guest))} ${dq(out)}`);
-      const got = await h.readFile(out);
-      await h.remove(out);
+      const got = await takeFile(h, out);
       if (!got.equals(e.data))
         throw new GuestFsError(
           `${e.guest} does not read back as written (${got.length} of ${e.data.length} bytes)`,
@@ -307,11 +314,11 @@ export async function replaceGuestFile(
 ): Promise<string | undefined> {
   const pl = await plan(t, p, data, opts.backup);
   const tmpPath = path.posix.join(pl.dir, pl.tmp);
-  const scratch = await scratchDir(diskHost(t.host), 'xr-debugfs-');
+  // A private directory on the host with the new contents in it, as `new`.
+  const scratch = await scratchWith(diskHost(t.host), 'xr-debugfs-', 'new', data);
   const host = scratch.dir;
   try {
     const newFile = path.posix.join(host, 'new');
-    await putFile(diskHost(t.host), newFile, data);
     await underUndo(
       t,
       `replace ${p}`,

@@ -10,13 +10,14 @@
  *   mounted (/proc/self/mountinfo, its major:minor field) or held by device-mapper or md
  *   (/sys/dev/block/MAJ:MIN/holders). A running domain's blkback shows in `xl list -l`.
  */
-import type { CommandFn } from '../engine/index.js';
 import type { DiskHost } from './host-io.js';
 import { parseStatLine, type HostFileInfo } from './host-io.js';
 import { diskTargetPath, parseXlListLong, parseXmListLong, type DomainUse } from './inuse.js';
 
 const SNAPSHOT = [
   'img=$1',
+  // The toolstacks' running domains, each tool's exit status after its output (127: not installed).
+  'for t in xl xm; do echo "==$t"; if command -v $t >/dev/null 2>&1; then $t list -l 2>/dev/null; echo "==rc $?"; else echo "==rc 127"; fi; done',
   'echo "==fds"; stat -L -c "%n|%f|%s|%d|%i|%t|%T" -- /proc/[0-9]*/fd/* 2>/dev/null',
   'echo "==locks"; cat /proc/locks 2>/dev/null',
   'echo "==stat"; cat /proc/[0-9]*/stat 2>/dev/null',
@@ -41,13 +42,22 @@ export interface ProcSnapshot {
   /** The major:minor of every mounted filesystem's device. */
   mounted: Set<string>;
   holders: string[];
+  /** What `xl list -l` and `xm list -l` printed, and their exit status. */
+  toolstacks: { tool: 'xl' | 'xm'; out: string; code: number }[];
 }
 
 function sections(out: string): Map<string, string[]> {
   const map = new Map<string, string[]>();
   let cur: string[] | undefined;
+  let last = '';
   for (const line of out.split('\n')) {
+    const rc = /^==rc (\d+)$/.exec(line);
+    if (rc) {
+      map.set(`${last}:rc`, [rc[1] as string]);
+      continue;
+    }
     const m = /^==(\w+)$/.exec(line);
+    if (m) last = m[1] as string;
     if (m) map.set(m[1] as string, (cur = []));
     else if (cur && line) cur.push(line);
   }
@@ -92,7 +102,12 @@ export function parseSnapshot(out: string): ProcSnapshot {
     const f = line.split(' ');
     if (f[2]) mounted.add(f[2]);
   }
-  return { fds, locks, procs, loops, mounted, holders: s.get('holders') ?? [] };
+  const toolstacks = (['xl', 'xm'] as const).map((tool) => ({
+    tool,
+    out: (s.get(tool) ?? []).join('\n'),
+    code: Number(s.get(`${tool}:rc`)?.[0] ?? 127),
+  }));
+  return { fds, locks, procs, loops, mounted, holders: s.get('holders') ?? [], toolstacks };
 }
 
 /** `major:minor` (decimal) of a st_dev given in decimal: Linux's encoding (glibc gnu_dev_major/minor). */
@@ -156,28 +171,27 @@ export async function statMany(host: DiskHost, paths: readonly string[]): Promis
   return paths.map((_, i) => parseStatLine(lines[i] ?? ''));
 }
 
-/** Running domains whose disks are this image (xl and xm run on the host through `$`). */
+/** Running domains whose disks are this image, from the toolstacks' answers in the snapshot. */
 export async function remoteDomainsUsing(
-  $: CommandFn,
+  snap: ProcSnapshot,
   host: DiskHost,
   image: string,
   id: HostFileInfo,
 ): Promise<{ uses: DomainUse[]; notes: string[] }> {
   const uses: DomainUse[] = [];
   const notes: string[] = [];
-  for (const tool of ['xl', 'xm'] as const) {
-    const r = await $({ nothrow: true })`${tool} list -l`;
-    if (r.exitCode === 127) {
+  for (const { tool, out, code } of snap.toolstacks) {
+    if (code === 127) {
       notes.push(`${tool}: not installed`);
       continue;
     }
-    if (!r.ok) {
-      notes.push(`${tool} list -l failed (no hypervisor or toolstack here?): ${r.stderr.trim().split('\n')[0] ?? ''}`);
+    if (code !== 0) {
+      notes.push(`${tool} list -l failed (exit ${code}): no hypervisor or toolstack here?`);
       continue;
     }
     let doms: { domain: string; targets: string[] }[];
     try {
-      doms = tool === 'xl' ? parseXlListLong(r.stdout || '[]') : parseXmListLong(r.stdout);
+      doms = tool === 'xl' ? parseXlListLong(out || '[]') : parseXmListLong(out);
     } catch (e) {
       notes.push(`${tool} list -l printed something unexpected: ${(e as Error).message}`);
       continue;
@@ -196,15 +210,15 @@ export async function remoteDomainsUsing(
 
 /** Everything on the host that uses the image, and what could not be asked. */
 export async function remoteImageUsers(
-  $: CommandFn,
   host: DiskHost,
   image: string,
   id: HostFileInfo,
 ): Promise<{ users: string[]; notes: string[] }> {
-  const { uses, notes } = await remoteDomainsUsing($, host, image, id);
-  const users = uses.map((u) => `domain ${u.domain} has it as a disk (${u.tool} list -l: ${u.target})`);
   const r = await host.exec(['sh', '-c', SNAPSHOT, 'sh', image, id.rdev ?? ''], { nothrow: true });
-  users.push(...usersIn(parseSnapshot(r.stdout), id));
+  const snap = parseSnapshot(r.stdout);
+  const { uses, notes } = await remoteDomainsUsing(snap, host, image, id);
+  const users = uses.map((u) => `domain ${u.domain} has it as a disk (${u.tool} list -l: ${u.target})`);
+  users.push(...usersIn(snap, id));
   if (id.rdev)
     notes.push('over ssh the exclusive-open test of a block device is read from mountinfo and holders instead');
   return { users, notes };

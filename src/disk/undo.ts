@@ -21,7 +21,7 @@
 import path from 'node:path';
 import type { CommandFn } from '../engine/index.js';
 import { GuestFsError } from './guestfs-error.js';
-import { diskHost, existing, readBytesAt, syncDirectory, writeBytesAt, type DiskHost } from './host-io.js';
+import { diskHost, existing, isRemote, readBytesAt, syncDirectory, writeBytesAt, type DiskHost } from './host-io.js';
 
 export interface UndoPlace {
   /** Whose records they are (JSON). */
@@ -80,6 +80,13 @@ export function parseSuperIdentity(stats: string): SuperIdentity {
 /** Write the intent file (synced, with its directory) before debugfs -z starts. */
 export async function writeIntent(place: UndoPlace, intent: Intent, host?: DiskHost): Promise<void> {
   const h = diskHost(host);
+  if (isRemote(h)) {
+    // One round trip: the directory, the file written aside and synced, renamed, synced again.
+    const script =
+      'umask 077; mkdir -p -- "$(dirname -- "$1")" && cat > "$1.new" && sync && mv -f -- "$1.new" "$1" && sync';
+    await h.exec(['sh', '-c', script, 'sh', place.intent], { input: `${JSON.stringify(intent, null, 2)}\n` });
+    return;
+  }
   await h.mkdir(path.posix.dirname(place.intent));
   await h.writeFileAtomic(place.intent, `${JSON.stringify(intent, null, 2)}\n`, { mode: 0o600 });
   await syncDirectory(h, path.posix.dirname(place.intent));
@@ -114,6 +121,11 @@ async function records(
 /** Drop the records once the write they cover is complete (or rolled back): records first. */
 export async function clearUndo(place: UndoPlace, sessions = 8, host?: DiskHost): Promise<void> {
   const h = diskHost(host);
+  if (isRemote(h)) {
+    const files = [...Array(sessions).keys()].map((i) => place.record(sessions - i));
+    await h.exec(['sh', '-c', 'rm -f -- "$@" && sync', 'sh', ...files, `${place.intent}.new`, place.intent]);
+    return;
+  }
   for (const r of await records(place, sessions, h)) await h.remove(r.file);
   await h.remove(`${place.intent}.new`);
   await h.remove(place.intent);

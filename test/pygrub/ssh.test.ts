@@ -6,7 +6,7 @@
  * lock is a flock on the dom0, the backups and the undo records are written beside the image.
  * The oracles are the same as the local tests': Xen's own pygrub -l, e2fsck -fn, the bytes.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -30,6 +30,12 @@ import {
 import { e2fsck, guestFile, pygrubList } from './oracles.js';
 
 const P1 = 1048576;
+/**
+ * Each command over ssh is a process and a round trip: a run costs seconds more than here, and
+ * on a loaded machine tens of seconds. These tests wait for it rather than fail on the clock.
+ */
+const SLOW_RUN = { timeoutMs: 600_000 };
+vi.setConfig({ testTimeout: 900_000 });
 let dir: string;
 let sim: string;
 let sshd: Sshd;
@@ -62,7 +68,7 @@ describe('the incident image, repaired from a workstation', () => {
     const before = imageHash(img);
     const files = readdirSync(dir);
 
-    const dry = await runPlaybook('pygrub-fix', [img, ...ssh, '--dry-run', '--json']);
+    const dry = await runPlaybook('pygrub-fix', [img, ...ssh, '--dry-run', '--json'], SLOW_RUN);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.json.host).toBe(`ssh ${sshd.destination}`);
     expect(steps(dry)['rewrite-config']).toBe('would-change');
@@ -70,7 +76,7 @@ describe('the incident image, repaired from a workstation', () => {
     expect(imageHash(img)).toBe(before);
     expect(readdirSync(dir)).toEqual(files);
 
-    const r = await runPlaybook('pygrub-fix', [img, ...ssh, '--yes', '--json']);
+    const r = await runPlaybook('pygrub-fix', [img, ...ssh, '--yes', '--json'], SLOW_RUN);
     expect(r.code, r.stderr).toBe(0);
     expect(steps(r)['rewrite-config']).toBe('changed');
     expect(steps(r).verify).toBe('ok');
@@ -90,7 +96,7 @@ describe('the incident image, repaired from a workstation', () => {
     expect(readdirSync(dir)).toEqual(files);
 
     const fixed = imageHash(img);
-    const again = await runPlaybook('pygrub-fix', [img, ...ssh, '--yes', '--json']);
+    const again = await runPlaybook('pygrub-fix', [img, ...ssh, '--yes', '--json'], SLOW_RUN);
     expect(again.code, again.stderr).toBe(0);
     expect(Object.values(steps(again))).not.toContain('changed');
     expect(imageHash(img)).toBe(fixed);
@@ -107,7 +113,7 @@ describe('the incident image, repaired from a workstation', () => {
     });
     try {
       await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
-      const r = await runPlaybook('pygrub-fix', [img, ...ssh, '--yes']);
+      const r = await runPlaybook('pygrub-fix', [img, ...ssh, '--yes'], SLOW_RUN);
       expect(r.code).toBe(3);
       expect(r.stderr).toMatch(new RegExp(`process ${holder.pid} \\(sleep\\) has it open`));
     } finally {
@@ -117,7 +123,7 @@ describe('the incident image, repaired from a workstation', () => {
     seedXl(domSim, { domains: [{ name: 'vm07', type: 'pv', disks: [{ vdev: 'xvda', target: link }] }] });
     writeFileSync(path.join(sim, 'xl.json'), readFileSync(path.join(domSim, 'xl.json')));
     try {
-      const r = await runPlaybook('pygrub-fix', [img, ...ssh, '--yes']);
+      const r = await runPlaybook('pygrub-fix', [img, ...ssh, '--yes'], SLOW_RUN);
       expect(r.code).toBe(3);
       expect(r.stderr).toMatch(/domain vm07 has it as a disk \(xl list -l/);
     } finally {
@@ -128,13 +134,17 @@ describe('the incident image, repaired from a workstation', () => {
   });
 
   it('bad input over ssh is exit 2: a relative image path, --backend mount, a missing image', async () => {
-    const rel = await runPlaybook('pygrub-fix', ['vm01.img', ...ssh, '--dry-run']);
+    const rel = await runPlaybook('pygrub-fix', ['vm01.img', ...ssh, '--dry-run'], SLOW_RUN);
     expect(rel.code).toBe(2);
     expect(rel.stderr).toMatch(/with --host, give the image's absolute path on the host/);
-    const mount = await runPlaybook('pygrub-fix', [path.join(dir, 'x.img'), ...ssh, '--backend', 'mount', '--dry-run']);
+    const mount = await runPlaybook(
+      'pygrub-fix',
+      [path.join(dir, 'x.img'), ...ssh, '--backend', 'mount', '--dry-run'],
+      SLOW_RUN,
+    );
     expect(mount.code).toBe(2);
     expect(mount.stderr).toMatch(/--backend mount runs only on the host itself/);
-    const none = await runPlaybook('pygrub-fix', [path.join(dir, 'none.img'), ...ssh, '--dry-run']);
+    const none = await runPlaybook('pygrub-fix', [path.join(dir, 'none.img'), ...ssh, '--dry-run'], SLOW_RUN);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/none\.img: no such file or device on ssh /);
   });
@@ -171,7 +181,7 @@ describe('the other ways out, over ssh', () => {
       ],
     });
     const mbr = readFileSync(img).subarray(0, 512);
-    const r = await runPlaybook('pygrub-fix', [img, ...ssh, '--strategy', 'activate', '--yes', '--json']);
+    const r = await runPlaybook('pygrub-fix', [img, ...ssh, '--strategy', 'activate', '--yes', '--json'], SLOW_RUN);
     expect(r.code, r.stderr).toBe(0);
     expect(steps(r)['set-active-partition']).toBe('changed');
     const table = await sfdiskJson(img);
@@ -182,7 +192,11 @@ describe('the other ways out, over ssh', () => {
     expect(guestFile(img, P2, '/grub/grub.cfg')?.toString()).toBe(CFG('(hd0,1)'));
     expect(e2fsck(img, P2).clean).toBe(true);
 
-    const back = await runPlaybook('pygrub-fix', [img, ...ssh, '--strategy', 'activate', '--restore', '--yes']);
+    const back = await runPlaybook(
+      'pygrub-fix',
+      [img, ...ssh, '--strategy', 'activate', '--restore', '--yes'],
+      SLOW_RUN,
+    );
     expect(back.code, back.stderr).toBe(0);
     expect(readFileSync(img).subarray(0, 512)).toEqual(mbr);
     expect(existsSync(`${img}.mbr.orig`)).toBe(false);
@@ -211,7 +225,7 @@ describe('the other ways out, over ssh', () => {
     writeFileSync(cfgFile, cfg);
     const before = imageHash(img);
     const args = [img, ...ssh, '--xen-version', '4.17', '--strategy', 'offset', '--domain-config', cfgFile];
-    const r = await runPlaybook('pygrub-fix', [...args, '--yes', '--json']);
+    const r = await runPlaybook('pygrub-fix', [...args, '--yes', '--json'], SLOW_RUN);
     expect(r.code, r.stderr).toBe(0);
     const written = readFileSync(cfgFile, 'utf8');
     expect(written).toContain(`bootloader_args = ['--offset=${P5}']`);
@@ -228,16 +242,11 @@ describe('the other ways out, over ssh', () => {
     const cfgFile = path.join(dir, 'vm-pv.cfg');
     const cfg = `name = "vm01"\nbootloader = "/usr/bin/pygrub"\ndisk = [ "file:${img},xvda,w" ]\n`;
     writeFileSync(cfgFile, cfg);
-    const r = await runPlaybook('pygrub-fix', [
-      img,
-      ...ssh,
-      '--strategy',
-      'pvgrub',
-      '--domain-config',
-      cfgFile,
-      '--yes',
-      '--json',
-    ]);
+    const r = await runPlaybook(
+      'pygrub-fix',
+      [img, ...ssh, '--strategy', 'pvgrub', '--domain-config', cfgFile, '--yes', '--json'],
+      SLOW_RUN,
+    );
     expect(r.code, r.stderr).toBe(0);
     // grub-xen-host is installed on this dom0 (scripts/ensure-tools.mjs).
     expect(r.json.data.pvgrub).toMatchObject({ flavour: 'pvgrub2', kernel: '/usr/lib/grub-xen/grub-x86_64-xen.bin' });

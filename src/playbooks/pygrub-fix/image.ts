@@ -53,7 +53,7 @@ export async function imageUsers(
   if (host && isRemote(host)) {
     const id = await statFollow(host, image);
     if (!id) throw usage(`${image}: no such file or device on ${host.label}`);
-    return remoteImageUsers($, host, image, id);
+    return remoteImageUsers(host, image, id);
   }
   const users: string[] = [];
   const { uses, notes } = await domainsUsing($, image);

@@ -81,12 +81,13 @@ export async function hostPygrub(
 ): Promise<HostPygrub> {
   // --strategy offset: the domain config passes --offset=N to pygrub; so does this check.
   const offset = strategy === 'offset' ? boot.offset : undefined;
-  const where = await $({ nothrow: true })`sh -c ${PYGRUB_PLACES}`;
-  const pygrub = where.stdout.split('\n').find((l) => l.startsWith('/')) ?? null;
+  // One round trip: the first pygrub found says its path, then lists (exit 127: none found).
+  const script = `p=$({ ${PYGRUB_PLACES}; } | grep -m1 '^/') || exit 127; echo "pygrub: $p"; exec "$p" "$@"`;
+  const args = ['-l', '-n', ...(offset !== undefined ? [`--offset=${offset}`] : []), image];
+  const r = await $({ nothrow: true, timeoutMs: 60_000 })`sh -c ${script} sh ${args}`;
+  const pygrub = /^pygrub: (\/.*)$/m.exec(r.stdout)?.[1] ?? null;
   if (!pygrub)
     return { pygrub, titles: [], ok: false, detail: "the host has no pygrub (Xen's tools are not installed)" };
-  const args = ['-l', '-n', ...(offset !== undefined ? [`--offset=${offset}`] : []), image];
-  const r = await $({ nothrow: true, timeoutMs: 60_000 })`${pygrub} ${args}`;
   const titles = [...r.stdout.matchAll(/^title: (.*)$/gm)].map((m) => m[1] as string);
   const ok = r.exitCode === 0 && titles.length > 0;
   const err = r.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${r.exitCode}`;
