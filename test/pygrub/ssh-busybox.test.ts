@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { runPlaybook } from '../helpers/playbook.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
@@ -29,7 +29,8 @@ let ssh: string[];
 
 /** Put a tool of this machine into the dom0's PATH. */
 function give(name: string): void {
-  const found = execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim();
+  const found = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'].map((d) => path.join(d, name)).find((f) => existsSync(f));
+  if (!found) throw new Error(`${name} is not installed: run 'node scripts/ensure-tools.mjs' as root`);
   rmSync(path.join(bin, name), { force: true });
   symlinkSync(found, path.join(bin, name));
 }
@@ -43,6 +44,9 @@ beforeAll(async () => {
   for (const applet of execFileSync(busybox, ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean))
     symlinkSync(busybox, path.join(bin, applet));
   for (const t of ['debugfs', 'e2fsck', 'e2undo']) give(t);
+  // Not for pygrub-fix: sshd runs root's login shell, bash, whose ~/.bashrc on this machine runs
+  // `#!/usr/bin/env bash` scripts (pyenv) and would print an error into every command's stderr.
+  give('bash');
   sshd = await startSshd({ env: { PATH: bin } });
   ssh = ['--host', sshd.destination, '--ssh-config', sshd.configFile];
 });
