@@ -43,6 +43,11 @@ export interface GuestFs {
   /** A regular file's bytes; refuses anything larger than `limit`. */
   readFile(p: string, limit: number): Promise<Buffer>;
   /**
+   * The first `bytes` of a regular file the caller has already stat'ed (a kernel's header): over
+   * ssh only those bytes cross the connection, not the whole kernel.
+   */
+  readHead?(p: string, bytes: number): Promise<Buffer>;
+  /**
    * Replace a regular file's contents, keeping its mode and owner: the new contents go to a new
    * file first, then take the old one's name. With `backup`, `FILE.orig` is made first unless it
    * exists. Returns the backup's path when one was made.
@@ -172,6 +177,13 @@ export class DebugfsFs implements GuestFs {
         'io',
       );
     }
+    return r.bytes;
+  }
+
+  async readHead(p: string, bytes: number): Promise<Buffer> {
+    // head closes the pipe once it has its bytes; debugfs then stops on SIGPIPE (its status is not the pipeline's).
+    const script = 'debugfs -c -R "$1" "$2" 2>/dev/null | head -c "$3"';
+    const r = await this.$`sh -c ${script} sh ${`cat ${q(p)}`} ${this.device} ${bytes}`;
     return r.bytes;
   }
 

@@ -368,7 +368,9 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
         exists = st?.type === 'file';
         checked.set(p, exists);
         if (exists && what === 'kernel' && st && st.size <= KERNEL_READ_LIMIT) {
-          const head = (await input.fs.readFile(p, KERNEL_READ_LIMIT)).subarray(0, KERNEL_HEAD_BYTES);
+          const head = input.fs.readHead
+            ? await input.fs.readHead(p, KERNEL_HEAD_BYTES)
+            : (await input.fs.readFile(p, KERNEL_READ_LIMIT)).subarray(0, KERNEL_HEAD_BYTES);
           const k = detectKernel(head);
           const since = COMPRESSION_SINCE[k.compression];
           if (since && versionBelow(v, since)) {
