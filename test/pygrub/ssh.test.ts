@@ -7,7 +7,7 @@
  * The oracles are the same as the local tests': Xen's own pygrub -l, e2fsck -fn, the bytes.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bootloaderArgs } from 'xen-runbooks/grub';
@@ -42,7 +42,7 @@ let sshd: Sshd;
 let ssh: string[];
 
 beforeAll(async () => {
-  for (const t of ['sfdisk', 'mke2fs', 'debugfs', 'e2fsck', 'pygrub', 'sshd'] as const) tool(t);
+  for (const t of ['sfdisk', 'mke2fs', 'debugfs', 'e2fsck', 'pygrub', 'sshd', 'losetup'] as const) tool(t);
   dir = tempDir('xr-pygrub-ssh-');
   sim = path.join(dir, 'sim');
   mkdirSync(sim);
@@ -131,6 +131,24 @@ describe('the incident image, repaired from a workstation', () => {
       rmSync(link);
     }
     expect(imageHash(img)).toBe(before);
+  });
+
+  it('a block device on the dom0 (a loop device): its size read from /sys over ssh, the same rewrite planned', async () => {
+    const img = path.join(dir, 'blk.img');
+    await incidentImage(img, { bytes: 2 * GiB });
+    const loop = execFileSync(tool('losetup'), ['--find', '--show', img], { encoding: 'utf8' }).trim();
+    try {
+      const before = imageHash(img);
+      const r = await runPlaybook('pygrub-fix', [loop, ...ssh, '--dry-run', '--json'], SLOW_RUN);
+      expect(r.code, r.stderr).toBe(0);
+      expect(steps(r)['check-image']).toBe('ok');
+      expect(r.json.data.table.diskSize).toBe(2 * GiB);
+      expect(r.json.data.boot).toMatchObject({ partition: 1, offset: P1, config: '/grub/grub.cfg' });
+      expect(steps(r)['rewrite-config']).toBe('would-change');
+      expect(imageHash(img)).toBe(before);
+    } finally {
+      execFileSync(tool('losetup'), ['--detach', loop]);
+    }
   });
 
   it('bad input over ssh is exit 2: a relative image path, --backend mount, a missing image', async () => {
