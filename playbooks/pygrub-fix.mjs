@@ -3,11 +3,11 @@
 /**
  * Fix "Boot loader didn't return any data!": find why pygrub cannot read a PV guest's disk
  * image and repair it: rewrite the GRUB 2 names old pygrub chokes on (grub.cfg.orig kept),
- * or switch the domain to pv-grub. Works on the image file or block device on this machine,
- * read in user space by debugfs unless --backend mount is asked for.
+ * or switch the domain to pv-grub. Works on the image file or block device on this machine or on
+ * a host over ssh (--host), read in user space by debugfs unless --backend mount is asked for.
  */
 import { definePlaybook, ok, change, skip, usage, refuse, fail, unifiedDiff } from 'xen-runbooks/engine';
-import { openSource, DebugfsFs, pygrubPartitionOffsets } from 'xen-runbooks/disk';
+import { openHostSource, diskHost, DebugfsFs, pygrubPartitionOffsets } from 'xen-runbooks/disk';
 import {
   parseXenVersion,
   versionLabel,
@@ -41,7 +41,8 @@ import * as guestFs from 'xen-runbooks/playbooks/pygrub-fix/guest-fs';
 import * as findings from 'xen-runbooks/playbooks/pygrub-fix/findings';
 import * as mbr from 'xen-runbooks/playbooks/pygrub-fix/mbr';
 import { findPvgrub } from 'xen-runbooks/playbooks/pygrub-fix/pvgrub-host';
-import { checkActiveFirst, checkClean, pygrubVerdict } from 'xen-runbooks/playbooks/pygrub-fix/verify';
+import { checkActiveFirst, checkClean, pygrubVerdict, hostPygrub } from 'xen-runbooks/playbooks/pygrub-fix/verify';
+import { checkSshRun } from 'xen-runbooks/playbooks/pygrub-fix/remote-tools';
 
 /** What the steps find, passed from one to the next. @typedef {import('xen-runbooks/playbooks/pygrub-fix/state').PygrubFixState} State */
 
@@ -59,7 +60,8 @@ flag on the /boot partition (Xen 4.0.x reads only the active partition; IMAGE.mb
 later; /boot on a logical partition or a 4096-byte-sector disk); --strategy pvgrub switches the
 domain to pv-grub. The image is read in user space with debugfs at the partition's offset; nothing
 is mounted unless you ask for --backend mount. Shut the guest down first: an image in use (under
-any name: hard link, bind mount) is refused.`,
+any name: hard link, bind mount) is refused. With --host root@dom0 it runs from a workstation: the
+dom0 needs no Node, only e2fsprogs, util-linux and GNU coreutils (debugfs and dd run there).`,
   args: [
     {
       name: 'IMAGE',
@@ -129,7 +131,7 @@ any name: hard link, bind mount) is refused.`,
       description: 'Go on even when a running domain or another process uses the image. Dangerous.',
     },
   },
-  transports: ['local', 'root'],
+  transports: ['local', 'root', 'ssh'],
   examples: [
     '/srv/xen/vm01.img --dry-run',
     '/srv/xen/vm01.img --yes',
@@ -138,6 +140,7 @@ any name: hard link, bind mount) is refused.`,
     '/srv/xen/vm01.img --xen-version 4.17.3 --strategy offset --domain-config /etc/xen/vm01.cfg --yes',
     '/srv/xen/vm01.img --xen-version 4.0.1 --strategy activate --yes',
     '/srv/xen/vm01.img --restore --yes',
+    '/srv/xen/vm01.img --host root@dom0 --dry-run',
   ],
   state: () => /** @type {State} */ ({ image: '', version: parseXenVersion('old'), filesystems: [] }),
   validate(ctx) {
@@ -169,13 +172,15 @@ any name: hard link, bind mount) is refused.`,
     step('check-image', {
       title: 'Check that nothing uses the image',
       async check(ctx) {
+        const host = diskHost(ctx.host);
+        await checkSshRun(ctx.host, { ...ctx.opts, image: ctx.state.image, write: !ctx.dryRun });
         const image = await ctx.host.resolve(ctx.state.image);
-        const kind = await imageKind(image, ctx.state.image);
+        const kind = await imageKind(image, ctx.state.image, host);
         ctx.state.image = image;
         // Held until the run ends: a second run on this image waits a little, then refuses.
-        const lock = await lockOrRefuse(image, !ctx.dryRun);
+        const lock = await lockOrRefuse(image, !ctx.dryRun, host);
         ctx.cleanup(() => lock.release());
-        const { users, notes } = await imageUsers(ctx.$, image, kind);
+        const { users, notes } = await imageUsers(ctx.$, image, kind, host);
         for (const n of notes) ctx.log.detail(n);
         if (users.length && !ctx.opts.force) {
           throw refuse(
@@ -192,7 +197,7 @@ any name: hard link, bind mount) is refused.`,
     step('read-partition-table', {
       title: 'Read the partition table',
       async check(ctx) {
-        const source = await openSource(ctx.state.image);
+        const source = await openHostSource(diskHost(ctx.host), ctx.state.image);
         ctx.cleanup(() => source.close());
         const table = await readTable(source, ctx.state.image, ctx.opts['sector-size']);
         ctx.state.table = table;
@@ -327,16 +332,9 @@ any name: hard link, bind mount) is refused.`,
       /** @returns {Promise<import('xen-runbooks/engine').CheckResult<import('xen-runbooks/playbooks/pygrub-fix/mbr').ActivatePlan>>} */
       async check(ctx) {
         const image = ctx.state.image;
+        const host = diskHost(ctx.host);
         const orig = `${image}.mbr.orig`;
-        if (ctx.opts.restore) {
-          const saved = await mbr.readSaved(orig);
-          if (!saved) return skip(`${orig} does not exist: nothing to restore`);
-          const now = await mbr.readSector(image);
-          if (now.equals(saved)) return ok(`the MBR already equals ${orig}`);
-          return change(`put the MBR sector of ${orig} back into ${image}`, {
-            diff: unifiedDiff('MBR', mbr.listing(now), mbr.listing(saved)),
-          });
-        }
+        if (ctx.opts.restore) return mbr.planRestore(image, orig, host);
         const { boot } = bootOf(ctx.state);
         const { table, source } = tableOf(ctx.state);
         const p = boot.partition;
@@ -349,7 +347,7 @@ any name: hard link, bind mount) is refused.`,
             `${image} is a block device: the playbook marks partitions active only in image files`,
             `by hand: dd if=${image} of=/root/mbr.orig bs=512 count=1; sfdisk --activate ${image} ${p.number}`,
           );
-        const now = await mbr.readSector(image);
+        const now = await mbr.readSector(image, host);
         const want = mbr.withActiveFlag(now, p.number);
         ctx.report.activate = { partition: p.number, backup: orig, command: `sfdisk --activate ${image} ${p.number}` };
         return change(
@@ -362,16 +360,17 @@ any name: hard link, bind mount) is refused.`,
       },
       async apply(ctx, c) {
         const image = ctx.state.image;
+        const host = diskHost(ctx.host);
         const orig = `${image}.mbr.orig`;
         if (ctx.opts.restore) {
-          await mbr.restore(ctx.$, image, orig);
+          await mbr.restore(ctx.$, image, orig, host);
           return `MBR restored from ${orig}, ${orig} removed`;
         }
         const { number, want } = c.data;
-        const before = await mbr.readSector(image);
-        await mbr.saveOnce(ctx.$, orig, before);
+        const before = await mbr.readSector(image, host);
+        await mbr.saveOnce(ctx.$, orig, before, host);
         // sfdisk does the flag; a sector that is not exactly the one planned goes back as it was.
-        await mbr.activate(ctx.$, image, number, before, want);
+        await mbr.activate(ctx.$, image, number, before, want, host);
         ctx.state.activated = true;
         return `partition ${number} marked active (MBR backup: ${orig})`;
       },
@@ -470,7 +469,7 @@ any name: hard link, bind mount) is refused.`,
         const { image, version, wrote, activated } = ctx.state;
         const { boot, fs } = bootOf(ctx.state);
         if (activated && !ctx.opts.restore) {
-          await checkActiveFirst(image, version, boot);
+          await checkActiveFirst(image, version, boot, diskHost(ctx.host));
           if (!wrote) return ok(`the pygrub of ${versionLabel(version)} now reads ${partName(boot)}`);
         }
         if (ctx.opts.restore && !wrote) return ok('the MBR is back as it was');
@@ -478,6 +477,8 @@ any name: hard link, bind mount) is refused.`,
         await checkClean(ctx.$, fs, boot);
         if (ctx.opts.restore) return ok(`${boot.config.path} is back as it was`);
         if (text !== ctx.state.rewritten?.text) throw fail(`${boot.config.path} does not read back as written`);
+        const own = (ctx.report.hostPygrub = await hostPygrub(ctx.$, image, ctx.opts.strategy, boot));
+        ctx.log[own.ok ? 'detail' : 'warn'](own.detail); // the host's own pygrub, which boots the guest there
         return ok(`${pygrubVerdict(text, boot.config.kind, version)}; the filesystem is clean`);
       },
     }),

@@ -16,6 +16,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { GuestFsError } from './guestfs-error.js';
+import { isRemote, type DiskHost } from './host-io.js';
 
 /** One argument of a debugfs command line, quoted by ss's rules. */
 export function dq(arg: string): string {
@@ -39,6 +40,12 @@ export interface SessionOptions {
   undoFile?: string;
   /** Milliseconds one command may take before debugfs is killed. */
   timeoutMs?: number;
+  /**
+   * Where debugfs runs: this machine (the default) or a host over ssh. Over ssh the remote shell
+   * says debugfs's process id first, so that kill() stops debugfs itself: closing the connection
+   * alone would give it an end of input, and debugfs would close the filesystem as if done.
+   */
+  host?: DiskHost;
 }
 
 const BANNER = /^debugfs [\d.]+ \([^)]*\)\n/;
@@ -50,6 +57,9 @@ export class DebugfsSession {
   private waiter: (() => void) | undefined;
   private readonly nonce = randomBytes(6).toString('hex');
   private seq = 0;
+  /** debugfs's process id on the remote host (ssh only). */
+  private remotePid: number | undefined;
+  private remoteKill: Promise<void> | undefined;
   /** Every command sent, with its reply: what the caller reports when something fails. */
   readonly log: DebugfsReply[] = [];
 
@@ -74,10 +84,12 @@ export class DebugfsSession {
 
   /** Start debugfs on the device; throws when it cannot open the filesystem as asked. */
   static async open(opts: SessionOptions): Promise<DebugfsSession> {
-    const argv = ['-oL', 'debugfs', ...(opts.write ? ['-w'] : ['-c'])];
+    const argv = ['stdbuf', '-oL', 'debugfs', ...(opts.write ? ['-w'] : ['-c'])];
     if (opts.undoFile) argv.push('-z', opts.undoFile);
     argv.push('-f', '-', opts.device);
-    const child = spawn('stdbuf', argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const ssh = isRemote(opts.host) ? (opts.host as DiskHost & { sshArgv(a: readonly string[]): string[] }) : undefined;
+    const local = ssh ? ssh.sshArgv(['sh', '-c', 'echo "xr-pid $$"; exec "$@"', 'sh', ...argv]) : argv;
+    const child = spawn(local[0] as string, local.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
     const s = new DebugfsSession(child, opts);
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
@@ -85,6 +97,17 @@ export class DebugfsSession {
     });
     // The first marker collects what debugfs printed while opening.
     const opening = await s.exchange(undefined);
+    if (ssh) {
+      const pid = /^xr-pid (\d+)$/m.exec(opening.out)?.[1];
+      if (!pid) {
+        s.kill();
+        throw new GuestFsError(
+          `debugfs did not start on ${ssh.label}: ${opening.err.trim().split('\n')[0] ?? ''}`,
+          'open',
+        );
+      }
+      s.remotePid = Number(pid);
+    }
     const openErr = opening.err.replace(BANNER, '').trim();
     if (openErr) {
       s.kill();
@@ -188,11 +211,29 @@ export class DebugfsSession {
   }
 
   kill(): void {
+    const host = this.opts.host;
+    if (this.remotePid !== undefined && host && !this.remoteKill) {
+      // debugfs on the host first (if it still is debugfs), then the ssh client here.
+      const script =
+        'p=$1; [ "$(cat /proc/$p/comm 2>/dev/null)" = debugfs ] || exit 0; kill -9 "$p"; ' +
+        'i=0; while [ -d /proc/$p ] && [ $i -lt 100 ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done';
+      this.remoteKill = host
+        .exec(['sh', '-c', script, 'sh', String(this.remotePid)], { nothrow: true })
+        .then(
+          () => undefined,
+          () => undefined,
+        )
+        .finally(() => {
+          if (!this.exited) this.child.kill('SIGKILL');
+        });
+      return;
+    }
     if (!this.exited) this.child.kill('SIGKILL');
   }
 
   /** Wait for the process to be gone (after kill()). */
   async ended(): Promise<void> {
+    await this.remoteKill;
     if (this.exited) return;
     await new Promise<void>((resolve) => this.child.once('close', () => resolve()));
   }

@@ -19,6 +19,7 @@ import { RootTransport } from '../engine/index.js';
 import { GuestFsError, checkGuestPath } from './guestfs-error.js';
 import { recoverInterrupted, removeGuestFile, replaceGuestFile, tempName } from './image-write.js';
 import type { Recovery } from './undo.js';
+import type { DiskHost } from './host-io.js';
 
 export interface GuestStat {
   type: 'file' | 'dir' | 'symlink' | 'other';
@@ -42,10 +43,15 @@ export interface GuestFs {
   /** A regular file's bytes; refuses anything larger than `limit`. */
   readFile(p: string, limit: number): Promise<Buffer>;
   /**
-   * Several regular files' bytes at once (a backend may read them in one go): those that are
-   * regular files of at most `limit` bytes; the others are left out (readFile says why).
+   * The first `bytes` of a regular file the caller has already stat'ed (a kernel's header): over
+   * ssh only those bytes cross the connection, not the whole kernel.
    */
-  readMany?(paths: readonly string[], limit: number): Promise<Map<string, Buffer>>;
+  readHead?(p: string, bytes: number): Promise<Buffer>;
+  /**
+   * The first `bytes` of several regular files at once (a backend may read them in one go): those
+   * that are regular files; the others are left out (readFile says why).
+   */
+  readHeads?(paths: readonly string[], bytes: number): Promise<Map<string, Buffer>>;
   /**
    * Replace a regular file's contents, keeping its mode and owner: the new contents go to a new
    * file first, then take the old one's name. With `backup`, `FILE.orig` is made first unless it
@@ -72,6 +78,8 @@ export class DebugfsFs implements GuestFs {
     readonly offset: number,
     /** Where undo records of writes into block devices are kept (default /var/lib/xen-runbooks/undo). */
     readonly stateDir?: string,
+    /** The host the image is on, when it is not this machine (commands already go there through `$`). */
+    readonly host?: DiskHost,
   ) {
     if (image.includes('?')) throw new GuestFsError(`debugfs cannot open a path containing '?': ${image}`, 'bad-path');
     this.device = `${path.resolve(image)}?offset=${offset}`;
@@ -215,30 +223,37 @@ export class DebugfsFs implements GuestFs {
     return r.bytes;
   }
 
+  async readHead(p: string, bytes: number): Promise<Buffer> {
+    // head closes the pipe once it has its bytes; debugfs then stops on SIGPIPE (its status is not the pipeline's).
+    const script = 'debugfs -c -R "$1" "$2" 2>/dev/null | head -c "$3"';
+    const r = await this.$`sh -c ${script} sh ${`cat ${q(p)}`} ${this.device} ${bytes}`;
+    return r.bytes;
+  }
+
   /**
-   * Many files in one debugfs process (`-f -`, one `cat` per line). Each file's bytes follow the
-   * prompt line debugfs echoes for its command, and are as many as its inode says; output that
-   * cannot be split that way is read again one file at a time.
+   * readHead of many files in one command (one ssh round trip over --host): each file's head is
+   * as long as its inode says, up to `bytes`, so the output splits by the sizes stat found. Output
+   * that does not add up is read again one file at a time.
    */
-  async readMany(paths: readonly string[], limit: number): Promise<Map<string, Buffer>> {
+  async readHeads(paths: readonly string[], bytes: number): Promise<Map<string, Buffer>> {
     const wanted = [...new Set(paths)];
     const stats = await this.statMany(wanted);
-    const files = wanted.filter((_, i) => stats[i]?.type === 'file' && (stats[i]?.size ?? Infinity) <= limit);
+    const files = wanted.filter((_, i) => stats[i]?.type === 'file');
     const out = new Map<string, Buffer>();
     if (!files.length) return out;
-    const lines = files.map((p) => `cat ${q(p)}`);
-    const r = await this.$({ nothrow: true, input: `${lines.join('\n')}\n` })`debugfs -c -f - ${this.device}`;
+    const lengths = files.map((p) => Math.min(this.stats.get(p)?.size ?? 0, bytes));
+    const script = 'dev=$1; n=$2; shift 2; for r; do debugfs -c -R "$r" "$dev" 2>/dev/null | head -c "$n"; done';
+    const requests = files.map((p) => `cat ${q(p)}`);
+    const r = await this.$`sh -c ${script} sh ${this.device} ${bytes} ${requests}`;
+    if (r.bytes.length !== lengths.reduce((a, b) => a + b, 0)) {
+      for (const p of files) out.set(p, await this.readHead(p, bytes));
+      return out;
+    }
     let at = 0;
     for (const [i, p] of files.entries()) {
-      const prompt = Buffer.from(`debugfs: ${lines[i]}\n`);
-      const size = this.stats.get(p)?.size ?? 0;
-      if (!r.bytes.subarray(at, at + prompt.length).equals(prompt) || at + prompt.length + size > r.bytes.length) {
-        for (const f of files.slice(i)) out.set(f, await this.readFile(f, limit));
-        return out;
-      }
-      at += prompt.length;
-      out.set(p, r.bytes.subarray(at, at + size));
-      at += size;
+      const n = lengths[i] ?? 0;
+      out.set(p, r.bytes.subarray(at, at + n));
+      at += n;
     }
     return out;
   }

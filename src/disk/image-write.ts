@@ -13,12 +13,11 @@
  *    gives the new inode the file's name. A failure in a session rolls it back with e2undo
  *    before the error is reported; a run killed in one leaves its record for the next run.
  */
-import { mkdtemp, open as fsOpen, readFile, rm, stat as fsStat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { CommandFn } from '../engine/index.js';
 import { DebugfsSession, dq } from './debugfs-session.js';
 import { GuestFsError, checkGuestPath } from './guestfs-error.js';
+import { assertWritable, diskHost, scratchWith, statFollow, takeFile, type DiskHost } from './host-io.js';
 import {
   clearUndo,
   readSuperblock,
@@ -40,6 +39,8 @@ export interface WriteTarget {
   readonly device: string;
   /** Where block devices keep their undo records (default /var/lib/xen-runbooks/undo). */
   readonly stateDir?: string;
+  /** The host the image is on: this machine when not given, or a host over ssh. */
+  readonly host?: DiskHost;
   stat(p: string): Promise<GuestStatLike | undefined>;
   /** Several lstat()s in one go, when the backend can. */
   statMany?(paths: readonly string[]): Promise<(GuestStatLike | undefined)[]>;
@@ -64,9 +65,18 @@ function checkName(n: string): string {
 /** The temporary name the new contents are written under (fixed: an interrupted run's is found). */
 export const tempName = (name: string) => `.${name}.xr-new`;
 
+/** Whether an image is a block device, asked once per host and path (one round trip over ssh). */
+const blockDevice = new Map<string, boolean>();
+
 export async function undoPlaceOf(t: WriteTarget): Promise<UndoPlace> {
-  const st = await fsStat(t.image);
-  return undoPlace(t.image, t.offset, st.isBlockDevice(), t.stateDir);
+  const key = `${diskHost(t.host).label}\0${t.image}`;
+  let isBlock = blockDevice.get(key);
+  if (isBlock === undefined) {
+    const st = await statFollow(diskHost(t.host), t.image);
+    if (!st) throw new GuestFsError(`${t.image} does not exist`, 'open');
+    blockDevice.set(key, (isBlock = st.type === 'block'));
+  }
+  return undoPlace(t.image, t.offset, isBlock, t.stateDir);
 }
 
 /**
@@ -79,13 +89,13 @@ async function readBack(
   expect: { guest: string; data: Buffer }[],
   absent: string[] = [],
 ): Promise<void> {
-  const s = await DebugfsSession.open({ device: t.device, write: false });
+  const h = diskHost(t.host);
+  const s = await DebugfsSession.open({ device: t.device, write: false, host: h });
   try {
     for (const [i, e] of expect.entries()) {
-      const out = path.join(host, `back-${i}`);
+      const out = path.posix.join(host, `back-${i}`);
       await s.run(`dump ${dq(checkGuestPath(e.guest))} ${dq(out)}`);
-      const got = await readFile(out);
-      await rm(out, { force: true });
+      const got = await takeFile(h, out);
       if (!got.equals(e.data))
         throw new GuestFsError(
           `${e.guest} does not read back as written (${got.length} of ${e.data.length} bytes)`,
@@ -135,21 +145,6 @@ export function blocksNeeded(bytes: number, blockSize: number): number {
   const perBlock = blockSize / 4;
   const indirect = data > 12 ? 1 + Math.ceil((data - 12) / perBlock) + (data - 12 > perBlock ? 1 : 0) : 0;
   return data + Math.max(indirect, 1) + 2;
-}
-
-async function assertWritable(image: string): Promise<void> {
-  try {
-    const fh = await fsOpen(image, 'r+');
-    await fh.close();
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EROFS' || code === 'EPERM' || code === 'EACCES')
-      throw new GuestFsError(
-        `${image} cannot be opened for writing (${code}): it is read-only (a read-only device or mount, or an immutable file); nothing was written`,
-        'read-only',
-      );
-    throw e;
-  }
 }
 
 /** lstat of several guest paths, in one debugfs run when the backend can. */
@@ -226,7 +221,7 @@ async function plan(t: WriteTarget, p: string, data: Buffer, backup: boolean): P
       'no-space',
     );
   }
-  await assertWritable(t.image);
+  await assertWritable(diskHost(t.host), t.image);
   return {
     dir,
     name,
@@ -258,30 +253,36 @@ async function underUndo<T>(
   body: (session: SessionRunner) => Promise<T>,
   known?: SuperIdentity,
 ): Promise<T> {
+  const h = diskHost(t.host);
   const place = await undoPlaceOf(t);
   // Records of an interrupted run go first (the playbook rolls them back before reading anything).
   await recoverUndo(t.$, t, place);
   const before = known ?? (await superIdentity(t.$, t.device));
   const intent: Intent = {
-    image: path.resolve(t.image),
+    image: path.posix.resolve(t.image),
     offset: t.offset,
     what,
     before,
-    superblock: (await readSuperblock(t.image, t.offset)).toString('base64'),
+    superblock: (await readSuperblock(t.image, t.offset, h)).toString('base64'),
     sessions: 0,
   };
   let current: DebugfsSession | undefined;
   const session: SessionRunner = async (commands) => {
     intent.sessions += 1;
-    await writeIntent(place, intent);
-    current = await DebugfsSession.open({ device: t.device, write: true, undoFile: place.record(intent.sessions) });
+    await writeIntent(place, intent, h);
+    current = await DebugfsSession.open({
+      device: t.device,
+      write: true,
+      undoFile: place.record(intent.sessions),
+      host: h,
+    });
     for (const c of commands) await current.run(c);
     await current.close();
     current = undefined;
   };
   let result: T;
   try {
-    await writeIntent(place, intent);
+    await writeIntent(place, intent, h);
     result = await body(session);
   } catch (e) {
     if (current) {
@@ -297,7 +298,7 @@ async function underUndo<T>(
       throw new GuestFsError(`${e.message} (rolled back: the filesystem is as it was)`, e.code);
     throw e;
   }
-  await clearUndo(place);
+  await clearUndo(place, 8, h);
   return result;
 }
 
@@ -313,10 +314,11 @@ export async function replaceGuestFile(
 ): Promise<string | undefined> {
   const pl = await plan(t, p, data, opts.backup);
   const tmpPath = path.posix.join(pl.dir, pl.tmp);
-  const host = await mkdtemp(path.join(os.tmpdir(), 'xr-debugfs-'));
+  // A private directory on the host with the new contents in it, as `new`.
+  const scratch = await scratchWith(diskHost(t.host), 'xr-debugfs-', 'new', data);
+  const host = scratch.dir;
   try {
-    const newFile = path.join(host, 'new');
-    await writeFile(newFile, data, { mode: 0o600 });
+    const newFile = path.posix.join(host, 'new');
     await underUndo(
       t,
       `replace ${p}`,
@@ -346,7 +348,7 @@ export async function replaceGuestFile(
       pl.identity,
     );
   } finally {
-    await rm(host, { recursive: true, force: true });
+    await scratch.remove();
   }
   return pl.makeBackup ? `${p}.orig` : undefined;
 }
@@ -362,7 +364,7 @@ export async function removeGuestFile(t: WriteTarget, p: string): Promise<void> 
   const st = sts[dirs.length];
   if (!st) return;
   if (st.type !== 'file') throw new GuestFsError(`${p} is a ${st.type}, not a regular file: refused`, 'unsafe');
-  await assertWritable(t.image);
+  await assertWritable(diskHost(t.host), t.image);
   await underUndo(t, `remove ${p}`, async (session) => {
     await session([`cd ${dq(dir)}`, `rm ${dq(name)}`]);
     if (await t.stat(p)) throw new GuestFsError(`${p} is still there after rm`, 'write');

@@ -1,4 +1,5 @@
 export * from './crc32.js';
+export * from './host-io.js';
 export * from './source.js';
 export * from './partitions.js';
 export * from './fstype.js';
@@ -11,3 +12,4 @@ export * from './debugfs-session.js';
 export * from './undo.js';
 export * from './lock.js';
 export * from './image-write.js';
+export * from './inuse-remote.js';

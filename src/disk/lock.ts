@@ -12,6 +12,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
+import { isRemote, type DiskHost } from './host-io.js';
 
 export class ImageBusyError extends Error {
   constructor(message: string) {
@@ -23,7 +24,7 @@ export class ImageBusyError extends Error {
 export interface ImageLock {
   readonly image: string;
   readonly exclusive: boolean;
-  /** The processes that hold the lock for this run (flock and its child). */
+  /** The processes of this machine that hold the lock for this run (flock and its child; none over ssh). */
   readonly pids: readonly number[];
   release(): Promise<void>;
 }
@@ -31,13 +32,24 @@ export interface ImageLock {
 /** flock's exit code when the lock could not be had in time (flock -E). */
 const CONFLICT = 75;
 
-export async function lockImage(image: string, opts: { exclusive: boolean; waitSeconds: number }): Promise<ImageLock> {
+/**
+ * Lock the image. With `host` over ssh the holder runs there (`ssh … flock … sh -c 'echo locked;
+ * exec cat'`): when this process or the connection ends, the remote `cat` reads the end of its
+ * input and exits, and the host's kernel drops the lock.
+ */
+export async function lockImage(
+  image: string,
+  opts: { exclusive: boolean; waitSeconds: number; host?: DiskHost },
+): Promise<ImageLock> {
   const mode = opts.exclusive ? '-x' : '-s';
-  const child: ChildProcessByStdio<Writable, Readable, Readable> = spawn(
-    'flock',
-    [mode, '-w', String(opts.waitSeconds), '-E', String(CONFLICT), image, 'sh', '-c', 'echo locked; exec cat'],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  );
+  const argv = ['flock', mode, '-w', String(opts.waitSeconds), '-E', String(CONFLICT), image, 'sh', '-c'];
+  const remote = isRemote(opts.host)
+    ? (opts.host as DiskHost & { sshArgv(a: readonly string[]): string[] })
+    : undefined;
+  const local = remote ? remote.sshArgv([...argv, 'echo locked; exec cat']) : [...argv, 'echo locked; exec cat'];
+  const child: ChildProcessByStdio<Writable, Readable, Readable> = spawn(local[0] as string, local.slice(1), {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   child.stdin.on('error', () => undefined);
   let out = '';
   let err = '';
@@ -52,16 +64,16 @@ export async function lockImage(image: string, opts: { exclusive: boolean; waitS
   });
   if (got !== 'locked') {
     if (got === CONFLICT) {
-      const holders = await lockParticipants(image).catch(() => new Set<number>());
+      const holders = remote ? new Set<number>() : await lockParticipants(image).catch(() => new Set<number>());
       throw new ImageBusyError(
         `another run holds a lock on ${image} (waited ${opts.waitSeconds} s${holders.size ? `; held by process ${[...holders].join(', ')}` : ''})`,
       );
     }
-    throw new Error(`flock ${image} failed (exit ${got}): ${err.trim()}`);
+    throw new Error(`flock ${image} failed (exit ${got})${remote ? ` on ${remote.label}` : ''}: ${err.trim()}`);
   }
-  const pids = [child.pid as number];
+  const pids = remote ? [] : [child.pid as number];
   // flock forks the command: its child (sh, then cat) holds the descriptor too.
-  for (const p of await childrenOf(new Set(pids))) pids.push(p);
+  if (!remote) for (const p of await childrenOf(new Set(pids))) pids.push(p);
   let released = false;
   return {
     image,
@@ -108,7 +120,7 @@ export async function lockParticipants(image: string): Promise<Set<number>> {
 }
 
 /** Every descendant of the given processes. */
-async function childrenOf(parents: Set<number>): Promise<number[]> {
+export async function childrenOf(parents: Set<number>): Promise<number[]> {
   const found: number[] = [];
   if (!parents.size) return found;
   const all = new Map<number, number>();

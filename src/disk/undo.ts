@@ -18,10 +18,10 @@
  * write (mount count, last mount, last check). The next run rolls back only when those still
  * match: a filesystem mounted or checked since is not one to replay old blocks over.
  */
-import { promises as fsp, constants as fsc } from 'node:fs';
 import path from 'node:path';
 import type { CommandFn } from '../engine/index.js';
 import { GuestFsError } from './guestfs-error.js';
+import { diskHost, existing, isRemote, readBytesAt, syncDirectory, writeBytesAt, type DiskHost } from './host-io.js';
 
 export interface UndoPlace {
   /** Whose records they are (JSON). */
@@ -77,73 +77,59 @@ export function parseSuperIdentity(stats: string): SuperIdentity {
   };
 }
 
-const exists = (p: string) =>
-  fsp.lstat(p).then(
-    () => true,
-    () => false,
-  );
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, fsc.O_RDONLY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 /** Write the intent file (synced, with its directory) before debugfs -z starts. */
-export async function writeIntent(place: UndoPlace, intent: Intent): Promise<void> {
-  await fsp.mkdir(path.dirname(place.intent), { recursive: true });
-  const tmp = `${place.intent}.new`;
-  const fh = await fsp.open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(`${JSON.stringify(intent, null, 2)}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
+export async function writeIntent(place: UndoPlace, intent: Intent, host?: DiskHost): Promise<void> {
+  const h = diskHost(host);
+  if (isRemote(h)) {
+    // One round trip: the directory, the file written aside and synced, renamed, synced again.
+    const script =
+      'umask 077; mkdir -p -- "$(dirname -- "$1")" && cat > "$1.new" && sync && mv -f -- "$1.new" "$1" && sync';
+    await h.exec(['sh', '-c', script, 'sh', place.intent], { input: `${JSON.stringify(intent, null, 2)}\n` });
+    return;
   }
-  await fsp.rename(tmp, place.intent);
-  await syncDir(path.dirname(place.intent));
+  await h.mkdir(path.posix.dirname(place.intent));
+  await h.writeFileAtomic(place.intent, `${JSON.stringify(intent, null, 2)}\n`, { mode: 0o600 });
+  await syncDirectory(h, path.posix.dirname(place.intent));
 }
 
 /** The primary superblock's bytes (1024 at offset + 1024), read from the image. */
-export async function readSuperblock(image: string, offset: number): Promise<Buffer> {
-  const fh = await fsp.open(image, 'r');
-  try {
-    const b = Buffer.alloc(1024);
-    const { bytesRead } = await fh.read(b, 0, 1024, offset + 1024);
-    if (bytesRead !== 1024) throw new GuestFsError(`cannot read the superblock of ${image} at offset ${offset}`, 'io');
-    return b;
-  } finally {
-    await fh.close();
-  }
+export async function readSuperblock(image: string, offset: number, host?: DiskHost): Promise<Buffer> {
+  const b = await readBytesAt(diskHost(host), image, offset + 1024, 1024);
+  if (b.length !== 1024) throw new GuestFsError(`cannot read the superblock of ${image} at offset ${offset}`, 'io');
+  return b;
 }
 
-async function writeSuperblock(image: string, offset: number, bytes: Buffer): Promise<void> {
-  const fh = await fsp.open(image, 'r+');
-  try {
-    const { bytesWritten } = await fh.write(bytes, 0, bytes.length, offset + 1024);
-    if (bytesWritten !== bytes.length) throw new GuestFsError(`short write of the superblock of ${image}`, 'io');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+async function writeSuperblock(image: string, offset: number, bytes: Buffer, host: DiskHost): Promise<void> {
+  await writeBytesAt(host, image, offset + 1024, bytes);
 }
 
 /** Records that exist, newest first. */
-async function records(place: UndoPlace, upTo: number): Promise<{ k: number; file: string }[]> {
-  const out: { k: number; file: string }[] = [];
-  for (let k = upTo; k >= 1; k--) if (await exists(place.record(k))) out.push({ k, file: place.record(k) });
-  return out;
+async function records(
+  place: UndoPlace,
+  upTo: number,
+  h: DiskHost,
+): Promise<{ k: number; file: string }[] & { intent?: boolean }> {
+  const all = [...Array(upTo).keys()].map((i) => ({ k: upTo - i, file: place.record(upTo - i) }));
+  // One look for the records and the intent beside them (one round trip over ssh).
+  const there = await existing(h, [...all.map((r) => r.file), place.intent]);
+  return Object.assign(
+    all.filter((r) => there.has(r.file)),
+    { intent: there.has(place.intent) },
+  );
 }
 
 /** Drop the records once the write they cover is complete (or rolled back): records first. */
-export async function clearUndo(place: UndoPlace, sessions = 8): Promise<void> {
-  for (const r of await records(place, sessions)) await fsp.rm(r.file, { force: true });
-  await fsp.rm(`${place.intent}.new`, { force: true });
-  await fsp.rm(place.intent, { force: true });
-  await syncDir(path.dirname(place.intent)).catch(() => undefined);
+export async function clearUndo(place: UndoPlace, sessions = 8, host?: DiskHost): Promise<void> {
+  const h = diskHost(host);
+  if (isRemote(h)) {
+    const files = [...Array(sessions).keys()].map((i) => place.record(sessions - i));
+    await h.exec(['sh', '-c', 'rm -f -- "$@" && sync', 'sh', ...files, `${place.intent}.new`, place.intent]);
+    return;
+  }
+  for (const r of await records(place, sessions, h)) await h.remove(r.file);
+  await h.remove(`${place.intent}.new`);
+  await h.remove(place.intent);
+  await syncDirectory(h, path.posix.dirname(place.intent)).catch(() => undefined);
 }
 
 export interface Recovery {
@@ -168,12 +154,13 @@ const sameFs = (a: SuperIdentity, b: SuperIdentity) =>
  */
 export async function recoverUndo(
   $: CommandFn,
-  target: { image: string; offset: number; device: string },
+  target: { image: string; offset: number; device: string; host?: DiskHost },
   place: UndoPlace,
   opts: { dryRun?: boolean } = {},
 ): Promise<Recovery> {
-  const hasIntent = await exists(place.intent);
-  const found = await records(place, 8);
+  const h = diskHost(target.host);
+  const found = await records(place, 8, h);
+  const hasIntent = found.intent === true;
   if (!found.length && !hasIntent) return { action: 'none', detail: 'no undo record' };
   if (!hasIntent) {
     throw new GuestFsError(
@@ -181,15 +168,15 @@ export async function recoverUndo(
       'undo',
     );
   }
-  const intent = JSON.parse(await fsp.readFile(place.intent, 'utf8')) as Intent;
-  if (intent.offset !== target.offset || path.resolve(intent.image) !== path.resolve(target.image))
+  const intent = JSON.parse((await h.readFile(place.intent)).toString('utf8')) as Intent;
+  if (intent.offset !== target.offset || path.posix.resolve(intent.image) !== path.posix.resolve(target.image))
     throw new GuestFsError(
       `${place.intent} is about ${intent.image} at offset ${intent.offset}, not this image`,
       'undo',
     );
   const mine = found.filter((r) => r.k <= intent.sessions);
   if (!mine.length) {
-    if (!opts.dryRun) await clearUndo(place);
+    if (!opts.dryRun) await clearUndo(place, 8, h);
     return { action: 'discarded', detail: `an interrupted run (${intent.what}) had not written anything yet` };
   }
   const now = await superIdentity($, target.device);
@@ -233,14 +220,14 @@ export async function recoverUndo(
   // unfinished record (e2undo.c, end of main, when it can reopen the filesystem).
   const sb = Buffer.from(intent.superblock, 'base64');
   if (sb.length !== 1024) throw undoFailed(place.intent, 'the saved superblock is not 1024 bytes');
-  const nowSb = await readSuperblock(target.image, target.offset);
+  const nowSb = await readSuperblock(target.image, target.offset, h);
   if (!nowSb.equals(sb)) {
-    await writeSuperblock(target.image, target.offset, sb);
+    await writeSuperblock(target.image, target.offset, sb, h);
     done.push('primary superblock put back');
   }
   const fsck = await $({ nothrow: true })`e2fsck -fn ${target.device}`;
   if (fsck.exitCode !== 0) throw undoFailed(place.intent, `e2fsck -fn after e2undo: exit ${fsck.exitCode}`);
-  await clearUndo(place);
+  await clearUndo(place, 8, h);
   return {
     action: 'rolled-back',
     detail: `the interrupted run (${intent.what}) was rolled back (${done.join(', ')}): the filesystem is as before it`,

@@ -369,10 +369,11 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
         exists = st?.type === 'file';
         checked.set(p, exists);
         if (exists && what === 'kernel' && st && st.size <= KERNEL_READ_LIMIT) {
-          const head = (kernels.get(p) ?? (await input.fs.readFile(p, KERNEL_READ_LIMIT))).subarray(
-            0,
-            KERNEL_HEAD_BYTES,
-          );
+          const head =
+            kernels.get(p) ??
+            (input.fs.readHead
+              ? await input.fs.readHead(p, KERNEL_HEAD_BYTES)
+              : (await input.fs.readFile(p, KERNEL_READ_LIMIT)).subarray(0, KERNEL_HEAD_BYTES));
           const k = detectKernel(head);
           const since = COMPRESSION_SINCE[k.compression];
           if (since && versionBelow(v, since)) {
@@ -504,8 +505,8 @@ export function sortFindings(findings: Finding[]): Finding[] {
 }
 
 /**
- * The kernels' bytes and every kernel's and initrd's inode, read in two debugfs processes instead
- * of two or three per file: the checks below then find them at hand. A filesystem that cannot be
+ * The kernels' headers and every kernel's and initrd's inode, read in two commands instead of two
+ * or three per file (each one an ssh round trip over --host): the checks below find them at hand. A filesystem that cannot be
  * read that way is left to those checks, which read one file at a time and say what failed.
  */
 async function prefetchKernels(
@@ -515,10 +516,10 @@ async function prefetchKernels(
   const plain = (p: string | null | undefined): p is string => Boolean(p) && !/\$/.test(p as string);
   const kernels = entries.map((e) => e.kernel).filter(plain);
   const initrds = entries.map((e) => e.initrd).filter(plain);
-  if (!fs?.statMany || !fs.readMany || !kernels.length) return new Map();
+  if (!fs?.statMany || !fs.readHeads || !kernels.length) return new Map();
   try {
     await fs.statMany([...kernels, ...initrds]);
-    return await fs.readMany(kernels, KERNEL_READ_LIMIT);
+    return await fs.readHeads(kernels, KERNEL_HEAD_BYTES);
   } catch {
     return new Map();
   }

@@ -3,8 +3,8 @@
  * debugfs in user space (the default) or losetup + mount. Damage and interrupted writes are
  * found before anything is read; a write that cannot happen says whether it was refused or failed.
  */
-import { fail, refuse, usage, type CommandFn, type Logger } from '../../engine/index.js';
-import { DebugfsFs, GuestFsError, isExt, MountFs, type GuestFs } from '../../disk/index.js';
+import { fail, refuse, usage, type CommandFn, type Logger, type Transport } from '../../engine/index.js';
+import { DebugfsFs, diskHost, GuestFsError, isExt, MountFs, type GuestFs } from '../../disk/index.js';
 import {
   ConfigError,
   findConfig,
@@ -22,6 +22,8 @@ export interface FsRun {
   readonly $: CommandFn;
   readonly dryRun: boolean;
   readonly log: Logger;
+  /** The run's host: this machine, --root's tree, or a host over ssh where debugfs then runs. */
+  readonly host?: Transport;
   cleanup(fn: () => Promise<void> | void): void;
 }
 
@@ -37,9 +39,10 @@ const DAMAGED =
 
 /** The backend the administrator chose, over one partition; an interrupted earlier write is rolled back first. */
 export async function open(run: FsRun, c: PartitionFs, o: OpenFsOptions): Promise<GuestFs> {
-  if (isExt(c.fs.kind)) await rollBackInterrupted(run, new DebugfsFs(run.$, o.image, c.offset), c);
+  const host = diskHost(run.host);
+  if (isExt(c.fs.kind)) await rollBackInterrupted(run, new DebugfsFs(run.$, o.image, c.offset, undefined, host), c);
   if (o.backend === 'debugfs') {
-    const fs = new DebugfsFs(run.$, o.image, c.offset);
+    const fs = new DebugfsFs(run.$, o.image, c.offset, undefined, host);
     try {
       await fs.probe();
     } catch (e) {

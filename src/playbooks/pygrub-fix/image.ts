@@ -1,8 +1,12 @@
 /** The image pygrub-fix works on: what it is, a lock against a second run, and who else uses it. */
-import { stat } from 'node:fs/promises';
 import { refuse, usage, type CommandFn } from '../../engine/index.js';
 import {
   blockDeviceBusy,
+  diskHost,
+  isRemote,
+  remoteImageUsers,
+  statFollow,
+  type DiskHost,
   domainsUsing,
   ImageBusyError,
   lockImage,
@@ -15,17 +19,19 @@ import {
 export type ImageKind = 'image file' | 'block device';
 
 /** A regular file or a block device; anything else is bad input (exit 2). `given` is the name the user typed. */
-export async function imageKind(image: string, given: string): Promise<ImageKind> {
-  const st = await stat(image).catch(() => undefined);
-  if (!st) throw usage(`${given}: no such file or device`);
-  if (!st.isFile() && !st.isBlockDevice()) throw usage(`${given} is neither a regular file nor a block device`);
-  return st.isBlockDevice() ? 'block device' : 'image file';
+export async function imageKind(image: string, given: string, host?: DiskHost): Promise<ImageKind> {
+  const st = await statFollow(diskHost(host), image);
+  const where = isRemote(host) ? ` on ${host?.label}` : '';
+  if (!st) throw usage(`${given}: no such file or device${where}`);
+  if (st.type !== 'file' && st.type !== 'block')
+    throw usage(`${given} is neither a regular file nor a block device${where}`);
+  return st.type === 'block' ? 'block device' : 'image file';
 }
 
 /** The run's lock on the image (shared under --dry-run); another run holding it past 5 s is a refusal. */
-export async function lockOrRefuse(image: string, exclusive: boolean): Promise<ImageLock> {
+export async function lockOrRefuse(image: string, exclusive: boolean, host?: DiskHost): Promise<ImageLock> {
   try {
-    return await lockImage(image, { exclusive, waitSeconds: 5 });
+    return await lockImage(image, { exclusive, waitSeconds: 5, ...(host ? { host } : {}) });
   } catch (e) {
     if (e instanceof ImageBusyError)
       throw refuse(e.message, 'another pygrub-fix run is working on this image: let it finish, then run again');
@@ -42,7 +48,13 @@ export async function imageUsers(
   $: CommandFn,
   image: string,
   kind: ImageKind,
+  host?: DiskHost,
 ): Promise<{ users: string[]; notes: string[] }> {
+  if (host && isRemote(host)) {
+    const id = await statFollow(host, image);
+    if (!id) throw usage(`${image}: no such file or device on ${host.label}`);
+    return remoteImageUsers(host, image, id);
+  }
   const users: string[] = [];
   const { uses, notes } = await domainsUsing($, image);
   for (const u of uses) users.push(`domain ${u.domain} has it as a disk (${u.tool} list -l: ${u.target})`);

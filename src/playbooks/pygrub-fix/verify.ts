@@ -1,6 +1,14 @@
 /** Proof after a write: the release's pygrub reads what was written, and reaches the partition that was made active. */
 import { fail, type CommandFn } from '../../engine/index.js';
-import { DebugfsFs, openSource, pygrubPartitionOffsets, type BlockSource, type GuestFs } from '../../disk/index.js';
+import {
+  DebugfsFs,
+  openHostSource,
+  pygrubPartitionOffsets,
+  diskHost,
+  type BlockSource,
+  type DiskHost,
+  type GuestFs,
+} from '../../disk/index.js';
 import {
   codeOf,
   modelPygrub,
@@ -13,8 +21,13 @@ import {
 } from '../../grub/index.js';
 
 /** Read the table again as the release's pygrub does: /boot must be the first offset it tries. */
-export async function checkActiveFirst(image: string, version: XenVersion, boot: BootLocation): Promise<void> {
-  const source: BlockSource = await openSource(image);
+export async function checkActiveFirst(
+  image: string,
+  version: XenVersion,
+  boot: BootLocation,
+  host?: DiskHost,
+): Promise<void> {
+  const source: BlockSource = await openHostSource(diskHost(host), image);
   const tried = await pygrubPartitionOffsets(source, codeOf(version).partitions).finally(() => source.close());
   if (tried.status !== 'ok' || tried.offsets[0] !== boot.offset)
     throw fail(
@@ -40,4 +53,50 @@ export async function checkClean($: CommandFn, fs: GuestFs, boot: BootLocation):
     throw fail(
       `e2fsck -fn finds ${partName(boot)} damaged after the write (exit ${fsck.exitCode}); ${boot.config.path}.orig holds the old config`,
     );
+}
+
+/** Where Xen installs pygrub (Debian's xen-utils, CentOS / XCP-ng's xen-tools), besides PATH. */
+const PYGRUB_PLACES =
+  'command -v pygrub; ls -1d /usr/lib/xen-*/bin/pygrub /usr/lib/xen/bin/pygrub /usr/lib64/xen/bin/pygrub 2>/dev/null';
+
+/** What the host's own pygrub lists for the image, or why it could not be asked. */
+export interface HostPygrub {
+  pygrub: string | null;
+  /** The titles it lists (pygrub -l -n). */
+  titles: string[];
+  ok: boolean;
+  detail: string;
+}
+
+/**
+ * The host's own pygrub, the one that will boot the guest: `pygrub -l -n [--offset=N] IMAGE`
+ * lists the entries and boots nothing (-n: no kernel is copied out). A host without pygrub is
+ * said so; one whose pygrub lists nothing is reported with its error.
+ */
+export async function hostPygrub(
+  $: CommandFn,
+  image: string,
+  strategy: string,
+  boot: BootLocation,
+): Promise<HostPygrub> {
+  // --strategy offset: the domain config passes --offset=N to pygrub; so does this check.
+  const offset = strategy === 'offset' ? boot.offset : undefined;
+  // One round trip: the first pygrub found says its path, then lists (exit 127: none found).
+  const script = `p=$({ ${PYGRUB_PLACES}; } | grep -m1 '^/') || exit 127; echo "pygrub: $p"; exec "$p" "$@"`;
+  const args = ['-l', '-n', ...(offset !== undefined ? [`--offset=${offset}`] : []), image];
+  const r = await $({ nothrow: true, timeoutMs: 60_000 })`sh -c ${script} sh ${args}`;
+  const pygrub = /^pygrub: (\/.*)$/m.exec(r.stdout)?.[1] ?? null;
+  if (!pygrub)
+    return { pygrub, titles: [], ok: false, detail: "the host has no pygrub (Xen's tools are not installed)" };
+  const titles = [...r.stdout.matchAll(/^title: (.*)$/gm)].map((m) => m[1] as string);
+  const ok = r.exitCode === 0 && titles.length > 0;
+  const err = r.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${r.exitCode}`;
+  return {
+    pygrub,
+    titles,
+    ok,
+    detail: ok
+      ? `${pygrub} -l lists ${titles.length} entr${titles.length === 1 ? 'y' : 'ies'}, first: ${titles[0]}`
+      : `${pygrub} -l cannot read the image: ${err} (what was checked is the pygrub of the --xen-version given)`,
+  };
 }
