@@ -23,7 +23,7 @@
  *   between 1 and 2^32-2 or the limit is dropped.
  */
 
-import { XlConfig, parseDiskSpec, parseVifSpec, sameValue, type XlValue } from './xlcfg.js';
+import { XlConfig, parseDiskSpec, parseVifSpec, sameValue, type XenRelease, type XlValue } from './xlcfg.js';
 import type { XenVersion } from './xlversion.js';
 
 /* ------------------------------------------------------------------ rate */
@@ -1089,11 +1089,15 @@ export function configVifs(cfg: XlConfig): VifFacts[] {
   });
 }
 
-export function configDisks(cfg: XlConfig): DiskFacts[] {
+/**
+ * The disks of a config, as the release's xl reads them (parseDiskSpec follows libxlutil's
+ * xlu_disk_parse, so `drbd:res0,xvda,w` and the other block-script prefixes are disks too).
+ */
+export function configDisks(cfg: XlConfig, release?: XenRelease): DiskFacts[] {
   const out: DiskFacts[] = [];
   for (const spec of strings(cfg.get('disk'))) {
     try {
-      out.push({ vdev: parseDiskSpec(spec).vdev as string });
+      out.push({ vdev: parseDiskSpec(spec, release).vdev as string });
     } catch {
       // A disk xl could not read: the domain would not start either; not ours to judge here.
     }
