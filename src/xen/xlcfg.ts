@@ -5,16 +5,22 @@
  * Python that xm executed: `key = value` statements ended by a newline or `;`, `#` comments,
  * values that are strings ('single' or "double" quoted, backslash escapes), numbers, or
  * lists `[ ... ]` (nested, spanning lines, trailing comma allowed), and `key += value` to
- * append to a list or a string. Keys are lower case (`[a-z][._0-9a-z]*`).
+ * append to a list or a string. Keys are lower case (`[a-z][._0-9a-z]*`). What each Xen release
+ * accepts differs (see Syntax below); every reader here takes the release (`{ major, minor,
+ * patch? }`, default the newest) and is checked against that release's own libxlutil, cell by
+ * cell, by test/xen/libxlu-oracle.test.ts (data: test/fixtures/oracle/libxlu/).
  *
  * API (stable: playbooks persist their changes through it):
  *
- *   const cfg = XlConfig.parse(text)       throws XlConfigError (line, column) where xl would fail;
+ *   const cfg = XlConfig.parse(text)       throws XlConfigError (line, column) where xl would fail
+ *                                          ({ xen: release } for an older xl's grammar);
  *                                          XlConfig.parse(text, { lenient: true }) keeps going and
  *                                          lists what it skipped (Python code, CR) in cfg.issues
  *   cfg.get('memory')                      4096 | 'hvm' | ['a', ['b']] | undefined: the value xl uses
- *                                          (the last `=`, then every `+=` after it)
- *   cfg.getNumber('memory')                a number also when written as a string ("4096"), as xl reads it
+ *                                          (the last `=`, then every `+=` after it); numbers other
+ *                                          than plain decimals stay as written ('0x10'), as in xl
+ *   cfg.getNumber('memory')                as xlu_cfg_get_long reads it: strtol(…, 0) of the whole
+ *                                          text, written as a number or a string ("4096")
  *   cfg.has(key); cfg.keys()               keys in file order, each once
  *   cfg.line(key)                          1-based line of the statement that sets the value
  *   cfg.statementText(key)                 the statement(s) for the key as written (for messages)
@@ -31,12 +37,15 @@
  *
  *   formatValue(value, opts?)              the text of a value, so that parsing it gives the value back
  *   sameValue(a, b)                        equal as xl reads them (4096 and "4096" are the same)
- *   parseDiskSpec(spec) / formatDiskSpec(params)   'format=raw, vdev=xvda, access=rw, target=/path'
- *                                          <-> { format, vdev, access, target }; target= is written last
+ *   parseDiskSpec(spec, release?) / formatDiskSpec(params)   'format=raw, vdev=xvda, access=rw,
+ *                                          target=/path' <-> { format, vdev, access, target }; target=
+ *                                          is written last; 'drbd:res0,xvda,w' -> { script: 'block-drbd',
+ *                                          target: 'res0', vdev: 'xvda', access: 'w' }
+ *   readDiskSpec(spec, release?)           also the libxl_device_disk xl fills in (src/xen/diskspec.ts)
  *   modernizeDiskSpec(spec), legacyDiskSyntax(spec)  'file:/x.img,hda,w' -> 'format=raw, vdev=hda,
  *                                          access=rw, target=/x.img'
  *   parseVifSpec(spec) / formatVifSpec(params)     'bridge=xenbr0,mac=00:16:3e:..,model=e1000,rate=10Mb/s'
- *   parseVifRate('10Mb/s@20ms')            { bytesPerSecond, intervalUsecs, bytesPerInterval } as xl computes
+ *   parseVifRate('10Mb/s@20ms', release?)  { bytesPerSecond, intervalUsecs, bytesPerInterval } as xl computes
  *   parseMemSize('2048m')                  KiB, as `xl mem-set` reads a size (bare number: MiB)
  */
 
