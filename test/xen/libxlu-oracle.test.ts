@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { configDisks, parseRate } from '../../src/xen/qos.js';
+import { configDisks, configVifs, parseRate } from '../../src/xen/qos.js';
 import {
   DiskSpecError,
   XlConfig,
@@ -308,6 +308,31 @@ describe('vif rates, against every release that has xlu_vif_parse_rate', () => {
       expect(bad.join('\n')).toBe('');
     });
   }
+
+  it('the rate of a vif in an xl config: xen-qos reads the credit each release reads, and no other', () => {
+    const bad: string[] = [];
+    for (const r of DATA.rates) {
+      // xl's own vif-spec splitter (parse_nic_config, not libxlutil) trims the items: a rate with
+      // spaces around it, a comma or a quote is not a vif item this data judges.
+      if (r.rate !== r.rate.trim() || /[,']/.test(r.rate)) continue;
+      const cfg = XlConfig.parse(`vif = [ 'bridge=xenbr0,rate=${r.rate}' ]\n`);
+      for (const { tag, rel, real } of cells(r.outcomes)) {
+        let credit;
+        try {
+          credit = configVifs(cfg, 'xl', rel)[0]?.credit;
+        } catch {
+          credit = undefined;
+        }
+        const want =
+          isCrash(real) || real.rc !== 0
+            ? undefined
+            : { bytesPerInterval: real.bytes_per_interval, intervalUs: real.interval_usecs };
+        if (JSON.stringify(credit) !== JSON.stringify(want))
+          bad.push(`${r.rate} ${tag}: ${JSON.stringify(credit)}, xl ${JSON.stringify(want)}`);
+      }
+    }
+    expect(bad.join('\n')).toBe('');
+  });
 
   /**
    * --rate of xen-qos (parseRate) takes the rates that xl and xm both read alike: xend's

@@ -140,7 +140,7 @@ export async function readXlXm(
       maxVcpus: tool === 'xm' ? (stored.maxVcpus ?? 1) : (cfg.getNumber('maxvcpus') ?? Infinity),
       memory: stored.memory ?? 0,
       maxMemory: maxmem !== undefined ? (stored.maxMemory ?? maxmem * 1024 ** 2) : Infinity,
-      vifs: configVifs(cfg),
+      vifs: configVifs(cfg, tool, tool === 'xl' ? xen : undefined),
       disks: configDisks(cfg, tool === 'xl' ? xen : undefined),
       ...(configPath ? { configPath } : {}),
       stored,
