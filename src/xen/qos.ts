@@ -23,7 +23,15 @@
  *   between 1 and 2^32-2 or the limit is dropped.
  */
 
-import { XlConfig, parseDiskSpec, parseVifSpec, sameValue, type XlValue } from './xlcfg.js';
+import {
+  XlConfig,
+  parseDiskSpec,
+  parseVifRate,
+  parseVifSpec,
+  sameValue,
+  type XenRelease,
+  type XlValue,
+} from './xlcfg.js';
 import type { XenVersion } from './xlversion.js';
 
 /* ------------------------------------------------------------------ rate */
@@ -1068,32 +1076,45 @@ function triples(v: XlValue | undefined): string[][] {
 }
 
 /** A vif's rate as written in a config file, or undefined; a rate xl would refuse is reported. */
-function creditOf(spec: Record<string, string>): Credit | undefined {
+/**
+ * The credit a config's `rate=` gives. xl: as the release's xlu_vif_parse_rate reads it
+ * (parseVifRate, checked against every release's libxlutil; it throws xl's message where xl
+ * refuses the rate). xm: the --rate syntax (parseRate), which xend reads alike.
+ */
+function creditOf(spec: Record<string, string>, dialect: 'xl' | 'xm', release?: XenRelease): Credit | undefined {
   const r = spec.rate;
   if (r === undefined || r === '') return undefined;
+  if (dialect === 'xl') {
+    const x = parseVifRate(r, release);
+    return { bytesPerInterval: x.bytesPerInterval, intervalUs: x.intervalUsecs };
+  }
   const p = parseRate(r);
   return { bytesPerInterval: p.bytesPerInterval, intervalUs: p.intervalUs };
 }
 
 /** The VIFs of a config file: position = devid unless `devid=` says otherwise. */
-export function configVifs(cfg: XlConfig): VifFacts[] {
+export function configVifs(cfg: XlConfig, dialect: 'xl' | 'xm' = 'xl', release?: XenRelease): VifFacts[] {
   return strings(cfg.get('vif')).map((spec, i) => {
     const p = parseVifSpec(spec);
     const { rate: _rate, devid: _devid, ...params } = p;
     return {
       index: p.devid !== undefined ? Number(p.devid) : i,
       mac: (p.mac ?? '').toLowerCase(),
-      credit: creditOf(p),
+      credit: creditOf(p, dialect, release),
       params,
     };
   });
 }
 
-export function configDisks(cfg: XlConfig): DiskFacts[] {
+/**
+ * The disks of a config, as the release's xl reads them (parseDiskSpec follows libxlutil's
+ * xlu_disk_parse, so `drbd:res0,xvda,w` and the other block-script prefixes are disks too).
+ */
+export function configDisks(cfg: XlConfig, release?: XenRelease): DiskFacts[] {
   const out: DiskFacts[] = [];
   for (const spec of strings(cfg.get('disk'))) {
     try {
-      out.push({ vdev: parseDiskSpec(spec).vdev as string });
+      out.push({ vdev: parseDiskSpec(spec, release).vdev as string });
     } catch {
       // A disk xl could not read: the domain would not start either; not ours to judge here.
     }
@@ -1126,7 +1147,7 @@ export function storedFromConfig(cfg: XlConfig, dialect: 'xl' | 'xm' = 'xl'): St
   const memory = cfg.getNumber('memory');
   const maxMemory = cfg.getNumber('maxmem') ?? memory;
   const vifCredit: Record<number, Credit | undefined> = {};
-  for (const v of configVifs(cfg)) vifCredit[v.index] = v.credit;
+  for (const v of configVifs(cfg, dialect)) vifCredit[v.index] = v.credit;
   const inbound: Record<string, string> = {};
   for (const [mac, type, params] of triples(cfg.get('vif_other_config'))) {
     if (mac && type === 'tbf' && params !== undefined) inbound[mac.toLowerCase()] = params;
@@ -1259,7 +1280,7 @@ export function rewriteConfig(
   if (changes.vifRate) {
     const { index, mac, rate } = changes.vifRate;
     const list = strings(cfg.get('vif'));
-    const vifs = configVifs(cfg);
+    const vifs = configVifs(cfg, dialect);
     let at = mac ? vifs.findIndex((v) => v.mac === mac.toLowerCase()) : -1;
     if (at < 0) at = vifs.findIndex((v) => v.index === index && (v.mac === '' || !mac));
     if (at < 0) {

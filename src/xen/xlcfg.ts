@@ -5,16 +5,22 @@
  * Python that xm executed: `key = value` statements ended by a newline or `;`, `#` comments,
  * values that are strings ('single' or "double" quoted, backslash escapes), numbers, or
  * lists `[ ... ]` (nested, spanning lines, trailing comma allowed), and `key += value` to
- * append to a list or a string. Keys are lower case (`[a-z][._0-9a-z]*`).
+ * append to a list or a string. Keys are lower case (`[a-z][._0-9a-z]*`). What each Xen release
+ * accepts differs (see Syntax below); every reader here takes the release (`{ major, minor,
+ * patch? }`, default the newest) and is checked against that release's own libxlutil, cell by
+ * cell, by test/xen/libxlu-oracle.test.ts (data: test/fixtures/oracle/libxlu/).
  *
  * API (stable: playbooks persist their changes through it):
  *
- *   const cfg = XlConfig.parse(text)       throws XlConfigError (line, column) where xl would fail;
+ *   const cfg = XlConfig.parse(text)       throws XlConfigError (line, column) where xl would fail
+ *                                          ({ xen: release } for an older xl's grammar);
  *                                          XlConfig.parse(text, { lenient: true }) keeps going and
  *                                          lists what it skipped (Python code, CR) in cfg.issues
  *   cfg.get('memory')                      4096 | 'hvm' | ['a', ['b']] | undefined: the value xl uses
- *                                          (the last `=`, then every `+=` after it)
- *   cfg.getNumber('memory')                a number also when written as a string ("4096"), as xl reads it
+ *                                          (the last `=`, then every `+=` after it); numbers other
+ *                                          than plain decimals stay as written ('0x10'), as in xl
+ *   cfg.getNumber('memory')                as xlu_cfg_get_long reads it: strtol(…, 0) of the whole
+ *                                          text, written as a number or a string ("4096")
  *   cfg.has(key); cfg.keys()               keys in file order, each once
  *   cfg.line(key)                          1-based line of the statement that sets the value
  *   cfg.statementText(key)                 the statement(s) for the key as written (for messages)
@@ -31,14 +37,19 @@
  *
  *   formatValue(value, opts?)              the text of a value, so that parsing it gives the value back
  *   sameValue(a, b)                        equal as xl reads them (4096 and "4096" are the same)
- *   parseDiskSpec(spec) / formatDiskSpec(params)   'format=raw, vdev=xvda, access=rw, target=/path'
- *                                          <-> { format, vdev, access, target }; target= is written last
+ *   parseDiskSpec(spec, release?) / formatDiskSpec(params)   'format=raw, vdev=xvda, access=rw,
+ *                                          target=/path' <-> { format, vdev, access, target }; target=
+ *                                          is written last; 'drbd:res0,xvda,w' -> { script: 'block-drbd',
+ *                                          target: 'res0', vdev: 'xvda', access: 'w' }
+ *   readDiskSpec(spec, release?)           also the libxl_device_disk xl fills in (src/xen/diskspec.ts)
  *   modernizeDiskSpec(spec), legacyDiskSyntax(spec)  'file:/x.img,hda,w' -> 'format=raw, vdev=hda,
  *                                          access=rw, target=/x.img'
  *   parseVifSpec(spec) / formatVifSpec(params)     'bridge=xenbr0,mac=00:16:3e:..,model=e1000,rate=10Mb/s'
- *   parseVifRate('10Mb/s@20ms')            { bytesPerSecond, intervalUsecs, bytesPerInterval } as xl computes
+ *   parseVifRate('10Mb/s@20ms', release?)  { bytesPerSecond, intervalUsecs, bytesPerInterval } as xl computes
  *   parseMemSize('2048m')                  KiB, as `xl mem-set` reads a size (bare number: MiB)
  */
+
+import { NEWEST_RELEASE, readDiskSpec, releaseAtLeast, type DiskSpec, type XenRelease } from './diskspec.js';
 
 /** A value in a domain configuration file. Numbers are what xl reads as numbers (non-negative integers). */
 export type XlValue = string | number | XlValue[];
@@ -47,6 +58,8 @@ export type XlValue = string | number | XlValue[];
 export class XlConfigError extends Error {
   readonly line: number;
   readonly column: number;
+  /** xl would add "Config file looks like it contains Python code" (it met one of `+-.():`). */
+  likelyPython = false;
   constructor(message: string, line: number, column: number, source = 'config') {
     super(`${source}:${line}:${column}: ${message}`);
     this.name = 'XlConfigError';
@@ -113,6 +126,64 @@ const ESCAPES: Record<string, string> = {
   v: '\v',
 };
 
+/**
+ * What the release's scanner (libxlu_cfg_l.l) and parser (libxlu_cfg_y.y) accept, where releases
+ * differ (each read from the tag and checked against its libxlutil, test/fixtures/oracle/libxlu/):
+ * dotted keys from RELEASE-4.3.0 (`[a-z][._0-9a-z]*`; `[a-z][_0-9a-z]*` before), nested lists
+ * from 4.6.0, `+=` from 4.13.0, a last statement without a newline from 4.2.1 (4.2.0 refuses it;
+ * 4.0 and 4.1 free memory twice on it and abort), and an unknown `\c` escape in a string refused
+ * from 4.7.0 (before, xl silently drops it).
+ */
+interface Syntax {
+  dottedKeys: boolean;
+  nestedLists: boolean;
+  plusEquals: boolean;
+  unterminatedLastLine: boolean;
+  refuseUnknownEscape: boolean;
+}
+
+/**
+ * Whether xl's scanner meets one of `+-.():` where a token starts (the rule that sets
+ * likely_python in libxlu_cfg_l.l; a file that fails to parse then gets "warning: Config file
+ * looks like it contains Python code"). xl scans the whole file however early the error, so this
+ * does too; after any other unexpected character the scanner skips to the next blank.
+ */
+export function looksLikePython(
+  text: string,
+  syntax: Pick<Syntax, 'plusEquals' | 'dottedKeys'> = syntaxOf(NEWEST_RELEASE),
+): boolean {
+  const ident = syntax.dottedKeys ? /[._0-9a-z]/ : /[_0-9a-z]/;
+  for (let i = 0; i < text.length;) {
+    const c = text[i] as string;
+    if (c === '#') {
+      const nl = text.indexOf('\n', i);
+      i = nl < 0 ? text.length : nl + 1;
+    } else if (c === '"' || c === "'") {
+      let j = i + 1;
+      while (j < text.length && text[j] !== c && text[j] !== '\n') j += text[j] === '\\' ? 2 : 1;
+      i = j + 1;
+    } else if (/[a-z]/.test(c)) {
+      while (i < text.length && ident.test(text[i] as string)) i++;
+    } else if (/[0-9]/.test(c)) {
+      while (i < text.length && /[0-9a-fx]/.test(text[i] as string)) i++;
+    } else if (c === '+' && text[i + 1] === '=' && syntax.plusEquals) i += 2;
+    else if (/[-+.():]/.test(c)) return true;
+    else if (/[ \t\n,[\]=;]/.test(c)) i++;
+    else while (i < text.length && !/[ \t\n]/.test(text[i] as string)) i++;
+  }
+  return false;
+}
+
+function syntaxOf(r: XenRelease): Syntax {
+  return {
+    dottedKeys: releaseAtLeast(r, 4, 3),
+    nestedLists: releaseAtLeast(r, 4, 6),
+    plusEquals: releaseAtLeast(r, 4, 13),
+    unterminatedLastLine: releaseAtLeast(r, 4, 2, 1),
+    refuseUnknownEscape: releaseAtLeast(r, 4, 7),
+  };
+}
+
 class Lexer {
   pos = 0;
   line = 1;
@@ -120,6 +191,7 @@ class Lexer {
   constructor(
     readonly text: string,
     readonly lenient: boolean,
+    readonly syntax: Syntax,
   ) {}
 
   error(message: string, at = this.pos): never {
@@ -141,7 +213,12 @@ class Lexer {
         continue;
       }
       if (c === '#') {
-        while (this.pos < t.length && t[this.pos] !== '\n') this.pos++;
+        // `\#.*\n`: a comment is read with its newline; one that ends the file unterminated is a
+        // lexical error in every release.
+        const nl = t.indexOf('\n', this.pos);
+        if (nl < 0)
+          this.error('a comment at the end of the file without a newline: xl refuses the file (lexical error)');
+        this.pos = nl;
         continue;
       }
       break;
@@ -152,7 +229,12 @@ class Lexer {
       this.pos = end;
       return { type, start, end, line: this.line, col, value };
     };
-    if (start >= t.length) return tok('eof', start);
+    if (start >= t.length) {
+      // xl reports an error at the end of the file on the last line it read.
+      const r = tok('eof', start);
+      if (start > 0 && t[start - 1] === '\n') r.line = this.line - 1;
+      return r;
+    }
     const c = t[start] as string;
     if (c === '\n') {
       const r = tok('newline', start + 1);
@@ -161,13 +243,17 @@ class Lexer {
       return r;
     }
     if (c === '=' || c === '[' || c === ']' || c === ',' || c === ';') return tok(c, start + 1);
-    if (c === '+' && t[start + 1] === '=') return tok('+=', start + 2);
+    if (c === '+' && t[start + 1] === '=' && this.syntax.plusEquals) return tok('+=', start + 2);
     if (/[a-z]/.test(c)) {
-      const m = /^[a-z][._0-9a-z]*/.exec(t.slice(start, start + 256)) as RegExpExecArray;
+      const re = this.syntax.dottedKeys ? /[a-z][._0-9a-z]*/y : /[a-z][_0-9a-z]*/y;
+      re.lastIndex = start;
+      const m = re.exec(t) as RegExpExecArray;
       return tok('ident', start + m[0].length, m[0]);
     }
     if (/[0-9]/.test(c)) {
-      const m = /^[0-9][0-9a-fx]*/.exec(t.slice(start, start + 256)) as RegExpExecArray;
+      const re = /[0-9][0-9a-fx]*/y;
+      re.lastIndex = start;
+      const m = re.exec(t) as RegExpExecArray;
       return tok('number', start + m[0].length, m[0]);
     }
     if (c === '"' || c === "'") {
@@ -180,24 +266,20 @@ class Lexer {
           this.error('unterminated string', start);
         }
         if (d === c) break;
+        if (d === '\0') {
+          this.pos = i;
+          // xlu__cfgl_dequote() measures the token with strlen(): its assert fails and xl aborts.
+          this.error('a NUL byte inside a string: xl aborts on it', i);
+        }
         if (d === '\\') {
           const e = t[i + 1];
           if (e === undefined || e === '\n') {
             this.pos = i;
             this.error('unterminated string', start);
           }
-          const mapped = ESCAPES[e];
-          if (mapped === undefined) {
-            this.pos = i;
-            this.error(
-              /[0-9x]/.test(e)
-                ? `\\${e} escapes are not read correctly by xl: write the character itself`
-                : 'invalid character after backslash in quoted string',
-              i,
-            );
-          }
-          out += mapped;
-          i += 2;
+          const read = this.escape(t, i, start, c);
+          out += read.value;
+          i = read.end;
           continue;
         }
         out += d;
@@ -208,6 +290,51 @@ class Lexer {
       return r;
     }
     this.error(`unexpected character '${c}'`);
+  }
+
+  /**
+   * The escape at t[i] (a backslash) as xlu__cfgl_dequote() reads it: one of \" \' \\ \a \b \f \n
+   * \r \t \v; `\x` is always refused (its NUMERIC_CHAR(2,2,16) can never succeed); `\0`–`\7`
+   * reads up to three more characters with strtoul(…, 10) after the first digit, needs two of them,
+   * and writes nothing (the escaped character is dropped); anything else is refused from 4.7 and
+   * dropped before.
+   */
+  private escape(t: string, i: number, start: number, quote: string): { value: string; end: number } {
+    const e = t[i + 1] as string;
+    const mapped = ESCAPES[e];
+    if (mapped !== undefined) return { value: mapped, end: i + 2 };
+    const close = this.closingQuote(t, start, quote);
+    if (e === 'x') {
+      this.pos = i;
+      this.error('\\x escapes are refused by xl (invalid digit after backslash hex numerical character escape)', i);
+    }
+    if (/[0-7]/.test(e)) {
+      const numbuf = t.slice(i + 2, Math.min(i + 5, close + 1));
+      const m = /^[ \t\n\v\f\r]*[+-]?[0-9]+/.exec(numbuf);
+      if (!m || m[0].length <= 1) {
+        this.pos = i;
+        this.error(
+          'invalid digit after backslash octal numerical character escape (xl drops such escapes: write the character itself)',
+          i,
+        );
+      }
+      return { value: '', end: i + 2 + m[0].length };
+    }
+    if (this.syntax.refuseUnknownEscape) {
+      this.pos = i;
+      this.error('invalid character after backslash in quoted string', i);
+    }
+    // Before 4.7 an unknown escape is dropped, backslash and character both.
+    return { value: '', end: i + 2 };
+  }
+
+  /** Where the string starting at `start` ends (the scanner's token), for escapes that look ahead. */
+  private closingQuote(t: string, start: number, quote: string): number {
+    for (let j = start + 1; j < t.length; j++) {
+      if (t[j] === '\\') j++;
+      else if (t[j] === quote || t[j] === '\n') return j;
+    }
+    return t.length;
   }
 }
 
@@ -228,24 +355,45 @@ interface Statement {
   endLine: number;
 }
 
+/**
+ * A number token. libxlutil keeps every atom as the text written (xlu_cfg_get_string gives
+ * `0x10` back) and converts only when asked for a number (xlu_cfg_get_long, strtol(…, 0)): a
+ * plain decimal is a number here, anything else (0x10, 017, 12abc) stays its text; getNumber()
+ * reads both as xl does.
+ */
 function numberValue(text: string): XlValue {
-  // xl reads numbers with strtol(..., 0): decimal, 0x hex, leading-zero octal.
-  if (/^(?:0|[1-9][0-9]*)$/.test(text)) return Number(text);
-  if (/^0x[0-9a-f]+$/.test(text)) return parseInt(text.slice(2), 16);
-  if (/^0[0-7]+$/.test(text)) return parseInt(text.slice(1), 8);
+  if (/^(?:0|[1-9][0-9]*)$/.test(text) && Number.isSafeInteger(Number(text))) return Number(text);
   return text;
+}
+
+const LONG_MAX = 0x7fffffffffffffffn;
+
+/** strtol(text, &end, 0) as xlu_cfg_get_long uses it: the whole text a number, within a long. */
+export function strtolWhole(text: string): number | undefined {
+  const m = /^[ \t\n\v\f\r]*([+-]?)(0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*)$/i.exec(text);
+  if (!m) return undefined;
+  const digits = m[2] as string;
+  const magnitude = /^0x/i.test(digits)
+    ? BigInt(digits)
+    : digits.length > 1 && digits.startsWith('0')
+      ? BigInt(`0o${digits.slice(1)}`)
+      : BigInt(digits);
+  const value = m[1] === '-' ? -magnitude : magnitude;
+  if (value > LONG_MAX || value < -LONG_MAX - 1n) return undefined; // ERANGE
+  return Number(value);
 }
 
 function parseText(
   text: string,
   lenient: boolean,
   source: string,
+  syntax: Syntax,
 ): { statements: Statement[]; issues: XlConfigIssue[] } {
   const issues: XlConfigIssue[] = [];
   const lineText = (n: number) => text.split('\n')[n - 1] ?? '';
   const lineOffsets = [0];
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineOffsets.push(i + 1);
-  const lx = new Lexer(text, lenient);
+  const lx = new Lexer(text, lenient, syntax);
   const statements: Statement[] = [];
   let tok = lx.next();
   const type = (): TokType => tok.type;
@@ -278,6 +426,8 @@ function parseText(
       const items: XlValue[] = [];
       let quote: "'" | '"' | undefined;
       while (type() !== ']') {
+        if (type() === '[' && !syntax.nestedLists)
+          fail('a list inside a list: xl of this release refuses it (from Xen 4.6)');
         const v = parseValue();
         items.push(v.value);
         quote ??= v.quote;
@@ -313,6 +463,11 @@ function parseText(
       const endLine = text.slice(0, v.end).split('\n').length;
       if (type() !== 'newline' && type() !== ';' && type() !== 'eof') {
         fail(`expected the end of the line after the value of ${keyTok.value}, found ${describe(tok)}`);
+      }
+      if (type() === 'eof' && !syntax.unterminatedLastLine) {
+        fail(
+          'the last statement has no newline after it: xl of this release refuses the file (from Xen 4.2.1 it reads it)',
+        );
       }
       statements.push({
         key: keyTok.value,
@@ -416,6 +571,8 @@ export interface ParseOptions {
   lenient?: boolean;
   /** Name used in error messages. */
   source?: string;
+  /** The Xen release whose xl reads the file (default: the newest); see Syntax. */
+  xen?: XenRelease;
 }
 
 export class XlConfig {
@@ -425,14 +582,21 @@ export class XlConfig {
   issues: XlConfigIssue[];
   private readonly lenient: boolean;
   private readonly source: string;
+  private readonly syntax: Syntax;
 
   private constructor(text: string, opts: ParseOptions) {
     this.lenient = opts.lenient ?? false;
     this.source = opts.source ?? 'config';
+    this.syntax = syntaxOf(opts.xen ?? NEWEST_RELEASE);
     this.text = text;
-    const r = parseText(text, this.lenient, this.source);
-    this.statements = r.statements;
-    this.issues = r.issues;
+    try {
+      const r = parseText(text, this.lenient, this.source, this.syntax);
+      this.statements = r.statements;
+      this.issues = r.issues;
+    } catch (e) {
+      if (e instanceof XlConfigError) e.likelyPython = looksLikePython(text, this.syntax);
+      throw e;
+    }
   }
 
   static parse(text: string, opts: ParseOptions = {}): XlConfig {
@@ -440,7 +604,7 @@ export class XlConfig {
   }
 
   private reparse(text: string): void {
-    const r = parseText(text, this.lenient, this.source);
+    const r = parseText(text, this.lenient, this.source, this.syntax);
     this.text = text;
     this.statements = r.statements;
     this.issues = r.issues;
@@ -472,8 +636,7 @@ export class XlConfig {
       }
       if (Array.isArray(value) && Array.isArray(s.value)) value = [...value, ...s.value];
       else if (!Array.isArray(value) && !Array.isArray(s.value)) {
-        const joined = `${value}${s.value}`;
-        value = typeof value === 'number' && typeof s.value === 'number' ? numberValue(joined) : joined;
+        value = `${value}${s.value}`;
       } else {
         throw new XlConfigError(
           `can't add a list to a string or the other way round (key ${key})`,
@@ -486,14 +649,18 @@ export class XlConfig {
     return value;
   }
 
-  /** The value as a number, as xl reads it (a string of digits counts); undefined when absent or not a number. */
+  /**
+   * The value as xlu_cfg_get_long reads it: strtol(…, 0) on the whole text (leading white space
+   * and a sign allowed, 0x hex, a leading 0 octal), written as a number or a string alike;
+   * undefined when absent, a list, not a number, out of range, or set with `+=` (xl refuses
+   * `+=` with numbers).
+   */
   getNumber(key: string): number | undefined {
+    const st = this.of(key);
+    if (st.at(-1)?.op === '+=') return undefined;
     const v = this.get(key);
     if (typeof v === 'number') return v;
-    if (typeof v === 'string') {
-      const n = numberValue(v.trim());
-      return typeof n === 'number' ? n : undefined;
-    }
+    if (typeof v === 'string') return strtolWhole(v);
     return undefined;
   }
 
@@ -695,43 +862,15 @@ function removeStatement(text: string, s: Statement): string {
 
 /* ------------------------------------------------------------------ disk specs */
 
-/** xl-disk-configuration(5) parameters, as a map. Flags (e.g. `discard`) map to ''. */
-export type DiskSpec = Record<string, string>;
+export { DiskSpecError, readDiskSpec, type DiskSpec, type LibxlDisk, type XenRelease } from './diskspec.js';
 
-const DISK_POSITIONAL = ['target', 'format', 'vdev', 'access'] as const;
-const DISK_KEYS = new Set([
-  'target',
-  'format',
-  'vdev',
-  'access',
-  'devtype',
-  'backendtype',
-  'backend',
-  'script',
-  'specification',
-  'transport',
-  'colo-host',
-  'colo-port',
-  'colo-export',
-  'active-disk',
-  'hidden-disk',
-]);
-const DISK_FLAGS = new Set(['direct-io-safe', 'discard', 'no-discard', 'colo', 'trusted', 'untrusted']);
-const DISK_FORMATS = new Set(['raw', 'qcow', 'qcow2', 'vhd', 'qed', 'empty']);
-const DISK_ACCESS = new Set(['ro', 'r', 'rw', 'w']);
-/** xend's target prefixes that xl still accepts (the format ones set format=). */
-const LEGACY_PREFIX = /^(?:(raw|qcow2?|vhd):|tapdisk:|tap2?:|aio:|ioemu:|file:|phy:)/;
-
-export class DiskSpecError extends Error {
-  constructor(message: string, spec: string) {
-    super(`config parsing error in disk specification: ${message} in \`${spec}'`);
-    this.name = 'DiskSpecError';
-  }
-}
+const DISK_FLAGS = new Set(['direct-io-safe', 'discard', 'no-discard', 'colo', 'no-colo', 'trusted', 'untrusted']);
+/** xend's target prefixes that xl still accepts (the format ones set format=, the script ones script=). */
+const LEGACY_PREFIX = /^(?:(raw|qcow2?|vhd):|tapdisk:|tap2?:|aio:|ioemu:|file:|phy:|(?:iscsi|e?nbd|drbd):)/;
 
 /** The deprecated syntax a disk spec uses (e.g. "file: prefix"), or undefined for the modern form. */
 export function legacyDiskSyntax(spec: string): string | undefined {
-  for (const raw of splitDiskItems(spec).items) {
+  for (const raw of splitDiskItems(spec)) {
     const item = raw.replace(/^\s+/, '');
     if (item.includes('=')) continue;
     const m = /^([a-z][a-z0-9]*):/.exec(item);
@@ -745,16 +884,16 @@ export function legacyDiskSyntax(spec: string): string | undefined {
   return undefined;
 }
 
-function splitDiskItems(spec: string): { items: string[]; target: string | undefined } {
+/** The items of a spec up to `target=`, which takes the rest. */
+function splitDiskItems(spec: string): string[] {
   const items: string[] = [];
   let rest = spec;
   for (;;) {
-    const trimmed = rest.replace(/^\s+/, '');
-    if (trimmed.startsWith('target=')) return { items, target: trimmed.slice('target='.length) };
+    if (rest.replace(/^\s+/, '').startsWith('target=')) return items;
     const comma = rest.indexOf(',');
     if (comma < 0) {
       items.push(rest);
-      return { items, target: undefined };
+      return items;
     }
     items.push(rest.slice(0, comma));
     rest = rest.slice(comma + 1);
@@ -762,98 +901,14 @@ function splitDiskItems(spec: string): { items: string[]; target: string | undef
 }
 
 /**
- * Parse a disk spec as xl does: `key=value` pairs, flags, positional target/format/vdev/access
- * (target/vdev/access after a deprecated `file:`-style prefix), and `target=` taking the rest.
+ * Parse a disk spec as xl of the given release does (default: the newest), into the parameters
+ * as written: `key=value` pairs, flags, positional target/format/vdev/access, the xend prefixes
+ * (`file:`, `phy:`, `tap:aio:`, … and the block-script ones `drbd:`, `iscsi:`, `nbd:`, `enbd:`,
+ * which set script=block-NAME) and `target=` taking the rest. Throws DiskSpecError where xl refuses
+ * the spec. The reader is readDiskSpec() (src/xen/diskspec.ts), checked against every release.
  */
-export function parseDiskSpec(spec: string): DiskSpec {
-  const out: DiskSpec = {};
-  const { items, target } = splitDiskItems(spec);
-  let positional: readonly string[] = DISK_POSITIONAL;
-  let slot = 0;
-  let emptyTarget = false;
-  const setOnce = (key: string, value: string) => {
-    if (key in out) throw new DiskSpecError(`${key} given twice`, spec);
-    out[key] = value;
-  };
-  for (const raw of items) {
-    const item = raw.replace(/^\s+/, '');
-    if (item === '' && raw === '' && items.length === 1 && target === undefined) break;
-    const eq = item.indexOf('=');
-    if (eq > 0) {
-      const key = item.slice(0, eq);
-      const value = item.slice(eq + 1);
-      if (!DISK_KEYS.has(key)) throw new DiskSpecError(`unknown parameter: near \`${item}'`, spec);
-      setOnce(key, value);
-      continue;
-    }
-    if (item === 'cdrom') {
-      setOnce('devtype', 'cdrom');
-      continue;
-    }
-    if (DISK_FLAGS.has(item)) {
-      setOnce(item, '');
-      continue;
-    }
-    while (slot < positional.length && (positional[slot] as string) in out) slot++;
-    let name = positional[slot];
-    if (name === undefined) throw new DiskSpecError(`too many positional parameters: near \`${item}'`, spec);
-    slot++;
-    if (name === 'target' && item === '') emptyTarget = true;
-    if (item === '') continue;
-    // xend's empty CD-ROM, `,hdc:cdrom,r`: after an empty target, a VDEV:TYPE in the format slot is the
-    // vdev, and the format is `empty` (libxlu_disk_l.l, positional rule, RELEASE-4.17.0; since 4.3).
-    if (name === 'format' && emptyTarget && item.includes(':')) {
-      setOnce('format', 'empty');
-      name = 'vdev';
-    }
-    if (name === 'target') {
-      const m = LEGACY_PREFIX.exec(item);
-      if (m) {
-        let t = item;
-        let fmt: string | undefined;
-        for (let p = LEGACY_PREFIX.exec(t); p; p = LEGACY_PREFIX.exec(t)) {
-          if (p[1]) fmt = p[1];
-          t = t.slice(p[0].length);
-        }
-        const tap = /^(qcow2?|vhd):/.exec(t);
-        if (tap) {
-          fmt = tap[1];
-          t = t.slice(tap[0].length);
-        }
-        out.target = t;
-        if (fmt) out.format = fmt;
-        // After a deprecated prefix xl reads target, vdev, access (no format slot).
-        positional = ['target', 'vdev', 'access'];
-        slot = 1;
-        continue;
-      }
-      out.target = item;
-      continue;
-    }
-    if (name === 'vdev') {
-      // VDEV:TYPE, split at the last colon (libxlu_disk_l.l vdev_and_devtype, RELEASE-4.17.0).
-      let v = item.replace(/^ioemu:/, '');
-      const colon = v.lastIndexOf(':');
-      if (colon >= 0) {
-        const type = v.slice(colon + 1);
-        v = v.slice(0, colon);
-        if (type === 'cdrom') setOnce('devtype', 'cdrom');
-        else if (type !== 'disk') throw new DiskSpecError(`unknown deprecated type: near \`${type}'`, spec);
-      }
-      setOnce('vdev', v);
-      continue;
-    }
-    setOnce(name, item);
-  }
-  if (target !== undefined) setOnce('target', target);
-  if (out.vdev === undefined || out.vdev === '') throw new DiskSpecError('no vdev specified', spec);
-  if (out.format !== undefined && !DISK_FORMATS.has(out.format)) {
-    throw new DiskSpecError(`unknown value for format: near \`${out.format}'`, spec);
-  }
-  if (out.access !== undefined && !DISK_ACCESS.has(out.access)) {
-    throw new DiskSpecError(`unknown value for access: near \`${out.access}'`, spec);
-  }
-  return out;
+export function parseDiskSpec(spec: string, release?: XenRelease): DiskSpec {
+  return readDiskSpec(spec, release).params;
 }
 
 const DISK_ORDER = ['format', 'vdev', 'access', 'devtype', 'backendtype', 'backend', 'script', 'specification'];
@@ -875,8 +930,8 @@ export function formatDiskSpec(params: DiskSpec): string {
 }
 
 /** The documented form of a disk spec: format set, access spelt rw/ro, target= last. */
-export function modernizeDiskSpec(spec: string): string {
-  const p = parseDiskSpec(spec);
+export function modernizeDiskSpec(spec: string, release?: XenRelease): string {
+  const p = parseDiskSpec(spec, release);
   const out: DiskSpec = { ...p };
   if (out.access === 'w') out.access = 'rw';
   if (out.access === 'r') out.access = 'ro';
@@ -921,43 +976,71 @@ export interface VifRate {
   bytesPerInterval: number;
 }
 
-const UINT32_MAX = 0xffffffff;
+const UINT32_MAX = 0xffffffffn;
+const UINT64_MAX = 0xffffffffffffffffn;
 
-/** strtoull(text, 0) on a string of digits: a leading 0 means octal (8 and 9 are refused here). */
-function strtoull0(text: string): number | undefined {
-  if (/^0[0-7]*$/.test(text)) return parseInt(text, 8);
-  if (/^0/.test(text)) return undefined;
-  return Number(text);
+/** strtoull(text, &end, 0) on text the regex already admitted: [0-9]+ then the rest. */
+function strtoull0(text: string): { value: bigint; rest: string; range: boolean } {
+  const m = /^(0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*)/i.exec(text) as RegExpExecArray;
+  const digits = m[0];
+  const value = /^0x/i.test(digits)
+    ? BigInt(digits)
+    : digits.length > 1 && digits.startsWith('0')
+      ? BigInt(`0o${digits.slice(1)}`)
+      : BigInt(digits);
+  return { value: value > UINT64_MAX ? UINT64_MAX : value, rest: text.slice(digits.length), range: value > UINT64_MAX };
 }
 
-/** `rate=` of a vif as xl computes it (decimal units; B bytes, b bits; default interval 50ms). */
-export function parseVifRate(rate: string): VifRate {
-  const at = rate.indexOf('@');
-  const amount = at < 0 ? rate : rate.slice(0, at);
-  const interval = at < 0 ? undefined : rate.slice(at + 1);
+/**
+ * `rate=` of a vif as the release's xlu_vif_parse_rate() computes it (libxlu_vif.c, from
+ * RELEASE-4.2.0): decimal units, B bytes and b bits (divided by 8 after the multiplier), the
+ * number read by strtoull(…, 0) (a leading 0 is octal), the interval `@N[m|u][s]` (a bare number
+ * is seconds) defaulting to 50ms. 4.2.0–4.2.3 and 4.3.0 split the text with strtok(…, "@"):
+ * a trailing `@` or a second `@…` is ignored there, and a lone `@` crashes xl (refused here);
+ * from 4.2.4 and 4.3.1 everything after the first `@` is the interval.
+ */
+export function parseVifRate(rate: string, release: XenRelease = NEWEST_RELEASE): VifRate {
   const err = (msg: string, what: string) => new TypeError(`config parsing error in vif: ${msg} in \`${what}'`);
-  if (amount === '') throw err('no rate specified', rate);
-  const m = /^([0-9]+)([GMK]?)([Bb])\/s$/.exec(amount);
-  if (!m) throw err('invalid rate', amount);
-  let bytes = strtoull0(m[1] as string);
-  if (bytes === undefined) throw err('invalid rate', amount);
-  if (bytes === 0 || bytes > UINT32_MAX) throw err('rate overflow', amount);
-  bytes *= m[2] === 'G' ? 1e9 : m[2] === 'M' ? 1e6 : m[2] === 'K' ? 1e3 : 1;
-  if (m[3] === 'b') bytes = Math.floor(bytes / 8);
-  let usecs = 50_000;
-  if (interval !== undefined) {
-    const im = /^([0-9]+)([mu]?)(s?)$/.exec(interval);
-    if (!im) throw err('invalid replenishment interval', interval);
-    let t = strtoull0(im[1] as string);
-    if (t === undefined) throw err('invalid replenishment interval', interval);
-    if (t === 0 || t > UINT32_MAX) throw err('replenishment interval overflow', interval);
-    if (im[2] === '') t *= 1e6;
-    else if (im[2] === 'm') t *= 1e3;
-    if (t > UINT32_MAX) throw err('replenishment interval overflow', interval);
-    usecs = t;
+  const strtok =
+    !releaseAtLeast(release, 4, 2, 4) ||
+    (release.major === 4 && release.minor === 3 && !releaseAtLeast(release, 4, 3, 1));
+  let amount: string;
+  let interval: string | undefined;
+  if (rate === '') throw err('no rate specified', rate);
+  if (strtok) {
+    const tokens = rate.split('@').filter((t) => t !== '');
+    if (tokens.length === 0) throw err('no rate specified (xl of this release crashes on it)', rate);
+    amount = tokens[0] as string;
+    interval = tokens[1];
+  } else {
+    const at = rate.indexOf('@');
+    amount = at < 0 ? rate : rate.slice(0, at);
+    interval = at < 0 ? undefined : rate.slice(at + 1);
+    if (amount === '') throw err('no rate specified', rate);
   }
-  const perInterval = Number((BigInt(bytes) * BigInt(usecs)) / 1_000_000n);
-  return { bytesPerSecond: bytes, intervalUsecs: usecs, bytesPerInterval: perInterval };
+  if (!/^[0-9]+[GMK]?[Bb]\/s$/.test(amount)) throw err('invalid rate', amount);
+  const b = strtoull0(amount);
+  if (b.value === 0n || b.value > UINT32_MAX || b.range) throw err('rate overflow', amount);
+  let bytes = b.value;
+  const unit = b.rest[0];
+  if (unit === 'G') bytes *= 1_000_000_000n;
+  else if (unit === 'M') bytes *= 1_000_000n;
+  else if (unit === 'K') bytes *= 1000n;
+  if (unit === 'b' || b.rest[1] === 'b') bytes /= 8n;
+  let usecs = 50_000n;
+  if (interval !== undefined) {
+    if (!/^[0-9]+[mu]?s?$/.test(interval)) throw err('invalid replenishment interval', interval);
+    const t = strtoull0(interval);
+    if (t.value === 0n || t.value > UINT32_MAX || t.range) throw err('replenishment interval overflow', interval);
+    let v = t.value;
+    if (t.rest[0] === 's' || t.rest === '') v *= 1_000_000n;
+    else if (t.rest[0] === 'm') v *= 1000n;
+    if (v > UINT32_MAX) throw err('replenishment interval overflow', interval);
+    usecs = v;
+  }
+  if (bytes > UINT64_MAX / usecs) throw err('rate overflow', rate);
+  const perInterval = (bytes * usecs) / 1_000_000n;
+  return { bytesPerSecond: Number(bytes), intervalUsecs: Number(usecs), bytesPerInterval: Number(perInterval) };
 }
 
 /** A size as `xl mem-set`/`mem-max` read it, in KiB: a bare number is MiB; suffixes b k m g t. */

@@ -724,13 +724,16 @@ class Sim {
     /** @type {XlConfig} */
     let cfg;
     try {
-      cfg = XlConfig.parse(text, { lenient: this.tool === 'xm', source: file });
+      // xl reads the file as the release it claims (src/xen/xlcfg.ts, checked against libxlutil).
+      const xen = this.tool === 'xl' ? { xen: this.version } : {};
+      cfg = XlConfig.parse(text, { lenient: this.tool === 'xm', source: file, ...xen });
     } catch (e) {
       if (!(e instanceof XlConfigError)) throw e;
       const lines = text.split('\n');
       const near = (lines[e.line - 1] ?? '').slice(e.column - 1).split(/\s/)[0] ?? '';
       this.err(`${file}:${e.line}: config parsing error near \`${near}': ${e.message.replace(/^.*?:\d+:\d+: /, '')}\n`);
-      if (/^\s*(import|from|if|def|for|while)\b|\w\(|[()]/m.test(text)) {
+      // libxlu_cfg_l.l sets likely_python on any of `+-.():` where a token starts (parse(), libxlu_cfg.c).
+      if (e.likelyPython) {
         this.err('warning: Config file looks like it contains Python code.\n');
         this.err('warning:  Arbitrary Python is no longer supported.\n');
         this.err('warning:  See https://wiki.xen.org/wiki/PythonInXlConfig\n');
@@ -827,7 +830,7 @@ class Sim {
     const disks = [];
     for (const spec of Array.isArray(c.disk) ? c.disk : c.disk !== undefined ? [c.disk] : []) {
       try {
-        const p = parseDiskSpec(String(spec));
+        const p = parseDiskSpec(String(spec), this.version);
         disks.push({
           vdev: p.vdev,
           target: p.target,
@@ -859,7 +862,7 @@ class Sim {
       }
       if (v.rate !== undefined) {
         try {
-          parseVifRate(v.rate);
+          parseVifRate(v.rate, this.version);
         } catch (e) {
           this.err(
             `${file}: ${/** @type {Error} */ (e).message.replace(/^config parsing error in vif: /, 'config parsing error in vif: ')}\n`,
@@ -1511,7 +1514,7 @@ class Sim {
     }
     if (v.rate !== undefined) {
       try {
-        parseVifRate(v.rate);
+        parseVifRate(v.rate, this.version);
       } catch (e) {
         this.err(`command line: ${/** @type {Error} */ (e).message}\n`);
         return 1;

@@ -16,7 +16,7 @@ import {
   type Toolstack,
 } from '../../xen/qos.js';
 import { XlConfig } from '../../xen/xlcfg.js';
-import { xenVersionOf } from '../../xen/xlversion.js';
+import { xenVersionOf, type XenVersion } from '../../xen/xlversion.js';
 import { readXlLive } from './read-xl.js';
 import { readXmLive } from './read-xm.js';
 import { readXe } from './read-xe.js';
@@ -58,6 +58,7 @@ export async function findConfig(
   name: string,
   tool: 'xl' | 'xm',
   given: string | undefined,
+  xen?: XenVersion,
 ): Promise<{ path?: string; cfg?: XlConfig; looked: string[] }> {
   const candidates = given ? [given] : configCandidates(name, tool);
   for (const path of candidates) {
@@ -65,7 +66,9 @@ export async function findConfig(
     if (text === undefined) continue;
     try {
       // xend executed its files as Python: read what xl's grammar allows and skip the rest.
-      return { path, cfg: XlConfig.parse(text, { source: path, lenient: tool === 'xm' }), looked: candidates };
+      // xl: as the host's release reads it (its grammar changed: += from 4.13, nested lists from 4.6).
+      const opts = tool === 'xm' ? { source: path, lenient: true } : { source: path, ...(xen ? { xen } : {}) };
+      return { path, cfg: XlConfig.parse(text, opts), looked: candidates };
     } catch (e) {
       throw usage(`${path} cannot be read as a domain configuration: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -105,7 +108,7 @@ export async function readXlXm(
     // disk_other_config (upstream xend's create.py has neither key, RELEASE-4.1.0 to 4.4.0).
     ...(tool === 'xm' ? { oracleVm: await ctx.host.exists('/etc/ovs-release') } : {}),
   };
-  const { path: configPath, cfg, looked } = await findConfig(ctx, name, tool, config);
+  const { path: configPath, cfg, looked } = await findConfig(ctx, name, tool, config, tool === 'xl' ? xen : undefined);
   const listed = await ctx.$({ nothrow: true })`${tool} list ${name}`;
   if (listed.exitCode !== 0 && !/invalid domain|not found|does not exist|no such domain/i.test(listed.stderr)) {
     throw fail(`${tool} list ${name} failed: ${listed.stderr.trim() || listed.stdout.trim()}`);
@@ -137,8 +140,8 @@ export async function readXlXm(
       maxVcpus: tool === 'xm' ? (stored.maxVcpus ?? 1) : (cfg.getNumber('maxvcpus') ?? Infinity),
       memory: stored.memory ?? 0,
       maxMemory: maxmem !== undefined ? (stored.maxMemory ?? maxmem * 1024 ** 2) : Infinity,
-      vifs: configVifs(cfg),
-      disks: configDisks(cfg),
+      vifs: configVifs(cfg, tool, tool === 'xl' ? xen : undefined),
+      disks: configDisks(cfg, tool === 'xl' ? xen : undefined),
       ...(configPath ? { configPath } : {}),
       stored,
       ...host,

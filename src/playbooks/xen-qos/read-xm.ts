@@ -17,7 +17,7 @@ export async function readXmLive(ctx: HostAccess, name: string, cfg: XlConfig | 
   const avail = sxpGet(dom, 'vcpu_avail');
   const online =
     sxpGet(dom, 'online_vcpus') ?? (avail ? String(Number(avail).toString(2).replace(/0/g, '').length) : undefined);
-  const fromConfig = cfg ? configVifs(cfg) : [];
+  const fromConfig = cfg ? configVifs(cfg, 'xm') : [];
   const devices = sxpAll(dom, 'device').map((d) => d[1]);
   const vifs: VifFacts[] = [];
   const disks: DiskFacts[] = [];
