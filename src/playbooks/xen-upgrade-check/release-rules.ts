@@ -1,20 +1,26 @@
 /**
  * How the target's toolstack reads a domain config, release by release: the one place of this
- * playbook where xl's behaviour depends on the release. `parseForTarget` is where a release-exact
- * model of libxlutil's parser plugs in (today `XlConfig.parse`, the model of the current xl);
+ * playbook where xl's behaviour depends on the release. `parseForTarget` reads a config as the
+ * target's libxlutil does (`XlConfig.parse` with the release, checked cell by cell against every
+ * release's own libxlutil: test/fixtures/oracle/libxlu/);
  * `RULES` are what xl's parse_config_data and libxl do with the values, each read from the tag
  * it names. The runbook's table of changes between releases is generated from `RULES`.
  */
 import { XlConfig, parseDiskSpec, parseVifRate, parseVifSpec } from '../../xen/xlcfg.js';
+import type { XenRelease } from '../../xen/diskspec.js';
 import { versionBelow, type XenVersion } from '../../grub/index.js';
 import type { Reason } from './verdict.js';
 import type { TargetToolstack } from './target.js';
 
 /** The config as the target's xl parses it (throws XlConfigError where that xl stops reading). */
-export function parseForTarget(text: string, _version: XenVersion, source: string): XlConfig {
-  // One parser for every release today: libxlutil's grammar is the same from 4.0 to 4.22 for the
-  // shapes modelled in src/xen/xlcfg.ts. A per-release model takes the version here.
-  return XlConfig.parse(text, { source });
+export function parseForTarget(text: string, version: XenVersion, source: string): XlConfig {
+  return XlConfig.parse(text, { source, xen: releaseOf(version) });
+}
+
+/** The release xlcfg's readers take, from the target's version (4.17 → 4.17, 4.1.6.1 → 4.1.6). */
+export function releaseOf(version: XenVersion): XenRelease {
+  const [major = 4, minor = 0, patch] = version.numbers;
+  return { major, minor, ...(patch !== undefined ? { patch } : {}) };
 }
 
 export interface RuleInput {
@@ -286,7 +292,7 @@ export const RULES: readonly Rule[] = [
     part: 'config',
     title: 'a disk spec xl cannot parse',
     applies: 'xl',
-    source: 'src/xen/xlcfg.ts parseDiskSpec (the model of libxlutil libxlu_disk_l.l, RELEASE-4.17.0)',
+    source: "src/xen/xlcfg.ts parseDiskSpec (libxlutil's libxlu_disk_l.l of the target release, checked against it)",
     check: (i) => {
       if (!xl(i)) return [];
       const disks = i.cfg.get('disk');
@@ -295,7 +301,7 @@ export const RULES: readonly Rule[] = [
       for (const d of list) {
         if (typeof d !== 'string') continue;
         try {
-          parseDiskSpec(d);
+          parseDiskSpec(d, releaseOf(i.version));
         } catch (e) {
           out.push({
             severity: 'blocks',
@@ -313,7 +319,7 @@ export const RULES: readonly Rule[] = [
     part: 'config',
     title: 'a vif rate= xl cannot parse',
     applies: 'xl',
-    source: 'src/xen/xlcfg.ts parseVifRate (the model of xl_parse.c parse_vif_rate, RELEASE-4.17.0)',
+    source: "src/xen/xlcfg.ts parseVifRate (xl_parse.c parse_vif_rate of the target release, checked against it)",
     check: (i) => {
       if (!xl(i)) return [];
       const vifs = i.cfg.get('vif');
@@ -323,7 +329,7 @@ export const RULES: readonly Rule[] = [
         const rate = parseVifSpec(v).rate;
         if (rate === undefined) continue;
         try {
-          parseVifRate(rate);
+          parseVifRate(rate, releaseOf(i.version));
         } catch (e) {
           out.push({
             severity: 'blocks',
