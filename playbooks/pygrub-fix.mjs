@@ -63,6 +63,7 @@ any name: hard link, bind mount) is refused.`,
   args: [
     {
       name: 'IMAGE',
+      file: 'disk-image',
       description: "The guest's disk image file or block device (e.g. /srv/xen/vm01.img, /dev/vg0/vm01-disk).",
     },
   ],
@@ -77,6 +78,7 @@ any name: hard link, bind mount) is refused.`,
     'domain-config': {
       type: 'string',
       placeholder: 'FILE',
+      file: 'xl-config',
       description: "The domain's xm/xl config (e.g. /etc/xen/vm01.cfg): needed by --strategy pvgrub and offset.",
     },
     'xen-version': {

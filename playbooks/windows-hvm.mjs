@@ -60,12 +60,14 @@ const playbook = definePlaybook({
     iso: {
       type: 'string',
       placeholder: 'FILE',
+      file: 'iso',
       description: 'The Windows installation ISO, put in the CD drive (not needed with --installed).',
     },
     disk: {
       type: 'string',
       required: true,
       placeholder: 'FILE|DEVICE',
+      file: 'disk-target',
       description:
         'The guest disk: an image file (created as a sparse raw image when missing, see --disk-size) or an existing logical volume or block device.',
     },
@@ -73,6 +75,8 @@ const playbook = definePlaybook({
       type: 'size',
       defaultUnit: 'G',
       min: GiB,
+      // ext4's largest file with 4 KiB blocks (Documentation/filesystems/ext4/overview.rst, "Size limits").
+      max: 16 * 1024 * GiB,
       description:
         'Size of the image to create when --disk does not exist yet (Windows 7 needs 16G at least; 40G leaves room).',
     },
@@ -105,6 +109,7 @@ const playbook = definePlaybook({
       type: 'string',
       default: '127.0.0.1',
       placeholder: 'ADDRESS',
+      address: 'ip',
       description: 'Address the VNC console listens on. The default keeps it on dom0: reach it through an ssh tunnel.',
     },
     'vnc-display': {
@@ -116,6 +121,7 @@ const playbook = definePlaybook({
     'vnc-password-file': {
       type: 'string',
       placeholder: 'FILE',
+      file: 'secret',
       description:
         'File holding the VNC password (first line; VNC uses 8 characters). Required when VNC listens beyond localhost.',
     },
@@ -129,6 +135,7 @@ const playbook = definePlaybook({
       type: 'string',
       default: '/etc/xen',
       placeholder: 'DIR',
+      file: 'dir',
       description: 'Where NAME.cfg is written.',
     },
     start: { type: 'boolean', description: 'Create the domain when everything is in place (xl create / xm create).' },

@@ -50,10 +50,13 @@ const OPTIONS = /** @type {const} */ ({
     default: 'Local storage',
     description: 'Name of the storage repository (the VM is installed on it by uuid, never by this name).',
   },
-  'nfs-server': { type: 'string', placeholder: 'HOST', description: 'NFS server, with --sr-type nfs.' },
+  'nfs-server': { type: 'string', placeholder: 'HOST', address: 'host', description: 'NFS server, with --sr-type nfs.' },
   'nfs-path': {
     type: 'string',
     placeholder: 'PATH',
+    pattern: /^\/[^\s,:]*$/,
+    patternHint: 'an absolute path on the NFS server, e.g. /export/vms',
+    maxLength: 4095,
     description: 'Exported directory, with --sr-type nfs (e.g. /export/vms).',
   },
   force: {
@@ -64,12 +67,15 @@ const OPTIONS = /** @type {const} */ ({
   'join-pool': {
     type: 'string',
     placeholder: 'MASTER',
+    address: 'host',
     description: 'Join the pool whose master has this address (xe pool-join) before storage and VM are set up.',
   },
   'pool-user': { type: 'string', placeholder: 'USER', default: 'root', description: 'User name on the pool master.' },
   'pool-password-file': {
     type: 'string',
     placeholder: 'FILE',
+    file: 'secret',
+    local: true,
     description:
       "File holding the pool master's password (- reads standard input). Without it the password is asked on the terminal; it is never an option value.",
   },
@@ -83,6 +89,9 @@ const OPTIONS = /** @type {const} */ ({
   'install-repository': {
     type: 'string',
     placeholder: 'URL',
+    pattern: /^(?:https?|ftp|nfs):\/\/[^\s]+$/,
+    patternHint: 'an http://, https://, ftp:// or nfs:// URL',
+    maxLength: 2048,
     description:
       "Installer repository for the VM (other-config:install-repository), e.g. a distribution's os/x86_64 URL.",
   },
