@@ -50,7 +50,12 @@ const OPTIONS = /** @type {const} */ ({
     default: 'Local storage',
     description: 'Name of the storage repository (the VM is installed on it by uuid, never by this name).',
   },
-  'nfs-server': { type: 'string', placeholder: 'HOST', address: 'host', description: 'NFS server, with --sr-type nfs.' },
+  'nfs-server': {
+    type: 'string',
+    placeholder: 'HOST',
+    address: 'host',
+    description: 'NFS server, with --sr-type nfs.',
+  },
   'nfs-path': {
     type: 'string',
     placeholder: 'PATH',

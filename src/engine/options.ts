@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from './errors.js';
 import { isIP } from 'node:net';
 import { macProblem } from './mac.js';
-import { fileRule } from './validate.js';
+import { defaultMaxBytes, fileRule } from './validate.js';
 
 export type OptionType = 'string' | 'integer' | 'number' | 'boolean' | 'size' | 'enum' | 'mac';
 
@@ -212,18 +212,23 @@ export function checkText(label: string, rule: TextRule, text: string): void {
   if (text.length > max) {
     throw new UsageError(`${label}: '${shown}' has ${text.length} characters, more than ${max}`);
   }
-  // eslint-disable-next-line no-control-regex
   if (!rule.controlCharacters && /[\x00-\x1f\x7f]/.test(text)) {
-    throw new UsageError(`${label}: '${JSON.stringify(text).slice(1, -1)}' holds a control character (a newline, a tab, …)`);
+    throw new UsageError(
+      `${label}: '${JSON.stringify(text).slice(1, -1)}' holds a control character (a newline, a tab, …)`,
+    );
   }
   if (rule.pattern && !rule.pattern.test(text)) {
-    throw new UsageError(`${label}: '${shown}' is not valid${rule.patternHint ? `: expected ${rule.patternHint}` : ''}`);
+    throw new UsageError(
+      `${label}: '${shown}' is not valid${rule.patternHint ? `: expected ${rule.patternHint}` : ''}`,
+    );
   }
   if (rule.address === 'ip' && !isIP(text)) {
     throw new UsageError(`${label}: '${shown}' is not an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1)`);
   }
   if (rule.address === 'host' && !isIP(text) && !isHostName(text)) {
-    throw new UsageError(`${label}: '${shown}' is not an IP address or a host name (e.g. 192.0.2.10, xcp1.example.org)`);
+    throw new UsageError(
+      `${label}: '${shown}' is not an IP address or a host name (e.g. 192.0.2.10, xcp1.example.org)`,
+    );
   }
 }
 
@@ -415,9 +420,10 @@ export interface DescribedRule {
 export function describeRule(rule: TextRule & { type?: OptionType; min?: number; max?: number }): DescribedRule {
   const text = ruleText(rule);
   const isText = rule.type === undefined || rule.type === 'string';
+  const maxBytes = rule.maxBytes ?? (rule.file ? defaultMaxBytes(rule.file) : undefined);
   return {
     ...(rule.file ? { file: rule.file } : {}),
-    ...(rule.maxBytes !== undefined ? { maxBytes: rule.maxBytes } : {}),
+    ...(maxBytes !== undefined ? { maxBytes } : {}),
     ...(rule.local ? { local: true } : {}),
     ...(rule.address ? { address: rule.address } : {}),
     ...(isText ? { maxLength: rule.maxLength ?? (rule.file ? PATH_MAX_LENGTH : DEFAULT_MAX_LENGTH) } : {}),

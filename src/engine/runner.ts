@@ -474,14 +474,14 @@ async function runPlaybook<O extends OptionSpecs, S extends object>(
       .then(() => transport?.close())
       .catch(() => undefined)
       .finally(() => {
-      if (sig === 'SIGINT') process.exit(130);
-      // SIGTERM: once cleaned up, die of the signal itself (the shell reports 143). process.exit()
-      // can wait forever for a libuv thread stuck in a blocking open (a FIFO without a writer);
-      // the signal, back to its default action, cannot.
-      process.exitCode = 143;
-      process.removeAllListeners('SIGTERM');
-      process.kill(process.pid, 'SIGTERM');
-    });
+        if (sig === 'SIGINT') process.exit(130);
+        // SIGTERM: once cleaned up, die of the signal itself (the shell reports 143). process.exit()
+        // can wait forever for a libuv thread stuck in a blocking open (a FIFO without a writer);
+        // the signal, back to its default action, cannot.
+        process.exitCode = 143;
+        process.removeAllListeners('SIGTERM');
+        process.kill(process.pid, 'SIGTERM');
+      });
   };
   // Only a run that owns the process answers its signals; an in-process run leaves them to its caller.
   const ownsProcess = io === processIo;
@@ -517,13 +517,13 @@ async function runPlaybook<O extends OptionSpecs, S extends object>(
       : undefined;
     if (common.host) {
       if (!allowed.includes('ssh'))
-        throw new UsageError(`${spec.name} does not run over ssh: run it on the host itself`);
+        throw new UsageError(`--host: ${spec.name} does not run over ssh: run it on the host itself`);
       transport = new SshTransport(
         { destination: common.host, ...(common['ssh-config'] ? { configFile: common['ssh-config'] } : {}) },
         observe,
       );
     } else if (common.root) {
-      if (!allowed.includes('root')) throw new UsageError(`${spec.name} does not take --root`);
+      if (!allowed.includes('root')) throw new UsageError(`--root: ${spec.name} does not take --root`);
       transport = new RootTransport(common.root, observe);
     } else {
       transport = new LocalTransport(observe);

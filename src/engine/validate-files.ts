@@ -5,6 +5,7 @@
  * the open descriptor, so a FIFO with no writer cannot block the run.
  */
 import { constants as fsc, promises as fsp } from 'node:fs';
+import { PlaybookError } from './errors.js';
 import type { Transport } from './transport.js';
 
 export type PathKind = 'file' | 'dir' | 'block' | 'char' | 'fifo' | 'socket' | 'other' | 'missing' | 'dangling';
@@ -68,26 +69,54 @@ export async function probeLocal(real: string): Promise<Probe> {
   return { kind, readable, size: kind === 'file' ? s.size : 0 };
 }
 
-/** One round trip over ssh: the type, whether it can be read, the size. POSIX sh and stat -L (coreutils, BusyBox). */
+/**
+ * One round trip over ssh for every path: a line each with the type, whether it can be read, the
+ * size. POSIX sh, `test` and `stat -L -c %s` (GNU coreutils and BusyBox both have them).
+ */
 const PROBE_SH = [
-  'p=$1',
-  'if [ ! -e "$p" ]; then if [ -L "$p" ]; then echo dangling no 0; else echo missing no 0; fi; exit 0; fi',
+  'for p in "$@"; do',
+  'if [ ! -e "$p" ]; then if [ -L "$p" ]; then echo dangling no 0; else echo missing no 0; fi; continue; fi',
   'if [ -b "$p" ]; then k=block; elif [ -c "$p" ]; then k=char; elif [ -p "$p" ]; then k=fifo;',
   'elif [ -S "$p" ]; then k=socket; elif [ -d "$p" ]; then k=dir; elif [ -f "$p" ]; then k=file; else k=other; fi',
   'r=no; [ -r "$p" ] && r=yes',
-  's=0; if [ "$k" = file ]; then s=$(stat -L -c %s -- "$p") || exit 6; fi',
+  's=0; if [ "$k" = file ]; then s=$(stat -L -c %s -- "$p" 2>/dev/null) || s=unknown; fi',
   'echo "$k $r $s"',
+  'done',
 ].join('\n');
+
+/** What each path is where the transport acts: a Probe, or the FileRuleError saying why it cannot be looked at. */
+export async function probeAll(host: Transport, paths: readonly string[]): Promise<(Probe | FileRuleError)[]> {
+  if (host.kind !== 'ssh') {
+    return Promise.all(
+      paths.map(async (p) => {
+        try {
+          return await probeLocal(await host.resolve(p));
+        } catch (e) {
+          if (e instanceof FileRuleError) return e;
+          // --root: a path that leaves the tree (RefusedError) is a refusal of this input.
+          if (e instanceof PlaybookError) return new FileRuleError(e.message);
+          throw e;
+        }
+      }),
+    );
+  }
+  if (!paths.length) return [];
+  const r = await host.exec(['sh', '-c', PROBE_SH, 'sh', ...paths], { nothrow: true });
+  const lines = r.stdout.split('\n');
+  return paths.map((_, i) => {
+    const [kind, readable, size] = (lines[i] ?? '').split(' ');
+    if (!r.ok || !kind || !(kind in KIND_WORDS) || size === 'unknown') {
+      return new FileRuleError(r.stderr.trim() || `cannot look at it (exit ${String(r.exitCode)})`);
+    }
+    return { kind: kind as PathKind, readable: readable === 'yes', size: Number(size) };
+  });
+}
 
 /** What `p` is where the transport acts. */
 export async function probe(host: Transport, p: string): Promise<Probe> {
-  if (host.kind !== 'ssh') return probeLocal(await host.resolve(p));
-  const r = await host.exec(['sh', '-c', PROBE_SH, 'sh', p], { nothrow: true });
-  const [kind, readable, size] = r.stdout.trim().split(' ');
-  if (!r.ok || !kind || !(kind in KIND_WORDS)) {
-    throw new FileRuleError(r.stderr.trim() || `cannot look at it (exit ${String(r.exitCode)})`);
-  }
-  return { kind: kind as PathKind, readable: readable === 'yes', size: Number(size) };
+  const [one] = await probeAll(host, [p]);
+  if (one instanceof FileRuleError || one === undefined) throw one ?? new FileRuleError('cannot look at it');
+  return one;
 }
 
 const READ_SH = [
@@ -121,7 +150,8 @@ export async function readHead(host: Transport, p: string, limit: number, blockD
   }
   try {
     const s = await fh.stat();
-    if (!s.isFile() && !(blockDevices && s.isBlockDevice())) throw new FileRuleError('it is not a regular file: refused');
+    if (!s.isFile() && !(blockDevices && s.isBlockDevice()))
+      throw new FileRuleError('it is not a regular file: refused');
     const buf = Buffer.alloc(limit);
     let got = 0;
     while (got < limit) {

@@ -16,6 +16,7 @@ import {
   KIND_WORDS,
   isIsoImage,
   probe,
+  probeAll,
   readBounded,
   readHead,
   type Probe,
@@ -40,6 +41,14 @@ export const FILE_RULES: Record<FileKind, string> = {
   'disk-target': 'a disk: a block device, a regular file, or a file to create in an existing directory',
   dir: 'an existing directory',
 };
+
+/** The size bound of a kind of file when the declaration gives none (undefined: no bound). */
+export function defaultMaxBytes(kind: FileKind): number | undefined {
+  if (kind === 'secret') return SECRET_MAX_BYTES;
+  if (kind === 'ssh-config') return SSH_CONFIG_MAX_BYTES;
+  if (kind === 'xl-config') return CONFIG_MAX_BYTES;
+  return undefined;
+}
 
 /** A declaration's file rule, as shown to the administrator. */
 export function fileRule(kind: FileKind, maxBytes?: number): string {
@@ -74,13 +83,17 @@ function checkLength(input: Named): void {
   if (Buffer.byteLength(input.value) > PATH_MAX) throw refusal(input, `the path is longer than ${PATH_MAX} bytes`);
   const long = input.value.split('/').find((c) => Buffer.byteLength(c) > NAME_MAX);
   if (long !== undefined) {
-    throw refusal(input, `the name '${long.slice(0, 24)}…' has ${Buffer.byteLength(long)} bytes, more than ${NAME_MAX}`);
+    throw refusal(
+      input,
+      `the name '${long.slice(0, 24)}…' has ${Buffer.byteLength(long)} bytes, more than ${NAME_MAX}`,
+    );
   }
 }
 
-async function look(host: Transport, input: Named): Promise<Probe> {
+async function look(host: Transport, input: Named, probed?: Probe | FileRuleError): Promise<Probe> {
   try {
-    return await probe(host, input.value);
+    if (probed instanceof FileRuleError) throw probed;
+    return probed ?? (await probe(host, input.value));
   } catch (e) {
     if (e instanceof FileRuleError) throw refusal(input, e.message);
     // --root: a path that leaves the tree.
@@ -99,11 +112,16 @@ async function read(input: Named, fn: () => Promise<Buffer>): Promise<Buffer> {
 }
 
 /** Check one input against its kind where `host` acts (a `local` input: on `here`). */
-export async function checkFileInput(host: Transport, input: Named, here: Transport = host): Promise<void> {
+export async function checkFileInput(
+  host: Transport,
+  input: Named,
+  here: Transport = host,
+  probed?: Probe | FileRuleError,
+): Promise<void> {
   if (input.file === 'secret' && input.value === '-') return;
   checkLength(input);
   const where = input.local ? here : host;
-  const p = await look(where, input);
+  const p = await look(where, input, probed);
   const is = (...kinds: Probe['kind'][]) => kinds.includes(p.kind);
   const notThere = p.kind === 'missing' || p.kind === 'dangling';
 
@@ -115,7 +133,10 @@ export async function checkFileInput(host: Transport, input: Named, here: Transp
     if (notThere) {
       const parent = await look(where, { ...input, value: path.posix.dirname(input.value) });
       if (parent.kind !== 'dir') {
-        throw refusal(input, `it does not exist, and ${path.posix.dirname(input.value)}: ${found(parent.kind, 'a directory')}`);
+        throw refusal(
+          input,
+          `it does not exist, and ${path.posix.dirname(input.value)}: ${found(parent.kind, 'a directory')}`,
+        );
       }
       return;
     }
@@ -125,11 +146,7 @@ export async function checkFileInput(host: Transport, input: Named, here: Transp
   const devices = input.file === 'iso' || input.file === 'disk-image';
   if (!(is('file') || (devices && is('block')))) throw refusal(input, found(p.kind));
   if (!p.readable) throw refusal(input, 'it cannot be read by this user (permission denied)');
-  const max =
-    input.maxBytes ??
-    { secret: SECRET_MAX_BYTES, 'ssh-config': SSH_CONFIG_MAX_BYTES, 'xl-config': CONFIG_MAX_BYTES }[
-      input.file as string
-    ];
+  const max = input.maxBytes ?? defaultMaxBytes(input.file);
   if (max !== undefined && p.size > max) throw refusal(input, `it is larger than ${max} bytes (${p.size} bytes)`);
   if (input.file === 'disk-image' && is('file') && p.size === 0) throw refusal(input, 'it is empty');
   if (input.file === 'iso' && is('file')) {
@@ -191,5 +208,17 @@ export function fileInputs(
 
 /** Check every file input, in the order given. `here` is this machine (for `local` inputs). */
 export async function checkFileInputs(host: Transport, inputs: readonly Named[], here: Transport): Promise<void> {
-  for (const input of inputs) await checkFileInput(host, input, here);
+  for (const input of inputs) {
+    if (!(input.file === 'secret' && input.value === '-')) checkLength(input);
+  }
+  // One look at all the host's paths (one round trip over ssh), then each checked in turn.
+  const remote = inputs.filter((i) => !i.local && !(i.file === 'secret' && i.value === '-'));
+  const probes = await probeAll(
+    host,
+    remote.map((i) => i.value),
+  );
+  for (const input of inputs) {
+    const at = remote.indexOf(input);
+    await checkFileInput(host, input, here, at >= 0 ? probes[at] : undefined);
+  }
 }
