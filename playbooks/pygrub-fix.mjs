@@ -42,6 +42,7 @@ import * as findings from 'xen-runbooks/playbooks/pygrub-fix/findings';
 import * as mbr from 'xen-runbooks/playbooks/pygrub-fix/mbr';
 import { findPvgrub } from 'xen-runbooks/playbooks/pygrub-fix/pvgrub-host';
 import { checkActiveFirst, checkClean, pygrubVerdict } from 'xen-runbooks/playbooks/pygrub-fix/verify';
+import { checkDomainConfig } from 'xen-runbooks/playbooks/pygrub-fix/domain-config';
 
 /** What the steps find, passed from one to the next. @typedef {import('xen-runbooks/playbooks/pygrub-fix/state').PygrubFixState} State */
 
@@ -142,7 +143,7 @@ any name: hard link, bind mount) is refused.`,
     '/srv/xen/vm01.img --restore --yes',
   ],
   state: () => /** @type {State} */ ({ image: '', version: parseXenVersion('old'), filesystems: [] }),
-  validate(ctx) {
+  async validate(ctx) {
     const strategy = ctx.opts.strategy;
     const needsConfig = strategy === 'pvgrub' || strategy === 'offset';
     if (needsConfig && !ctx.opts['domain-config']) {
@@ -166,6 +167,12 @@ any name: hard link, bind mount) is refused.`,
         `--strategy activate is for Xen 4.0.x, whose pygrub reads only the active partition; the pygrub of ${versionLabel(v)} tries every primary partition`,
       );
     ctx.state.image = String(ctx.args.IMAGE);
+    // The edit goes into --domain-config: it must be the configuration of the domain booting IMAGE.
+    const config = ctx.opts['domain-config'];
+    if (config) {
+      const match = await checkDomainConfig(ctx.host, config, ctx.state.image);
+      if (match.note) ctx.log.warn(match.note);
+    }
   },
   steps: ({ step, fileStep }) => [
     step('check-image', {

@@ -26,6 +26,7 @@ import {
 import { domRef, replug } from 'xen-runbooks/playbooks/xen-qos/replug';
 import { configChanges, planConfigEdit, xeSchedParams } from 'xen-runbooks/playbooks/xen-qos/persist';
 import { lostOnRestart, xlRebootNote, xlRebootOutcome } from 'xen-runbooks/playbooks/xen-qos/restart';
+import { checkConfigNamesDomain } from 'xen-runbooks/playbooks/xen-qos/config-option';
 
 /** @typedef {import('xen-runbooks/engine').CheckResult<import('xen-runbooks/playbooks/xen-qos/persist').PersistData>} PersistCheck */
 
@@ -144,9 +145,12 @@ const playbook = definePlaybook({
   ],
   state: () => new QosState(),
 
-  validate(ctx) {
+  async validate(ctx) {
     // Bad values (rate syntax, weight names, priority range, whole MiB) are refused before the host is read.
     ctx.state.want = wantFromOptions(ctx.opts);
+    // A --config naming another domain would take this one's values at that domain's next start.
+    if (ctx.opts.config && ctx.opts.toolstack !== 'xe')
+      await checkConfigNamesDomain(ctx.host, ctx.opts.config, ctx.args.DOMAIN);
   },
 
   steps: ({ step }) => [
