@@ -150,7 +150,7 @@ const playbook = definePlaybook({
     ctx.state.want = wantFromOptions(ctx.opts);
     // A --config naming another domain would take this one's values at that domain's next start.
     if (ctx.opts.config && ctx.opts.toolstack !== 'xe')
-      await checkConfigNamesDomain(ctx.host, ctx.opts.config, ctx.args.DOMAIN);
+      await checkConfigNamesDomain(ctx.host, ctx.opts.config, String(ctx.args.DOMAIN));
   },
 
   steps: ({ step }) => [
