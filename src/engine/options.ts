@@ -214,7 +214,7 @@ export function checkText(label: string, rule: TextRule, text: string): void {
   }
   if (!rule.controlCharacters && /[\x00-\x1f\x7f]/.test(text)) {
     throw new UsageError(
-      `${label}: '${JSON.stringify(text).slice(1, -1)}' holds a control character (a newline, a tab, …)`,
+      `${label}: '${JSON.stringify(text).slice(1, -1)}' holds a line break or another control character: refused`,
     );
   }
   if (rule.pattern && !rule.pattern.test(text)) {
