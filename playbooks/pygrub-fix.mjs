@@ -17,7 +17,6 @@ import {
   rewriteForPygrub,
   switchToPvgrub,
   pvgrubExtra,
-  domainDisks,
   codeOf,
   firstReleaseWithOption,
   setPygrubOffset,
@@ -26,7 +25,7 @@ import {
   FIRST_RELEASE,
 } from 'xen-runbooks/grub';
 import { bootOf, tableOf } from 'xen-runbooks/playbooks/pygrub-fix/state';
-import { imageKind, imageUsers, lockOrRefuse } from 'xen-runbooks/playbooks/pygrub-fix/image';
+import { imageKind, imageUsers, lockOrRefuse, checkDomainConfig } from 'xen-runbooks/playbooks/pygrub-fix/image';
 import { readTable, partitionLines, tableSummary, tableReport } from 'xen-runbooks/playbooks/pygrub-fix/table';
 import {
   offsetsLine,
@@ -42,7 +41,6 @@ import * as findings from 'xen-runbooks/playbooks/pygrub-fix/findings';
 import * as mbr from 'xen-runbooks/playbooks/pygrub-fix/mbr';
 import { findPvgrub } from 'xen-runbooks/playbooks/pygrub-fix/pvgrub-host';
 import { checkActiveFirst, checkClean, pygrubVerdict } from 'xen-runbooks/playbooks/pygrub-fix/verify';
-import { checkDomainConfig } from 'xen-runbooks/playbooks/pygrub-fix/domain-config';
 
 /** What the steps find, passed from one to the next. @typedef {import('xen-runbooks/playbooks/pygrub-fix/state').PygrubFixState} State */
 
@@ -169,10 +167,7 @@ any name: hard link, bind mount) is refused.`,
     ctx.state.image = String(ctx.args.IMAGE);
     // The edit goes into --domain-config: it must be the configuration of the domain booting IMAGE.
     const config = ctx.opts['domain-config'];
-    if (config) {
-      const match = await checkDomainConfig(ctx.host, config, ctx.state.image);
-      if (match.note) ctx.log.warn(match.note);
-    }
+    if (config) await checkDomainConfig(ctx.host, config, ctx.state.image, ctx.log);
   },
   steps: ({ step, fileStep }) => [
     step('check-image', {
@@ -415,14 +410,8 @@ any name: hard link, bind mount) is refused.`,
       when: (ctx) => (ctx.opts.strategy !== 'pvgrub' ? 'strategy is rewrite' : ctx.opts.restore ? '--restore' : true),
       file: (ctx) => String(ctx.opts['domain-config']),
       async edit(current, ctx) {
+        // That this is the config of the domain booting IMAGE was checked before any step (validate).
         if (current === undefined) throw usage(`${ctx.opts['domain-config']}: no such domain config`);
-        const disks = domainDisks(current);
-        const given = String(ctx.args.IMAGE);
-        if (disks.length && !disks.some((d) => d.includes(given) || d.includes(ctx.state.image))) {
-          ctx.log.warn(
-            `${ctx.opts['domain-config']} names disks ${disks.join(', ')}, not ${given}: is it the right domain?`,
-          );
-        }
         const { flavour, kernel } = await findPvgrub((p) => ctx.host.exists(p), ctx.opts.arch, ctx.opts.pvgrub);
         const boot = ctx.state.boot;
         if (flavour === 'pv-grub-legacy' && !boot)

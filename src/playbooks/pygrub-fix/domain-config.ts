@@ -5,7 +5,7 @@
  * step runs, so the pv-grub or offset edit never lands in it.
  */
 import path from 'node:path';
-import { CONFIG_MAX_BYTES, readBounded, usage, type Transport } from '../../engine/index.js';
+import { CONFIG_MAX_BYTES, readBounded, usage, type Logger, type Transport } from '../../engine/index.js';
 import { XlConfig, parseDiskSpec } from '../../xen/xlcfg.js';
 
 /** The targets of the configuration's disk specs (legacy `file:/x,xvda,w` and xl's `target=/x` forms). */
@@ -32,9 +32,21 @@ export interface DomainConfigMatch {
 
 /**
  * Refuse (exit 2) a --domain-config whose disks do not include the image; the file is read bounded.
- * `image` is IMAGE as given, compared as the host resolves both paths.
+ * `image` is IMAGE as given, compared as the host resolves both paths. A match by file name alone is
+ * warned about.
  */
-export async function checkDomainConfig(host: Transport, file: string, image: string): Promise<DomainConfigMatch> {
+export async function checkDomainConfig(
+  host: Transport,
+  file: string,
+  image: string,
+  log?: Pick<Logger, 'warn'>,
+): Promise<DomainConfigMatch> {
+  const match = await matchDomainConfig(host, file, image);
+  if (match.note) log?.warn(match.note);
+  return match;
+}
+
+async function matchDomainConfig(host: Transport, file: string, image: string): Promise<DomainConfigMatch> {
   const cfg = XlConfig.parse((await readBounded(host, file, CONFIG_MAX_BYTES)).toString('utf8'), { lenient: true });
   const name = String(cfg.get('name') ?? '?');
   const disks = configDiskTargets(cfg);
