@@ -71,7 +71,9 @@ export interface Named {
 
 /** What is at a path, as a refusal says it. */
 function found(kind: Probe['kind'], want = 'a regular file'): string {
-  return kind === 'missing' ? 'no such file' : `it is ${KIND_WORDS[kind]}, not ${want}: refused`;
+  if (kind === 'missing') return 'no such file';
+  const not = want.includes(' or ') ? `neither ${want.replace(' or ', ' nor ')}` : `not ${want}`;
+  return `it is ${KIND_WORDS[kind]}, ${not}: refused`;
 }
 
 function refusal(input: Named, why: string): UsageError {
@@ -122,6 +124,7 @@ export async function checkFileInput(
   checkLength(input);
   const where = input.local ? here : host;
   const p = await look(where, input, probed);
+  if (p.kind === 'missing' && input.file === 'disk-image') throw refusal(input, 'no such file or device');
   const is = (...kinds: Probe['kind'][]) => kinds.includes(p.kind);
   const notThere = p.kind === 'missing' || p.kind === 'dangling';
 
@@ -144,15 +147,20 @@ export async function checkFileInput(
     return;
   }
   const devices = input.file === 'iso' || input.file === 'disk-image';
-  if (!(is('file') || (devices && is('block')))) throw refusal(input, found(p.kind));
+  if (!(is('file') || (devices && is('block')))) {
+    throw refusal(input, found(p.kind, devices ? 'a regular file or a block device' : 'a regular file'));
+  }
   if (!p.readable) throw refusal(input, 'it cannot be read by this user (permission denied)');
   const max = input.maxBytes ?? defaultMaxBytes(input.file);
   if (max !== undefined && p.size > max) throw refusal(input, `it is larger than ${max} bytes (${p.size} bytes)`);
-  if (input.file === 'disk-image' && is('file') && p.size === 0) throw refusal(input, 'it is empty');
+  if (input.file === 'disk-image' && is('file') && p.size === 0) throw refusal(input, 'it is empty (0 bytes)');
   if (input.file === 'iso' && is('file')) {
     const head = await read(input, () => readHead(where, input.value, ISO_HEAD_BYTES));
     if (!isIsoImage(head)) {
-      throw refusal(input, head.length === 0 ? 'it is empty' : 'it holds no ISO 9660 or UDF volume descriptor');
+      throw refusal(
+        input,
+        head.length === 0 ? 'it is empty (0 bytes)' : 'it holds no ISO 9660 or UDF volume descriptor',
+      );
     }
   }
   if (input.file === 'xl-config') {
@@ -164,7 +172,7 @@ export async function checkFileInput(
 
 /** Why these bytes are not a domain configuration, or undefined when they are one. */
 export function configProblem(bytes: Buffer): string | undefined {
-  if (bytes.length === 0) return 'it is empty';
+  if (bytes.length === 0) return 'it is empty (0 bytes)';
   if (bytes.includes(0)) return 'it holds NUL bytes: a binary file, not a configuration';
   let cfg: XlConfig;
   try {

@@ -240,6 +240,20 @@ describe('SIGTERM during a run over ssh', () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+describe('a long TMPDIR', () => {
+  it('still holds the ssh control socket (sun_path is 108 bytes), and the directory goes at the end', async () => {
+    const tmp = mkdtempSync(path.join(dir, `${'t'.repeat(60)}-`));
+    const r = await runPlaybook(
+      'xen-qos',
+      ['vm01', '--toolstack', 'xl', '--cpu-weight', '512', ...overSsh(), '--dry-run'],
+      { env: { TMPDIR: tmp }, timeoutMs: 60_000 },
+    );
+    expect(r.stderr).not.toMatch(/too long for Unix domain socket/);
+    expect(r.stderr).not.toMatch(/ssh to .* failed/);
+    expect(readdirSync(tmp)).toEqual([]);
+  }, 90_000);
+});
+
 describe('windows-hvm: nothing created before all input is valid', () => {
   const args = (root: string, configDir: string) => [
     '--root',
