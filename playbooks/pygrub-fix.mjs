@@ -17,7 +17,6 @@ import {
   rewriteForPygrub,
   switchToPvgrub,
   pvgrubExtra,
-  domainDisks,
   codeOf,
   firstReleaseWithOption,
   setPygrubOffset,
@@ -26,7 +25,7 @@ import {
   FIRST_RELEASE,
 } from 'xen-runbooks/grub';
 import { bootOf, tableOf } from 'xen-runbooks/playbooks/pygrub-fix/state';
-import { imageKind, imageUsers, lockOrRefuse } from 'xen-runbooks/playbooks/pygrub-fix/image';
+import { imageKind, imageUsers, lockOrRefuse, checkDomainConfig } from 'xen-runbooks/playbooks/pygrub-fix/image';
 import { readTable, partitionLines, tableSummary, tableReport } from 'xen-runbooks/playbooks/pygrub-fix/table';
 import {
   offsetsLine,
@@ -65,6 +64,7 @@ dom0 needs no Node, only e2fsprogs, util-linux and GNU coreutils (debugfs and dd
   args: [
     {
       name: 'IMAGE',
+      file: 'disk-image',
       description: "The guest's disk image file or block device (e.g. /srv/xen/vm01.img, /dev/vg0/vm01-disk).",
     },
   ],
@@ -79,6 +79,7 @@ dom0 needs no Node, only e2fsprogs, util-linux and GNU coreutils (debugfs and dd
     'domain-config': {
       type: 'string',
       placeholder: 'FILE',
+      file: 'xl-config',
       description: "The domain's xm/xl config (e.g. /etc/xen/vm01.cfg): needed by --strategy pvgrub and offset.",
     },
     'xen-version': {
@@ -143,7 +144,7 @@ dom0 needs no Node, only e2fsprogs, util-linux and GNU coreutils (debugfs and dd
     '/srv/xen/vm01.img --host root@dom0 --dry-run',
   ],
   state: () => /** @type {State} */ ({ image: '', version: parseXenVersion('old'), filesystems: [] }),
-  validate(ctx) {
+  async validate(ctx) {
     const strategy = ctx.opts.strategy;
     const needsConfig = strategy === 'pvgrub' || strategy === 'offset';
     if (needsConfig && !ctx.opts['domain-config']) {
@@ -167,6 +168,9 @@ dom0 needs no Node, only e2fsprogs, util-linux and GNU coreutils (debugfs and dd
         `--strategy activate is for Xen 4.0.x, whose pygrub reads only the active partition; the pygrub of ${versionLabel(v)} tries every primary partition`,
       );
     ctx.state.image = String(ctx.args.IMAGE);
+    // The edit goes into --domain-config: it must be the configuration of the domain booting IMAGE.
+    const config = ctx.opts['domain-config'];
+    if (config) await checkDomainConfig(ctx.host, config, ctx.state.image, ctx.log);
   },
   steps: ({ step, fileStep }) => [
     step('check-image', {
@@ -405,14 +409,8 @@ dom0 needs no Node, only e2fsprogs, util-linux and GNU coreutils (debugfs and dd
       when: (ctx) => (ctx.opts.strategy !== 'pvgrub' ? 'strategy is rewrite' : ctx.opts.restore ? '--restore' : true),
       file: (ctx) => String(ctx.opts['domain-config']),
       async edit(current, ctx) {
+        // That this is the config of the domain booting IMAGE was checked before any step (validate).
         if (current === undefined) throw usage(`${ctx.opts['domain-config']}: no such domain config`);
-        const disks = domainDisks(current);
-        const given = String(ctx.args.IMAGE);
-        if (disks.length && !disks.some((d) => d.includes(given) || d.includes(ctx.state.image))) {
-          ctx.log.warn(
-            `${ctx.opts['domain-config']} names disks ${disks.join(', ')}, not ${given}: is it the right domain?`,
-          );
-        }
         const { flavour, kernel } = await findPvgrub((p) => ctx.host.exists(p), ctx.opts.arch, ctx.opts.pvgrub);
         const boot = ctx.state.boot;
         if (flavour === 'pv-grub-legacy' && !boot)

@@ -23,6 +23,7 @@ import {
 } from 'xen-runbooks/xen/hvmconfig';
 import { XlConfig } from 'xen-runbooks/xen/xlcfg';
 import { checkOptions, isLocalListen, readVncPassword } from 'xen-runbooks/playbooks/windows-hvm/options';
+import { OPTIONS } from 'xen-runbooks/playbooks/windows-hvm/option-specs';
 import {
   xenInfo,
   xenVersionText,
@@ -41,108 +42,12 @@ import { consoleLines } from 'xen-runbooks/playbooks/windows-hvm/console';
 
 /** What the steps find, passed from one to the next. @typedef {import('xen-runbooks/playbooks/windows-hvm/state').WindowsHvmState} State */
 
-const MiB = 1024 ** 2;
-const GiB = 1024 ** 3;
-
 const playbook = definePlaybook({
   name: 'windows-hvm',
   summary: 'Create a Windows HVM guest on Xen: check the host, prepare the disk, write the configuration, start it.',
   description: `Checks that the CPU has VT-x or AMD-V, that Xen runs as dom0 and offers HVM with enough free memory, and that the hypervisor is the default boot entry (GRUB legacy or GRUB 2; the entry is added or selected when missing). Then creates the disk (a sparse raw image, or an existing LV or block device that must be blank unless --force), writes NAME.cfg for xl (or the legacy form for xm) or updates an existing one in place, and with --start creates the domain. Memory equals maxmem unless the guest has PV drivers: Windows without a balloon driver reboots in a loop when started below its maximum (populate-on-demand). The VNC password is read from a file, never from the command line.`,
-  options: {
-    name: {
-      type: 'string',
-      required: true,
-      placeholder: 'NAME',
-      pattern: /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
-      patternHint: 'letters, digits, dot, dash and underscore, up to 64 (it becomes a file name and the domain name)',
-      description: 'Name of the guest: the domain name, and the configuration file NAME.cfg.',
-    },
-    iso: {
-      type: 'string',
-      placeholder: 'FILE',
-      description: 'The Windows installation ISO, put in the CD drive (not needed with --installed).',
-    },
-    disk: {
-      type: 'string',
-      required: true,
-      placeholder: 'FILE|DEVICE',
-      description:
-        'The guest disk: an image file (created as a sparse raw image when missing, see --disk-size) or an existing logical volume or block device.',
-    },
-    'disk-size': {
-      type: 'size',
-      defaultUnit: 'G',
-      min: GiB,
-      description:
-        'Size of the image to create when --disk does not exist yet (Windows 7 needs 16G at least; 40G leaves room).',
-    },
-    memory: {
-      type: 'size',
-      defaultUnit: 'M',
-      min: 512 * MiB,
-      default: '4G',
-      description: 'Memory of the guest; also its maximum (maxmem) unless --pv-drivers and --max-memory say otherwise.',
-    },
-    'max-memory': {
-      type: 'size',
-      defaultUnit: 'M',
-      description: 'With --pv-drivers: the maximum the balloon driver may give the guest (maxmem), above --memory.',
-    },
-    vcpus: { type: 'integer', min: 1, max: 128, default: 2, description: 'Virtual CPUs.' },
-    bridge: {
-      type: 'string',
-      default: 'xenbr0',
-      pattern: /^[A-Za-z0-9_.-]{1,15}$/,
-      patternHint: 'a network interface name',
-      description: 'The dom0 bridge the guest NIC is plugged into.',
-    },
-    mac: {
-      type: 'mac',
-      description:
-        'MAC address of the NIC, unicast (default: the one in an existing file, else a new 00:16:3e:xx:xx:xx).',
-    },
-    'vnc-listen': {
-      type: 'string',
-      default: '127.0.0.1',
-      placeholder: 'ADDRESS',
-      description: 'Address the VNC console listens on. The default keeps it on dom0: reach it through an ssh tunnel.',
-    },
-    'vnc-display': {
-      type: 'integer',
-      min: 0,
-      max: 99,
-      description: 'VNC display number (port 5900 + N); default: the first free one when the guest starts.',
-    },
-    'vnc-password-file': {
-      type: 'string',
-      placeholder: 'FILE',
-      description:
-        'File holding the VNC password (first line; VNC uses 8 characters). Required when VNC listens beyond localhost.',
-    },
-    toolstack: {
-      type: 'enum',
-      choices: ['xl', 'xm'],
-      default: 'xl',
-      description: 'xl (Xen 4.1 and later) or xm for xend (Xen 3.x, 4.0 to 4.4): the legacy configuration form.',
-    },
-    'config-dir': {
-      type: 'string',
-      default: '/etc/xen',
-      placeholder: 'DIR',
-      description: 'Where NAME.cfg is written.',
-    },
-    start: { type: 'boolean', description: 'Create the domain when everything is in place (xl create / xm create).' },
-    'pv-drivers': {
-      type: 'boolean',
-      description: 'The guest has Xen PV drivers with a balloon driver: allows --max-memory above --memory.',
-    },
-    installed: {
-      type: 'boolean',
-      description:
-        'Windows is installed: boot from the disk (boot = "c"); the CD drive keeps --iso if given, else is left empty.',
-    },
-    force: { type: 'boolean', description: 'Use a --disk that already holds a partition table or data.' },
-  },
+  options: OPTIONS,
+
   transports: ['local', 'root', 'ssh'],
   examples: [
     '--name win7 --iso /srv/iso/win7.iso --disk /srv/xen/win7.img --disk-size 40G --memory 4G --dry-run',

@@ -26,6 +26,7 @@ import {
 import { domRef, replug } from 'xen-runbooks/playbooks/xen-qos/replug';
 import { configChanges, planConfigEdit, xeSchedParams } from 'xen-runbooks/playbooks/xen-qos/persist';
 import { lostOnRestart, xlRebootNote, xlRebootOutcome } from 'xen-runbooks/playbooks/xen-qos/restart';
+import { checkConfigNamesDomain } from 'xen-runbooks/playbooks/xen-qos/config-option';
 
 /** @typedef {import('xen-runbooks/engine').CheckResult<import('xen-runbooks/playbooks/xen-qos/persist').PersistData>} PersistCheck */
 
@@ -42,6 +43,7 @@ const OPTIONS = /** @type {const} */ ({
   config: {
     type: 'string',
     placeholder: 'FILE',
+    file: 'xl-config',
     description:
       'xl, xm: the domain configuration file. Default: /etc/xen/DOMAIN.cfg or /etc/xen/DOMAIN (xm also /OVS/running_pool/DOMAIN/vm.cfg).',
   },
@@ -100,6 +102,8 @@ const OPTIONS = /** @type {const} */ ({
   disk: {
     type: 'string',
     placeholder: 'VDEV',
+    pattern: /^[a-z0-9]{1,16}$/,
+    patternHint: 'a virtual disk such as xvda, hda, sda, or its number',
     description: 'The disk for --io-priority, e.g. xvda (xe: also its userdevice number). Default: the only one.',
   },
   persist: {
@@ -122,7 +126,14 @@ const playbook = definePlaybook({
     'Values outside their bounds are refused (exit 2) with nothing changed. --persist writes the values into ' +
     'the domain configuration file (xl, xm) or xapi (xe) so the next start keeps them; without it the report ' +
     'lists what a restart would lose.',
-  args: [{ name: 'DOMAIN', description: 'The domain: its name (xl, xm), or the VM name-label or uuid (xe).' }],
+  args: [
+    {
+      name: 'DOMAIN',
+      // DOMAIN.cfg, the default configuration file, must fit a file name (NAME_MAX, 255 bytes).
+      maxLength: 251,
+      description: 'The domain: its name (xl, xm), or the VM name-label or uuid (xe).',
+    },
+  ],
   options: OPTIONS,
   transports: ['local', 'root', 'ssh'],
   examples: [
@@ -134,9 +145,12 @@ const playbook = definePlaybook({
   ],
   state: () => new QosState(),
 
-  validate(ctx) {
+  async validate(ctx) {
     // Bad values (rate syntax, weight names, priority range, whole MiB) are refused before the host is read.
     ctx.state.want = wantFromOptions(ctx.opts);
+    // A --config naming another domain would take this one's values at that domain's next start.
+    if (ctx.opts.config && ctx.opts.toolstack !== 'xe')
+      await checkConfigNamesDomain(ctx.host, ctx.opts.config, String(ctx.args.DOMAIN));
   },
 
   steps: ({ step }) => [

@@ -10,3 +10,5 @@ export * from './mac.js';
 export * from './secret.js';
 export * from './io.js';
 export * from './in-process.js';
+export * from './validate.js';
+export * from './validate-files.js';

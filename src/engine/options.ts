@@ -1,11 +1,49 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from './errors.js';
+import { isIP } from 'node:net';
 import { macProblem } from './mac.js';
+import { defaultMaxBytes, fileRule } from './validate.js';
 
 export type OptionType = 'string' | 'integer' | 'number' | 'boolean' | 'size' | 'enum' | 'mac';
 
+/**
+ * What a path must be (checked where the run acts before the first step, see validate.ts):
+ * regular (a readable regular file), secret (a small one; `-` is standard input), ssh-config (read
+ * on this machine), xl-config (a domain configuration that parses), iso (an ISO 9660/UDF image),
+ * disk-image (a non-empty image or a block device), disk-target (a disk, or an image to create in an
+ * existing directory), dir (an existing directory).
+ */
+export type FileKind = 'regular' | 'secret' | 'ssh-config' | 'xl-config' | 'iso' | 'disk-image' | 'disk-target' | 'dir';
+
+/** ip: an IPv4 or IPv6 address. host: an address or a DNS host name (RFC 1123). */
+export type AddressKind = 'ip' | 'host';
+
+/** Rules a string value (an option's or an argument's) must follow. */
+export interface TextRule {
+  /** The value names a file or directory of this kind. */
+  file?: FileKind;
+  /** file: its largest size in bytes. */
+  maxBytes?: number;
+  /** file: on this machine even with --host (a file a local program reads). */
+  local?: boolean;
+  /** The value is an address. */
+  address?: AddressKind;
+  /** Free text that may hold tabs and newlines (refused by default: a name never does). */
+  controlCharacters?: boolean;
+  /** At most this many characters (default: DEFAULT_MAX_LENGTH). */
+  maxLength?: number;
+  /** The value must match, else `patternHint` explains what is expected. */
+  pattern?: RegExp;
+  patternHint?: string;
+}
+
+/** A name or a value longer than this is refused unless the declaration says otherwise. */
+export const DEFAULT_MAX_LENGTH = 255;
+/** A path may be as long as Linux's PATH_MAX. */
+export const PATH_MAX_LENGTH = 4095;
+
 /** One option, declared once: parsing, --help, validation and the runbook's options table all read it. */
-export interface OptionSpec {
+export interface OptionSpec extends TextRule {
   type: OptionType;
   description: string;
   /** Shown in --help instead of the type name, e.g. `FILE`, `USER@HOST`. */
@@ -17,9 +55,6 @@ export interface OptionSpec {
   /** integer, number, size: inclusive bounds (size in bytes). */
   min?: number;
   max?: number;
-  /** string: the value must match, else `patternHint` explains what is expected. */
-  pattern?: RegExp;
-  patternHint?: string;
   /** size: the unit of a bare number (default `B`). */
   defaultUnit?: SizeUnit;
   short?: string;
@@ -27,7 +62,7 @@ export interface OptionSpec {
   repeatable?: boolean;
 }
 
-export interface ArgSpec {
+export interface ArgSpec extends TextRule {
   name: string;
   description: string;
   required?: boolean;
@@ -72,11 +107,15 @@ export const COMMON_OPTIONS = {
   'ssh-config': {
     type: 'string',
     placeholder: 'FILE',
+    file: 'ssh-config',
+    local: true,
     description: 'With --host: the ssh client configuration file to use (ssh -F).',
   },
   root: {
     type: 'string',
     placeholder: 'DIR',
+    file: 'dir',
+    local: true,
     description: "Treat DIR as the host's / (offline repair of a mounted system, and tests).",
   },
   help: { type: 'boolean', short: 'h', description: 'Show this help and exit.' },
@@ -130,6 +169,9 @@ function convert(name: string, spec: OptionSpec, raw: string | boolean): string 
         throw new UsageError(`${flag}: '${text}' is not ${spec.type === 'integer' ? 'a whole number' : 'a number'}`);
       }
       const n = Number(text);
+      if (!Number.isSafeInteger(Math.trunc(n)) || !Number.isFinite(n)) {
+        throw new UsageError(`${flag}: '${text}' is too large to be exact (at most ${Number.MAX_SAFE_INTEGER})`);
+      }
       checkRange(flag, spec, n, String(n));
       return n;
     }
@@ -137,6 +179,9 @@ function convert(name: string, spec: OptionSpec, raw: string | boolean): string 
       const n = parseSize(text, spec.defaultUnit ?? 'B');
       if (n === undefined) {
         throw new UsageError(`${flag}: '${text}' is not a size (examples: 512M, 4G, 100G)`);
+      }
+      if (!Number.isSafeInteger(n)) {
+        throw new UsageError(`${flag}: '${text}' is too large (at most ${formatSize(Number.MAX_SAFE_INTEGER)})`);
       }
       checkRange(flag, spec, n, text);
       return n;
@@ -154,14 +199,46 @@ function convert(name: string, spec: OptionSpec, raw: string | boolean): string 
       return text.trim().toLowerCase();
     }
     case 'string': {
-      if (spec.pattern && !spec.pattern.test(text)) {
-        throw new UsageError(
-          `${flag}: '${text}' is not valid${spec.patternHint ? `: expected ${spec.patternHint}` : ''}`,
-        );
-      }
+      checkText(flag, spec, text);
       return text;
     }
   }
+}
+
+/** The string rules of an option or an argument: length, control characters, pattern, address. */
+export function checkText(label: string, rule: TextRule, text: string): void {
+  const max = rule.maxLength ?? (rule.file ? PATH_MAX_LENGTH : DEFAULT_MAX_LENGTH);
+  const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
+  if (text.length > max) {
+    throw new UsageError(`${label}: '${shown}' has ${text.length} characters, more than ${max}`);
+  }
+  if (!rule.controlCharacters && /[\x00-\x1f\x7f]/.test(text)) {
+    throw new UsageError(
+      `${label}: '${JSON.stringify(text).slice(1, -1)}' holds a line break or another control character: refused`,
+    );
+  }
+  if (rule.pattern && !rule.pattern.test(text)) {
+    throw new UsageError(
+      `${label}: '${shown}' is not valid${rule.patternHint ? `: expected ${rule.patternHint}` : ''}`,
+    );
+  }
+  if (rule.address === 'ip' && !isIP(text)) {
+    throw new UsageError(`${label}: '${shown}' is not an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1)`);
+  }
+  if (rule.address === 'host' && !isIP(text) && !isHostName(text)) {
+    throw new UsageError(
+      `${label}: '${shown}' is not an IP address or a host name (e.g. 192.0.2.10, xcp1.example.org)`,
+    );
+  }
+}
+
+/** A DNS host name (RFC 1123 2.1): labels of letters, digits and inner hyphens, at most 253 characters. */
+export function isHostName(text: string): boolean {
+  if (text.length > 253 || /^[\d.]+$/.test(text)) return false;
+  return text
+    .replace(/\.$/, '')
+    .split('.')
+    .every((l) => /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l));
 }
 
 function checkRange(flag: string, spec: OptionSpec, n: number, shown: string): void {
@@ -251,7 +328,10 @@ export function parseOptions<O extends OptionSpecs>(
       const v = positionals[i];
       if (v === undefined || v === '') {
         if (a.required !== false) throw new UsageError(`missing argument ${a.name}: ${a.description}`);
-      } else named[a.name] = v;
+      } else {
+        checkText(a.name, a, v);
+        named[a.name] = v;
+      }
     });
   }
   const common = {} as Record<string, unknown>;
@@ -309,7 +389,50 @@ export function optionDetails(spec: OptionSpec): string {
   else if (spec.max !== undefined) extra.push(`at most ${fmt(spec.max)}`);
   if (spec.type === 'size') extra.push(`a bare number is in ${UNIT_NAMES[spec.defaultUnit ?? 'B']}`);
   if (spec.type === 'mac') extra.push('six hex bytes; not multicast, broadcast or all zeros');
+  const rule = ruleText(spec);
+  if (rule) extra.push(rule);
   return extra.length ? `${spec.description} (${extra.join('; ')})` : spec.description;
+}
+
+/** The file or address rule of an option or argument, in words (undefined: none). */
+export function ruleText(rule: TextRule): string | undefined {
+  if (rule.file) return `${fileRule(rule.file, rule.maxBytes)}${rule.local ? ', on this machine' : ''}`;
+  if (rule.address === 'ip') return 'an IP address';
+  if (rule.address === 'host') return 'an IP address or a host name';
+  return undefined;
+}
+
+/** The machine-readable rules of a value, as --describe shows them (only the ones that apply). */
+export interface DescribedRule {
+  file?: FileKind;
+  maxBytes?: number;
+  local?: boolean;
+  address?: AddressKind;
+  maxLength?: number;
+  pattern?: string;
+  patternHint?: string;
+  min?: number;
+  max?: number;
+  /** The file or address rule in words. */
+  rule?: string;
+}
+
+export function describeRule(rule: TextRule & { type?: OptionType; min?: number; max?: number }): DescribedRule {
+  const text = ruleText(rule);
+  const isText = rule.type === undefined || rule.type === 'string';
+  const maxBytes = rule.maxBytes ?? (rule.file ? defaultMaxBytes(rule.file) : undefined);
+  return {
+    ...(rule.file ? { file: rule.file } : {}),
+    ...(maxBytes !== undefined ? { maxBytes } : {}),
+    ...(rule.local ? { local: true } : {}),
+    ...(rule.address ? { address: rule.address } : {}),
+    ...(isText ? { maxLength: rule.maxLength ?? (rule.file ? PATH_MAX_LENGTH : DEFAULT_MAX_LENGTH) } : {}),
+    ...(rule.pattern ? { pattern: rule.pattern.source } : {}),
+    ...(rule.patternHint ? { patternHint: rule.patternHint } : {}),
+    ...(rule.min !== undefined ? { min: rule.min } : {}),
+    ...(rule.max !== undefined ? { max: rule.max } : {}),
+    ...(text ? { rule: text } : {}),
+  };
 }
 
 export function formatOptionTable(options: OptionSpecs, width = 80): string {

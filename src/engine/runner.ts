@@ -8,12 +8,14 @@ import { currentIo, processIo, withIo, type Io } from './io.js';
 import { recordedTransport } from './recorded.js';
 import {
   COMMON_OPTIONS,
+  describeRule,
   formatOptionTable,
   optionDetails,
   optionUsage,
   parseOptions,
   type ArgSpec,
   type CommonValues,
+  type DescribedRule,
   type OptionSpecs,
   type OptionValues,
 } from './options.js';
@@ -26,6 +28,7 @@ import {
   type Transport,
   type TransportKind,
 } from './transport.js';
+import { checkFileInputs, fileInputs } from './validate.js';
 
 /* ------------------------------------------------------------------ results of a check */
 
@@ -234,8 +237,9 @@ export interface PlaybookDescription {
   version: string;
   summary: string;
   description?: string;
-  args: readonly ArgSpec[];
-  options: {
+  /** Each with its rules (file kind, size, length, pattern, address) where declared. */
+  args: ({ name: string; description: string; required?: boolean } & DescribedRule)[];
+  options: ({
     name: string;
     usage: string;
     type: string;
@@ -244,8 +248,8 @@ export interface PlaybookDescription {
     default?: unknown;
     choices?: readonly string[];
     required?: boolean;
-  }[];
-  commonOptions: { name: string; usage: string; description: string }[];
+  } & DescribedRule)[];
+  commonOptions: ({ name: string; usage: string; description: string; type: string } & DescribedRule)[];
   steps: { id: string; title: string }[];
   exitCodes: typeof EXIT_CODES;
   transports: readonly TransportKind[];
@@ -375,7 +379,12 @@ function describe<O extends OptionSpecs, S extends object>(
     version,
     summary: spec.summary,
     ...(spec.description ? { description: spec.description } : {}),
-    args: spec.args ?? [],
+    args: (spec.args ?? []).map((a) => ({
+      name: a.name,
+      description: a.description,
+      ...(a.required !== undefined ? { required: a.required } : {}),
+      ...describeRule(a),
+    })),
     options: Object.entries(spec.options).map(([name, s]) => ({
       name,
       usage: optionUsage(name, s),
@@ -385,11 +394,14 @@ function describe<O extends OptionSpecs, S extends object>(
       ...(s.default !== undefined ? { default: s.default } : {}),
       ...(s.choices ? { choices: s.choices } : {}),
       ...(s.required ? { required: true } : {}),
+      ...describeRule(s),
     })),
     commonOptions: Object.entries(COMMON_OPTIONS).map(([name, s]) => ({
       name,
       usage: optionUsage(name, s),
       description: s.description,
+      type: s.type,
+      ...describeRule(s),
     })),
     steps: spec.steps.map((s) => ({ id: s.id, title: s.title })),
     exitCodes: EXIT_CODES,
@@ -449,15 +461,19 @@ async function runPlaybook<O extends OptionSpecs, S extends object>(
     if (interrupted) return;
     interrupted = true;
     errOut(`\n${spec.name}: interrupted (${sig}); cleaning up…`);
-    void runCleanups().finally(() => {
-      if (sig === 'SIGINT') process.exit(130);
-      // SIGTERM: once cleaned up, die of the signal itself (the shell reports 143). process.exit()
-      // can wait forever for a libuv thread stuck in a blocking open (a FIFO without a writer);
-      // the signal, back to its default action, cannot.
-      process.exitCode = 143;
-      process.removeAllListeners('SIGTERM');
-      process.kill(process.pid, 'SIGTERM');
-    });
+    // The transport's own temporary files (the ssh control socket's directory) go too.
+    void runCleanups()
+      .then(() => transport?.close())
+      .catch(() => undefined)
+      .finally(() => {
+        if (sig === 'SIGINT') process.exit(130);
+        // SIGTERM: once cleaned up, die of the signal itself (the shell reports 143). process.exit()
+        // can wait forever for a libuv thread stuck in a blocking open (a FIFO without a writer);
+        // the signal, back to its default action, cannot.
+        process.exitCode = 143;
+        process.removeAllListeners('SIGTERM');
+        process.kill(process.pid, 'SIGTERM');
+      });
   };
   // Only a run that owns the process answers its signals; an in-process run leaves them to its caller.
   const ownsProcess = io === processIo;
@@ -493,13 +509,13 @@ async function runPlaybook<O extends OptionSpecs, S extends object>(
       : undefined;
     if (common.host) {
       if (!allowed.includes('ssh'))
-        throw new UsageError(`${spec.name} does not run over ssh: run it on the host itself`);
+        throw new UsageError(`--host: ${spec.name} does not run over ssh: run it on the host itself`);
       transport = new SshTransport(
         { destination: common.host, ...(common['ssh-config'] ? { configFile: common['ssh-config'] } : {}) },
         observe,
       );
     } else if (common.root) {
-      if (!allowed.includes('root')) throw new UsageError(`${spec.name} does not take --root`);
+      if (!allowed.includes('root')) throw new UsageError(`--root: ${spec.name} does not take --root`);
       transport = new RootTransport(common.root, observe);
     } else {
       transport = new LocalTransport(observe);
@@ -553,6 +569,12 @@ async function runPlaybook<O extends OptionSpecs, S extends object>(
       progress: (title, fn) => progress(title, fn),
     };
 
+    // Every file or directory an option or argument names is what its declaration says, before anything runs.
+    await checkFileInputs(
+      transport,
+      fileInputs({ ...COMMON_OPTIONS, ...spec.options }, { ...common, ...parsed.opts }, spec.args ?? [], parsed.args),
+      new LocalTransport(),
+    );
     await spec.validate?.(ctx);
     humanOut(`${spec.name} ${version} — ${host.label}${dryRun ? ' — dry run: nothing will be changed' : ''}`);
 

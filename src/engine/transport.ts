@@ -392,7 +392,9 @@ export class SshTransport implements Transport {
   private controlDir: string | undefined;
 
   private baseArgv(): string[] {
-    this.controlDir ??= mkdtempSync(path.join(tmpdir(), 'xr-ssh-'));
+    // The socket's path must fit sun_path (108 bytes): DIR/xr-ssh-XXXXXX/%C (40) and ssh's own
+    // 17-character suffix leave 32 bytes for DIR; a longer TMPDIR would make every connection fail.
+    this.controlDir ??= mkdtempSync(path.join(tmpdir().length <= 32 ? tmpdir() : '/tmp', 'xr-ssh-'));
     return [
       'ssh',
       ...(this.target.configFile ? ['-F', this.target.configFile] : []),

@@ -14,6 +14,7 @@ import {
 import { ROOT, childEnv, runPlaybook } from '../helpers/playbook.js';
 import { seedXl } from '../sim/xl.mjs';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { isoStandIn } from '../helpers/iso.js';
 
 // Input an administrator gives by mistake, or that a hostile file system hands over: each is
 // refused at once with exit 2 and a message naming the option, and nothing is changed.
@@ -107,7 +108,9 @@ describe('secret files (--pool-password-file, --vnc-password-file)', () => {
   it('windows-hvm --vnc-password-file on a FIFO in the host tree: exit 2 at once', async () => {
     const root = mkdtempSync(path.join(dir, 'win-root-'));
     mkdirSync(path.join(root, 'srv/iso'), { recursive: true });
-    writeFileSync(path.join(root, 'srv/iso/win7.iso'), '');
+    writeFileSync(path.join(root, 'srv/iso/win7.iso'), isoStandIn());
+    mkdirSync(path.join(root, 'srv/xen'));
+    mkdirSync(path.join(root, 'etc/xen'), { recursive: true });
     mkdirSync(path.join(root, 'root'));
     execFileSync('mkfifo', [path.join(root, 'root/win7.vnc')]);
     const r = await runPlaybook(

@@ -350,7 +350,7 @@ describe('where /boot is', () => {
     const root = path.join(dir, 'host-logical');
     mkdirSync(path.join(root, 'usr/lib/xen/boot'), { recursive: true });
     writeFileSync(path.join(root, 'usr/lib/xen/boot/pv-grub-x86_64.gz'), 'pv-grub');
-    writeFileSync(path.join(root, 'vm.cfg'), 'bootloader = "pygrub"\n');
+    writeFileSync(path.join(root, 'vm.cfg'), 'name = "vm"\nbootloader = "pygrub"\ndisk = [ "file:/vm.img,xvda,w" ]\n');
     const img = path.join(root, 'vm.img');
     await buildImage(img, {
       bytes: 1 * GiB,
@@ -387,7 +387,7 @@ describe('where /boot is', () => {
     ]);
     expect(r.code).toBe(0);
     expect(readFileSync(path.join(root, 'vm.cfg'), 'utf8')).toBe(
-      '#bootloader = "pygrub"\nkernel = "/usr/lib/xen/boot/pv-grub-x86_64.gz"\nextra = "(hd0,4)/grub/grub.cfg"\n',
+      'name = "vm"\n#bootloader = "pygrub"\nkernel = "/usr/lib/xen/boot/pv-grub-x86_64.gz"\nextra = "(hd0,4)/grub/grub.cfg"\ndisk = [ "file:/vm.img,xvda,w" ]\n',
     );
   });
 

@@ -267,7 +267,9 @@ describe('pv-grub instead', () => {
   });
 
   it('--strategy pvgrub without --domain-config is a usage error', async () => {
-    const r = await runPlaybook('pygrub-fix', ['/nonexistent.img', '--strategy', 'pvgrub']);
+    const img = path.join(dir, 'any.img');
+    writeFileSync(img, 'x');
+    const r = await runPlaybook('pygrub-fix', [img, '--strategy', 'pvgrub']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--domain-config/);
   });

@@ -84,6 +84,8 @@ describe('--strategy offset: /boot on a logical partition, Xen 4.4.0 and later',
     expect(older.json.data.findings.find((x: { id: string }) => x.id === 'boot-on-logical').strategies).toEqual([
       'pvgrub',
     ]);
+    // A domain config that names the image: the refusal is about the release alone.
+    writeFileSync(path.join(root, 'vm.cfg'), `name = "vm01"\nbootloader = "pygrub"\ndisk = [ "file:${img},xvda,w" ]\n`);
     const refused = await runPlaybook('pygrub-fix', [
       img,
       '--xen-version',

@@ -12,6 +12,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from '../helpers/playbook.js';
+import { isoStandIn } from '../helpers/iso.js';
 
 export const FIXTURES = path.join(ROOT, 'test/fixtures/windows');
 export const GOLDEN = path.join(FIXTURES, 'golden');
@@ -50,7 +51,7 @@ function copyDir(from: string, to: string): void {
  */
 export function makeHost(spec: HostSpec = {}): string {
   const root = mkdtempSync(path.join(os.tmpdir(), 'xr-win-host-'));
-  const put = (p: string, content: string, mode?: number) => {
+  const put = (p: string, content: string | Buffer, mode?: number) => {
     const f = path.join(root, p);
     mkdirSync(path.dirname(f), { recursive: true });
     writeFileSync(f, content);
@@ -74,7 +75,7 @@ export function makeHost(spec: HostSpec = {}): string {
     put('/sys/hypervisor/type', 'xen\n');
   }
   mkdirSync(path.join(root, 'etc/xen'), { recursive: true });
-  put('/srv/iso/win7.iso', 'CD001 stand-in for a Windows 7 ISO\n');
+  put('/srv/iso/win7.iso', isoStandIn('win7'));
   mkdirSync(path.join(root, 'srv/xen'), { recursive: true });
   if (grub.kind === 'legacy') {
     copyDir(path.join(FIXTURES, 'boot-centos6'), path.join(root, 'boot'));

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPlaybook, type RunResult } from '../helpers/playbook.js';
 import { tool } from '../helpers/tools.js';
+import { isoStandIn } from '../helpers/iso.js';
 import { readXl, seedXl, type XlSeed } from '../sim/xl.mjs';
 import { GOLDEN, UUID, grubenv, makeHost, pygrubReads, sourcedGrubDefault, type HostSpec } from './host.js';
 import { pythonReads, xenPython, xlu } from './oracle.js';
@@ -783,7 +784,8 @@ describe('over ssh', () => {
   it('reads the remote /proc/cpuinfo and reaches the same verdict as reading it here', async () => {
     const { startSshd } = await import('../helpers/sshd.js');
     const sim = path.join(os.tmpdir(), `xr-win-ssh-${process.pid}`);
-    mkdirSync(sim, { recursive: true });
+    mkdirSync(path.join(sim, 'xen'), { recursive: true });
+    writeFileSync(path.join(sim, 'win7.iso'), isoStandIn('win7'));
     cleanup.push(sim);
     const sshd = await startSshd({
       env: { PATH: `${path.resolve('test/sim/bin')}:${process.env.PATH ?? ''}`, XR_SIM_DIR: sim },
@@ -797,7 +799,7 @@ describe('over ssh', () => {
         '--name',
         'win7',
         '--iso',
-        '/etc/hostname',
+        path.join(sim, 'win7.iso'),
         '--disk',
         path.join(sim, 'win7.img'),
         '--disk-size',

@@ -66,3 +66,6 @@ export async function imageUsers(
     users.push('the kernel holds the device (an exclusive open fails: mounted or in use)');
   return { users, notes };
 }
+
+/** --domain-config checked against IMAGE (kept beside the image's other checks for the playbook's imports). */
+export { checkDomainConfig } from './domain-config.js';
