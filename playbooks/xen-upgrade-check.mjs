@@ -48,6 +48,7 @@ const OPTIONS = /** @type {const} */ ({
   'config-dir': {
     type: 'string',
     placeholder: 'DIR',
+    file: 'dir',
     repeatable: true,
     description: 'Another folder of domain config files, besides /etc/xen (e.g. /etc/xen/auto, /srv/xen/configs).',
   },
@@ -68,8 +69,8 @@ tell are named in a warning), 1 when one or more will not start, 2 for bad input
   options: OPTIONS,
   transports: ['local', 'root', 'ssh'],
   examples: [
-    '--to-xen 4.17',
-    '--to-xen 4.4 --to-toolstack xl --config-dir /srv/xen/configs --json',
+    '--to-xen 4.17 --config-dir /srv/xen/configs',
+    '--to-xen 4.4 --to-toolstack xl --json',
     '--root /mnt/oldhost --to-xen 4.17',
     '--host root@oldhost --to-host root@newhost',
   ],

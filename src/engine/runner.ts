@@ -248,6 +248,8 @@ export interface PlaybookDescription {
     default?: unknown;
     choices?: readonly string[];
     required?: boolean;
+    /** Given more than once, each value counts (a list). */
+    repeatable?: boolean;
   } & DescribedRule)[];
   commonOptions: ({ name: string; usage: string; description: string; type: string } & DescribedRule)[];
   steps: { id: string; title: string }[];
@@ -394,6 +396,7 @@ function describe<O extends OptionSpecs, S extends object>(
       ...(s.default !== undefined ? { default: s.default } : {}),
       ...(s.choices ? { choices: s.choices } : {}),
       ...(s.required ? { required: true } : {}),
+      ...(s.repeatable ? { repeatable: true } : {}),
       ...describeRule(s),
     })),
     commonOptions: Object.entries(COMMON_OPTIONS).map(([name, s]) => ({

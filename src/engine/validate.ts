@@ -218,6 +218,10 @@ export function fileInputs(
 export async function checkFileInputs(host: Transport, inputs: readonly Named[], here: Transport): Promise<void> {
   for (const input of inputs) {
     if (!(input.file === 'secret' && input.value === '-')) checkLength(input);
+    // Over ssh a relative path would be the login's home directory's: say where it is instead.
+    if (host.kind === 'ssh' && !input.local && !input.value.startsWith('/') && input.value !== '-') {
+      throw refusal(input, `with --host, give the path on ${host.label.replace(/^ssh /, '')} as an absolute path`);
+    }
   }
   // One look at all the host's paths (one round trip over ssh), then each checked in turn.
   const remote = inputs.filter((i) => !i.local && !(i.file === 'secret' && i.value === '-'));

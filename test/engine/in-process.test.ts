@@ -70,10 +70,13 @@ describe('what a run takes and gives back', () => {
       onCommand: (c) => seen.push(c),
     });
     expect(r.code).toBe(0);
-    expect(seen).toHaveLength(1);
-    expect(seen[0]).toMatchObject({ transport: 'local', exitCode: 0, argv: ['printf', '%s\\0', 'a b;$(x)', 'end'] });
-    expect(seen[0]?.command).toBe(`printf '%s\\0' 'a b;$(x)' end`);
-    expect(seen[0]?.stdout).toBe('a b;$(x)\0end\0');
+    // The command the step ran, and the file the next step read (told as the command that reads it).
+    const ran = seen.filter((c) => !c.file);
+    expect(ran).toHaveLength(1);
+    expect(ran[0]).toMatchObject({ transport: 'local', exitCode: 0, argv: ['printf', '%s\\0', 'a b;$(x)', 'end'] });
+    expect(ran[0]?.command).toBe(`printf '%s\\0' 'a b;$(x)' end`);
+    expect(ran[0]?.stdout).toBe('a b;$(x)\0end\0');
+    expect(seen.filter((c) => c.file === 'read').map((c) => c.step)).toEqual(['write-settings']);
   });
 
   it('each run starts from the playbook fresh state, though its file is loaded once', async () => {

@@ -32,7 +32,10 @@ const SSH_SIM = path.join(TOP, 'ssh-sim');
 
 beforeAll(async () => {
   mkdirSync(SSH_SIM);
-  sshd = await startSshd({ env: { PATH: `${SIM_BIN}:/usr/local/bin:/usr/bin:/bin`, XR_SIM_DIR: SSH_SIM } });
+  // A dom0 has its admin tools in /usr/sbin (debugfs, e2fsck: pygrub-fix checks for them first).
+  sshd = await startSshd({
+    env: { PATH: `${SIM_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, XR_SIM_DIR: SSH_SIM },
+  });
 });
 afterAll(async () => {
   await sshd?.stop();

@@ -33,6 +33,9 @@ export interface World {
 
 type Rule = DescribedOption | DescribedArg;
 
+/** A good domain config: what a config option or a folder of them holds in the baseline. */
+const GUEST_CFG = `name = "vm01"\ndisk = [ 'file:/srv/xen/vm01.img,xvda,w' ]\nmemory = 512\n`;
+
 /** Options that take no value, and the common ones a baseline never carries from an example. */
 const DROP_WITH_VALUE = new Set(['--host', '--ssh-config', '--root']);
 const DROP = new Set(['--yes', '-y', '--dry-run', '--json', '--verbose', '-v']);
@@ -102,7 +105,9 @@ export class Baseline {
     mkdirSync(path.dirname(real), { recursive: true });
     switch (rule.file) {
       case 'dir':
+        // A folder of domain configs holds one (a playbook that reads guests finds vm01).
         mkdirSync(real, { recursive: true });
+        writeFileSync(path.join(real, 'vm01.cfg'), GUEST_CFG);
         break;
       case 'disk-target':
         break;
@@ -114,7 +119,7 @@ export class Baseline {
         truncateSync(real, 1024 * 1024);
         break;
       case 'xl-config':
-        writeFileSync(real, `name = "vm01"\ndisk = [ 'file:/srv/xen/vm01.img,xvda,w' ]\nmemory = 512\n`);
+        writeFileSync(real, GUEST_CFG);
         break;
       case 'secret':
         writeFileSync(real, 's3cret\n', { mode: 0o600 });

@@ -41,6 +41,7 @@ describe('bad input: exit 2, nothing read, the message names the option and the 
 
   it('no guest at all', async () => {
     const root = host('empty', { 'xl.conf': '#\n' });
+    mkdirSync(path.join(root, 'srv/none'), { recursive: true });
     const r = await runPlaybook('xen-upgrade-check', ['--root', root, '--to-xen', '4.17', '--config-dir', '/srv/none']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('no guest found: no domain config in /etc/xen, /srv/none and no xapi');

@@ -12,7 +12,7 @@ short_description: "Fix \"Boot loader didn't return any data!\": make a PV guest
 version_added: 0.1.0
 description:
   - "Fix \"Boot loader didn't return any data!\": make a PV guest's disk image bootable by pygrub again."
-  - "Reads the guest's partition table and boot config the way pygrub does, names every known cause it finds (GRUB 2 partition names such as (hd0,msdos1) that old pygrub cannot parse, variables, BootLoaderSpec entries, missing or unloadable kernels, /boot where pygrub cannot read it), and fixes what can be fixed, as the pygrub of the Xen release given with --xen-version reads it (its parser, default entry, partition search and options): --strategy rewrite (the default) rewrites only the lines that release chokes on, keeping grub.cfg.orig; --strategy activate also sets the MBR active flag on the /boot partition (Xen 4.0.x reads only the active partition; IMAGE.mbr.orig kept); --strategy offset writes bootloader_args = ['--offset=N'] into the domain config (Xen 4.4.0 and later; /boot on a logical partition or a 4096-byte-sector disk); --strategy pvgrub switches the domain to pv-grub. The image is read in user space with debugfs at the partition's offset; nothing is mounted unless you ask for --backend mount. Shut the guest down first: an image in use (under any name: hard link, bind mount) is refused."
+  - "Reads the guest's partition table and boot config the way pygrub does, names every known cause it finds (GRUB 2 partition names such as (hd0,msdos1) that old pygrub cannot parse, variables, BootLoaderSpec entries, missing or unloadable kernels, /boot where pygrub cannot read it), and fixes what can be fixed, as the pygrub of the Xen release given with --xen-version reads it (its parser, default entry, partition search and options): --strategy rewrite (the default) rewrites only the lines that release chokes on, keeping grub.cfg.orig; --strategy activate also sets the MBR active flag on the /boot partition (Xen 4.0.x reads only the active partition; IMAGE.mbr.orig kept); --strategy offset writes bootloader_args = ['--offset=N'] into the domain config (Xen 4.4.0 and later; /boot on a logical partition or a 4096-byte-sector disk); --strategy pvgrub switches the domain to pv-grub. The image is read in user space with debugfs at the partition's offset; nothing is mounted unless you ask for --backend mount. Shut the guest down first: an image in use (under any name: hard link, bind mount) is refused. With --host root@dom0 it runs from a workstation: the dom0 needs no Node, only e2fsprogs, util-linux and GNU coreutils (debugfs and dd run there)."
   - "Runs the playbook C(pygrub-fix) on the controller with C(--json --yes), C(--dry-run) in check mode; its commands reach the managed host over ssh (C(--host)) built from the inventory: the host needs neither Python nor Node."
   - "Steps: Check that nothing uses the image; Read the partition table; Find the boot config where pygrub looks for it; Read the boot config; Diagnose: every known cause, with its way out; Rewrite what old pygrub cannot parse (grub.cfg.orig kept); Mark the /boot partition active (Xen 4.0.x reads only that one; IMAGE.mbr.orig kept); Tell pygrub where /boot is: bootloader_args = ['--offset=N'] (Xen 4.4.0+); Boot the domain through pv-grub instead of pygrub; Put the backups back; Verify: the release's pygrub finds /boot and boots an entry, the filesystem is clean."
 options:
@@ -32,7 +32,7 @@ options:
       - pvgrub
   domain_config:
     description:
-      - "C(--domain-config FILE): The domain's xm/xl config (e.g. /etc/xen/vm01.cfg): needed by --strategy pvgrub and offset."
+      - "C(--domain-config FILE): The domain's xm/xl config (e.g. /etc/xen/vm01.cfg): needed by --strategy pvgrub and offset. (a domain configuration: a regular file of at most 1048576 bytes in xl/xm syntax that sets name =)"
     type: str
   xen_version:
     description:
@@ -83,7 +83,7 @@ options:
 notes:
   - "The playbook C(pygrub-fix) runs where ansible-playbook runs: found on PATH, or through the variable C(xen_runbooks_path) naming the executable, the package's directory or a checkout of the repository."
   - "The managed host is reached as C(--host ansible_user@ansible_host) with ansible_port and ansible_ssh_private_key_file, host keys checked strictly (C(xen_runbooks_known_hosts) names a known_hosts file); or through the ssh config file the variable C(xen_runbooks_ssh_config) names. With C(ansible_connection=local) the playbook acts on the controller itself."
-  - "Transports the playbook supports: local, root."
+  - "Transports the playbook supports: local, root, ssh."
   - "Exit 0 (done): Done, or nothing to do: the host already was as asked."
   - "Exit 1 (failed): A step failed; the message names it and what ran. What it was writing is left as it was."
   - "Exit 2 (usage): Bad input or usage, refused before the step concerned changed anything (most before the first step)."
@@ -145,6 +145,11 @@ EXAMPLES = r'''
   xen_runbooks.xen.pygrub_fix:
     image: /srv/xen/vm01.img
     restore: true
+
+- name: pygrub-fix /srv/xen/vm01.img --host root@dom0 --dry-run
+  xen_runbooks.xen.pygrub_fix:
+    image: /srv/xen/vm01.img
+  check_mode: true
 '''
 
 RETURN = r'''

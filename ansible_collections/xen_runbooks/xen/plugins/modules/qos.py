@@ -31,7 +31,7 @@ options:
       - xm
   config:
     description:
-      - "C(--config FILE): xl, xm: the domain configuration file. Default: /etc/xen/DOMAIN.cfg or /etc/xen/DOMAIN (xm also /OVS/running_pool/DOMAIN/vm.cfg)."
+      - "C(--config FILE): xl, xm: the domain configuration file. Default: /etc/xen/DOMAIN.cfg or /etc/xen/DOMAIN (xm also /OVS/running_pool/DOMAIN/vm.cfg). (a domain configuration: a regular file of at most 1048576 bytes in xl/xm syntax that sets name =)"
     type: str
   cpu_weight:
     description:

@@ -34,7 +34,7 @@ options:
     type: str
   config_dir:
     description:
-      - "C(--config-dir DIR): Another folder of domain config files, besides /etc/xen (e.g. /etc/xen/auto, /srv/xen/configs)."
+      - "C(--config-dir DIR): Another folder of domain config files, besides /etc/xen (e.g. /etc/xen/auto, /srv/xen/configs). (an existing directory)"
     type: str
 notes:
   - "The playbook C(xen-upgrade-check) runs where ansible-playbook runs: found on PATH, or through the variable C(xen_runbooks_path) naming the executable, the package's directory or a checkout of the repository."
@@ -63,15 +63,15 @@ author:
 '''
 
 EXAMPLES = r'''
-- name: xen-upgrade-check --to-xen 4.17
+- name: xen-upgrade-check --to-xen 4.17 --config-dir /srv/xen/configs
   xen_runbooks.xen.upgrade_check:
     to_xen: "4.17"
+    config_dir: /srv/xen/configs
 
-- name: xen-upgrade-check --to-xen 4.4 --to-toolstack xl --config-dir /srv/xen/configs --json
+- name: xen-upgrade-check --to-xen 4.4 --to-toolstack xl --json
   xen_runbooks.xen.upgrade_check:
     to_xen: "4.4"
     to_toolstack: xl
-    config_dir: /srv/xen/configs
 
 - name: xen-upgrade-check --root /mnt/oldhost --to-xen 4.17
   xen_runbooks.xen.upgrade_check:

@@ -23,16 +23,16 @@ options:
     required: true
   iso:
     description:
-      - "C(--iso FILE): The Windows installation ISO, put in the CD drive (not needed with --installed)."
+      - "C(--iso FILE): The Windows installation ISO, put in the CD drive (not needed with --installed). (an ISO 9660 or UDF image (a regular file), or a CD/DVD block device)"
     type: str
   disk:
     description:
-      - "C(--disk FILE|DEVICE): The guest disk: an image file (created as a sparse raw image when missing, see --disk-size) or an existing logical volume or block device. (required)"
+      - "C(--disk FILE|DEVICE): The guest disk: an image file (created as a sparse raw image when missing, see --disk-size) or an existing logical volume or block device. (required; a disk: a block device, a regular file, or a file to create in an existing directory)"
     type: str
     required: true
   disk_size:
     description:
-      - "C(--disk-size SIZE): Size of the image to create when --disk does not exist yet (Windows 7 needs 16G at least; 40G leaves room). (at least 1GiB; a bare number is in GiB)"
+      - "C(--disk-size SIZE): Size of the image to create when --disk does not exist yet (Windows 7 needs 16G at least; 40G leaves room). (1GiB to 16TiB; a bare number is in GiB)"
     type: raw
   memory:
     description:
@@ -56,7 +56,7 @@ options:
     type: str
   vnc_listen:
     description:
-      - "C(--vnc-listen ADDRESS): Address the VNC console listens on. The default keeps it on dom0: reach it through an ssh tunnel. (default: 127.0.0.1)"
+      - "C(--vnc-listen ADDRESS): Address the VNC console listens on. The default keeps it on dom0: reach it through an ssh tunnel. (default: 127.0.0.1; an IP address)"
     type: str
   vnc_display:
     description:
@@ -64,7 +64,7 @@ options:
     type: int
   vnc_password_file:
     description:
-      - "C(--vnc-password-file FILE): File holding the VNC password (first line; VNC uses 8 characters). Required when VNC listens beyond localhost."
+      - "C(--vnc-password-file FILE): File holding the VNC password (first line; VNC uses 8 characters). Required when VNC listens beyond localhost. (an existing regular file of at most 4096 bytes)"
     type: str
   toolstack:
     description:
@@ -75,7 +75,7 @@ options:
       - xm
   config_dir:
     description:
-      - "C(--config-dir DIR): Where NAME.cfg is written. (default: /etc/xen)"
+      - "C(--config-dir DIR): Where NAME.cfg is written. (default: /etc/xen; an existing directory)"
     type: str
   start:
     description:

@@ -34,7 +34,7 @@ options:
     type: str
   nfs_server:
     description:
-      - "C(--nfs-server HOST): NFS server, with --sr-type nfs."
+      - "C(--nfs-server HOST): NFS server, with --sr-type nfs. (an IP address or a host name)"
     type: str
   nfs_path:
     description:
@@ -46,7 +46,7 @@ options:
     type: bool
   join_pool:
     description:
-      - "C(--join-pool MASTER): Join the pool whose master has this address (xe pool-join) before storage and VM are set up."
+      - "C(--join-pool MASTER): Join the pool whose master has this address (xe pool-join) before storage and VM are set up. (an IP address or a host name)"
     type: str
   pool_user:
     description:
@@ -54,7 +54,7 @@ options:
     type: str
   pool_password_file:
     description:
-      - "C(--pool-password-file FILE): File holding the pool master's password (- reads standard input). Without it the password is asked on the terminal; it is never an option value."
+      - "C(--pool-password-file FILE): File holding the pool master's password (- reads standard input). Without it the password is asked on the terminal; it is never an option value. (an existing regular file of at most 4096 bytes, on this machine)"
     type: str
   vm_name:
     description:
