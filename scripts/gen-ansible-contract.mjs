@@ -35,7 +35,8 @@ export function argumentSpec(d) {
   const spec = {};
   for (const a of d.args) spec[argName(a.name)] = { type: 'str', required: a.required !== false };
   for (const o of d.options) {
-    const s = { type: ansibleType(o.type) };
+    // A repeatable option is a list: each element is given as the option once.
+    const s = o.repeatable ? { type: 'list', elements: ansibleType(o.type) } : { type: ansibleType(o.type) };
     if (o.required) s.required = true;
     if (o.choices) s.choices = [...o.choices];
     spec[optionName(o.name)] = s;
@@ -95,7 +96,10 @@ export function taskFromCommandLine(d, line) {
     else if (name === 'ssh-config' || name === 'root') i += inline === undefined ? 1 : 0;
     else if (!o) continue;
     else if (o.type === 'boolean') args[optionName(name)] = true;
-    else args[optionName(name)] = typed(o.type, inline ?? words[++i]);
+    else if (o.repeatable) {
+      const list = Array.isArray(args[optionName(name)]) ? args[optionName(name)] : [];
+      args[optionName(name)] = [...list, typed(o.type, inline ?? words[++i])];
+    } else args[optionName(name)] = typed(o.type, inline ?? words[++i]);
   }
   const out = {};
   d.args.forEach((a, i) => {

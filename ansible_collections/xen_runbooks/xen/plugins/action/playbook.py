@@ -45,6 +45,8 @@ class ActionModule(ActionBase):
             value = params.get(name)
             if value is True:
                 cmd.append(flag)
+            elif isinstance(value, list):  # a repeatable option: given once per element
+                cmd += ['%s=%s' % (flag, v) for v in value]
             elif value is not None and value is not False:
                 cmd.append('%s=%s' % (flag, value))
         cmd += ['--json', '--yes'] + (['--dry-run'] if self._task.check_mode else [])

@@ -35,7 +35,8 @@ options:
   config_dir:
     description:
       - "C(--config-dir DIR): Another folder of domain config files, besides /etc/xen (e.g. /etc/xen/auto, /srv/xen/configs). (an existing directory)"
-    type: str
+    type: list
+    elements: str
 notes:
   - "The playbook C(xen-upgrade-check) runs where ansible-playbook runs: found on PATH, or through the variable C(xen_runbooks_path) naming the executable, the package's directory or a checkout of the repository."
   - "The managed host is reached as C(--host ansible_user@ansible_host) with ansible_port and ansible_ssh_private_key_file, host keys checked strictly (C(xen_runbooks_known_hosts) names a known_hosts file); or through the ssh config file the variable C(xen_runbooks_ssh_config) names. With C(ansible_connection=local) the playbook acts on the controller itself."
@@ -66,7 +67,8 @@ EXAMPLES = r'''
 - name: xen-upgrade-check --to-xen 4.17 --config-dir /srv/xen/configs
   xen_runbooks.xen.upgrade_check:
     to_xen: "4.17"
-    config_dir: /srv/xen/configs
+    config_dir:
+      - /srv/xen/configs
 
 - name: xen-upgrade-check --to-xen 4.4 --to-toolstack xl --json
   xen_runbooks.xen.upgrade_check:
@@ -138,7 +140,7 @@ cmd:
 PLAYBOOK = "xen-upgrade-check"
 ARGS = []
 OPTIONS = {"to_xen": "--to-xen", "to_toolstack": "--to-toolstack", "to_host": "--to-host", "config_dir": "--config-dir"}
-ARGUMENT_SPEC = {"to_xen": {"type": "str"}, "to_toolstack": {"type": "str", "choices": ["xl", "xm", "xapi"]}, "to_host": {"type": "str"}, "config_dir": {"type": "str"}}
+ARGUMENT_SPEC = {"to_xen": {"type": "str"}, "to_toolstack": {"type": "str", "choices": ["xl", "xm", "xapi"]}, "to_host": {"type": "str"}, "config_dir": {"type": "list", "elements": "str"}}
 
 from ansible.module_utils.basic import AnsibleModule
 
