@@ -26,6 +26,7 @@ import {
 import { domRef, replug } from 'xen-runbooks/playbooks/xen-qos/replug';
 import { configChanges, planConfigEdit, xeSchedParams } from 'xen-runbooks/playbooks/xen-qos/persist';
 import { lostOnRestart, xlRebootNote, xlRebootOutcome } from 'xen-runbooks/playbooks/xen-qos/restart';
+import * as back from 'xen-runbooks/playbooks/xen-qos/readback';
 
 /** @typedef {import('xen-runbooks/engine').CheckResult<import('xen-runbooks/playbooks/xen-qos/persist').PersistData>} PersistCheck */
 
@@ -207,7 +208,13 @@ const playbook = definePlaybook({
           ...(want.cap !== undefined ? ['-c', String(want.cap)] : []),
         ];
         await ctx.$`${tool} ${cmd} -d ${domRef(f)} ${flags}`;
-        return `${tool} ${cmd} -d ${domRef(f)} ${flags.join(' ')}`;
+        // Done when the hypervisor shows it: read the parameters back.
+        const read = await back.readBackSched(
+          ctx,
+          { ...f, toolstack: tool },
+          { weight: want.weight?.weight, cap: want.cap },
+        );
+        return back.recordReadBack(ctx, 'cpu-scheduler', read);
       },
     }),
 
@@ -234,20 +241,27 @@ const playbook = definePlaybook({
           );
         }
         if (n === f.vcpus) return ok(`${n} vCPUs online already`);
+        if (n === f.vcpusAsked)
+          return ok(
+            `${n} vCPUs asked for already (xenstore); ${f.vcpus} online: the guest's OS must bring the rest up`,
+          );
         return change(`set ${f.vcpus} → ${n} vCPUs online (boot maximum ${f.maxVcpus})`);
       },
       async apply(ctx) {
         const f = ctx.state.facts;
         const n = String(ctx.state.wanted('vcpus'));
         if (f.toolstack === 'xe') {
-          if (f.state === 'running') await ctx.$`xe vm-vcpu-hotplug uuid=${f.uuid} new-vcpus=${n}`;
-          else {
+          if (f.state === 'running') {
+            await ctx.$`xe vm-vcpu-hotplug uuid=${f.uuid} new-vcpus=${n}`;
+            return back.recordReadBack(ctx, 'vcpus', await back.readBackVcpusXe(ctx, f, Number(n)));
+          } else {
             // VCPUs-at-startup ≤ VCPUs-max at every moment: raise the maximum first, lower it last.
             if (Number(n) > f.maxVcpus) await ctx.$`xe vm-param-set uuid=${f.uuid} VCPUs-max=${n}`;
             await ctx.$`xe vm-param-set uuid=${f.uuid} VCPUs-at-startup=${n}`;
           }
         } else {
           await ctx.$`${f.toolstack} vcpu-set ${domRef(f)} ${n}`;
+          return back.recordReadBack(ctx, 'vcpus', await back.readBackVcpus(ctx, f, Number(n)));
         }
         return `${n} vCPUs`;
       },
@@ -279,13 +293,14 @@ const playbook = definePlaybook({
             await ctx.$`xe vm-memory-limits-set uuid=${f.uuid} static-min=${String(f.minMemory)} static-max=${String(m)} dynamic-min=${String(m)} dynamic-max=${String(m)}`;
           } else {
             await ctx.$`xe vm-memory-dynamic-range-set uuid=${f.uuid} min=${String(m)} max=${String(m)}`;
+            if (f.state === 'running')
+              return back.recordReadBack(ctx, 'memory', await back.readBackMemoryXe(ctx, f, m));
           }
-        } else if (f.toolstack === 'xl') {
-          await ctx.$`xl mem-set ${domRef(f)} ${`${mib(m)}m`}`;
-        } else {
-          await ctx.$`xm mem-set ${domRef(f)} ${String(mib(m))}`;
+          return `memory target ${mib(m)} MiB`;
         }
-        return `memory target ${mib(m)} MiB`;
+        if (f.toolstack === 'xl') await ctx.$`xl mem-set ${domRef(f)} ${`${mib(m)}m`}`;
+        else await ctx.$`xm mem-set ${domRef(f)} ${String(mib(m))}`;
+        return back.recordReadBack(ctx, 'memory', await back.readBackMemory(ctx, f, m));
       },
     }),
 
@@ -371,12 +386,14 @@ const playbook = definePlaybook({
           const key = `/local/domain/0/backend/vif/${String(f.domid)}/${String(vif.index)}/rate`;
           const value = `${rate.bytesPerInterval},${rate.intervalUs}`;
           await ctx.$`xenstore-write ${key} ${value}`;
-          const back = (await ctx.$({ nothrow: true })`xenstore-read ${key}`).stdout.trim();
-          if (back !== value) throw fail(`${key} reads ${back || 'nothing'} after writing ${value}`);
-          return `vif ${vif.index}: netback's rate is now ${value} (${formatCredit(rate)})`;
+          return back.recordReadBack(ctx, 'vif-rate', await back.readBackRate(ctx, Number(f.domid), vif.index, rate));
         }
-        await replug(ctx, f, vif, rate, r.route === 'replug');
-        return `vif ${vif.index} attached again with rate=${rate.text}`;
+        const devid = await replug(ctx, f, vif, rate, r.route === 'replug');
+        const read = await back.readBackRate(ctx, Number(f.domid), devid, rate);
+        return back.recordReadBack(ctx, 'vif-rate', {
+          ...read,
+          shown: `vif ${vif.index} attached again as devid ${devid}: ${read.shown}`,
+        });
       },
     }),
 

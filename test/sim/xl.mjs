@@ -52,6 +52,7 @@ import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync, mkdi
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { XlConfig, XlConfigError, parseDiskSpec, parseVifRate, parseMemSize } from 'xen-runbooks/xen/xlcfg';
+import { storedView, sxp41, sxpLater, videoKb } from './xl-list-long.mjs';
 
 /* ------------------------------------------------------------------ state and seeding */
 
@@ -159,6 +160,7 @@ function normalizeDomain(d, domid) {
     cap: d.cap ?? 0,
     ...(d.pool ? { pool: d.pool } : {}),
     pvDrivers: d.pvDrivers ?? domid === 0,
+    ...(d.guestOnlinesVcpus ? { guestOnlinesVcpus: true } : {}),
     // A seeded guest is one already running on the host: a PV kernel connects its frontends as it
     // boots, an HVM guest only once it has PV drivers.
     frontends: d.frontends ?? ((d.type ?? (domid === 0 ? 'pv' : 'hvm')) !== 'hvm' || (d.pvDrivers ?? domid === 0)),
@@ -170,6 +172,15 @@ function normalizeDomain(d, domid) {
     })),
     disks: (d.disks ?? []).map((/** @type {any} */ x) => ({ format: 'raw', access: 'rw', ...x })),
     config: d.config ?? {},
+  };
+  // What xl stored when it created the domain (the text `xl list -l` parses up to 4.4): a seeded
+  // domain was created with the values it is seeded with.
+  /** @type {any} */ (dom).created = d.created ?? {
+    memory: dom.memory,
+    maxmem: dom.maxmem,
+    vcpus: dom.vcpus,
+    maxvcpus: dom.maxvcpus,
+    vifs: dom.vifs.map((v) => ({ ...v })),
   };
   return dom;
 }
@@ -551,14 +562,7 @@ class Sim {
         for (const d of doms) this.out(xmSxp(d));
         return 0;
       }
-      this.out(
-        `${JSON.stringify(
-          doms.map((d) => this.domainJson(d)),
-          null,
-          4,
-        )}\n`,
-      );
-      return 0;
+      return this.listLong(doms);
     }
     if (this.tool === 'xm') {
       this.out(
@@ -585,13 +589,57 @@ class Sim {
   }
 
   /**
+   * `xl list -l` as this release prints it ({@link storedView}, {@link sxp41}, {@link sxpLater}
+   * in xl-list-long.mjs): up to 4.4 the text stored at create, without Domain-0; 4.1 as an
+   * S-expression, 4.2 on as JSON unless xl.conf says output_format="sxp"; from 4.5 the live record.
+   * @param {any[]} doms
+   */
+  listLong(doms) {
+    const v = this.version;
+    const live = this.atLeast(4, 5);
+    const shown = live ? doms : doms.filter((d) => d.domid !== 0);
+    if (!this.atLeast(4, 2)) {
+      for (const d of shown) this.out(sxp41(storedView(d, v), d.uuid));
+      return 0;
+    }
+    if (this.outputFormat() === 'sxp') {
+      for (const d of shown) this.out(sxpLater(live ? d : storedView(d, v), d.uuid));
+      return 0;
+    }
+    const list = shown.map((d) => (live ? this.domainJson(d) : this.domainJson(storedView(d, v), { stored: true })));
+    this.out(`${JSON.stringify(list, null, 4)}\n`);
+    return 0;
+  }
+
+  /**
+   * xl.conf's output_format (xl.c parse_global_config, RELEASE-4.2.0 … 4.17.0): "json" (the
+   * default) or "sxp"; anything else is reported and JSON stays.
+   */
+  outputFormat() {
+    const file = this.root ? path.join(this.root, 'etc/xen/xl.conf') : '/etc/xen/xl.conf';
+    let value;
+    try {
+      value = existsSync(file)
+        ? XlConfig.parse(readFileSync(file, 'utf8'), { lenient: true, source: file }).get('output_format')
+        : undefined;
+    } catch {
+      value = undefined;
+    }
+    if (value === undefined || value === 'json') return 'json';
+    if (value === 'sxp') return 'sxp';
+    this.err(`invalid default output format "${String(value)}"\n`);
+    return 'json';
+  }
+
+  /**
    * libxl_domain_config as `xl list -l` prints it: the stored config merged with the live state
    * by libxl_retrieve_domain_configuration (libxl_domain.c, RELEASE-4.17.0): target and max memory,
    * avail_vcpus, the NICs as attached (libxl_nic.c libxl__update_config_nic keeps devid, nictype
    * and mac of the live device; the rate is the stored one).
-   * @param {any} d
+   * With `stored`, `d` is {@link storedView}'s: the configuration as parsed, nothing live (4.2–4.4).
+   * @param {any} d @param {{ stored?: boolean }} [opts]
    */
-  domainJson(d) {
+  domainJson(d, opts = {}) {
     const hvm = d.type === 'hvm';
     const c = d.config ?? {};
     const bool = (/** @type {unknown} */ v) => (v === undefined ? undefined : String(v) !== '0' ? 'True' : 'False');
@@ -618,15 +666,23 @@ class Sim {
         c_info: { type: d.type, name: d.name, uuid: d.uuid, run_hotplug_scripts: 'True' },
         b_info: {
           max_vcpus: d.maxvcpus,
-          avail_vcpus: Array.from({ length: d.vcpus }, (_, i) => i),
+          // The vCPUs online: libxl_retrieve_domain_configuration reads them from RELEASE-4.8.0
+          // (libxl.c libxl__update_avail_vcpus_*); before, the stored configuration's.
+          avail_vcpus: Array.from(
+            { length: opts.stored || this.atLeast(4, 8) ? d.vcpus : storedView(d, this.version).vcpus },
+            (_, i) => i,
+          ),
           max_memkb: d.maxmem * 1024,
           // libxl reads the target back from xenstore: it moves even when no balloon driver follows.
           target_memkb: (d.target ?? d.memory) * 1024,
           ...(hvm && c.videoram !== undefined ? { video_memkb: Number(c.videoram) * 1024 } : {}),
-          // libxl_retrieve_domain_configuration fills sched_params from RELEASE-4.13.0 (commit 3b4adbadb9).
-          ...(this.atLeast(4, 13)
-            ? { sched_params: { sched: this.poolOf(d).sched, weight: d.weight, cap: d.cap } }
-            : {}),
+          // libxl_retrieve_domain_configuration reads the scheduler from RELEASE-4.9.0 (libxl_domain.c,
+          // commit 3b4adbadb9); before, sched_params are what the configuration gave (cpu_weight=, cap=).
+          ...(opts.stored || !this.atLeast(4, 9)
+            ? Object.keys(schedOf(d, this.version)).length
+              ? { sched_params: schedOf(d, this.version) }
+              : {}
+            : { sched_params: { sched: this.poolOf(d).sched, weight: d.weight, cap: d.cap } }),
           ...(hvm ? { 'type.hvm': typeHvm } : {}),
           ...(d.type === 'pv' ? { 'type.pv': {} } : {}),
         },
@@ -1062,7 +1118,7 @@ class Sim {
    * else from libxl_retrieve_domain_configuration: from RELEASE-4.5.0 the memory target and
    * maximum and the devices as libxl recorded them (a NIC re-attached with a rate keeps it; a rate
    * written into xenstore is not in the record), from RELEASE-4.8.0 the vCPUs online, from
-   * RELEASE-4.13.0 the scheduler weight and cap. Before 4.5, the configuration it was created with.
+   * RELEASE-4.9.0 the scheduler weight and cap. Before 4.5, the configuration it was created with.
    * The domain comes back under a new domid.
    * @param {string[]} args
    */
@@ -1104,7 +1160,7 @@ class Sim {
       }
     } else {
       if (!this.atLeast(4, 8)) d.vcpus = num(created, 'vcpus', d.vcpus);
-      if (!this.atLeast(4, 13)) {
+      if (!this.atLeast(4, 9)) {
         d.weight = num(created, 'cpu_weight', 256);
         d.cap = num(created, 'cap', 0);
       }
@@ -1367,6 +1423,13 @@ class Sim {
       // cpu/N/availability=offline in xenstore (libxl__set_vcpuonline_xenstore), which only a PV
       // guest's kernel acts on. xl exits 0; the HVM guest keeps its vCPUs online (xl list: VCPUs).
       // xend's domain.setVCpuCount writes the same keys.
+      d.availability = want;
+      return 0;
+    }
+    if (d.type === 'hvm' && want > d.vcpus && !d.guestOnlinesVcpus) {
+      // More: QEMU hot-plugs the vCPU (an ACPI event), and Xen runs it only once the guest's OS
+      // brings it up (seen in the lab, Xen 4.17: xl list's VCPUs stays, cpu/N/availability says
+      // online). A guest that does (Linux with a udev rule) is seeded with guestOnlinesVcpus.
       d.availability = want;
       return 0;
     }
@@ -1645,6 +1708,14 @@ function xmSxp(d) {
 }
 
 /**
+ * The scheduler parameters in a domain's stored configuration (cpu_weight=, cap=): `d` is a
+ * storedView already, or a live domain whose view is taken. @param {any} d @param {{ major: number, minor: number }} v
+ */
+function schedOf(d, v) {
+  return d.sched ?? storedView(d, v).sched;
+}
+
+/**
  * Have the guest's PV frontends (netfront, blkfront) connected? A domain written without the key
  * (an older xl.json) answers as seedXl's default: a PV guest, or an HVM guest with PV drivers.
  * @param {any} d
@@ -1807,6 +1878,29 @@ function backendVif(p, state) {
 }
 
 /**
+ * A domain's own keys libxl writes and moves: memory/static-max, memory/target (without the video
+ * memory) and memory/videoram in KiB (libxl_dom.c libxl__build_post; libxl_mem.c
+ * libxl_set_memory_target writes target − videoram; RELEASE-4.1.0 libxl.c the same), and
+ * cpu/N/availability, online or offline (libxl__build_post; libxl_set_vcpuonline,
+ * libxl__set_vcpuonline_xenstore). undefined: not such a key; null: no such domain or vCPU.
+ * @param {string} p @param {any} state
+ * @returns {string | null | undefined}
+ */
+function domainKey(p, state) {
+  const m = /^\/local\/domain\/(\d+)\/(memory\/(?:target|static-max|videoram)|cpu\/(\d+)\/availability)$/.exec(p);
+  if (!m) return undefined;
+  const d = state.domains.find((/** @type {any} */ x) => x.domid === Number(m[1]));
+  if (!d) return null;
+  const video = videoKb(d);
+  if (m[2] === 'memory/target') return String((d.target ?? d.memory) * 1024 - video);
+  if (m[2] === 'memory/static-max') return String(d.maxmem * 1024);
+  if (m[2] === 'memory/videoram') return String(video);
+  const n = Number(m[3]);
+  if (n >= d.maxvcpus) return null;
+  return n < (d.availability ?? d.vcpus) ? 'online' : 'offline';
+}
+
+/**
  * `xenstore-read PATH...` in dom0, for the keys the runbooks read: a guest's balloon driver
  * announces itself in control/feature-balloon (the Windows PV drivers write 1; a guest without
  * PV drivers writes nothing); a vif backend's `state` and `rate`. Other paths are not in this store.
@@ -1828,6 +1922,12 @@ export function runXenstoreRead(argv, dir) {
       const value = be.key === 'state' ? String(backendState(be.d)) : xsRateOf(be.v);
       if (value === undefined) return { code: 1, stdout, stderr: `xenstore-read: couldn't read path ${p}\n` };
       stdout += `${value}\n`;
+      continue;
+    }
+    const own = domainKey(p, state);
+    if (own !== undefined) {
+      if (own === null) return { code: 1, stdout, stderr: `xenstore-read: couldn't read path ${p}\n` };
+      stdout += `${own}\n`;
       continue;
     }
     const m = /^\/local\/domain\/(\d+)\/control\/feature-balloon$/.exec(p);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SIM_BIN } from '../helpers/playbook.js';
-import { diskBackend, readXl, runXl, seedXl, vdevNumber } from '../sim/xl.mjs';
+import { diskBackend, readXl, runXenstoreRead, runXl, seedXl, vdevNumber } from '../sim/xl.mjs';
 
 let dir: string;
 const xl = (...argv: string[]) => runXl('xl', argv, dir);
@@ -278,7 +278,7 @@ describe('schedulers', () => {
 
 describe('vCPUs and memory', () => {
   it('sets vCPUs up to the boot maximum', () => {
-    seedXl(dir, { info: { nr_cpus: 8 }, domains: [{ name: 'w', vcpus: 2, maxvcpus: 4 }] });
+    seedXl(dir, { info: { nr_cpus: 8 }, domains: [{ name: 'w', type: 'pv', vcpus: 2, maxvcpus: 4 }] });
     expect(xl('vcpu-set', 'w', '4').code).toBe(0);
     expect(readXl(dir)?.domains[1]?.vcpus).toBe(4);
     const r = xl('vcpu-set', 'w', '6');
@@ -619,7 +619,7 @@ describe('the release the host claims (xl info xen_major, xen_minor) decides wha
   const release = (minor: number, extra: Parameters<typeof seedXl>[1] = {}) =>
     seedXl(dir, {
       info: { xen_major: 4, xen_minor: minor, xen_extra: '.0', ...(extra.info ?? {}) },
-      domains: [
+      domains: extra.domains ?? [
         { name: 'pv', type: 'pv', vcpus: 2, maxvcpus: 4, pvDrivers: true, vifs: [{ mac: '00:16:3e:00:00:01' }] },
         { name: 'win', type: 'hvm', vcpus: 2, maxvcpus: 4, vifs: [{ mac: '00:16:3e:00:00:02', model: 'e1000' }] },
       ],
@@ -648,8 +648,14 @@ describe('the release the host claims (xl info xen_major, xen_minor) decides wha
     expect(readXl(dir)?.domains[1]?.vifs[1]?.rate).toBe('1MB/s');
   });
 
-  it('sched-credit2 has a cap from 4.10; list -l carries the scheduler parameters from 4.13', () => {
+  it('sched-credit2 has a cap from 4.10; list -l carries the live scheduler parameters from 4.9', () => {
+    release(8);
+    xl('sched-credit2', '-d', 'pv', '-w', '512');
+    // 4.8: sched_params are the stored configuration's (none here), not the live weight.
+    expect(JSON.parse(xl('list', '-l', 'pv').stdout)[0].config.b_info.sched_params).toBeUndefined();
     release(9);
+    xl('sched-credit2', '-d', 'pv', '-w', '512');
+    expect(JSON.parse(xl('list', '-l', 'pv').stdout)[0].config.b_info.sched_params).toMatchObject({ weight: 512 });
     expect(xl('sched-credit2', '-d', 'pv', '-c', '50')).toMatchObject({
       code: 2,
       stderr: "option `c' not supported.\n",
@@ -657,7 +663,6 @@ describe('the release the host claims (xl info xen_major, xen_minor) decides wha
     expect(xl('sched-credit2', '-d', 'pv').stdout.split('\n')[0]?.trimEnd()).toBe(
       'Name                                ID Weight',
     );
-    expect(JSON.parse(xl('list', '-l', 'pv').stdout)[0].config.b_info.sched_params).toBeUndefined();
     release(17);
     expect(xl('sched-credit2', '-d', 'pv', '-c', '50').code).toBe(0);
     expect(JSON.parse(xl('list', '-l', 'pv').stdout)[0].config.b_info.sched_params).toMatchObject({ cap: 50 });
@@ -670,9 +675,15 @@ describe('the release the host claims (xl info xen_major, xen_minor) decides wha
     expect(xl('vcpu-set', 'win', '3').code).toBe(0);
     const [, pv, win] = readXl(dir)?.domains ?? [];
     expect(pv?.vcpus).toBe(1);
-    expect(win?.vcpus).toBe(3);
+    // A hot-added vCPU runs only once the guest's OS brings it up: xl list's VCPUs stays, xenstore says online.
+    expect(win?.vcpus).toBe(2);
+    expect(xl('list', 'win').stdout.split('\n')[1]?.trim().split(/\s+/)[3]).toBe('2');
+    expect(runXenstoreRead(['/local/domain/2/cpu/2/availability'], dir).stdout).toBe('online\n');
+    expect(runXenstoreRead(['/local/domain/2/cpu/3/availability'], dir).stdout).toBe('offline\n');
+    release(17, { domains: [{ name: 'win', type: 'hvm', vcpus: 2, maxvcpus: 4, guestOnlinesVcpus: true }] });
+    expect(xl('vcpu-set', 'win', '3').code).toBe(0);
     expect(xl('vcpu-set', 'win', '2').code).toBe(0);
-    expect(readXl(dir)?.domains[2]?.vcpus).toBe(3);
+    expect(readXl(dir)?.domains[1]?.vcpus).toBe(3);
   });
 
   it('a new vif of a running HVM guest is PV only from 4.10 (libxl sets nictype vif when hot-plugging)', () => {

@@ -144,7 +144,7 @@ export async function readXlXm(
       ...host,
     };
   }
-  const live = tool === 'xl' ? await readXlLive(ctx, name, cfg) : await readXmLive(ctx, name, cfg);
+  const live = tool === 'xl' ? await readXlLive(ctx, name, cfg, xen) : await readXmLive(ctx, name, cfg);
   const schedCmd = scheduler === 'credit2' ? 'sched-credit2' : 'sched-credit';
   const schedOut = ['credit', 'credit2'].includes(scheduler)
     ? await ctx.$`${tool} ${schedCmd} -d ${String(live.domid)}`
