@@ -119,6 +119,7 @@ export declare function runXl(
   tool: 'xl' | 'xm',
   argv: string[],
   dir: string,
+  opts?: { root?: string },
 ): { code: number; stdout: string; stderr: string };
 /**
  * The backend libxl 4.17 gives a disk (phy, qdisk, standalone), or the libxl error refusing it:

@@ -77,7 +77,7 @@ export const DEFAULT_INFO = {
   free_cpus: 0,
   xen_major: 4,
   xen_minor: 17,
-  xen_extra: '.3-pre',
+  xen_extra: '.7',
   xen_caps: 'xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64',
   xen_scheduler: 'credit2',
   xen_pagesize: 4096,
@@ -858,15 +858,18 @@ class Sim {
       return 1;
     }
     if (maxmem < memory) {
+      // Not read in any source: no release's libxl or xl has this text or another check of maxmem
+      // against memory (git log -S on xen.git); what 4.17 really does here is still to be seen in the lab.
       this.libxlError('libxl_create.c:537:libxl__domain_build_info_setdefault', 'max_memkb is lower than target_memkb');
       return 1;
     }
     if (type === 'hvm' && !/\bhvm\b/.test(this.state.info.virt_caps)) {
-      this.libxlError(
-        'libxl_create.c:1194:libxl__domain_config_setdefault',
-        'HVM guest not supported by this hypervisor',
-      );
-      this.err('libxl: error: libxl_create.c:1294:initiate_domain_create: Unable to set domain create info defaults\n');
+      // RELEASE-4.17.7: physinfo still has shadow paging, so libxl__domain_create_info_setdefault
+      // passes; Xen refuses the domain (xen/arch/x86/domain.c arch_sanitise_domain_config: "HVM
+      // support not available", -EINVAL) and libxl__domain_make logs it (libxl_create.c:709, LOGED,
+      // no valid domid yet), then initiate_domain_create "cannot make domain: %d" (line 1294).
+      this.libxlError('libxl_create.c:709:libxl__domain_make', 'domain creation fail: Invalid argument');
+      this.libxlError('libxl_create.c:1294:initiate_domain_create', 'cannot make domain: -3');
       return 1;
     }
 
@@ -957,14 +960,19 @@ class Sim {
         );
         return 1;
       }
-      this.libxlError('libxl_domain.c:583:libxl__domain_make', `Domain with name "${name}" already exists.`);
-      this.libxlError('libxl_create.c:1345:initiate_domain_create', 'cannot make domain: -6');
+      // libxl__domain_make → libxl__domain_rename (libxl_domain.c:81), then initiate_domain_create (libxl_create.c:1294), RELEASE-4.17.7.
+      this.libxlError('libxl_domain.c:81:libxl__domain_rename', `Domain with name "${name}" already exists.`);
+      this.libxlError('libxl_create.c:1294:initiate_domain_create', 'cannot make domain: -6');
       return 1;
     }
-    // Memory: what libxl_domain_need_memory() (libxl_mem.c, RELEASE-4.17.0) asks for: memory, the
-    // shadow/HAP pool (libxl_get_required_shadow_memory: 4 KiB × (256 × vcpus + 2 × maxmem MiB)) and
-    // LIBXL_HVM_EXTRA_MEMORY for HVM, rounded up to 2 MiB.
-    const shadowKb = type === 'pv' ? 0 : 4 * (256 * maxvcpus + 2 * maxmem);
+    // Memory: what libxl_domain_need_memory() (libxl_mem.c) asks for: memory, the paging pool and
+    // LIBXL_HVM_EXTRA_MEMORY for HVM, rounded up to 2 MiB. The pool: up to 4.16
+    // libxl_get_required_shadow_memory, 4 KiB × (256 × vcpus + 2 × maxmem MiB); from RELEASE-4.17.0
+    // libxl__get_required_paging_memory (libxl_create.c), 4 KiB × (256 × vcpus + (1 + !hap) × maxmem
+    // MiB), hap the default where virt_caps has it (libxl__domain_create_info_setdefault) unless hap=0.
+    const hap = /\bhap\b/.test(this.state.info.virt_caps) && String(c.hap ?? '1') !== '0';
+    const perMiB = this.atLeast(4, 17) && hap ? 1 : 2;
+    const shadowKb = type === 'pv' ? 0 : 4 * (256 * maxvcpus + perMiB * maxmem);
     let needKb = memory * 1024 + shadowKb + (type === 'pv' ? 0 : LIBXL_HVM_EXTRA_MEMORY);
     if (needKb % 2048) needKb += 2048 - (needKb % 2048);
     const needMb = Math.ceil(needKb / 1024);
@@ -1003,10 +1011,11 @@ class Sim {
           return 1;
         }
         this.err(
-          `xc: error: panic: xc_dom_boot.c:121: xc_dom_boot_mem_init: can't allocate low memory for domain: Out of memory\n`,
+          // tools/libs/guest/xg_dom_boot.c (xc_dom_boot.c until 4.14) xc_dom_boot_mem_init, RELEASE-4.17.7.
+          `xc: error: panic: xg_dom_boot.c:121: xc_dom_boot_mem_init: can't allocate low memory for domain: Out of memory\n`,
         );
         this.libxlError('libxl_dom.c:586:libxl__build_dom', 'xc_dom_boot_mem_init failed: Cannot allocate memory');
-        this.libxlError('libxl_create.c:1646:domcreate_rebuild_done', 'cannot (re-)build domain: -3', domid);
+        this.libxlError('libxl_create.c:1638:domcreate_rebuild_done', 'cannot (re-)build domain: -3', domid);
         this.destroyFailed(domid);
         this.state.nextDomid++;
         return 1;
@@ -1031,7 +1040,7 @@ class Sim {
       if ('error' in chosen) {
         this.libxlError(chosen.where, chosen.error, chosen.domain ? domid : undefined);
         this.libxlError(
-          'libxl_create.c:1289:initiate_domain_create',
+          'libxl_create.c:1316:initiate_domain_create',
           `Unable to set disk defaults for disk ${i}`,
           domid,
         );
@@ -1282,9 +1291,14 @@ class Sim {
       if (bad) {
         this.err(`Error: option ${bad.replace(/=.*$/, '')} not recognized\n`);
         // usage('sched-credit2') → cmdHelp: SUBCOMMAND_HELP's line, then sys.exit(1).
-        this.out('Usage: xm sched-credit2 [-d <Domain> [-w[=WEIGHT]]\n\nGet/set credit2 scheduler parameters.\n');
+        this.out(xmUsage('sched-credit2'));
         return 1;
       }
+    }
+    // xm/main.py xm_sched_credit (RELEASE-4.0.0 … 4.4.0): check_sched_type('credit') first.
+    if (this.tool === 'xm' && sched === 'credit' && this.state.info.xen_scheduler !== 'credit') {
+      this.err(`Error: Xen is running with the ${this.state.info.xen_scheduler} scheduler\n`);
+      return 1;
     }
     // xl_sched.c main_sched_credit2: options "d:w:c:p:r:s" from RELEASE-4.10.0, "d:w:p:r:s" before
     // (def_getopt in xl_utils.c / xl_cmdimpl.c: "option `c' not supported." and exit 2).
@@ -1311,10 +1325,15 @@ class Sim {
       this.out(
         `${'Name'.padEnd(33)} ${'ID'.padStart(4)} ${'Weight'.padStart(6)}${withCap ? ` ${'Cap'.padStart(4)}` : ''}\n`,
       );
+    // xm: '%(name)-32s %(domid)5s %(weight)6d %(cap)4d' under a '%-33s %4s %6s %4s' header.
     const row = (/** @type {any} */ d) =>
-      this.out(
-        `${d.name.padEnd(33)} ${String(d.domid).padStart(4)} ${String(d.weight).padStart(6)}${withCap ? ` ${String(d.cap).padStart(4)}` : ''}\n`,
-      );
+      this.tool === 'xm'
+        ? this.out(
+            `${d.name.padEnd(32)} ${String(d.domid).padStart(5)} ${String(d.weight).padStart(6)} ${String(d.cap).padStart(4)}\n`,
+          )
+        : this.out(
+            `${d.name.padEnd(33)} ${String(d.domid).padStart(4)} ${String(d.weight).padStart(6)}${withCap ? ` ${String(d.cap).padStart(4)}` : ''}\n`,
+          );
     if (schedparam) {
       if (running === sched) this.out(poolLine());
       else this.out(`Cpupool ${pool0.name}: [sched params unavailable]\n`);
@@ -1355,6 +1374,21 @@ class Sim {
     }
     const weight = o.w !== undefined ? parseInt(o.w, 10) || 0 : undefined;
     const cap = o.c !== undefined ? parseInt(o.c, 10) || 0 : undefined;
+    if (this.tool === 'xm') {
+      // XendDomain.domain_sched_credit_set (RELEASE-4.1.0 … 4.4.0) raises XendError; xm prints
+      // "Error: " and the fault, then the command's usage, and exits 1 (main.py _run_cmd).
+      const why =
+        weight !== undefined && (weight < 1 || weight > 65535)
+          ? 'Cpu weight out of range, valid values are within range from 1 to 65535'
+          : cap !== undefined && (cap < 0 || cap > d.maxvcpus * 100)
+            ? `Cpu cap out of range, valid range is from 0 to ${d.maxvcpus * 100} for specified number of vcpus`
+            : undefined;
+      if (why) {
+        this.err(`Error: ${why}\n`);
+        this.out(xmUsage(`sched-${sched}`));
+        return 1;
+      }
+    }
     if (weight !== undefined && (weight < 1 || weight > 65535)) {
       this.libxlError(
         `libxl_sched.c:${sched === 'credit' ? 238 : 445}:sched_${sched}_domain_set`,
@@ -1404,13 +1438,13 @@ class Sim {
       return 1;
     }
     if (want === 0) {
-      this.libxlError('libxl_domain.c:1910:libxl_set_vcpuonline', 'Requested 0 VCPUs!: Success', d.domid);
+      this.libxlError('libxl_domain.c:1863:libxl_set_vcpuonline', 'Requested 0 VCPUs!: Success', d.domid);
       this.err(`libxl_set_vcpuonline failed domid=${d.domid} max_vcpus=0, rc: -3\n`);
       return 1;
     }
     if (want > d.maxvcpus) {
       this.libxlError(
-        'libxl_domain.c:1916:libxl_set_vcpuonline',
+        'libxl_domain.c:1869:libxl_set_vcpuonline',
         `Requested ${want} VCPUs, however maxcpus is ${d.maxvcpus}!: Success`,
         d.domid,
       );
@@ -1452,9 +1486,16 @@ class Sim {
       this.err(`invalid memory size: ${size}\n`);
       return 1;
     }
+    if (this.tool === 'xm' && kb > d.maxmem * 1024) {
+      // XendDomainInfo.setMemoryTarget → _safe_set_memory → XendConfig._memory_sanity_check
+      // (RELEASE-4.1.0 … 4.4.0): XendConfigError, printed as "Error: …" with the usage, exit 1.
+      this.err('Error: memory_dynamic_max must be less than or equal to memory_static_max\n');
+      this.out(xmUsage('mem-set'));
+      return 1;
+    }
     if (kb > d.maxmem * 1024) {
       this.libxlError(
-        // libxl_set_memory_target's LOGD, libxl_mem.c line 278 at RELEASE-4.17.0 (the real xl 4.17 prints it).
+        // libxl_set_memory_target's LOGD, libxl_mem.c line 278 at RELEASE-4.17.0 … 4.17.7 (the real xl 4.17 prints it).
         'libxl_mem.c:278:libxl_set_memory_target',
         'memory_dynamic_max must be less than or equal to memory_static_max\n',
         d.domid,
@@ -1481,7 +1522,7 @@ class Sim {
     }
     if (kb < d.memory * 1024) {
       this.libxlError(
-        'libxl_domain.c:1705:libxl_domain_setmaxmem',
+        'libxl_mem.c:59:libxl_domain_setmaxmem',
         'memory_static_max must be greater than or or equal to memory_dynamic_max',
         d.domid,
       );
@@ -1557,7 +1598,22 @@ class Sim {
     const d = this.find(q);
     /** @type {Record<string, string>} */
     const v = {};
-    const known = this.tool === 'xm' ? [...this.attachKeys(), 'devid'] : this.attachKeys();
+    // xm/main.py xm_network_attach (RELEASE-4.1.0 … 4.4.0; 4.0.0 the same keys): vif_params type
+    // mac bridge ip script backend vifname rate model accel, no devid; a word that is not KEY=VALUE
+    // with one of them and a value: "Error: Invalid argument: WORD", the usage, exit 1.
+    if (this.tool === 'xm') {
+      const xmKeys = ['type', 'mac', 'bridge', 'ip', 'script', 'backend', 'vifname', 'rate', 'model', 'accel'];
+      const bad = specs.find((w) => {
+        const kv = w.split('=');
+        return kv.length !== 2 || kv[1] === '' || !xmKeys.includes(kv[0] ?? '');
+      });
+      if (bad !== undefined) {
+        this.err(`Error: Invalid argument: ${bad}\n`);
+        this.out(xmUsage('network-attach'));
+        return 1;
+      }
+    }
+    const known = this.attachKeys();
     for (const s of specs) {
       if (this.tool === 'xl' && this.atLeast(4, 17) && (s === 'trusted' || s === 'untrusted')) continue;
       const eq = s.indexOf('=');
@@ -1587,7 +1643,7 @@ class Sim {
     const devid =
       v.devid !== undefined ? Number(v.devid) : d.vifs.reduce((m, /** @type {any} */ x) => Math.max(m, x.devid + 1), 0);
     if (d.vifs.some((/** @type {any} */ x) => x.devid === devid)) {
-      this.libxlError('libxl_device.c:1223:device_addrm_aocomplete', 'unable to add device', d.domid);
+      this.libxlError('libxl_device.c:1486:device_addrm_aocomplete', 'unable to add device', d.domid);
       this.err('libxl_device_nic_add failed.\n');
       return 1;
     }
@@ -1716,6 +1772,45 @@ function schedOf(d, v) {
 }
 
 /**
+ * xend's `xm help CMD` as usage() prints it on stdout before exiting 1 (xm/main.py cmdHelp,
+ * SUBCOMMAND_HELP and SUBCOMMAND_OPTIONS, RELEASE-4.1.0; the same entries to RELEASE-4.4.0):
+ * "Usage: xm CMD ARGS", a blank line, the description, then each option as '  %-30s %-43s'.
+ * @type {Record<string, [string, string, [string, string][]]>}
+ */
+const XM_HELP = {
+  'sched-credit': [
+    '[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]]',
+    'Get/set credit scheduler parameters.',
+    [
+      ['-d DOMAIN, --domain=DOMAIN', 'Domain to modify'],
+      ['-w WEIGHT, --weight=WEIGHT', 'Weight (int)'],
+      ['-c CAP, --cap=CAP', 'Cap (int)'],
+    ],
+  ],
+  'sched-credit2': [
+    '[-d <Domain> [-w[=WEIGHT]]',
+    'Get/set credit2 scheduler parameters.',
+    [
+      ['-d DOMAIN, --domain=DOMAIN', 'Domain to modify'],
+      ['-w WEIGHT, --weight=WEIGHT', 'Weight (int)'],
+    ],
+  ],
+  'mem-set': ['<Domain> <Mem>', 'Set the current memory usage for a domain.', []],
+  'network-attach': [
+    '<Domain> [type=<type>] [mac=<mac>] [bridge=<bridge>] [ip=<ip>] [script=<script>] [backend=<BackDomain>] [vifname=<name>] [rate=<rate>] [model=<model>][accel=<accel>]',
+    'Create a new virtual network device.',
+    [],
+  ],
+};
+
+/** @param {string} cmd */
+function xmUsage(cmd) {
+  const [args, desc, opts] = XM_HELP[cmd] ?? ['', '', []];
+  const lines = opts.map(([o, d]) => `  ${o.padEnd(30)} ${d.padEnd(43)}\n`).join('');
+  return `Usage: xm ${cmd} ${args}\n\n${desc}\n${opts.length ? `${lines}\n` : ''}`;
+}
+
+/**
  * Have the guest's PV frontends (netfront, blkfront) connected? A domain written without the key
  * (an older xl.json) answers as seedXl's default: a PV guest, or an HVM guest with PV drivers.
  * @param {any} d
@@ -1775,7 +1870,8 @@ const BACKEND_KIND = { phy: 'vbd', tap: 'vbd', qdisk: 'qdisk', standalone: 'virt
  * So a raw image file or a block device is phy (vbd); qcow2/vhd/qed, a CD-ROM of an HVM guest, an
  * empty drive and a raw path that is neither file nor block device are qdisk.
  * A storage driver domain (backend=) is not simulated: Domain-0 serves every disk.
- * Line numbers in the messages are RELEASE-4.17.0's.
+ * Line numbers in the messages are RELEASE-4.17.7's (the release the lab runs; 4.17.0 prints
+ * these four 18 lines earlier: 421, 425, 437, 457).
  * @param {Record<string, string | undefined>} p a disk spec as parseDiskSpec reads it
  * @param {string} domType
  * @param {(target: string) => 'file' | 'block' | 'other' | 'missing'} stat
@@ -1803,13 +1899,13 @@ export function diskBackend(p, domType, stat) {
   /** @type {string} */
   let kind = 'other';
   if (format === 'empty') {
-    if (!cdrom) return { where: where(421), error: `Disk vdev=${p.vdev} is empty but not cdrom` };
+    if (!cdrom) return { where: where(439), error: `Disk vdev=${p.vdev} is empty but not cdrom` };
     if (target !== '')
-      return { where: where(425), error: `Disk vdev=${p.vdev} is empty but an image has been provided: ${target}` };
+      return { where: where(443), error: `Disk vdev=${p.vdev} is empty but an image has been provided: ${target}` };
   } else if ((wanted === undefined || wanted === 'phy' || wanted === 'standalone') && !script) {
     kind = stat(target);
     if (kind === 'missing')
-      return { where: where(437), error: `Disk vdev=${p.vdev} failed to stat: ${target}: No such file or directory` };
+      return { where: where(455), error: `Disk vdev=${p.vdev} failed to stat: ${target}: No such file or directory` };
   }
   const fileOrBlock = kind === 'file' || kind === 'block';
   const tryBackend = (/** @type {string} */ b) => {
@@ -1821,7 +1917,7 @@ export function diskBackend(p, domType, stat) {
   };
   const chosen =
     wanted !== undefined ? [wanted].find(tryBackend) : ['phy', 'qdisk', 'tap', 'standalone'].find(tryBackend);
-  if (!chosen) return { where: where(457), error: `no suitable backend for disk ${p.vdev}` };
+  if (!chosen) return { where: where(475), error: `no suitable backend for disk ${p.vdev}` };
   return { backend: chosen };
 }
 

@@ -70,7 +70,7 @@ describe('xl info and xl list', () => {
     expect(keys.indexOf('free_memory')).toBe(keys.indexOf('total_memory') + 1);
     expect(keys.at(-1)).toBe('xend_config_format');
     expect(r.stdout).toContain('free_memory            : 5000\n');
-    expect(r.stdout).toContain('xen_version            : 4.17.3-pre\n');
+    expect(r.stdout).toContain('xen_version            : 4.17.7\n');
     expect(r.stdout).toContain('xen_scheduler          : credit\n');
     expect(xl('info', 'free_memory').stdout).toBe('5000\n');
   });
@@ -514,6 +514,49 @@ describe('xm', () => {
     });
     seedXl(dir, { xend: true, info: { xen_scheduler: 'credit' } });
     expect(xm('sched-credit2', '-d', '0').stderr).toBe('Error: Xen is running with the credit scheduler\n');
+  });
+
+  it('refuses as xend does (xm/main.py, XendDomain.py, XendConfig.py, RELEASE-4.1.0 … 4.4.0)', () => {
+    seedXl(dir, {
+      xend: true,
+      info: { xen_scheduler: 'credit', xen_minor: 1 },
+      domains: [{ name: 'vm02', type: 'pv', memory: 512, maxmem: 1024, vcpus: 2, maxvcpus: 2 }],
+    });
+    // sched-credit: xend's row, then its range checks, each "Error: …", the usage on stdout, exit 1.
+    expect(xm('sched-credit', '-d', 'vm02').stdout).toBe(
+      'Name                              ID Weight  Cap\nvm02                                 1    256    0\n',
+    );
+    const w = xm('sched-credit', '-d', 'vm02', '-w', '70000');
+    expect(w).toMatchObject({
+      code: 1,
+      stderr: 'Error: Cpu weight out of range, valid values are within range from 1 to 65535\n',
+    });
+    expect(w.stdout).toBe(
+      'Usage: xm sched-credit [-d <Domain> [-w[=WEIGHT]|-c[=CAP]]]\n\nGet/set credit scheduler parameters.\n' +
+        `  ${'-d DOMAIN, --domain=DOMAIN'.padEnd(30)} ${'Domain to modify'.padEnd(43)}\n` +
+        `  ${'-w WEIGHT, --weight=WEIGHT'.padEnd(30)} ${'Weight (int)'.padEnd(43)}\n` +
+        `  ${'-c CAP, --cap=CAP'.padEnd(30)} ${'Cap (int)'.padEnd(43)}\n\n`,
+    );
+    expect(xm('sched-credit', '-d', 'vm02', '-c', '300').stderr).toBe(
+      'Error: Cpu cap out of range, valid range is from 0 to 200 for specified number of vcpus\n',
+    );
+    // mem-set above the static maximum: XendConfig._memory_sanity_check.
+    expect(xm('mem-set', 'vm02', '2048')).toMatchObject({
+      code: 1,
+      stderr: 'Error: memory_dynamic_max must be less than or equal to memory_static_max\n',
+    });
+    // network-attach takes type mac bridge ip script backend vifname rate model accel: no devid.
+    const a = xm('network-attach', 'vm02', 'bridge=xenbr0', 'devid=3');
+    expect(a).toMatchObject({ code: 1, stderr: 'Error: Invalid argument: devid=3\n' });
+    expect(a.stdout.startsWith('Usage: xm network-attach <Domain> [type=<type>]')).toBe(true);
+    expect(xm('network-attach', 'vm02', 'bridge=').stderr).toBe('Error: Invalid argument: bridge=\n');
+    expect(xm('network-attach', 'vm02', 'bridge=xenbr0', 'rate=1MB/s').code).toBe(0);
+    // On a credit2 host, xm sched-credit checks the scheduler first.
+    seedXl(dir, { xend: true, info: { xen_scheduler: 'credit2' } });
+    expect(xm('sched-credit', '-d', '0')).toMatchObject({
+      code: 1,
+      stderr: 'Error: Xen is running with the credit2 scheduler\n',
+    });
   });
 });
 
