@@ -523,8 +523,10 @@ describe('xm', () => {
       domains: [{ name: 'vm02', type: 'pv', memory: 512, maxmem: 1024, vcpus: 2, maxvcpus: 2 }],
     });
     // sched-credit: xend's row, then its range checks, each "Error: …", the usage on stdout, exit 1.
+    // '%-33s %4s %6s %4s' header, '%(name)-32s %(domid)5s %(weight)6d %(cap)4d' row.
     expect(xm('sched-credit', '-d', 'vm02').stdout).toBe(
-      'Name                              ID Weight  Cap\nvm02                                 1    256    0\n',
+      `${'Name'.padEnd(33)} ${'ID'.padStart(4)} ${'Weight'.padStart(6)} ${'Cap'.padStart(4)}\n` +
+        `${'vm02'.padEnd(32)} ${'1'.padStart(5)} ${'256'.padStart(6)} ${'0'.padStart(4)}\n`,
     );
     const w = xm('sched-credit', '-d', 'vm02', '-w', '70000');
     expect(w).toMatchObject({
