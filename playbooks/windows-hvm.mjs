@@ -34,7 +34,7 @@ import {
   xendDeviceModel,
 } from 'xen-runbooks/playbooks/windows-hvm/host';
 import { configFile, guestOf, vncDisplay, withoutPassword } from 'xen-runbooks/playbooks/windows-hvm/guest';
-import { memoryOnHand, notEnoughMemory, takenFromDom0 } from 'xen-runbooks/playbooks/windows-hvm/memory';
+import { memoryOnHand, notEnoughMemory, pagingHost, takenFromDom0 } from 'xen-runbooks/playbooks/windows-hvm/memory';
 import { readExistingConfig, diskTargets } from 'xen-runbooks/playbooks/windows-hvm/existing-config';
 import { hostUseOf, otherGuestWith, contentOf } from 'xen-runbooks/playbooks/windows-hvm/disk';
 import { grubConfigOf, grub2Check, legacyCheck } from 'xen-runbooks/playbooks/windows-hvm/boot-entry';
@@ -173,7 +173,7 @@ const playbook = definePlaybook({
           );
         }
         const g = guestOf(ctx.opts, ctx.state);
-        const need = hvmMemoryNeedMiB(g.memory, g.maxmem, g.vcpus);
+        const need = hvmMemoryNeedMiB(g.memory, g.maxmem, g.vcpus, pagingHost(info, undefined));
         const listed = await ctx.$({ nothrow: true })`${ts} list ${ctx.opts.name}`;
         if (listed.ok) return ok(`Xen ${version}: ${ctx.opts.name} is already running, ${xen.freeMemory} MiB free`);
         // Xen's free memory, and what the toolstack takes from dom0 when it balloons.

@@ -27,95 +27,10 @@ import { domRef, replug } from 'xen-runbooks/playbooks/xen-qos/replug';
 import { configChanges, planConfigEdit, xeSchedParams } from 'xen-runbooks/playbooks/xen-qos/persist';
 import { lostOnRestart, xlRebootNote, xlRebootOutcome } from 'xen-runbooks/playbooks/xen-qos/restart';
 import { checkConfigNamesDomain } from 'xen-runbooks/playbooks/xen-qos/config-option';
+import * as back from 'xen-runbooks/playbooks/xen-qos/readback';
+import { OPTIONS } from 'xen-runbooks/playbooks/xen-qos/option-specs';
 
 /** @typedef {import('xen-runbooks/engine').CheckResult<import('xen-runbooks/playbooks/xen-qos/persist').PersistData>} PersistCheck */
-
-const MiB = 1024 ** 2;
-
-/** Declared once: parsing, --help, and the options table on the runbook page. */
-const OPTIONS = /** @type {const} */ ({
-  toolstack: {
-    type: 'enum',
-    choices: ['xl', 'xe', 'xm'],
-    description:
-      'The toolstack that manages the domain. Default: xe when /etc/xensource-inventory exists (XCP-ng, XenServer), else xl, else xm.',
-  },
-  config: {
-    type: 'string',
-    placeholder: 'FILE',
-    file: 'xl-config',
-    description:
-      'xl, xm: the domain configuration file. Default: /etc/xen/DOMAIN.cfg or /etc/xen/DOMAIN (xm also /OVS/running_pool/DOMAIN/vm.cfg).',
-  },
-  'cpu-weight': {
-    type: 'string',
-    placeholder: 'W',
-    description:
-      'CPU weight, 1 to 65535 (default 256), or Oracle VM’s High (100), Intermediate (50), Low (1): the share of CPU time under contention.',
-  },
-  'cpu-cap': {
-    type: 'integer',
-    placeholder: 'PERCENT',
-    description:
-      'CPU cap in percent of one physical CPU: 0 for none, 100 for one CPU, at most 100 × the host’s CPUs. Holds even when the host is idle.',
-  },
-  vcpus: {
-    type: 'integer',
-    min: 1,
-    description: 'vCPUs: live from 1 to the boot maximum; above it only with --persist, for the next start.',
-  },
-  memory: {
-    type: 'size',
-    defaultUnit: 'M',
-    min: MiB,
-    description:
-      'Memory target, in whole MiB: live up to the boot maximum (maxmem); above it only with --persist, for the next start.',
-  },
-  rate: {
-    type: 'string',
-    placeholder: 'RATE',
-    description:
-      'Outbound rate limit of a network interface: NUMBER(GB|MB|KB|B|Gb|Mb|Kb|b)/s[@NUMBER(s|ms|us)], e.g. 8Mb/s@50ms.',
-  },
-  'inbound-rate': {
-    type: 'string',
-    placeholder: 'RATE',
-    description: 'xm / Oracle VM only: inbound rate limit (vif_other_config, tc tbf), same syntax as --rate.',
-  },
-  vif: {
-    type: 'integer',
-    placeholder: 'N',
-    description:
-      'The network interface for --rate: its device number (vif N, ethN in most guests). Default: the only one.',
-  },
-  'io-priority': {
-    type: 'integer',
-    placeholder: '0-7',
-    description: 'Disk I/O priority, 0 (highest) to 7, within the --io-class.',
-  },
-  'io-class': {
-    type: 'enum',
-    choices: ['rt', 'be', 'idle'],
-    description:
-      'I/O scheduling class: rt (real-time), be (best-effort, the default), idle (only when the disk is otherwise unused).',
-  },
-  disk: {
-    type: 'string',
-    placeholder: 'VDEV',
-    pattern: /^[a-z0-9]{1,16}$/,
-    patternHint: 'a virtual disk such as xvda, hda, sda, or its number',
-    description: 'The disk for --io-priority, e.g. xvda (xe: also its userdevice number). Default: the only one.',
-  },
-  persist: {
-    type: 'boolean',
-    description:
-      'Also keep the values for the next start: the configuration file (xl, xm, with a .orig backup) or xapi (xe).',
-  },
-  'no-replug': {
-    type: 'boolean',
-    description: 'Never unplug a network interface: a new rate then waits for the next start (with --persist).',
-  },
-});
 
 const playbook = definePlaybook({
   name: 'xen-qos',
@@ -221,7 +136,13 @@ const playbook = definePlaybook({
           ...(want.cap !== undefined ? ['-c', String(want.cap)] : []),
         ];
         await ctx.$`${tool} ${cmd} -d ${domRef(f)} ${flags}`;
-        return `${tool} ${cmd} -d ${domRef(f)} ${flags.join(' ')}`;
+        // Done when the hypervisor shows it: read the parameters back.
+        const read = await back.readBackSched(
+          ctx,
+          { ...f, toolstack: tool },
+          { weight: want.weight?.weight, cap: want.cap },
+        );
+        return back.recordReadBack(ctx, 'cpu-scheduler', read);
       },
     }),
 
@@ -248,20 +169,27 @@ const playbook = definePlaybook({
           );
         }
         if (n === f.vcpus) return ok(`${n} vCPUs online already`);
+        if (n === f.vcpusAsked)
+          return ok(
+            `${n} vCPUs asked for already (xenstore); ${f.vcpus} online: the guest's OS must bring the rest up`,
+          );
         return change(`set ${f.vcpus} → ${n} vCPUs online (boot maximum ${f.maxVcpus})`);
       },
       async apply(ctx) {
         const f = ctx.state.facts;
         const n = String(ctx.state.wanted('vcpus'));
         if (f.toolstack === 'xe') {
-          if (f.state === 'running') await ctx.$`xe vm-vcpu-hotplug uuid=${f.uuid} new-vcpus=${n}`;
-          else {
+          if (f.state === 'running') {
+            await ctx.$`xe vm-vcpu-hotplug uuid=${f.uuid} new-vcpus=${n}`;
+            return back.recordReadBack(ctx, 'vcpus', await back.readBackVcpusXe(ctx, f, Number(n)));
+          } else {
             // VCPUs-at-startup ≤ VCPUs-max at every moment: raise the maximum first, lower it last.
             if (Number(n) > f.maxVcpus) await ctx.$`xe vm-param-set uuid=${f.uuid} VCPUs-max=${n}`;
             await ctx.$`xe vm-param-set uuid=${f.uuid} VCPUs-at-startup=${n}`;
           }
         } else {
           await ctx.$`${f.toolstack} vcpu-set ${domRef(f)} ${n}`;
+          return back.recordReadBack(ctx, 'vcpus', await back.readBackVcpus(ctx, f, Number(n)));
         }
         return `${n} vCPUs`;
       },
@@ -293,13 +221,14 @@ const playbook = definePlaybook({
             await ctx.$`xe vm-memory-limits-set uuid=${f.uuid} static-min=${String(f.minMemory)} static-max=${String(m)} dynamic-min=${String(m)} dynamic-max=${String(m)}`;
           } else {
             await ctx.$`xe vm-memory-dynamic-range-set uuid=${f.uuid} min=${String(m)} max=${String(m)}`;
+            if (f.state === 'running')
+              return back.recordReadBack(ctx, 'memory', await back.readBackMemoryXe(ctx, f, m));
           }
-        } else if (f.toolstack === 'xl') {
-          await ctx.$`xl mem-set ${domRef(f)} ${`${mib(m)}m`}`;
-        } else {
-          await ctx.$`xm mem-set ${domRef(f)} ${String(mib(m))}`;
+          return `memory target ${mib(m)} MiB`;
         }
-        return `memory target ${mib(m)} MiB`;
+        if (f.toolstack === 'xl') await ctx.$`xl mem-set ${domRef(f)} ${`${mib(m)}m`}`;
+        else await ctx.$`xm mem-set ${domRef(f)} ${String(mib(m))}`;
+        return back.recordReadBack(ctx, 'memory', await back.readBackMemory(ctx, f, m));
       },
     }),
 
@@ -385,12 +314,14 @@ const playbook = definePlaybook({
           const key = `/local/domain/0/backend/vif/${String(f.domid)}/${String(vif.index)}/rate`;
           const value = `${rate.bytesPerInterval},${rate.intervalUs}`;
           await ctx.$`xenstore-write ${key} ${value}`;
-          const back = (await ctx.$({ nothrow: true })`xenstore-read ${key}`).stdout.trim();
-          if (back !== value) throw fail(`${key} reads ${back || 'nothing'} after writing ${value}`);
-          return `vif ${vif.index}: netback's rate is now ${value} (${formatCredit(rate)})`;
+          return back.recordReadBack(ctx, 'vif-rate', await back.readBackRate(ctx, Number(f.domid), vif.index, rate));
         }
-        await replug(ctx, f, vif, rate, r.route === 'replug');
-        return `vif ${vif.index} attached again with rate=${rate.text}`;
+        const devid = await replug(ctx, f, vif, rate, r.route === 'replug');
+        const read = await back.readBackRate(ctx, Number(f.domid), devid, rate);
+        return back.recordReadBack(ctx, 'vif-rate', {
+          ...read,
+          shown: `vif ${vif.index} attached again as devid ${devid}: ${read.shown}`,
+        });
       },
     }),
 

@@ -9,6 +9,7 @@
  *   `module` lines) and GRUB 2 (grub.cfg `multiboot`/`multiboot2` entries, GRUB_DEFAULT).
  */
 
+import { atLeast, type XenVersion } from './xlversion.js';
 import { XlConfig, formatDiskSpec, formatValue, formatVifSpec, parseVifSpec, type XlValue } from './xlcfg.js';
 export { grubDefaultValue, setGrubDefault } from '../grub/defaults.js';
 
@@ -259,13 +260,28 @@ export function exampleGuest(installed = false): HvmGuest {
 
 /* ------------------------------------------------------------------ memory */
 
+/** What libxl's count of a guest's memory depends on, besides the guest: the release and whether HAP is used. */
+export interface PagingHost {
+  xen?: XenVersion | undefined;
+  /** The guest runs with hardware-assisted paging: `xl info` virt_caps has hap and the config does not say hap=0. */
+  hap?: boolean;
+}
+
 /**
- * MiB Xen needs free to build the guest, as libxl_domain_need_memory() counts it: the memory,
- * the shadow/HAP pool (4 KiB × (256 per vCPU + 2 per MiB of maxmem)), 2 MiB of HVM extras,
- * rounded up to 2 MiB.
+ * MiB Xen needs free to build an HVM guest, as libxl counts it (libxl_domain_need_memory; from
+ * 4.14 libxl__domain_need_memory_calculate, libxl_mem.c): the memory, the paging (shadow/HAP)
+ * pool, LIBXL_HVM_EXTRA_MEMORY (2 MiB, libxl_internal.h), rounded up to 2 MiB. The pool, per release:
+ * - up to 4.16 (RELEASE-4.1.0 … RELEASE-4.16.7, libxl_utils.c libxl_get_required_shadow_memory,
+ *   on x86 libxl_x86.c libxl__arch_get_required_paging_memory in the 4.13–4.16 point releases):
+ *   4 KiB × (256 per vCPU + 2 per MiB of maxmem), HAP or not;
+ * - from RELEASE-4.17.0 (libxl_create.c libxl__get_required_paging_memory, commit 2c99281085
+ *   "x86+libxl: correct p2m (shadow) memory pool size calculation"): 4 KiB × (256 per vCPU +
+ *   (1 + !hap) per MiB of maxmem): one page per MiB for the P2M, a second only for shadow paging.
+ * An unknown release counts as the older one, which asks for more.
  */
-export function hvmMemoryNeedMiB(memory: number, maxmem: number, vcpus: number): number {
-  let kb = memory * 1024 + 4 * (256 * vcpus + 2 * maxmem) + 2048;
+export function hvmMemoryNeedMiB(memory: number, maxmem: number, vcpus: number, host: PagingHost = {}): number {
+  const perMiB = atLeast(host.xen, 4, 17) && host.hap ? 1 : 2;
+  let kb = memory * 1024 + 4 * (256 * vcpus + perMiB * maxmem) + 2048;
   if (kb % 2048) kb += 2048 - (kb % 2048);
   return Math.ceil(kb / 1024);
 }

@@ -459,7 +459,7 @@ export const MODEL: Readonly<Record<RequestKind, Row>> = {
         effect: 'live',
         how: 'xl sched-credit -d DOM -w W (credit2: xl sched-credit2)',
         keep: { by: 'persist', where: 'cpu_weight = W' },
-        reboot: 'an xl reboot keeps it from Xen 4.13 (libxl_retrieve_domain_configuration reads the scheduler)',
+        reboot: 'an xl reboot keeps it from Xen 4.9 (libxl_retrieve_domain_configuration reads the scheduler)',
       },
       halted: XL_HALTED('cpu_weight = W'),
     },
@@ -487,7 +487,7 @@ export const MODEL: Readonly<Record<RequestKind, Row>> = {
         effect: 'live',
         how: 'xl sched-credit -d DOM -c C (credit2: xl sched-credit2 from Xen 4.10)',
         keep: { by: 'persist', where: 'cap = C' },
-        reboot: 'an xl reboot keeps it from Xen 4.13 (libxl_retrieve_domain_configuration reads the scheduler)',
+        reboot: 'an xl reboot keeps it from Xen 4.9 (libxl_retrieve_domain_configuration reads the scheduler)',
       },
       halted: XL_HALTED('cap = C'),
     },
@@ -1030,6 +1030,8 @@ export interface DomainFacts {
   sched?: SchedParams;
   /** vCPUs online now (running) or at start (halted). */
   vcpus: number;
+  /** xl, running: the vCPUs xenstore asks the guest to have online (cpu/N/availability), when it says. */
+  vcpusAsked?: number;
   /** The boot maximum: xl/xm maxvcpus, xe VCPUs-max. */
   maxVcpus: number;
   /** Memory target now (running) or at start (halted), bytes. */
@@ -1051,6 +1053,11 @@ export interface DomainFacts {
   dom0Kernel?: string;
   /** xm: the host is Oracle VM Server (/etc/ovs-release), whose xend reads vif_other_config and disk_other_config. */
   oracleVm?: boolean;
+  /**
+   * Where a live value came from when the toolstack's own listing does not show it (xl before 4.5
+   * lists the configuration the domain was created with), and what could not be read live.
+   */
+  liveNotes?: string[];
 }
 
 /**

@@ -65,8 +65,10 @@ export function credit2HasCap(v: XenVersion | undefined): boolean {
  * a file stored with `xl config-update` first; otherwise, from RELEASE-4.5.0,
  * libxl_retrieve_domain_configuration(), which carries the live memory target and maximum and the
  * devices as attached (a NIC re-attached with a new rate keeps it); from RELEASE-4.8.0 also the
- * vCPUs online (avail_vcpus); from RELEASE-4.13.0 also the scheduler weight and cap
- * (libxl_domain.c retrieve_domain_configuration_end, commit 3b4adbadb9). Before 4.5 xl restarts
+ * vCPUs online (avail_vcpus); from RELEASE-4.9.0 also the scheduler weight and cap
+ * (tools/libxl/libxl_domain.c libxl_retrieve_domain_configuration, "Scheduler params":
+ * libxl_domain_sched_params_get; commit 3b4adbadb9, first tagged RELEASE-4.9.0; RELEASE-4.8.0's
+ * libxl.c has no such block). Before 4.5 xl restarts
  * from the configuration it created the domain with.
  */
 export interface RebootKeeps {
@@ -81,7 +83,7 @@ export function xlRebootKeeps(v: XenVersion | undefined): RebootKeeps {
     memory: atLeast(v, 4, 5),
     nics: atLeast(v, 4, 5),
     vcpus: atLeast(v, 4, 8),
-    sched: atLeast(v, 4, 13),
+    sched: atLeast(v, 4, 9),
   };
 }
 

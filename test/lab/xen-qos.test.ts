@@ -1,13 +1,14 @@
 /**
  * xen-qos over ssh against a running PV guest on a real Xen 4.17 host (the lab's default boot:
  * credit2, Xen's own default scheduler): each change is read back from the real xl and xenstore,
- * and --persist then a restart keeps the values. Weight and cap under credit are proven on the
+ * by the test and by the playbook, whose report (--json data.readBack) must say what the host
+ * shows; --persist then a restart keeps the values. Weight and cap under credit are proven on the
  * lab's second boot (credit-no-dom0-mem.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runPlaybook } from '../helpers/playbook.js';
 import { pvConfig } from 'xen-runbooks/lab';
-import { domainScheduler } from 'xen-runbooks/xen/qos';
+import { domainScheduler, formatCredit } from 'xen-runbooks/xen/qos';
 import { sharedKernel, startLab, writeMarkerGuest, type Lab } from './lab.js';
 
 let lab: Lab;
@@ -37,6 +38,24 @@ afterAll(async () => {
 const qos = (args: string[]) =>
   runPlaybook('xen-qos', [NAME, '--host', 'root@xenlab', '--ssh-config', lab.sshConfig, '--yes', ...args]);
 
+/** The playbook's --json report: what it read back after each live change (data.readBack). */
+interface ReadBack {
+  shown: string;
+  done: boolean;
+  guestMust?: string;
+}
+async function qosJson(args: string[]): Promise<{ code: number; stderr: string; readBack: Record<string, ReadBack> }> {
+  const r = await qos([...args, '--json']);
+  const report = JSON.parse(r.stdout || '{}') as { data?: { readBack?: Record<string, ReadBack> } };
+  return { code: r.code ?? -1, stderr: r.stderr, readBack: report.data?.readBack ?? {} };
+}
+
+/** `xl list NAME`'s Mem and VCPUs columns (xl_info.c list_domains, RELEASE-4.17.0). */
+async function listed(): Promise<{ mem: number; vcpus: number }> {
+  const row = (await lab.runIdempotent(`xl list ${NAME}`)).trim().split('\n').at(-1)!.trim().split(/\s+/);
+  return { mem: Number(row[2]), vcpus: Number(row[3]) };
+}
+
 const domid = async (): Promise<string> => (await lab.runIdempotent(`xl domid ${NAME}`)).trim();
 
 /** `xl sched-credit2 -d NAME`'s row: weight and cap (xl_sched.c sched_credit2_domain_output, RELEASE-4.17.0). */
@@ -54,38 +73,56 @@ describe('xen-qos on a real Xen 4.17 host, over --host', () => {
 
   test('CPU weight and cap under credit2 (a cap from Xen 4.10), read back from xl sched-credit2', async () => {
     expect(await credit2()).toEqual({ weight: 256, cap: 0 });
-    const r = await qos(['--cpu-weight', '512', '--cpu-cap', '50']);
+    const r = await qosJson(['--cpu-weight', '512', '--cpu-cap', '50']);
     expect(r.stderr).not.toMatch(/✗/);
-    expect(r.stdout + r.stderr).toContain('sched-credit2');
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(await credit2()).toEqual({ weight: 512, cap: 50 });
+    // What the playbook reported is what the hypervisor holds, read back after the change.
+    expect(r.readBack['cpu-scheduler']).toEqual({ shown: 'xl sched-credit2 reads weight 512, cap 50', done: true });
   }, 900_000);
 
   test('vCPUs down to 1 live: xl vcpu-list shows one online', async () => {
-    const r = await qos(['--vcpus', '1']);
-    expect(r.code).toBe(0);
+    const r = await qosJson(['--vcpus', '1']);
+    expect(r.code, r.stderr).toBe(0);
     const list = await lab.runIdempotent(`xl vcpu-list ${NAME}`);
     const rows = list.split('\n').filter((l) => l.startsWith(`${NAME} `));
     expect(rows).toHaveLength(2);
     const online = (await lab.runIdempotent(`xenstore-read /local/domain/${await domid()}/cpu/1/availability`)).trim();
     expect(online).toBe('offline');
+    // The PV kernel took vCPU 1 offline by itself: the hypervisor shows one online, and so did the report.
+    expect((await listed()).vcpus).toBe(1);
+    expect(r.readBack.vcpus).toEqual({ shown: 'xl list shows 1 vCPUs online, xenstore asks for 1', done: true });
   }, 900_000);
 
-  test('memory target 160 MiB live: xenstore memory/target', async () => {
-    const r = await qos(['--memory', '160']);
-    expect(r.code).toBe(0);
+  test('memory target 160 MiB live: xenstore memory/target, and what the guest holds (xl list)', async () => {
+    const r = await qosJson(['--memory', '160']);
+    expect(r.code, r.stderr).toBe(0);
     const target = (await lab.runIdempotent(`xenstore-read /local/domain/${await domid()}/memory/target`)).trim();
     expect(Number(target)).toBe(160 * 1024);
+    const back = r.readBack.memory!;
+    const held = Number(/the domain holds (\d+) MiB/.exec(back.shown)?.[1]);
+    expect(back.shown).toMatch(/^xenstore's memory target is 160 MiB; the domain holds \d+ MiB \(xl list\)$/);
+    // Done only when what the domain holds reached the target; otherwise the guest's part is named.
+    expect(back.done).toBe(Math.abs(held - 160) <= 1.6);
+    if (!back.done) expect(back.guestMust).toMatch(/balloon driver/);
+    // The hypervisor agrees with the report (the balloon driver only moves towards the target).
+    const now = (await listed()).mem;
+    expect(Math.abs(now - 160)).toBeLessThanOrEqual(Math.abs(held - 160));
   }, 900_000);
 
   test("vif rate 8Mb/s@50ms: the backend's rate key holds bytes,usecs", async () => {
-    const r = await qos(['--rate', '8Mb/s@50ms']);
+    const r = await qosJson(['--rate', '8Mb/s@50ms']);
     expect(r.stderr).not.toMatch(/✗/);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const id = await domid();
     const rate = await lab.runIdempotent(`xenstore-read /local/domain/0/backend/vif/${id}/0/rate`);
     // 8 Mbit/s = 1,000,000 bytes/s: 50,000 bytes every 50,000 µs.
     expect(rate.trim()).toBe('50000,50000');
+    const state = (await lab.runIdempotent(`xenstore-read /local/domain/0/backend/vif/${id}/0/state`)).trim();
+    expect(r.readBack['vif-rate']).toMatchObject({
+      shown: `/local/domain/0/backend/vif/${id}/0/rate reads 50000,50000 (${formatCredit({ bytesPerInterval: 50_000, intervalUs: 50_000 })}), backend state ${state}`,
+      done: state === '4',
+    });
   }, 900_000);
 
   test('--persist, then a restart: the new domain starts with the values', async () => {

@@ -67,7 +67,7 @@ describe('the runbook page says what the code does', () => {
     expect(page).toContain('xl takes `devid=` on `network-attach` only from Xen 4.9');
     expect(page).toContain("sends through QEMU's emulated card");
     expect(page).toContain('`xl config-update DOMAIN FILE`');
-    expect(page).toMatch(/from 4\.8 also the vCPUs online, from 4\.13 also the scheduler weight and\s+cap/);
+    expect(page).toMatch(/from 4\.8 also the vCPUs online, from 4\.9 also the scheduler weight and\s+cap/);
     expect(page).not.toMatch(/restarts the domain\s+from the configuration it was created with/);
     expect(page).toContain('fewer is only written as `cpu/N/availability`');
     expect(page).toContain('`/etc/ovs-release`');

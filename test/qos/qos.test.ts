@@ -312,7 +312,7 @@ describe('the model', () => {
     const next = (kind: (typeof REQUESTS)[number]['kind']) =>
       modelTable('xl').find((r) => r.kind === kind)?.cells.running.next;
     expect(next('cpu-weight')).toMatch(
-      /lost when the domain is created again from its file \(an xl reboot keeps it from Xen 4\.13/,
+      /lost when the domain is created again from its file \(an xl reboot keeps it from Xen 4\.9/,
     );
     expect(next('vcpus')).toMatch(/an xl reboot keeps the vCPUs online from Xen 4\.8/);
     expect(next('memory')).toMatch(/an xl reboot keeps the memory target from Xen 4\.5/);
@@ -342,7 +342,7 @@ describe('the model', () => {
     }
     const xlWeight = modelTable('xl').find((r) => r.kind === 'cpu-weight');
     expect(xlWeight?.cells.running.next).toBe(
-      'with --persist: cpu_weight = W; otherwise lost when the domain is created again from its file (an xl reboot keeps it from Xen 4.13 (libxl_retrieve_domain_configuration reads the scheduler))',
+      'with --persist: cpu_weight = W; otherwise lost when the domain is created again from its file (an xl reboot keeps it from Xen 4.9 (libxl_retrieve_domain_configuration reads the scheduler))',
     );
     expect(modelTable('xe').find((r) => r.kind === 'cpu-weight')?.cells.running.next).toBe(
       'with --persist: VCPUs-params:weight=W; otherwise lost',

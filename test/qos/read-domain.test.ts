@@ -122,6 +122,20 @@ describe('readDomain under xl', () => {
     await expect(readDomain(host(), 'xl', 'vm01', undefined)).rejects.toThrow(UsageError);
   });
 
+  it('refuses (exit 2) an xm file with Python beyond KEY = VALUE, naming the line, rather than guess', async () => {
+    seedXl(sim, { xend: true });
+    mkdirSync(path.join(root, 'etc/xen'), { recursive: true });
+    writeFileSync(
+      path.join(root, 'etc/xen/vm02.cfg'),
+      "name = 'vm02'\nimport os\nmemory = 512\nvcpus = int(os.environ.get('VCPUS', '2'))\n",
+    );
+    const r = readDomain(host(), 'xm', 'vm02', undefined);
+    await expect(r).rejects.toThrow(UsageError);
+    await expect(readDomain(host(), 'xm', 'vm02', undefined)).rejects.toThrow(
+      /^\/etc\/xen\/vm02\.cfg: line 2 \(import os\): .*; line 4 \(vcpus = int\(os\.environ\.get\('VCPUS', '2'\)\)\): .*xend runs this file as Python/,
+    );
+  });
+
   it('xm looks in Oracle VM’s places too', () => {
     expect(configCandidates('vm02', 'xm')).toEqual([
       '/etc/xen/vm02.cfg',

@@ -440,10 +440,23 @@ describe('the network rate and the vCPUs on the release and guest at hand', () =
     expect(p.code, p.stderr).toBe(0);
     expect(changingCalls()).toEqual([]);
     expect(cfgText()).toMatch(/^vcpus = 1$/m);
-    // More vCPUs are hot-added live.
-    const up = await qos(['vm01', '--toolstack', 'xl', '--vcpus', '3', '--yes']);
+    // More vCPUs are hot-added live, and run once the guest's OS brings them up: the playbook
+    // reads back xl list (2 online) and xenstore (3 asked for) and does not claim the change.
+    const up = await qos(['vm01', '--toolstack', 'xl', '--vcpus', '3', '--yes', '--json']);
     expect(up.code, up.stderr).toBe(0);
-    expect(dom()?.vcpus).toBe(3);
+    expect(dom()?.vcpus).toBe(2);
+    const report = JSON.parse(up.stdout);
+    expect(report.data.readBack.vcpus).toMatchObject({
+      shown: 'xl list shows 2 vCPUs online, xenstore asks for 3',
+      done: false,
+    });
+    expect(report.data.readBack.vcpus.guestMust).toContain("the guest's OS must bring the new vCPU online");
+    // A second run sees the request in xenstore and changes nothing.
+    const again = await qos(['vm01', '--toolstack', 'xl', '--vcpus', '3', '--yes']);
+    expect(again.stdout + again.stderr).toContain(
+      "3 vCPUs asked for already (xenstore); 2 online: the guest's OS must bring the rest up",
+    );
+    expect(changingCalls().filter((c) => c.argv[0] === 'vcpu-set')).toHaveLength(1);
   });
 
   it('refuses a credit2 cap where xl has none (before Xen 4.10), and under xend', async () => {
@@ -477,6 +490,18 @@ describe('the network rate and the vCPUs on the release and guest at hand', () =
     );
     expect(runXl('xl', ['reboot', 'vm01'], sim).code).toBe(0);
     expect(dom()).toMatchObject({ weight: 256, vcpus: 2, memory: 1536 });
+    // The scheduler's block in libxl_retrieve_domain_configuration: RELEASE-4.9.0, not in 4.8.0.
+    const weightOnly = ['vm01', '--toolstack', 'xl', '--cpu-weight', '512', '--yes'];
+    at(9, '4.9.0-8-amd64');
+    const r49 = await qos(weightOnly);
+    expect(r49.stdout + r49.stderr).toContain('An xl reboot of vm01 (Xen 4.9) keeps --cpu-weight 512');
+    expect(runXl('xl', ['reboot', 'vm01'], sim).code).toBe(0);
+    expect(dom()).toMatchObject({ weight: 512 });
+    at(8, '4.9.0-8-amd64');
+    const r48 = await qos(weightOnly);
+    expect(r48.stdout + r48.stderr).toContain('restores the values it started with for --cpu-weight 512');
+    expect(runXl('xl', ['reboot', 'vm01'], sim).code).toBe(0);
+    expect(dom()).toMatchObject({ weight: 256 });
   });
 });
 

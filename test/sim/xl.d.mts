@@ -58,6 +58,10 @@ export interface XlSeedDomain {
    * with pvDrivers. A guest `xl create` starts has none connected (state 1, evt-ch -1).
    */
   frontends?: boolean;
+  /** An HVM guest whose OS brings a hot-added vCPU online by itself (default false: xl list's VCPUs stays). */
+  guestOnlinesVcpus?: boolean;
+  /** What xl stored at create (the text `xl list -l` parses up to Xen 4.4); default: the seeded values. */
+  created?: { memory?: number; maxmem?: number; vcpus?: number; maxvcpus?: number; vifs?: XlSeedVif[] };
   vifs?: XlSeedVif[];
   disks?: XlSeedDisk[];
   /** The configuration the domain was created from (keys and values). */
@@ -115,6 +119,7 @@ export declare function runXl(
   tool: 'xl' | 'xm',
   argv: string[],
   dir: string,
+  opts?: { root?: string },
 ): { code: number; stdout: string; stderr: string };
 /**
  * The backend libxl 4.17 gives a disk (phy, qdisk, standalone), or the libxl error refusing it:

@@ -52,6 +52,7 @@ import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync, mkdi
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { XlConfig, XlConfigError, parseDiskSpec, parseVifRate, parseMemSize } from 'xen-runbooks/xen/xlcfg';
+import { storedView, sxp41, sxpLater, videoKb } from './xl-list-long.mjs';
 
 /* ------------------------------------------------------------------ state and seeding */
 
@@ -76,7 +77,7 @@ export const DEFAULT_INFO = {
   free_cpus: 0,
   xen_major: 4,
   xen_minor: 17,
-  xen_extra: '.3-pre',
+  xen_extra: '.7',
   xen_caps: 'xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64',
   xen_scheduler: 'credit2',
   xen_pagesize: 4096,
@@ -159,6 +160,7 @@ function normalizeDomain(d, domid) {
     cap: d.cap ?? 0,
     ...(d.pool ? { pool: d.pool } : {}),
     pvDrivers: d.pvDrivers ?? domid === 0,
+    ...(d.guestOnlinesVcpus ? { guestOnlinesVcpus: true } : {}),
     // A seeded guest is one already running on the host: a PV kernel connects its frontends as it
     // boots, an HVM guest only once it has PV drivers.
     frontends: d.frontends ?? ((d.type ?? (domid === 0 ? 'pv' : 'hvm')) !== 'hvm' || (d.pvDrivers ?? domid === 0)),
@@ -170,6 +172,15 @@ function normalizeDomain(d, domid) {
     })),
     disks: (d.disks ?? []).map((/** @type {any} */ x) => ({ format: 'raw', access: 'rw', ...x })),
     config: d.config ?? {},
+  };
+  // What xl stored when it created the domain (the text `xl list -l` parses up to 4.4): a seeded
+  // domain was created with the values it is seeded with.
+  /** @type {any} */ (dom).created = d.created ?? {
+    memory: dom.memory,
+    maxmem: dom.maxmem,
+    vcpus: dom.vcpus,
+    maxvcpus: dom.maxvcpus,
+    vifs: dom.vifs.map((v) => ({ ...v })),
   };
   return dom;
 }
@@ -551,14 +562,7 @@ class Sim {
         for (const d of doms) this.out(xmSxp(d));
         return 0;
       }
-      this.out(
-        `${JSON.stringify(
-          doms.map((d) => this.domainJson(d)),
-          null,
-          4,
-        )}\n`,
-      );
-      return 0;
+      return this.listLong(doms);
     }
     if (this.tool === 'xm') {
       this.out(
@@ -585,13 +589,57 @@ class Sim {
   }
 
   /**
+   * `xl list -l` as this release prints it ({@link storedView}, {@link sxp41}, {@link sxpLater}
+   * in xl-list-long.mjs): up to 4.4 the text stored at create, without Domain-0; 4.1 as an
+   * S-expression, 4.2 on as JSON unless xl.conf says output_format="sxp"; from 4.5 the live record.
+   * @param {any[]} doms
+   */
+  listLong(doms) {
+    const v = this.version;
+    const live = this.atLeast(4, 5);
+    const shown = live ? doms : doms.filter((d) => d.domid !== 0);
+    if (!this.atLeast(4, 2)) {
+      for (const d of shown) this.out(sxp41(storedView(d, v), d.uuid));
+      return 0;
+    }
+    if (this.outputFormat() === 'sxp') {
+      for (const d of shown) this.out(sxpLater(live ? d : storedView(d, v), d.uuid));
+      return 0;
+    }
+    const list = shown.map((d) => (live ? this.domainJson(d) : this.domainJson(storedView(d, v), { stored: true })));
+    this.out(`${JSON.stringify(list, null, 4)}\n`);
+    return 0;
+  }
+
+  /**
+   * xl.conf's output_format (xl.c parse_global_config, RELEASE-4.2.0 … 4.17.0): "json" (the
+   * default) or "sxp"; anything else is reported and JSON stays.
+   */
+  outputFormat() {
+    const file = this.root ? path.join(this.root, 'etc/xen/xl.conf') : '/etc/xen/xl.conf';
+    let value;
+    try {
+      value = existsSync(file)
+        ? XlConfig.parse(readFileSync(file, 'utf8'), { lenient: true, source: file }).get('output_format')
+        : undefined;
+    } catch {
+      value = undefined;
+    }
+    if (value === undefined || value === 'json') return 'json';
+    if (value === 'sxp') return 'sxp';
+    this.err(`invalid default output format "${String(value)}"\n`);
+    return 'json';
+  }
+
+  /**
    * libxl_domain_config as `xl list -l` prints it: the stored config merged with the live state
    * by libxl_retrieve_domain_configuration (libxl_domain.c, RELEASE-4.17.0): target and max memory,
    * avail_vcpus, the NICs as attached (libxl_nic.c libxl__update_config_nic keeps devid, nictype
    * and mac of the live device; the rate is the stored one).
-   * @param {any} d
+   * With `stored`, `d` is {@link storedView}'s: the configuration as parsed, nothing live (4.2–4.4).
+   * @param {any} d @param {{ stored?: boolean }} [opts]
    */
-  domainJson(d) {
+  domainJson(d, opts = {}) {
     const hvm = d.type === 'hvm';
     const c = d.config ?? {};
     const bool = (/** @type {unknown} */ v) => (v === undefined ? undefined : String(v) !== '0' ? 'True' : 'False');
@@ -618,15 +666,23 @@ class Sim {
         c_info: { type: d.type, name: d.name, uuid: d.uuid, run_hotplug_scripts: 'True' },
         b_info: {
           max_vcpus: d.maxvcpus,
-          avail_vcpus: Array.from({ length: d.vcpus }, (_, i) => i),
+          // The vCPUs online: libxl_retrieve_domain_configuration reads them from RELEASE-4.8.0
+          // (libxl.c libxl__update_avail_vcpus_*); before, the stored configuration's.
+          avail_vcpus: Array.from(
+            { length: opts.stored || this.atLeast(4, 8) ? d.vcpus : storedView(d, this.version).vcpus },
+            (_, i) => i,
+          ),
           max_memkb: d.maxmem * 1024,
           // libxl reads the target back from xenstore: it moves even when no balloon driver follows.
           target_memkb: (d.target ?? d.memory) * 1024,
           ...(hvm && c.videoram !== undefined ? { video_memkb: Number(c.videoram) * 1024 } : {}),
-          // libxl_retrieve_domain_configuration fills sched_params from RELEASE-4.13.0 (commit 3b4adbadb9).
-          ...(this.atLeast(4, 13)
-            ? { sched_params: { sched: this.poolOf(d).sched, weight: d.weight, cap: d.cap } }
-            : {}),
+          // libxl_retrieve_domain_configuration reads the scheduler from RELEASE-4.9.0 (libxl_domain.c,
+          // commit 3b4adbadb9); before, sched_params are what the configuration gave (cpu_weight=, cap=).
+          ...(opts.stored || !this.atLeast(4, 9)
+            ? Object.keys(schedOf(d, this.version)).length
+              ? { sched_params: schedOf(d, this.version) }
+              : {}
+            : { sched_params: { sched: this.poolOf(d).sched, weight: d.weight, cap: d.cap } }),
           ...(hvm ? { 'type.hvm': typeHvm } : {}),
           ...(d.type === 'pv' ? { 'type.pv': {} } : {}),
         },
@@ -805,15 +861,18 @@ class Sim {
       return 1;
     }
     if (maxmem < memory) {
+      // Not read in any source: no release's libxl or xl has this text or another check of maxmem
+      // against memory (git log -S on xen.git); what 4.17 really does here is still to be seen in the lab.
       this.libxlError('libxl_create.c:537:libxl__domain_build_info_setdefault', 'max_memkb is lower than target_memkb');
       return 1;
     }
     if (type === 'hvm' && !/\bhvm\b/.test(this.state.info.virt_caps)) {
-      this.libxlError(
-        'libxl_create.c:1194:libxl__domain_config_setdefault',
-        'HVM guest not supported by this hypervisor',
-      );
-      this.err('libxl: error: libxl_create.c:1294:initiate_domain_create: Unable to set domain create info defaults\n');
+      // RELEASE-4.17.7: physinfo still has shadow paging, so libxl__domain_create_info_setdefault
+      // passes; Xen refuses the domain (xen/arch/x86/domain.c arch_sanitise_domain_config: "HVM
+      // support not available", -EINVAL) and libxl__domain_make logs it (libxl_create.c:709, LOGED,
+      // no valid domid yet), then initiate_domain_create "cannot make domain: %d" (line 1294).
+      this.libxlError('libxl_create.c:709:libxl__domain_make', 'domain creation fail: Invalid argument');
+      this.libxlError('libxl_create.c:1294:initiate_domain_create', 'cannot make domain: -3');
       return 1;
     }
 
@@ -904,14 +963,19 @@ class Sim {
         );
         return 1;
       }
-      this.libxlError('libxl_domain.c:583:libxl__domain_make', `Domain with name "${name}" already exists.`);
-      this.libxlError('libxl_create.c:1345:initiate_domain_create', 'cannot make domain: -6');
+      // libxl__domain_make → libxl__domain_rename (libxl_domain.c:81), then initiate_domain_create (libxl_create.c:1294), RELEASE-4.17.7.
+      this.libxlError('libxl_domain.c:81:libxl__domain_rename', `Domain with name "${name}" already exists.`);
+      this.libxlError('libxl_create.c:1294:initiate_domain_create', 'cannot make domain: -6');
       return 1;
     }
-    // Memory: what libxl_domain_need_memory() (libxl_mem.c, RELEASE-4.17.0) asks for: memory, the
-    // shadow/HAP pool (libxl_get_required_shadow_memory: 4 KiB × (256 × vcpus + 2 × maxmem MiB)) and
-    // LIBXL_HVM_EXTRA_MEMORY for HVM, rounded up to 2 MiB.
-    const shadowKb = type === 'pv' ? 0 : 4 * (256 * maxvcpus + 2 * maxmem);
+    // Memory: what libxl_domain_need_memory() (libxl_mem.c) asks for: memory, the paging pool and
+    // LIBXL_HVM_EXTRA_MEMORY for HVM, rounded up to 2 MiB. The pool: up to 4.16
+    // libxl_get_required_shadow_memory, 4 KiB × (256 × vcpus + 2 × maxmem MiB); from RELEASE-4.17.0
+    // libxl__get_required_paging_memory (libxl_create.c), 4 KiB × (256 × vcpus + (1 + !hap) × maxmem
+    // MiB), hap the default where virt_caps has it (libxl__domain_create_info_setdefault) unless hap=0.
+    const hap = /\bhap\b/.test(this.state.info.virt_caps) && String(c.hap ?? '1') !== '0';
+    const perMiB = this.atLeast(4, 17) && hap ? 1 : 2;
+    const shadowKb = type === 'pv' ? 0 : 4 * (256 * maxvcpus + perMiB * maxmem);
     let needKb = memory * 1024 + shadowKb + (type === 'pv' ? 0 : LIBXL_HVM_EXTRA_MEMORY);
     if (needKb % 2048) needKb += 2048 - (needKb % 2048);
     const needMb = Math.ceil(needKb / 1024);
@@ -950,10 +1014,11 @@ class Sim {
           return 1;
         }
         this.err(
-          `xc: error: panic: xc_dom_boot.c:121: xc_dom_boot_mem_init: can't allocate low memory for domain: Out of memory\n`,
+          // tools/libs/guest/xg_dom_boot.c (xc_dom_boot.c until 4.14) xc_dom_boot_mem_init, RELEASE-4.17.7.
+          `xc: error: panic: xg_dom_boot.c:121: xc_dom_boot_mem_init: can't allocate low memory for domain: Out of memory\n`,
         );
         this.libxlError('libxl_dom.c:586:libxl__build_dom', 'xc_dom_boot_mem_init failed: Cannot allocate memory');
-        this.libxlError('libxl_create.c:1646:domcreate_rebuild_done', 'cannot (re-)build domain: -3', domid);
+        this.libxlError('libxl_create.c:1638:domcreate_rebuild_done', 'cannot (re-)build domain: -3', domid);
         this.destroyFailed(domid);
         this.state.nextDomid++;
         return 1;
@@ -978,7 +1043,7 @@ class Sim {
       if ('error' in chosen) {
         this.libxlError(chosen.where, chosen.error, chosen.domain ? domid : undefined);
         this.libxlError(
-          'libxl_create.c:1289:initiate_domain_create',
+          'libxl_create.c:1316:initiate_domain_create',
           `Unable to set disk defaults for disk ${i}`,
           domid,
         );
@@ -1065,7 +1130,7 @@ class Sim {
    * else from libxl_retrieve_domain_configuration: from RELEASE-4.5.0 the memory target and
    * maximum and the devices as libxl recorded them (a NIC re-attached with a rate keeps it; a rate
    * written into xenstore is not in the record), from RELEASE-4.8.0 the vCPUs online, from
-   * RELEASE-4.13.0 the scheduler weight and cap. Before 4.5, the configuration it was created with.
+   * RELEASE-4.9.0 the scheduler weight and cap. Before 4.5, the configuration it was created with.
    * The domain comes back under a new domid.
    * @param {string[]} args
    */
@@ -1107,7 +1172,7 @@ class Sim {
       }
     } else {
       if (!this.atLeast(4, 8)) d.vcpus = num(created, 'vcpus', d.vcpus);
-      if (!this.atLeast(4, 13)) {
+      if (!this.atLeast(4, 9)) {
         d.weight = num(created, 'cpu_weight', 256);
         d.cap = num(created, 'cap', 0);
       }
@@ -1229,9 +1294,14 @@ class Sim {
       if (bad) {
         this.err(`Error: option ${bad.replace(/=.*$/, '')} not recognized\n`);
         // usage('sched-credit2') → cmdHelp: SUBCOMMAND_HELP's line, then sys.exit(1).
-        this.out('Usage: xm sched-credit2 [-d <Domain> [-w[=WEIGHT]]\n\nGet/set credit2 scheduler parameters.\n');
+        this.out(xmUsage('sched-credit2'));
         return 1;
       }
+    }
+    // xm/main.py xm_sched_credit (RELEASE-4.0.0 … 4.4.0): check_sched_type('credit') first.
+    if (this.tool === 'xm' && sched === 'credit' && this.state.info.xen_scheduler !== 'credit') {
+      this.err(`Error: Xen is running with the ${this.state.info.xen_scheduler} scheduler\n`);
+      return 1;
     }
     // xl_sched.c main_sched_credit2: options "d:w:c:p:r:s" from RELEASE-4.10.0, "d:w:p:r:s" before
     // (def_getopt in xl_utils.c / xl_cmdimpl.c: "option `c' not supported." and exit 2).
@@ -1258,10 +1328,15 @@ class Sim {
       this.out(
         `${'Name'.padEnd(33)} ${'ID'.padStart(4)} ${'Weight'.padStart(6)}${withCap ? ` ${'Cap'.padStart(4)}` : ''}\n`,
       );
+    // xm: '%(name)-32s %(domid)5s %(weight)6d %(cap)4d' under a '%-33s %4s %6s %4s' header.
     const row = (/** @type {any} */ d) =>
-      this.out(
-        `${d.name.padEnd(33)} ${String(d.domid).padStart(4)} ${String(d.weight).padStart(6)}${withCap ? ` ${String(d.cap).padStart(4)}` : ''}\n`,
-      );
+      this.tool === 'xm'
+        ? this.out(
+            `${d.name.padEnd(32)} ${String(d.domid).padStart(5)} ${String(d.weight).padStart(6)} ${String(d.cap).padStart(4)}\n`,
+          )
+        : this.out(
+            `${d.name.padEnd(33)} ${String(d.domid).padStart(4)} ${String(d.weight).padStart(6)}${withCap ? ` ${String(d.cap).padStart(4)}` : ''}\n`,
+          );
     if (schedparam) {
       if (running === sched) this.out(poolLine());
       else this.out(`Cpupool ${pool0.name}: [sched params unavailable]\n`);
@@ -1302,6 +1377,21 @@ class Sim {
     }
     const weight = o.w !== undefined ? parseInt(o.w, 10) || 0 : undefined;
     const cap = o.c !== undefined ? parseInt(o.c, 10) || 0 : undefined;
+    if (this.tool === 'xm') {
+      // XendDomain.domain_sched_credit_set (RELEASE-4.1.0 … 4.4.0) raises XendError; xm prints
+      // "Error: " and the fault, then the command's usage, and exits 1 (main.py _run_cmd).
+      const why =
+        weight !== undefined && (weight < 1 || weight > 65535)
+          ? 'Cpu weight out of range, valid values are within range from 1 to 65535'
+          : cap !== undefined && (cap < 0 || cap > d.maxvcpus * 100)
+            ? `Cpu cap out of range, valid range is from 0 to ${d.maxvcpus * 100} for specified number of vcpus`
+            : undefined;
+      if (why) {
+        this.err(`Error: ${why}\n`);
+        this.out(xmUsage(`sched-${sched}`));
+        return 1;
+      }
+    }
     if (weight !== undefined && (weight < 1 || weight > 65535)) {
       this.libxlError(
         `libxl_sched.c:${sched === 'credit' ? 238 : 445}:sched_${sched}_domain_set`,
@@ -1351,13 +1441,13 @@ class Sim {
       return 1;
     }
     if (want === 0) {
-      this.libxlError('libxl_domain.c:1910:libxl_set_vcpuonline', 'Requested 0 VCPUs!: Success', d.domid);
+      this.libxlError('libxl_domain.c:1863:libxl_set_vcpuonline', 'Requested 0 VCPUs!: Success', d.domid);
       this.err(`libxl_set_vcpuonline failed domid=${d.domid} max_vcpus=0, rc: -3\n`);
       return 1;
     }
     if (want > d.maxvcpus) {
       this.libxlError(
-        'libxl_domain.c:1916:libxl_set_vcpuonline',
+        'libxl_domain.c:1869:libxl_set_vcpuonline',
         `Requested ${want} VCPUs, however maxcpus is ${d.maxvcpus}!: Success`,
         d.domid,
       );
@@ -1370,6 +1460,13 @@ class Sim {
       // cpu/N/availability=offline in xenstore (libxl__set_vcpuonline_xenstore), which only a PV
       // guest's kernel acts on. xl exits 0; the HVM guest keeps its vCPUs online (xl list: VCPUs).
       // xend's domain.setVCpuCount writes the same keys.
+      d.availability = want;
+      return 0;
+    }
+    if (d.type === 'hvm' && want > d.vcpus && !d.guestOnlinesVcpus) {
+      // More: QEMU hot-plugs the vCPU (an ACPI event), and Xen runs it only once the guest's OS
+      // brings it up (seen in the lab, Xen 4.17: xl list's VCPUs stays, cpu/N/availability says
+      // online). A guest that does (Linux with a udev rule) is seeded with guestOnlinesVcpus.
       d.availability = want;
       return 0;
     }
@@ -1392,9 +1489,16 @@ class Sim {
       this.err(`invalid memory size: ${size}\n`);
       return 1;
     }
+    if (this.tool === 'xm' && kb > d.maxmem * 1024) {
+      // XendDomainInfo.setMemoryTarget → _safe_set_memory → XendConfig._memory_sanity_check
+      // (RELEASE-4.1.0 … 4.4.0): XendConfigError, printed as "Error: …" with the usage, exit 1.
+      this.err('Error: memory_dynamic_max must be less than or equal to memory_static_max\n');
+      this.out(xmUsage('mem-set'));
+      return 1;
+    }
     if (kb > d.maxmem * 1024) {
       this.libxlError(
-        // libxl_set_memory_target's LOGD, libxl_mem.c line 278 at RELEASE-4.17.0 (the real xl 4.17 prints it).
+        // libxl_set_memory_target's LOGD, libxl_mem.c line 278 at RELEASE-4.17.0 … 4.17.7 (the real xl 4.17 prints it).
         'libxl_mem.c:278:libxl_set_memory_target',
         'memory_dynamic_max must be less than or equal to memory_static_max\n',
         d.domid,
@@ -1421,7 +1525,7 @@ class Sim {
     }
     if (kb < d.memory * 1024) {
       this.libxlError(
-        'libxl_domain.c:1705:libxl_domain_setmaxmem',
+        'libxl_mem.c:59:libxl_domain_setmaxmem',
         'memory_static_max must be greater than or or equal to memory_dynamic_max',
         d.domid,
       );
@@ -1497,7 +1601,22 @@ class Sim {
     const d = this.find(q);
     /** @type {Record<string, string>} */
     const v = {};
-    const known = this.tool === 'xm' ? [...this.attachKeys(), 'devid'] : this.attachKeys();
+    // xm/main.py xm_network_attach (RELEASE-4.1.0 … 4.4.0; 4.0.0 the same keys): vif_params type
+    // mac bridge ip script backend vifname rate model accel, no devid; a word that is not KEY=VALUE
+    // with one of them and a value: "Error: Invalid argument: WORD", the usage, exit 1.
+    if (this.tool === 'xm') {
+      const xmKeys = ['type', 'mac', 'bridge', 'ip', 'script', 'backend', 'vifname', 'rate', 'model', 'accel'];
+      const bad = specs.find((w) => {
+        const kv = w.split('=');
+        return kv.length !== 2 || kv[1] === '' || !xmKeys.includes(kv[0] ?? '');
+      });
+      if (bad !== undefined) {
+        this.err(`Error: Invalid argument: ${bad}\n`);
+        this.out(xmUsage('network-attach'));
+        return 1;
+      }
+    }
+    const known = this.attachKeys();
     for (const s of specs) {
       if (this.tool === 'xl' && this.atLeast(4, 17) && (s === 'trusted' || s === 'untrusted')) continue;
       const eq = s.indexOf('=');
@@ -1527,7 +1646,7 @@ class Sim {
     const devid =
       v.devid !== undefined ? Number(v.devid) : d.vifs.reduce((m, /** @type {any} */ x) => Math.max(m, x.devid + 1), 0);
     if (d.vifs.some((/** @type {any} */ x) => x.devid === devid)) {
-      this.libxlError('libxl_device.c:1223:device_addrm_aocomplete', 'unable to add device', d.domid);
+      this.libxlError('libxl_device.c:1486:device_addrm_aocomplete', 'unable to add device', d.domid);
       this.err('libxl_device_nic_add failed.\n');
       return 1;
     }
@@ -1648,6 +1767,53 @@ function xmSxp(d) {
 }
 
 /**
+ * The scheduler parameters in a domain's stored configuration (cpu_weight=, cap=): `d` is a
+ * storedView already, or a live domain whose view is taken. @param {any} d @param {{ major: number, minor: number }} v
+ */
+function schedOf(d, v) {
+  return d.sched ?? storedView(d, v).sched;
+}
+
+/**
+ * xend's `xm help CMD` as usage() prints it on stdout before exiting 1 (xm/main.py cmdHelp,
+ * SUBCOMMAND_HELP and SUBCOMMAND_OPTIONS, RELEASE-4.1.0; the same entries to RELEASE-4.4.0):
+ * "Usage: xm CMD ARGS", a blank line, the description, then each option as '  %-30s %-43s'.
+ * @type {Record<string, [string, string, [string, string][]]>}
+ */
+const XM_HELP = {
+  'sched-credit': [
+    '[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]]',
+    'Get/set credit scheduler parameters.',
+    [
+      ['-d DOMAIN, --domain=DOMAIN', 'Domain to modify'],
+      ['-w WEIGHT, --weight=WEIGHT', 'Weight (int)'],
+      ['-c CAP, --cap=CAP', 'Cap (int)'],
+    ],
+  ],
+  'sched-credit2': [
+    '[-d <Domain> [-w[=WEIGHT]]',
+    'Get/set credit2 scheduler parameters.',
+    [
+      ['-d DOMAIN, --domain=DOMAIN', 'Domain to modify'],
+      ['-w WEIGHT, --weight=WEIGHT', 'Weight (int)'],
+    ],
+  ],
+  'mem-set': ['<Domain> <Mem>', 'Set the current memory usage for a domain.', []],
+  'network-attach': [
+    '<Domain> [type=<type>] [mac=<mac>] [bridge=<bridge>] [ip=<ip>] [script=<script>] [backend=<BackDomain>] [vifname=<name>] [rate=<rate>] [model=<model>][accel=<accel>]',
+    'Create a new virtual network device.',
+    [],
+  ],
+};
+
+/** @param {string} cmd */
+function xmUsage(cmd) {
+  const [args, desc, opts] = XM_HELP[cmd] ?? ['', '', []];
+  const lines = opts.map(([o, d]) => `  ${o.padEnd(30)} ${d.padEnd(43)}\n`).join('');
+  return `Usage: xm ${cmd} ${args}\n\n${desc}\n${opts.length ? `${lines}\n` : ''}`;
+}
+
+/**
  * Have the guest's PV frontends (netfront, blkfront) connected? A domain written without the key
  * (an older xl.json) answers as seedXl's default: a PV guest, or an HVM guest with PV drivers.
  * @param {any} d
@@ -1707,7 +1873,8 @@ const BACKEND_KIND = { phy: 'vbd', tap: 'vbd', qdisk: 'qdisk', standalone: 'virt
  * So a raw image file or a block device is phy (vbd); qcow2/vhd/qed, a CD-ROM of an HVM guest, an
  * empty drive and a raw path that is neither file nor block device are qdisk.
  * A storage driver domain (backend=) is not simulated: Domain-0 serves every disk.
- * Line numbers in the messages are RELEASE-4.17.0's.
+ * Line numbers in the messages are RELEASE-4.17.7's (the release the lab runs; 4.17.0 prints
+ * these four 18 lines earlier: 421, 425, 437, 457).
  * @param {Record<string, string | undefined>} p a disk spec as parseDiskSpec reads it
  * @param {string} domType
  * @param {(target: string) => 'file' | 'block' | 'other' | 'missing'} stat
@@ -1735,13 +1902,13 @@ export function diskBackend(p, domType, stat) {
   /** @type {string} */
   let kind = 'other';
   if (format === 'empty') {
-    if (!cdrom) return { where: where(421), error: `Disk vdev=${p.vdev} is empty but not cdrom` };
+    if (!cdrom) return { where: where(439), error: `Disk vdev=${p.vdev} is empty but not cdrom` };
     if (target !== '')
-      return { where: where(425), error: `Disk vdev=${p.vdev} is empty but an image has been provided: ${target}` };
+      return { where: where(443), error: `Disk vdev=${p.vdev} is empty but an image has been provided: ${target}` };
   } else if ((wanted === undefined || wanted === 'phy' || wanted === 'standalone') && !script) {
     kind = stat(target);
     if (kind === 'missing')
-      return { where: where(437), error: `Disk vdev=${p.vdev} failed to stat: ${target}: No such file or directory` };
+      return { where: where(455), error: `Disk vdev=${p.vdev} failed to stat: ${target}: No such file or directory` };
   }
   const fileOrBlock = kind === 'file' || kind === 'block';
   const tryBackend = (/** @type {string} */ b) => {
@@ -1753,7 +1920,7 @@ export function diskBackend(p, domType, stat) {
   };
   const chosen =
     wanted !== undefined ? [wanted].find(tryBackend) : ['phy', 'qdisk', 'tap', 'standalone'].find(tryBackend);
-  if (!chosen) return { where: where(457), error: `no suitable backend for disk ${p.vdev}` };
+  if (!chosen) return { where: where(475), error: `no suitable backend for disk ${p.vdev}` };
   return { backend: chosen };
 }
 
@@ -1810,6 +1977,29 @@ function backendVif(p, state) {
 }
 
 /**
+ * A domain's own keys libxl writes and moves: memory/static-max, memory/target (without the video
+ * memory) and memory/videoram in KiB (libxl_dom.c libxl__build_post; libxl_mem.c
+ * libxl_set_memory_target writes target − videoram; RELEASE-4.1.0 libxl.c the same), and
+ * cpu/N/availability, online or offline (libxl__build_post; libxl_set_vcpuonline,
+ * libxl__set_vcpuonline_xenstore). undefined: not such a key; null: no such domain or vCPU.
+ * @param {string} p @param {any} state
+ * @returns {string | null | undefined}
+ */
+function domainKey(p, state) {
+  const m = /^\/local\/domain\/(\d+)\/(memory\/(?:target|static-max|videoram)|cpu\/(\d+)\/availability)$/.exec(p);
+  if (!m) return undefined;
+  const d = state.domains.find((/** @type {any} */ x) => x.domid === Number(m[1]));
+  if (!d) return null;
+  const video = videoKb(d);
+  if (m[2] === 'memory/target') return String((d.target ?? d.memory) * 1024 - video);
+  if (m[2] === 'memory/static-max') return String(d.maxmem * 1024);
+  if (m[2] === 'memory/videoram') return String(video);
+  const n = Number(m[3]);
+  if (n >= d.maxvcpus) return null;
+  return n < (d.availability ?? d.vcpus) ? 'online' : 'offline';
+}
+
+/**
  * `xenstore-read PATH...` in dom0, for the keys the runbooks read: a guest's balloon driver
  * announces itself in control/feature-balloon (the Windows PV drivers write 1; a guest without
  * PV drivers writes nothing); a vif backend's `state` and `rate`. Other paths are not in this store.
@@ -1831,6 +2021,12 @@ export function runXenstoreRead(argv, dir) {
       const value = be.key === 'state' ? String(backendState(be.d)) : xsRateOf(be.v);
       if (value === undefined) return { code: 1, stdout, stderr: `xenstore-read: couldn't read path ${p}\n` };
       stdout += `${value}\n`;
+      continue;
+    }
+    const own = domainKey(p, state);
+    if (own !== undefined) {
+      if (own === null) return { code: 1, stdout, stderr: `xenstore-read: couldn't read path ${p}\n` };
+      stdout += `${own}\n`;
       continue;
     }
     const m = /^\/local\/domain\/(\d+)\/control\/feature-balloon$/.exec(p);

@@ -221,6 +221,12 @@ describe('the guest configuration', () => {
     expect(hvmMemoryNeedMiB(4096, 4096, 2)).toBe(4132);
     expect(hvmMemoryNeedMiB(2048, 8192, 4)).toBe(2048 + 68 + 2);
     expect(hvmMemoryNeedMiB(1000, 1000, 1) % 2).toBe(0);
+    // 4.17 (libxl__get_required_paging_memory): one page per MiB of maxmem with HAP, two with shadow paging.
+    const at = (minor: number, hap: boolean) => ({ xen: { major: 4, minor }, hap });
+    expect(hvmMemoryNeedMiB(4096, 4096, 2, at(17, true))).toBe(4096 + 2 + 16 + 2);
+    expect(hvmMemoryNeedMiB(4096, 4096, 2, at(17, false))).toBe(4132);
+    expect(hvmMemoryNeedMiB(4096, 4096, 2, at(16, true))).toBe(4132);
+    expect(hvmMemoryNeedMiB(2048, 8192, 4, at(20, true))).toBe(2048 + 36 + 2);
   });
 
   it('reads the CPU flags and what Xen says about HVM', () => {

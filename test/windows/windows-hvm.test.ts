@@ -576,7 +576,20 @@ describe('the CPU and the hypervisor', () => {
 
   it('reports Xen: version, scheduler, free memory against what the guest needs', async () => {
     const r = await host({ xl: { info: { free_memory: 9000, xen_scheduler: 'credit' } } }).run([...WIN7, '--dry-run']);
-    expect(r.stdout).toMatch(/Xen 4\.17\.3-pre with HVM, credit scheduler, 9000 MiB free; the guest needs 41\d\d MiB/);
+    expect(r.stdout).toMatch(/Xen 4\.17\.7 with HVM, credit scheduler, 9000 MiB free; the guest needs 41\d\d MiB/);
+  });
+
+  it("counts the guest's memory as the host's release does: 4.17's HAP pool is half 4.16's per MiB", async () => {
+    const need = async (minor: number, virtCaps: string) => {
+      const info = { free_memory: 9000, xen_minor: minor, xen_extra: '.0', virt_caps: virtCaps };
+      const r = await host({ xl: { info } }).run([...WIN7, '--dry-run']);
+      return Number(/the guest needs (\d+) MiB/.exec(r.stdout)?.[1]);
+    };
+    const hap = 'pv hvm hvm_directio pv_directio hap shadow';
+    // 4096 MiB, 2 vCPUs, maxmem 4096: + 4 KiB × (512 + 2 × 4096) + 2 MiB up to 4.16; + 4 KiB × (512 + 4096) + 2 MiB on 4.17.
+    expect(await need(16, hap)).toBe(4132);
+    expect(await need(17, hap)).toBe(4116);
+    expect(await need(17, 'pv hvm hvm_directio pv_directio shadow')).toBe(4132);
   });
 
   it('fails when the toolstack cannot reach Xen', async () => {

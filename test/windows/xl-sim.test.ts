@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SIM_BIN } from '../helpers/playbook.js';
-import { diskBackend, readXl, runXl, seedXl, vdevNumber } from '../sim/xl.mjs';
+import { diskBackend, readXl, runXenstoreRead, runXl, seedXl, vdevNumber } from '../sim/xl.mjs';
 
 let dir: string;
 const xl = (...argv: string[]) => runXl('xl', argv, dir);
@@ -70,7 +70,7 @@ describe('xl info and xl list', () => {
     expect(keys.indexOf('free_memory')).toBe(keys.indexOf('total_memory') + 1);
     expect(keys.at(-1)).toBe('xend_config_format');
     expect(r.stdout).toContain('free_memory            : 5000\n');
-    expect(r.stdout).toContain('xen_version            : 4.17.3-pre\n');
+    expect(r.stdout).toContain('xen_version            : 4.17.7\n');
     expect(r.stdout).toContain('xen_scheduler          : credit\n');
     expect(xl('info', 'free_memory').stdout).toBe('5000\n');
   });
@@ -279,7 +279,7 @@ describe('schedulers', () => {
 
 describe('vCPUs and memory', () => {
   it('sets vCPUs up to the boot maximum', () => {
-    seedXl(dir, { info: { nr_cpus: 8 }, domains: [{ name: 'w', vcpus: 2, maxvcpus: 4 }] });
+    seedXl(dir, { info: { nr_cpus: 8 }, domains: [{ name: 'w', type: 'pv', vcpus: 2, maxvcpus: 4 }] });
     expect(xl('vcpu-set', 'w', '4').code).toBe(0);
     expect(readXl(dir)?.domains[1]?.vcpus).toBe(4);
     const r = xl('vcpu-set', 'w', '6');
@@ -516,6 +516,51 @@ describe('xm', () => {
     seedXl(dir, { xend: true, info: { xen_scheduler: 'credit' } });
     expect(xm('sched-credit2', '-d', '0').stderr).toBe('Error: Xen is running with the credit scheduler\n');
   });
+
+  it('refuses as xend does (xm/main.py, XendDomain.py, XendConfig.py, RELEASE-4.1.0 … 4.4.0)', () => {
+    seedXl(dir, {
+      xend: true,
+      info: { xen_scheduler: 'credit', xen_minor: 1 },
+      domains: [{ name: 'vm02', type: 'pv', memory: 512, maxmem: 1024, vcpus: 2, maxvcpus: 2 }],
+    });
+    // sched-credit: xend's row, then its range checks, each "Error: …", the usage on stdout, exit 1.
+    // '%-33s %4s %6s %4s' header, '%(name)-32s %(domid)5s %(weight)6d %(cap)4d' row.
+    expect(xm('sched-credit', '-d', 'vm02').stdout).toBe(
+      `${'Name'.padEnd(33)} ${'ID'.padStart(4)} ${'Weight'.padStart(6)} ${'Cap'.padStart(4)}\n` +
+        `${'vm02'.padEnd(32)} ${'1'.padStart(5)} ${'256'.padStart(6)} ${'0'.padStart(4)}\n`,
+    );
+    const w = xm('sched-credit', '-d', 'vm02', '-w', '70000');
+    expect(w).toMatchObject({
+      code: 1,
+      stderr: 'Error: Cpu weight out of range, valid values are within range from 1 to 65535\n',
+    });
+    expect(w.stdout).toBe(
+      'Usage: xm sched-credit [-d <Domain> [-w[=WEIGHT]|-c[=CAP]]]\n\nGet/set credit scheduler parameters.\n' +
+        `  ${'-d DOMAIN, --domain=DOMAIN'.padEnd(30)} ${'Domain to modify'.padEnd(43)}\n` +
+        `  ${'-w WEIGHT, --weight=WEIGHT'.padEnd(30)} ${'Weight (int)'.padEnd(43)}\n` +
+        `  ${'-c CAP, --cap=CAP'.padEnd(30)} ${'Cap (int)'.padEnd(43)}\n\n`,
+    );
+    expect(xm('sched-credit', '-d', 'vm02', '-c', '300').stderr).toBe(
+      'Error: Cpu cap out of range, valid range is from 0 to 200 for specified number of vcpus\n',
+    );
+    // mem-set above the static maximum: XendConfig._memory_sanity_check.
+    expect(xm('mem-set', 'vm02', '2048')).toMatchObject({
+      code: 1,
+      stderr: 'Error: memory_dynamic_max must be less than or equal to memory_static_max\n',
+    });
+    // network-attach takes type mac bridge ip script backend vifname rate model accel: no devid.
+    const a = xm('network-attach', 'vm02', 'bridge=xenbr0', 'devid=3');
+    expect(a).toMatchObject({ code: 1, stderr: 'Error: Invalid argument: devid=3\n' });
+    expect(a.stdout.startsWith('Usage: xm network-attach <Domain> [type=<type>]')).toBe(true);
+    expect(xm('network-attach', 'vm02', 'bridge=').stderr).toBe('Error: Invalid argument: bridge=\n');
+    expect(xm('network-attach', 'vm02', 'bridge=xenbr0', 'rate=1MB/s').code).toBe(0);
+    // On a credit2 host, xm sched-credit checks the scheduler first.
+    seedXl(dir, { xend: true, info: { xen_scheduler: 'credit2' } });
+    expect(xm('sched-credit', '-d', '0')).toMatchObject({
+      code: 1,
+      stderr: 'Error: Xen is running with the credit2 scheduler\n',
+    });
+  });
 });
 
 describe('cpupools', () => {
@@ -620,7 +665,7 @@ describe('the release the host claims (xl info xen_major, xen_minor) decides wha
   const release = (minor: number, extra: Parameters<typeof seedXl>[1] = {}) =>
     seedXl(dir, {
       info: { xen_major: 4, xen_minor: minor, xen_extra: '.0', ...(extra.info ?? {}) },
-      domains: [
+      domains: extra.domains ?? [
         { name: 'pv', type: 'pv', vcpus: 2, maxvcpus: 4, pvDrivers: true, vifs: [{ mac: '00:16:3e:00:00:01' }] },
         { name: 'win', type: 'hvm', vcpus: 2, maxvcpus: 4, vifs: [{ mac: '00:16:3e:00:00:02', model: 'e1000' }] },
       ],
@@ -649,8 +694,14 @@ describe('the release the host claims (xl info xen_major, xen_minor) decides wha
     expect(readXl(dir)?.domains[1]?.vifs[1]?.rate).toBe('1MB/s');
   });
 
-  it('sched-credit2 has a cap from 4.10; list -l carries the scheduler parameters from 4.13', () => {
+  it('sched-credit2 has a cap from 4.10; list -l carries the live scheduler parameters from 4.9', () => {
+    release(8);
+    xl('sched-credit2', '-d', 'pv', '-w', '512');
+    // 4.8: sched_params are the stored configuration's (none here), not the live weight.
+    expect(JSON.parse(xl('list', '-l', 'pv').stdout)[0].config.b_info.sched_params).toBeUndefined();
     release(9);
+    xl('sched-credit2', '-d', 'pv', '-w', '512');
+    expect(JSON.parse(xl('list', '-l', 'pv').stdout)[0].config.b_info.sched_params).toMatchObject({ weight: 512 });
     expect(xl('sched-credit2', '-d', 'pv', '-c', '50')).toMatchObject({
       code: 2,
       stderr: "option `c' not supported.\n",
@@ -658,7 +709,6 @@ describe('the release the host claims (xl info xen_major, xen_minor) decides wha
     expect(xl('sched-credit2', '-d', 'pv').stdout.split('\n')[0]?.trimEnd()).toBe(
       'Name                                ID Weight',
     );
-    expect(JSON.parse(xl('list', '-l', 'pv').stdout)[0].config.b_info.sched_params).toBeUndefined();
     release(17);
     expect(xl('sched-credit2', '-d', 'pv', '-c', '50').code).toBe(0);
     expect(JSON.parse(xl('list', '-l', 'pv').stdout)[0].config.b_info.sched_params).toMatchObject({ cap: 50 });
@@ -671,9 +721,15 @@ describe('the release the host claims (xl info xen_major, xen_minor) decides wha
     expect(xl('vcpu-set', 'win', '3').code).toBe(0);
     const [, pv, win] = readXl(dir)?.domains ?? [];
     expect(pv?.vcpus).toBe(1);
-    expect(win?.vcpus).toBe(3);
+    // A hot-added vCPU runs only once the guest's OS brings it up: xl list's VCPUs stays, xenstore says online.
+    expect(win?.vcpus).toBe(2);
+    expect(xl('list', 'win').stdout.split('\n')[1]?.trim().split(/\s+/)[3]).toBe('2');
+    expect(runXenstoreRead(['/local/domain/2/cpu/2/availability'], dir).stdout).toBe('online\n');
+    expect(runXenstoreRead(['/local/domain/2/cpu/3/availability'], dir).stdout).toBe('offline\n');
+    release(17, { domains: [{ name: 'win', type: 'hvm', vcpus: 2, maxvcpus: 4, guestOnlinesVcpus: true }] });
+    expect(xl('vcpu-set', 'win', '3').code).toBe(0);
     expect(xl('vcpu-set', 'win', '2').code).toBe(0);
-    expect(readXl(dir)?.domains[2]?.vcpus).toBe(3);
+    expect(readXl(dir)?.domains[1]?.vcpus).toBe(3);
   });
 
   it('a new vif of a running HVM guest is PV only from 4.10 (libxl sets nictype vif when hot-plugging)', () => {

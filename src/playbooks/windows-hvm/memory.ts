@@ -5,7 +5,7 @@
  */
 import type { Transport } from '../../engine/index.js';
 import { judgeAutoballoon, judgeXendBallooning, memoryAvailableMiB, MIN_DOM0_MIB } from '../../xen/autoballoon.js';
-import type { Toolstack } from '../../xen/hvmconfig.js';
+import type { PagingHost, Toolstack } from '../../xen/hvmconfig.js';
 import { xenVersionOf } from '../../xen/xlversion.js';
 import { dom0MemoryMiB, type HostRun } from './host.js';
 
@@ -34,6 +34,16 @@ export async function memoryOnHand(run: HostRun, ts: Toolstack, info: Record<str
 
 async function xlAutoballoon(host: Transport, info: Record<string, string>) {
   return judgeAutoballoon(await host.readText('/etc/xen/xl.conf'), info.xen_commandline, xenVersionOf(info));
+}
+
+/**
+ * The host's side of libxl's memory count (hvmMemoryNeedMiB): its release (`xl info` xen_major,
+ * xen_minor) and whether the guest gets HAP: libxl sets c_info.hap to true when the hypervisor has
+ * it (libxl_create.c libxl__domain_create_info_setdefault, physinfo cap_hap, RELEASE-4.17.0), which
+ * `xl info` shows as hap in virt_caps.
+ */
+export function pagingHost(info: Record<string, string>, hapInConfig: boolean | undefined): PagingHost {
+  return { xen: xenVersionOf(info), hap: hapInConfig !== false && /\bhap\b/.test(info.virt_caps ?? '') };
 }
 
 /** Why the guest does not fit: what it needs against what Xen (and dom0) can give. */

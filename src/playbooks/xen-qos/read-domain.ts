@@ -64,17 +64,33 @@ export async function findConfig(
   for (const path of candidates) {
     const text = await ctx.host.readText(path);
     if (text === undefined) continue;
+    let cfg: XlConfig;
     try {
-      // xend executed its files as Python: read what xl's grammar allows and skip the rest.
       // xl: as the host's release reads it (its grammar changed: += from 4.13, nested lists from 4.6).
+      // xm: lenient, so that the lines beyond KEY = VALUE are collected (and refused below).
       const opts = tool === 'xm' ? { source: path, lenient: true } : { source: path, ...(xen ? { xen } : {}) };
-      return { path, cfg: XlConfig.parse(text, opts), looked: candidates };
+      cfg = XlConfig.parse(text, opts);
     } catch (e) {
       throw usage(`${path} cannot be read as a domain configuration: ${e instanceof Error ? e.message : String(e)}`);
     }
+    // xend executes its files as Python (xm/opts.py Opts.load: execfile, RELEASE-4.1.0 …
+    // 4.4.0). What is read and written here is the subset both take: KEY = number, 'string' or
+    // [ list ] lines. Any other line is refused, named, rather than guessed at.
+    if (cfg.issues.length) throw usage(unreadableXm(path, cfg));
+    return { path, cfg, looked: candidates };
   }
   if (given) throw usage(`--config ${given}: no such file`);
   return { looked: candidates };
+}
+
+/** The lines of an xm file that are Python beyond KEY = VALUE, each named. */
+export function unreadableXm(path: string, cfg: XlConfig): string {
+  const lines = cfg.issues.map((i) => `line ${i.line} (${i.text.trim()}): ${i.message}`);
+  return (
+    `${path}: ${lines.join('; ')}. xend runs this file as Python; xen-qos reads and writes only ` +
+    `KEY = VALUE lines (a number, a 'string' or a [ list ]) and will not guess what the others set: ` +
+    `rewrite ${lines.length === 1 ? 'that line' : 'those lines'} as plain values, or give --config a file without them`
+  );
 }
 
 /** Read the domain NAME as its toolstack sees it. */
@@ -147,7 +163,7 @@ export async function readXlXm(
       ...host,
     };
   }
-  const live = tool === 'xl' ? await readXlLive(ctx, name, cfg) : await readXmLive(ctx, name, cfg);
+  const live = tool === 'xl' ? await readXlLive(ctx, name, cfg, xen) : await readXmLive(ctx, name, cfg);
   const schedCmd = scheduler === 'credit2' ? 'sched-credit2' : 'sched-credit';
   const schedOut = ['credit', 'credit2'].includes(scheduler)
     ? await ctx.$`${tool} ${schedCmd} -d ${String(live.domid)}`

@@ -53,7 +53,7 @@ export async function replug(
   vif: VifFacts,
   rate: Rate,
   withDevid: boolean,
-): Promise<void> {
+): Promise<number> {
   const tool = f.toolstack;
   const { spec, original, sameDevid } = attachSpec(f, vif, rate, withDevid);
   const present = async () => {
@@ -81,4 +81,5 @@ export async function replug(
     ctx.log.warn(`vif ${vif.index} (${vif.mac}) came back as devid ${now}: this release cannot keep the devid`);
     ctx.report.vifDevid = { was: vif.index, now };
   }
+  return now ?? vif.index;
 }

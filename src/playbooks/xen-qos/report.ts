@@ -36,6 +36,7 @@ export function describeFacts(f: DomainFacts): string[] {
         `disk ${d.vdev}${d.ioClass ? `: ionice ${IO_CLASSES[d.ioClass].title}${d.ioPriority !== undefined ? ` ${d.ioPriority}` : ''}` : ''}`,
     ),
     ...(f.configPath ? [`config file: ${f.configPath}`] : []),
+    ...(f.liveNotes ?? []),
   ];
 }
 
@@ -53,6 +54,7 @@ export function domainReport(f: DomainFacts): Record<string, unknown> {
     memoryMiB: mib(f.memory),
     maxMemoryMiB: Number.isFinite(f.maxMemory) ? mib(f.maxMemory) : null,
     configPath: f.configPath ?? null,
+    ...(f.liveNotes?.length ? { liveNotes: f.liveNotes } : {}),
   };
 }
 
