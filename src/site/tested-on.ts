@@ -30,6 +30,7 @@ const TEST_FOLDER: Record<string, string> = {
   'xcp-install': 'test/xcp',
   'windows-hvm': 'test/windows',
   'xen-qos': 'test/qos',
+  'xen-upgrade-check': 'test/upgrade',
 };
 
 function testFiles(root: string, dir: string): string[] {

@@ -33,4 +33,5 @@ export const UPSTREAM_BY_RUNBOOK: Record<string, readonly Upstream[]> = {
   'xcp-install': [UPSTREAM.xe, UPSTREAM.xcpng, UPSTREAM.xcpngStorage],
   'windows-hvm': [UPSTREAM.xlCfg, UPSTREAM.xlDisk, UPSTREAM.xl, UPSTREAM.xlConf, UPSTREAM.xcpngVms],
   'xen-qos': [UPSTREAM.xlNetwork, UPSTREAM.xlCfg, UPSTREAM.xl, UPSTREAM.xe, UPSTREAM.xcpng],
+  'xen-upgrade-check': [UPSTREAM.xlCfg, UPSTREAM.xlDisk, UPSTREAM.xl, UPSTREAM.pvgrub2, UPSTREAM.xe],
 };

@@ -319,7 +319,7 @@ export const RULES: readonly Rule[] = [
     part: 'config',
     title: 'a vif rate= xl cannot parse',
     applies: 'xl',
-    source: "src/xen/xlcfg.ts parseVifRate (xl_parse.c parse_vif_rate of the target release, checked against it)",
+    source: 'src/xen/xlcfg.ts parseVifRate (xl_parse.c parse_vif_rate of the target release, checked against it)',
     check: (i) => {
       if (!xl(i)) return [];
       const vifs = i.cfg.get('vif');
