@@ -1,12 +1,12 @@
 import { configDefaults, defineConfig } from 'vitest/config';
-import LabLastSequencer from './test/lab/sequencer.js';
+import LabFirstSequencer from './test/lab/sequencer.js';
 
 export default defineConfig({
   test: {
     // lib/ (the compiled engine) is loaded by Node itself, as the playbooks load it: in-process
     // runs (test/helpers/playbook.ts) then share one engine with the playbook files they import.
     server: { deps: { external: [/\/lib\//] } },
-    sequence: { sequencer: LabLastSequencer },
+    sequence: { sequencer: LabFirstSequencer },
     reporters: ['default', './test/helpers/slowest-files.ts'],
     pool: 'forks',
     testTimeout: 120_000,

@@ -45,6 +45,15 @@ const OPTIONS = /** @type {const} */ ({
     description:
       'The new host, over ssh: its release and toolstack are read there (xe host-list, xl info, xm info), and the files the guests name (bootloader, kernels, firmware) are looked for there.',
   },
+  jobs: {
+    type: 'integer',
+    min: 1,
+    max: 16,
+    default: 4,
+    placeholder: 'N',
+    description:
+      'How many guests are checked at once (in this one process; each image read mostly waits for the disk). 1 reads them in the order they are listed.',
+  },
   'config-dir': {
     type: 'string',
     placeholder: 'DIR',
@@ -184,7 +193,7 @@ tell are named in a warning), 1 when one or more will not start, 2 for bad input
       async check(ctx) {
         const { target, hosts } = ctx.state;
         // A few guests at a time: each image read mostly waits for debugfs and the disk.
-        await forEachLimited(ctx.state.guests, 4, async (g) => {
+        await forEachLimited(ctx.state.guests, ctx.opts.jobs, async (g) => {
           ctx.log.detail(`  ${g.record.name}: ${g.record.boot}`);
           await addBootReasons(ctx.$, hosts, target, g);
         });

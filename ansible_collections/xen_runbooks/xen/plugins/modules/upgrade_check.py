@@ -32,6 +32,10 @@ options:
     description:
       - "C(--to-host USER@HOST): The new host, over ssh: its release and toolstack are read there (xe host-list, xl info, xm info), and the files the guests name (bootloader, kernels, firmware) are looked for there."
     type: str
+  jobs:
+    description:
+      - "C(--jobs N): How many guests are checked at once (in this one process; each image read mostly waits for the disk). 1 reads them in the order they are listed. (default: 4; 1 to 16)"
+    type: int
   config_dir:
     description:
       - "C(--config-dir DIR): Another folder of domain config files, besides /etc/xen (e.g. /etc/xen/auto, /srv/xen/configs). (an existing directory)"
@@ -139,8 +143,8 @@ cmd:
 # arguments in order, and each option's command-line name.
 PLAYBOOK = "xen-upgrade-check"
 ARGS = []
-OPTIONS = {"to_xen": "--to-xen", "to_toolstack": "--to-toolstack", "to_host": "--to-host", "config_dir": "--config-dir"}
-ARGUMENT_SPEC = {"to_xen": {"type": "str"}, "to_toolstack": {"type": "str", "choices": ["xl", "xm", "xapi"]}, "to_host": {"type": "str"}, "config_dir": {"type": "list", "elements": "str"}}
+OPTIONS = {"to_xen": "--to-xen", "to_toolstack": "--to-toolstack", "to_host": "--to-host", "jobs": "--jobs", "config_dir": "--config-dir"}
+ARGUMENT_SPEC = {"to_xen": {"type": "str"}, "to_toolstack": {"type": "str", "choices": ["xl", "xm", "xapi"]}, "to_host": {"type": "str"}, "jobs": {"type": "int"}, "config_dir": {"type": "list", "elements": "str"}}
 
 from ansible.module_utils.basic import AnsibleModule
 
