@@ -1,12 +1,12 @@
 import { configDefaults, defineConfig } from 'vitest/config';
-import LabFirstSequencer from './test/lab/sequencer.js';
+import LabLastSequencer from './test/lab/sequencer.js';
 
 export default defineConfig({
   test: {
     // lib/ (the compiled engine) is loaded by Node itself, as the playbooks load it: in-process
     // runs (test/helpers/playbook.ts) then share one engine with the playbook files they import.
     server: { deps: { external: [/\/lib\//] } },
-    sequence: { sequencer: LabFirstSequencer },
+    sequence: { sequencer: LabLastSequencer },
     reporters: ['default', './test/helpers/slowest-files.ts'],
     pool: 'forks',
     testTimeout: 120_000,
@@ -22,7 +22,9 @@ export default defineConfig({
         // The lab's files drive one emulated Xen host, one file at a time (test/lab/lab.ts): in one
         // worker of their own, so that none waits for the host while holding a worker the other
         // tests could use. They share their QEMU boots within a run; the run's end stops the last one.
-        // A failed lab test runs once more: under QEMU's software emulation dom0's programs are
+        // With fileParallelism false, vitest 4 runs these files in a group of their own after every
+        // other group (groupSpecs in vitest's cli-api): the lab follows the unit files, it does not
+        // overlap them. A failed lab test runs once more: under QEMU's software emulation dom0's programs are
         // killed at random now and then (a segmentation fault in busybox, xl or sshd, about one
         // ssh session in a few hundred, more while an HVM guest runs), which no test can prevent.
         // Each lab test clears what an earlier attempt of it left (its domains) before it starts.
