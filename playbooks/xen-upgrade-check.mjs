@@ -8,7 +8,7 @@
  * which also draws the runbook's table of changes; the boot path is pygrub-fix's own model of
  * each release's pygrub (src/grub/), over images read without mounting (src/disk/).
  */
-import { definePlaybook, ok, skip, fail, usage, SshTransport } from 'xen-runbooks/engine';
+import { definePlaybook, ok, skip, fail, usage, SshTransport, forEachLimited } from 'xen-runbooks/engine';
 import { LAST_RELEASE, FIRST_RELEASE } from 'xen-runbooks/grub';
 import { UpgradeState } from 'xen-runbooks/playbooks/xen-upgrade-check/state';
 import { TargetError, readTargetHost, targetFrom } from 'xen-runbooks/playbooks/xen-upgrade-check/target';
@@ -21,7 +21,6 @@ import {
   settle,
 } from 'xen-runbooks/playbooks/xen-upgrade-check/check-guest';
 import { guestLines, tally } from 'xen-runbooks/playbooks/xen-upgrade-check/verdict';
-import { forEachLimited } from 'xen-runbooks/playbooks/xen-upgrade-check/parallel';
 
 const OPTIONS = /** @type {const} */ ({
   'to-xen': {

@@ -12,3 +12,4 @@ export * from './io.js';
 export * from './in-process.js';
 export * from './validate.js';
 export * from './validate-files.js';
+export * from './limited.js';

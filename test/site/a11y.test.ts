@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { forEachLimited } from '../../src/engine/limited.js';
 import { ensureSite, launchChromium, serveDist, sitePages } from '../helpers/site.js';
 import { tool } from '../helpers/tools.js';
 
@@ -22,15 +23,6 @@ const STARLIGHT_OWN: { rule: string; selector: string; why: string }[] = [
 
 /** How many pages axe checks at once. */
 const PAGES_AT_ONCE = 3;
-
-/** `fn` on every item, at most `n` at a time. */
-async function inBatches<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
-}
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
@@ -68,7 +60,7 @@ describe('accessibility (axe-core)', () => {
       const found: Found[] = [];
       const pages = sitePages();
       // A few pages at once: each is its own renderer process, and axe waits on layout as much as it computes.
-      await inBatches(pages, PAGES_AT_ONCE, async (p) => {
+      await forEachLimited(pages, PAGES_AT_ONCE, async (p) => {
         const page = await context.newPage();
         await page.goto(`${site.url}${p}`, { waitUntil: 'load' });
         expect(await page.evaluate(() => document.documentElement.dataset.theme), p).toBe(theme);

@@ -145,7 +145,7 @@ describe('the verdict', () => {
 
 describe('many guests at once', () => {
   it('at most the limit run together, every item once, a failure rejects', async () => {
-    const { forEachLimited } = await import('xen-runbooks/playbooks/xen-upgrade-check/parallel');
+    const { forEachLimited } = await import('xen-runbooks/engine');
     let running = 0;
     let most = 0;
     const seen: number[] = [];

@@ -1,6 +1,6 @@
 /**
- * Many guests in one run: their images are read a few at a time (each read is mostly waiting for
- * debugfs and the disk), in one process, and the results keep the guests' order.
+ * Work that mostly waits (a disk, a browser), done a few items at a time in one process: the
+ * upgrade check's guest images, the site tests' pages.
  */
 
 /** Run `fn` over `items`, at most `limit` at once; resolves when all are done, rejects on the first failure. */
