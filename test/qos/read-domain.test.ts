@@ -115,6 +115,18 @@ describe('readDomain under xl', () => {
     );
   });
 
+  it("passes over a file found by the domain's name that names another domain (name =), and says so", async () => {
+    seedXl(sim, { info: { nr_cpus: 4 } });
+    mkdirSync(path.join(root, 'etc/xen'), { recursive: true });
+    writeFileSync(path.join(root, 'etc/xen/vm01.cfg'), 'name = "vm01-old"\nmemory = 512\n');
+    await expect(readDomain(host(), 'xl', 'vm01', undefined)).rejects.toThrow(
+      'vm01 is not running and has no configuration file (looked at /etc/xen/vm01.cfg, which is the configuration of vm01-old, /etc/xen/vm01)',
+    );
+    file('etc/xen/vm01', 'vm01.cfg');
+    const { facts: f } = await readDomain(host(), 'xl', 'vm01', undefined);
+    expect(f.configPath).toBe('/etc/xen/vm01');
+  });
+
   it('refuses a config file that is not one (exit 2)', async () => {
     seedXl(sim, {});
     mkdirSync(path.join(root, 'etc/xen'), { recursive: true });

@@ -61,7 +61,9 @@ export async function findConfig(
   xen?: XenVersion,
 ): Promise<{ path?: string; cfg?: XlConfig; looked: string[] }> {
   const candidates = given ? [given] : configCandidates(name, tool);
+  const looked: string[] = [];
   for (const path of candidates) {
+    looked.push(path);
     const text = await ctx.host.readText(path);
     if (text === undefined) continue;
     let cfg: XlConfig;
@@ -77,10 +79,18 @@ export async function findConfig(
     // 4.4.0). What is read and written here is the subset both take: KEY = number, 'string' or
     // [ list ] lines. Any other line is refused, named, rather than guessed at.
     if (cfg.issues.length) throw usage(unreadableXm(path, cfg));
-    return { path, cfg, looked: candidates };
+    // A file found by its name that sets another domain's name (a copy kept under the old name,
+    // say) is not this domain's: --persist would change the other one at its next start. (--config
+    // is checked the same way, and refused: config-option.ts.)
+    const named = cfg.get('name');
+    if (!given && named !== undefined && String(named) !== name) {
+      looked[looked.length - 1] = `${path}, which is the configuration of ${String(named)}`;
+      continue;
+    }
+    return { path, cfg, looked };
   }
   if (given) throw usage(`--config ${given}: no such file`);
-  return { looked: candidates };
+  return { looked };
 }
 
 /** The lines of an xm file that are Python beyond KEY = VALUE, each named. */
