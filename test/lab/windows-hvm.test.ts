@@ -7,10 +7,15 @@
  * Under QEMU's software emulation an HVM guest needs `tsc_mode = "native"` (the default TSC
  * emulation faults on RDTSCP there): the administrator's line, kept by the playbook's in-place
  * update of an existing config.
+ *
+ * Then the collection's windows_hvm module under ansible-playbook, the lab host through its ssh
+ * config: check mode plans a guest and writes nothing; the oversized guest fails as bad input with
+ * the playbook's words, read from the real `xl info`.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { markerIso } from 'xen-runbooks/lab';
+import { labTask } from './ansible.js';
 import { buildIso, dom0MiB, oversizedGuestMiB, startLab, windowsHvm, type Lab } from './lab.js';
 
 let lab: Lab;
@@ -43,21 +48,13 @@ describe('windows-hvm on a real Xen 4.17 host, over --host', () => {
     expect(domid).toBeGreaterThan(0);
 
     // hvmloader (HVM guests only) and then the CD's boot sector, in Xen's log under this domain.
-    let log = '';
-    for (let i = 0; i < 100 && !log.includes(`(d${domid}) ${HVM_MARKER}`); i++) {
-      await new Promise((res) => setTimeout(res, 3000));
-      log = await lab.runIdempotent('xl dmesg');
-    }
+    await lab.waitUntil(`xl dmesg | grep -qF '(d${domid}) ${HVM_MARKER}'`, 300_000);
+    const log = await lab.runIdempotent('xl dmesg');
     expect(log).toContain(`(d${domid}) HVM Loader`);
     expect(log).toContain(`(d${domid}) ${HVM_MARKER}`);
     // Its only vCPU halted with interrupts off: Xen powered it off, and xl destroyed it.
-    let listed = 0;
-    for (let i = 0; i < 30; i++) {
-      listed = (await lab.ssh(`xl list ${HVM}`)).code;
-      if (listed !== 0) break;
-      await new Promise((res) => setTimeout(res, 2000));
-    }
-    expect(listed).not.toBe(0);
+    await lab.waitUntil(`! xl list ${HVM}`, 60_000);
+    expect((await lab.ssh(`xl list ${HVM}`)).code).not.toBe(0);
   }, 900_000);
 
   test('with dom0_mem (autoballoon "auto" stays off): a guest bigger than free_memory is refused by the preflight, and xl create really fails', async () => {
@@ -92,4 +89,25 @@ describe('windows-hvm on a real Xen 4.17 host, over --host', () => {
     expect((await lab.ssh('xl list big2')).code).not.toBe(0);
     expect(await dom0MiB(lab)).toBe(dom0Before);
   }, 1_800_000);
+
+  test('through Ansible (xen_runbooks.xen.windows_hvm): check mode writes nothing; the oversized guest fails as bad input', async () => {
+    buildIso(path.join(lab.share, 'win.iso'));
+    const task = { name: 'ans1', iso: '/mnt/lab/win.iso', disk: '/var/lib/xen/ans1.img', disk_size: 1, vcpus: 1 };
+    const planned = await labTask(lab, 'windows_hvm', { ...task, memory: 512 }, ['--check', '--diff']);
+    expect(planned.code, planned.stdout + planned.stderr).toBe(0);
+    expect(planned.results.xenlab.changed).toBe(true);
+    // The config it would write, as the default callback prints a "prepared" diff.
+    expect(planned.stdout).toMatch(/^\+type = "hvm"$/m);
+    expect((await lab.ssh('test -e /etc/xen/ans1.cfg || test -e /var/lib/xen/ans1.img')).code).not.toBe(0);
+
+    const free = Number(/^free_memory\s*:\s*(\d+)/m.exec(await lab.runIdempotent('xl info'))![1]);
+    const memory = oversizedGuestMiB(free);
+    const refused = await labTask(lab, 'windows_hvm', { ...task, memory });
+    expect(refused.code).not.toBe(0);
+    // The tree callback keeps the result without its failed flag: the recap says it failed.
+    expect(refused.recap.xenlab).toMatchObject({ failed: 1, changed: 0 });
+    expect(refused.results.xenlab.rc).toBe(2);
+    expect(refused.results.xenlab.msg).toContain(`bad input: --memory ${memory}M: the guest needs`);
+    expect((await lab.ssh('test -e /etc/xen/ans1.cfg')).code).not.toBe(0);
+  }, 900_000);
 });

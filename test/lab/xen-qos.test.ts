@@ -3,12 +3,14 @@
  * credit2, Xen's own default scheduler): each change is read back from the real xl and xenstore,
  * by the test and by the playbook, whose report (--json data.readBack) must say what the host
  * shows; --persist then a restart keeps the values. Weight and cap under credit are proven on the
- * lab's second boot (credit-no-dom0-mem.test.ts).
+ * lab's second boot (credit-no-dom0-mem.test.ts). Then the same through Ansible: the collection's
+ * qos module on the lab host through its ssh config, in check mode, applied, and run again.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runPlaybook } from '../helpers/playbook.js';
 import { pvConfig } from 'xen-runbooks/lab';
 import { domainScheduler, formatCredit } from 'xen-runbooks/xen/qos';
+import { labTask } from './ansible.js';
 import { sharedKernel, startLab, writeMarkerGuest, type Lab } from './lab.js';
 
 let lab: Lab;
@@ -139,6 +141,41 @@ describe('xen-qos on a real Xen 4.17 host, over --host', () => {
     expect(await credit2()).toEqual({ weight: 768, cap: 25 });
     const target = (await lab.runIdempotent(`xenstore-read /local/domain/${await domid()}/memory/target`)).trim();
     expect(Number(target)).toBe(144 * 1024);
+  }, 900_000);
+});
+
+describe('xen_runbooks.xen.qos under ansible-playbook, the lab host through its ssh config', () => {
+  const task = { domain: NAME, toolstack: 'xl', cpu_weight: '384' };
+
+  test('--check --diff: the plan and its diff, and the hypervisor unchanged', async () => {
+    const before = await credit2();
+    const run = await labTask(lab, 'qos', task, ['--check', '--diff']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const res = run.results.xenlab;
+    expect(res.changed).toBe(true);
+    expect(res.cmd).toContain('--dry-run');
+    expect(res.cmd).toEqual(expect.arrayContaining(['--host', 'root@xenlab', '--ssh-config', lab.sshConfig]));
+    // The step's plan, as the default callback prints a "prepared" diff.
+    expect(run.stdout).toMatch(/weight.*384/);
+    expect(run.recap.xenlab).toMatchObject({ changed: 1, failed: 0 });
+    expect(await credit2()).toEqual(before);
+  }, 900_000);
+
+  test('applied: changed, and what xl sched-credit2 reads is what the task reports; run again: changed=0', async () => {
+    const run = await labTask(lab, 'qos', task);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const res = run.results.xenlab;
+    expect(res.changed).toBe(true);
+    const now = await credit2();
+    expect(now.weight).toBe(384);
+    expect(res.data.readBack['cpu-scheduler']).toEqual({
+      shown: `xl sched-credit2 reads weight 384, cap ${now.cap}`,
+      done: true,
+    });
+    const again = await labTask(lab, 'qos', task);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.results.xenlab.changed).toBe(false);
+    expect(again.recap.xenlab).toMatchObject({ ok: 1, changed: 0, failed: 0 });
   }, 900_000);
 });
 
