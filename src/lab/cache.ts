@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 /** Bumped whenever the initramfs recipe changes in a way the package versions cannot show. */
-export const RECIPE = 9;
+export const RECIPE = 10;
 
 /** `~/.cache/xen-runbooks/lab` (XDG_CACHE_HOME respected, XEN_RUNBOOKS_LAB_CACHE overrides). */
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {

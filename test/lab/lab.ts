@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
 import { runPlaybook } from '../helpers/playbook.js';
+import { shellQuote } from 'xen-runbooks/engine';
 
 import {
   alive,
@@ -58,6 +59,12 @@ export interface Lab {
    * `ssh` cannot do for a command that may already have run.
    */
   runIdempotent(command: string): Promise<string>;
+  /**
+   * Until the shell condition COND holds in dom0, tried there every second: whether it did within
+   * TIMEOUTMS. One ssh connection a minute instead of one a try: a connection costs dom0 under
+   * emulation about as much CPU as a second of its time.
+   */
+  waitUntil(cond: string, timeoutMs?: number): Promise<boolean>;
   /** Until MARKER is in the guest's console log (xenconsoled --log=guest); the log. */
   waitForConsole(domain: string, marker: string, timeoutMs?: number): Promise<string>;
   /** Destroy DOMAINS (this file's guests) and leave the lab to the next file. */
@@ -291,6 +298,16 @@ export async function startLab(o: LabOptions = {}): Promise<Lab> {
       await new Promise((res) => setTimeout(res, 5_000));
     }
   };
+  const waitUntil: Lab['waitUntil'] = async (cond, timeoutMs = 900_000) => {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      const tries = Math.max(1, Math.min(60, Math.ceil((until - Date.now()) / 1000)));
+      const loop = `t=0; until { ${cond}; } >/dev/null 2>&1; do t=$((t+1)); [ $t -ge ${tries} ] && exit 1; sleep 1; done`;
+      const r = await ssh(loop, undefined, (tries + 60) * 1000);
+      if (r.code === 0) return true;
+    }
+    return false;
+  };
   return {
     dir,
     share: path.join(dir, 'share'),
@@ -298,14 +315,12 @@ export async function startLab(o: LabOptions = {}): Promise<Lab> {
     up: result,
     ssh,
     runIdempotent,
+    waitUntil,
     async waitForConsole(domain, marker, timeoutMs = 900_000) {
-      const until = Date.now() + timeoutMs;
-      let log = '';
-      while (Date.now() < until) {
-        log = (await ssh(`cat /var/log/xen/console/guest-${domain}.log 2>/dev/null`, undefined, 60_000)).stdout;
-        if (log.includes(marker)) return log;
-        await new Promise((r) => setTimeout(r, 3000));
-      }
+      const file = `/var/log/xen/console/guest-${domain}.log`;
+      const seen = await waitUntil(`grep -qF -- ${shellQuote(marker)} ${file}`, timeoutMs);
+      const log = (await ssh(`cat ${file} 2>/dev/null`, undefined, 60_000)).stdout;
+      if (seen && log.includes(marker)) return log;
       throw new Error(`${marker} never appeared on ${domain}'s console; the log:\n${log}`);
     },
     async stop(domains = []) {

@@ -70,15 +70,13 @@ async function nics(): Promise<{ idx: number; mac: string; state: number }[]> {
     .map((f) => ({ idx: Number(f[0]), mac: f[2]!, state: Number(f[4]) }));
 }
 
-/** Until every vif of NAME is connected (state 4). */
+/** Until N vifs of NAME are listed and every one is connected (state 4, network-list's fifth column). */
 async function connected(n: number): Promise<{ idx: number; mac: string; state: number }[]> {
-  let list: { idx: number; mac: string; state: number }[] = [];
-  for (let i = 0; i < 60; i++) {
-    list = await nics();
-    if (list.length === n && list.every((x) => x.state === 4)) return list;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  return list;
+  await lab.waitUntil(
+    `xl network-list ${NAME} | awk 'NR > 1 && $1 ~ /^[0-9]+$/ { n++; if ($5 != 4) bad++ } END { exit !(n == ${n} && !bad) }'`,
+    60_000,
+  );
+  return nics();
 }
 
 /** netback's own view of vif DOMID.0's first queue (drivers/net/xen-netback/xenbus.c xenvif_read_io_ring). */
@@ -216,21 +214,14 @@ describe('what xl reboot keeps, on a real Xen 4.17 host', () => {
     expect(r.code, r.stderr).toBe(0);
     // The new domain has its domid before xl has finished building it (memory/target is written
     // later): nothing is read from it until its kernel has booted.
-    let domid = before.domid;
-    for (let i = 0; i < 120 && domid === before.domid; i++) {
-      await new Promise((res) => setTimeout(res, 2000));
-      const d = await lab.ssh(`xl domid ${RBT}`);
-      if (d.code === 0) domid = d.stdout.trim();
-    }
+    await lab.waitUntil(`d=$(xl domid ${RBT}) && [ "$d" != ${before.domid} ]`, 240_000);
+    const domid = (await lab.ssh(`xl domid ${RBT}`)).stdout.trim();
     expect(domid).not.toBe(before.domid);
     // xenconsoled appends to the guest's log: the second boot is done when the marker is there twice
     // (the kernel brings both vCPUs up, then takes vCPU 1 down as its availability key says).
-    let boots = 0;
-    for (let i = 0; i < 300 && boots < 2; i++) {
-      const log = (await lab.ssh(`cat /var/log/xen/console/guest-${RBT}.log`)).stdout;
-      boots = log.split(RBT_MARKER).length - 1;
-      if (boots < 2) await new Promise((res) => setTimeout(res, 3000));
-    }
+    const log = `/var/log/xen/console/guest-${RBT}.log`;
+    await lab.waitUntil(`awk '{ n += gsub("${RBT_MARKER}", "") } END { exit !(n >= 2) }' ${log}`, 900_000);
+    const boots = (await lab.runIdempotent(`cat ${log}`)).split(RBT_MARKER).length - 1;
     expect(boots).toBe(2);
     const after = await live();
     expect(after.domid).toBe(domid);
