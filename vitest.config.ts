@@ -24,7 +24,10 @@ export default defineConfig({
         // tests could use. They share their QEMU boots within a run; the run's end stops the last one.
         // With fileParallelism false, vitest 4 runs these files in a group of their own after every
         // other group (groupSpecs in vitest's cli-api): the lab follows the unit files, it does not
-        // overlap them. A failed lab test runs once more: under QEMU's software emulation dom0's programs are
+        // overlap them. Both in two vitest processes at once was slower on two cores (20.5 min
+        // against 19): QEMU's emulation takes about one core, and starved, every lab test stretched
+        // (xen-qos.test.ts 163 s alone, 581 s beside the unit files even at nice 10 for them: QEMU
+        // daemonizes into a session of its own, and the kernel's autogroups share CPU by session). A failed lab test runs once more: under QEMU's software emulation dom0's programs are
         // killed at random now and then (a segmentation fault in busybox, xl or sshd, about one
         // ssh session in a few hundred, more while an HVM guest runs), which no test can prevent.
         // Each lab test clears what an earlier attempt of it left (its domains) before it starts.
