@@ -60,9 +60,10 @@ async function recordPrepared(sc: Scenario, dir: string, p: Prepared): Promise<T
   if (!r.json) throw new Error(`${sc.playbook} ${sc.id}: no JSON report (exit ${r.code}): ${r.stderr}`);
   if (r.code !== (sc.exitCode ?? 0))
     throw new Error(`${sc.playbook} ${sc.id}: exit ${r.code}, expected ${sc.exitCode ?? 0}: ${r.stderr}`);
-  const names = [...(p.names ?? []), [dir, '/tmp/work'] as [string, string]].sort(
-    (a, b) => String(b[0]).length - String(a[0]).length,
-  );
+  // The longest names first, then the patterns: a pattern must not rewrite a path before the path's
+  // own name applies (/dev/loop3 would become loop0, and the page would show whichever device was free).
+  const size = (from: string | RegExp) => (typeof from === 'string' ? from.length : -1);
+  const names = [...(p.names ?? []), [dir, '/tmp/work'] as [string, string]].sort((a, b) => size(b[0]) - size(a[0]));
   const norm = (s: string) =>
     names.reduce((t, [from, to]) => (typeof from === 'string' ? t.split(from).join(to) : t.replace(from, to)), s);
   const steps: TranscriptStep[] = (
