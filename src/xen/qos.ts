@@ -922,27 +922,32 @@ export function cpupoolScheduler(cpupoolList: string, pool: string): string | un
   return undefined;
 }
 
-/** An S-expression from `xm list --long`: atoms are strings, lists are arrays. */
+/**
+ * An S-expression from `xm list --long`: atoms are strings, lists are arrays. `loose` reads xl's
+ * (xl-list-long.ts): bare atoms, a stray `)` forgiven, lists the text leaves open closed.
+ */
 export type Sxp = string | Sxp[];
 
-export function parseSxp(text: string): Sxp[] {
+export function parseSxp(text: string, o: { loose?: boolean } = {}): Sxp[] {
   const out: Sxp[] = [];
   const stack: Sxp[][] = [out];
-  const re = /\s*(?:(\()|(\))|'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|([^\s()'"]+))/gy;
+  // xm prints Python reprs (quoted strings); xl's printf_info (loose) prints bare words, unquoted.
+  const re = o.loose
+    ? /\s*(?:(\()|(\))|([^\s()]+))/gy
+    : /\s*(?:(\()|(\))|'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|([^\s()'"]+))/gy;
   let m: RegExpExecArray | null;
-  while ((m = re.exec(text)) !== null) {
+  while (re.lastIndex < text.length && (m = re.exec(text)) !== null) {
     const top = stack[stack.length - 1] as Sxp[];
     if (m[1]) {
       const list: Sxp[] = [];
       top.push(list);
       stack.push(list);
     } else if (m[2]) {
-      if (stack.length === 1) throw new SyntaxError('unbalanced ) in xm output');
-      stack.pop();
+      if (stack.length > 1) stack.pop();
+      else if (!o.loose) throw new SyntaxError('unbalanced ) in xm output');
     } else {
       top.push(m[3] ?? m[4] ?? m[5] ?? '');
     }
-    if (re.lastIndex >= text.length) break;
   }
   return out;
 }

@@ -14,7 +14,7 @@
  * parentheses), so its devices follow at the top level and a stray `)` ends the output: the
  * reader here takes top-level `(device …)` lists as the preceding domain's and ignores the `)`.
  */
-import type { Credit } from './qos.js';
+import { parseSxp, sxpGet as get, type Credit, type Sxp } from './qos.js';
 import { atLeast, type XenVersion } from './xlversion.js';
 
 export interface ListedNic {
@@ -61,32 +61,6 @@ export function listLongLive(v: XenVersion | undefined): ListLive {
   };
 }
 
-type Sxp = string | Sxp[];
-
-/** S-expressions, forgiving a stray `)` and closing what the text leaves open. */
-export function parseSxpLoose(text: string): Sxp[] {
-  const out: Sxp[] = [];
-  const stack: Sxp[][] = [out];
-  const re = /\s*(?:(\()|(\))|([^\s()]+))/gy;
-  let m: RegExpExecArray | null;
-  while (re.lastIndex < text.length && (m = re.exec(text)) !== null) {
-    const top = stack[stack.length - 1] as Sxp[];
-    if (m[1]) {
-      const list: Sxp[] = [];
-      top.push(list);
-      stack.push(list);
-    } else if (m[2]) {
-      if (stack.length > 1) stack.pop();
-    } else if (m[3] !== undefined) top.push(m[3]);
-  }
-  return out;
-}
-
-function get(list: Sxp[], key: string): string | undefined {
-  for (const item of list) if (Array.isArray(item) && item[0] === key && typeof item[1] === 'string') return item[1];
-  return undefined;
-}
-
 function numberOf(s: string | undefined): number | undefined {
   return s !== undefined && /^-?\d+$/.test(s) ? Number(s) : undefined;
 }
@@ -100,7 +74,7 @@ function macOf(s: string | undefined): string | undefined {
 
 function fromSxp(text: string): ListedDomain[] {
   const out: ListedDomain[] = [];
-  for (const item of parseSxpLoose(text)) {
+  for (const item of parseSxp(text, { loose: true })) {
     if (!Array.isArray(item)) continue;
     if (item[0] === 'domain') {
       const hvm = get(item, 'hvm');
