@@ -90,10 +90,9 @@ export async function run() {
       ANSIBLE_NOCOLOR: '1',
     };
     const rows = [];
-    /** @type {Record<string, { wall: number, cpu: number }>} */
+    /** @type {Record<string, { wall: number, cpu: number }>} ansible-playbook's, by forks and mode ("10 check") */
     const raw = {};
-    const row = (what, forks, m) => {
-      raw[`${forks} ${what.split(', ')[1]}`] = m;
+    const row = (what, forks, m) =>
       rows.push({
         what,
         forks,
@@ -101,7 +100,6 @@ export async function run() {
         'wall s/host': Number((m.wall / HOSTS).toFixed(2)),
         'CPU s/host': Number((m.cpu / HOSTS).toFixed(2)),
       });
-    };
 
     // The playbook itself, one host after the other.
     await seed(work);
@@ -136,6 +134,7 @@ export async function run() {
           work,
         );
         row(`ansible-playbook, ${mode}`, forks, m);
+        raw[`${forks} ${mode}`] = m;
         if (forks === 1) {
           overhead.push({
             mode,
