@@ -19,24 +19,23 @@ export default defineConfig({
         test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/lab/**'] },
       },
       {
-        // The lab's files drive one emulated Xen host, one file at a time (test/lab/lab.ts): in one
-        // worker of their own, so that none waits for the host while holding a worker the other
-        // tests could use. They share their QEMU boots within a run; the run's end stops the last one.
-        // With fileParallelism false, vitest 4 runs these files in a group of their own after every
-        // other group (groupSpecs in vitest's cli-api): the lab follows the unit files, it does not
-        // overlap them. Both in two vitest processes at once was slower on two cores (20.5 min
-        // against 19): QEMU's emulation takes about one core, and starved, every lab test stretched
-        // (xen-qos.test.ts 163 s alone, 581 s beside the unit files even at nice 10 for them: QEMU
-        // daemonizes into a session of its own, and the kernel's autogroups share CPU by session). A failed lab test runs once more: under QEMU's software emulation dom0's programs are
-        // killed at random now and then (a segmentation fault in busybox, xl or sshd, about one
-        // ssh session in a few hundred, more while an HVM guest runs), which no test can prevent.
-        // Each lab test clears what an earlier attempt of it left (its domains) before it starts.
+        // The lab's files drive emulated Xen hosts (test/lab/lab.ts), after the unit files (group
+        // order 1), on two workers, each with a QEMU of its own: one emulated host keeps about one
+        // core busy, so two use the machine's two cores where one left the other idle. Each worker's
+        // files share their QEMU boots within a run; the run's end stops the last ones. The lab
+        // beside the unit files (one group, or two vitest processes at once) was slower on two cores
+        // (20.5 min against 19): starved of CPU, every lab test stretched (xen-qos.test.ts 163 s
+        // alone, 581 s beside the unit files). A failed lab test runs once more: under QEMU's
+        // software emulation dom0's programs are killed at random now and then (a segmentation fault
+        // in busybox, xl or sshd, about one ssh session in a few hundred, more while an HVM guest
+        // runs), which no test can prevent. Each lab test clears what an earlier attempt of it left
+        // (its domains) before it starts.
         extends: true,
         test: {
           name: 'lab',
           retry: 1,
           include: ['test/lab/**/*.test.ts'],
-          fileParallelism: false,
+          sequence: { groupOrder: 1 },
           globalSetup: ['test/lab/global-setup.ts'],
         },
       },

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { ensureBuilt, type Built } from './build.js';
 import { buildKeysCpio, READY_MARKER } from './initramfs.js';
-import { alive, bootFailure, DEFAULT_BOOT, freePort, qemuArgv, type BootOptions, type Scheduler } from './qemu.js';
+import { alive, bootFailure, DEFAULT_BOOT, freePort, qemuArgv, type BootOptions, type Scheduler, type TcgThreads } from './qemu.js';
 import { ensureKey, HOST_ALIAS, knownHostsLine, sshConfigText, sshRun, waitForSsh } from './ssh.js';
 
 const run = promisify(execFile);
@@ -22,6 +22,7 @@ export interface LabState {
   memoryMiB: number;
   dom0MemMiB: number | 'none';
   sched: Scheduler;
+  tcgThreads?: TcgThreads;
   startedAt: string;
   /** Seconds from QEMU's start to ssh answering. */
   bootSeconds?: number;
@@ -49,6 +50,8 @@ export interface UpOptions {
   memoryMiB?: number;
   dom0MemMiB?: number | 'none';
   sched?: Scheduler;
+  /** How QEMU runs the vCPUs (src/lab/qemu.ts): 'multi' unless given. */
+  tcgThreads?: TcgThreads;
   cacheRoot?: string;
   progress?: (msg: string) => void;
   /** How long to wait for dom0's sshd (ms). */
@@ -119,6 +122,7 @@ export async function up(o: UpOptions): Promise<UpResult> {
     cpus: DEFAULT_BOOT.cpus,
     dom0MemMiB: o.dom0MemMiB ?? DEFAULT_BOOT.dom0MemMiB,
     sched: o.sched ?? DEFAULT_BOOT.sched,
+    tcgThreads: o.tcgThreads ?? 'multi',
     sshPort: port,
     serialLog: lp.serialLog,
     pidFile: lp.pidFile,
@@ -128,7 +132,9 @@ export async function up(o: UpOptions): Promise<UpResult> {
   await rm(lp.serialLog, { force: true });
   await rm(lp.pidFile, { force: true });
   const argv = qemuArgv(boot);
-  say(`booting Xen under QEMU (TCG, ${boot.memoryMiB} MiB, sched=${boot.sched}); serial log: ${lp.serialLog}`);
+  say(
+    `booting Xen under QEMU (TCG${boot.tcgThreads === 'single' ? ' in one thread' : ''}, ${boot.memoryMiB} MiB, sched=${boot.sched}); serial log: ${lp.serialLog}`,
+  );
   const t1 = Date.now();
   await run(argv[0]!, argv.slice(1)).catch((e: { stderr?: string }) => {
     throw new Error(`QEMU did not start: ${(e.stderr ?? String(e)).trim()}`);
@@ -141,6 +147,7 @@ export async function up(o: UpOptions): Promise<UpResult> {
     memoryMiB: boot.memoryMiB,
     dom0MemMiB: boot.dom0MemMiB,
     sched: boot.sched,
+    tcgThreads: boot.tcgThreads,
     startedAt: new Date().toISOString(),
   };
   await writeFile(lp.state, JSON.stringify(state, null, 2) + '\n');

@@ -7,6 +7,17 @@ import { DOM0_ADDRESS, SHARE_TAG } from './initramfs.js';
 
 export type Scheduler = 'credit' | 'credit2';
 
+/**
+ * How QEMU's TCG runs the machine's vCPUs: 'multi', a host thread each (QEMU's default for an x86
+ * guest on an x86 host), or 'single', all in one thread by turns (`-accel tcg,thread=single`).
+ * One machine alone runs best multi-threaded, and an HVM guest needs it (its device model in dom0
+ * and its vCPU run at once: single-threaded, its SeaBIOS had not left the VGA option ROM after ten
+ * minutes). Two machines on a two-core host need 'single': multi-threaded, their four vCPU threads
+ * on two cores left a vCPU spinning on a lock the other's descheduled thread held (an `xl
+ * cpupool-destroy` took minutes), where single-threaded each machine keeps to its core.
+ */
+export type TcgThreads = 'multi' | 'single';
+
 export interface BootOptions {
   xen: string;
   vmlinuz: string;
@@ -17,6 +28,8 @@ export interface BootOptions {
   /** dom0's memory (MiB), or 'none' to let Xen give dom0 everything (and balloon). */
   dom0MemMiB: number | 'none';
   sched: Scheduler;
+  /** 'multi' unless given. */
+  tcgThreads?: TcgThreads;
   sshPort: number;
   serialLog: string;
   pidFile: string;
@@ -68,7 +81,7 @@ export function qemuArgv(o: BootOptions): string[] {
     '-machine',
     'q35',
     '-accel',
-    'tcg',
+    o.tcgThreads === 'single' ? 'tcg,thread=single' : 'tcg',
     // Plain `-cpu max` crashes dom0 under QEMU 7.2's TCG; without SMAP it boots.
     '-cpu',
     'max,-smap',

@@ -3,20 +3,25 @@
  * on a loaded one, so the files of one `vitest run` that ask for the same boot (scheduler, memory,
  * dom0_mem) share one QEMU: the first file boots it, the next ones join it, and it stays up between
  * files until a file needs another boot (and nobody uses this one) or the run ends
- * (test/lab/global-setup.ts stops it). One QEMU at a time on the machine: the registry of the
- * running lab (test-lab.json in the cache directory) is read and changed under a lock file.
+ * (test/lab/global-setup.ts stops it).
  *
- * One file at a time: two files driving one emulated dom0 at once made its processes crash
- * (segmentation faults, garbage in a hotplug script's output, sshd refusing the key), which a
- * file alone never did. Each file names its own domains and share files and destroys its
+ * One lab per vitest worker (its slot, VITEST_POOL_ID): the lab's files run on two workers, each
+ * with a QEMU of its own, since one emulated host keeps about one core busy and the lab's files
+ * would otherwise leave the other idle. A slot's lab is written in its own registry
+ * (test-lab-SLOT.json in the cache directory), read and changed under its own lock file.
+ *
+ * One file at a time on a lab: two files driving one emulated dom0 at once made its processes
+ * crash (segmentation faults, garbage in a hotplug script's output, sshd refusing the key), which
+ * a file alone never did. Each file names its own domains and share files and destroys its
  * domains when it is done. While an HVM guest runs, dom0's programs fail now and then (a
  * segmentation fault, sshd refusing the key): the one HVM guest (windows-hvm.test.ts) runs for
- * seconds, in the last file of the default boot (test/lab/sequencer.ts).
+ * seconds, on a machine of its own started for it last (test/lab/sequencer.ts, LabOptions.hvm)
+ * and stopped after it, so that no file meets a dom0 that has just had one.
  *
  * A machine without QEMU fails here with the command that installs it.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,6 +42,7 @@ import {
   sshRun,
   up,
   type Scheduler,
+  type TcgThreads,
   type UpResult,
 } from 'xen-runbooks/lab';
 
@@ -67,7 +73,10 @@ export interface Lab {
   waitUntil(cond: string, timeoutMs?: number): Promise<boolean>;
   /** Until MARKER is in the guest's console log (xenconsoled --log=guest); the log. */
   waitForConsole(domain: string, marker: string, timeoutMs?: number): Promise<string>;
-  /** Destroy DOMAINS (this file's guests) and leave the lab to the next file. */
+  /**
+   * Destroy DOMAINS (this file's guests) and leave the lab to the next file; a lab started for an
+   * HVM guest is stopped instead (the next file of its slot boots a fresh one).
+   */
   stop(domains?: readonly string[]): Promise<void>;
 }
 
@@ -75,6 +84,12 @@ export interface LabOptions {
   sched?: Scheduler;
   memoryMiB?: number;
   dom0MemMiB?: number | 'none';
+  /**
+   * The file starts an HVM guest: it gets a machine of its own whose vCPUs run in a thread each
+   * (src/lab/qemu.ts, TcgThreads), started once no other slot's lab is in use, and stopped after
+   * the file. The other labs run their vCPUs in one thread, two at once on two cores.
+   */
+  hvm?: boolean;
 }
 
 /** What the registry says of the running lab. */
@@ -86,17 +101,19 @@ interface Shared {
   run: number;
   /** Test processes using it now. */
   users: number[];
-  /** When its last user left (ms since the epoch). */
-  releasedAt?: number;
   up: UpResult;
 }
 
 const LOCK_WAIT_MS = 1_800_000;
-/** How long a lab nobody uses waits for another file of its boot before another boot may replace it. */
-const GRACE_MS = 20_000;
 
-export const registryFile = (): string => path.join(cacheRoot(), 'test-lab.json');
-const mutexFile = (): string => path.join(cacheRoot(), 'test-boot.lock');
+/** This worker's lab slot: vitest's pool id (1 to maxWorkers), 1 outside a pool. */
+export function labSlot(env: NodeJS.ProcessEnv = process.env): string {
+  const id = env.VITEST_POOL_ID ?? '1';
+  return /^\d+$/.test(id) ? id : '1';
+}
+
+export const registryFile = (slot: string = labSlot()): string => path.join(cacheRoot(), `test-lab-${slot}.json`);
+const mutexFile = (slot: string = labSlot()): string => path.join(cacheRoot(), `test-boot-${slot}.lock`);
 
 async function lock(file: string): Promise<() => Promise<void>> {
   await mkdir(path.dirname(file), { recursive: true });
@@ -117,9 +134,9 @@ async function lock(file: string): Promise<() => Promise<void>> {
   }
 }
 
-async function readRegistry(): Promise<Shared | undefined> {
+async function readRegistry(file: string = registryFile()): Promise<Shared | undefined> {
   try {
-    return JSON.parse(await readFile(registryFile(), 'utf8')) as Shared;
+    return JSON.parse(await readFile(file, 'utf8')) as Shared;
   } catch {
     return undefined;
   }
@@ -131,12 +148,12 @@ async function writeRegistry(s: Shared): Promise<void> {
   await rename(tmp, registryFile());
 }
 
-async function stopShared(s: Shared): Promise<void> {
+async function stopShared(s: Shared, file: string = registryFile()): Promise<void> {
   try {
     await down({ dir: s.dir });
   } finally {
     await rm(s.dir, { recursive: true, force: true });
-    await rm(registryFile(), { force: true });
+    await rm(file, { force: true });
   }
 }
 
@@ -166,11 +183,14 @@ async function healthy(reg: Shared): Promise<boolean> {
 
 /** A lab with options O: the running one when it was booted so in this run, else a new boot. */
 async function acquire(o: LabOptions): Promise<Shared> {
+  const tcgThreads: TcgThreads = o.hvm ? 'multi' : 'single';
   const key = JSON.stringify({
     sched: o.sched ?? DEFAULT_BOOT.sched,
     memoryMiB: o.memoryMiB ?? DEFAULT_BOOT.memoryMiB,
     dom0MemMiB: o.dom0MemMiB ?? DEFAULT_BOOT.dom0MemMiB,
+    tcgThreads,
   });
+  if (o.hvm) await othersIdle();
   const run = currentRun();
   const until = Date.now() + LOCK_WAIT_MS;
   for (;;) {
@@ -189,9 +209,7 @@ async function acquire(o: LabOptions): Promise<Shared> {
         await stopShared(reg);
         continue;
       }
-      // A file of the same boot may follow on the other worker: a lab just left is kept a while.
-      const recent = reg?.releasedAt !== undefined && Date.now() - reg.releasedAt < GRACE_MS && reg.run === run;
-      if (!(reg && running && (others.length || recent))) {
+      if (!(reg && running && others.length)) {
         if (reg) await stopShared(reg);
         const dir = await mkdtemp(path.join(os.tmpdir(), 'xr-lab-'));
         try {
@@ -200,6 +218,7 @@ async function acquire(o: LabOptions): Promise<Shared> {
             sched: o.sched,
             memoryMiB: o.memoryMiB,
             dom0MemMiB: o.dom0MemMiB,
+            tcgThreads,
             timeoutMs: 900_000,
           });
           const fresh: Shared = { key, dir, run: run ?? process.pid, users: [process.pid], up: result };
@@ -220,29 +239,56 @@ async function acquire(o: LabOptions): Promise<Shared> {
   }
 }
 
-/** This process no longer uses the lab; without a run to stop it later, the last user stops it. */
-async function release(): Promise<void> {
+/**
+ * This process no longer uses the lab; without a run to stop it later, or with RETIRE (a lab an
+ * HVM guest ran on), the last user stops it.
+ */
+async function release(retire = false): Promise<void> {
   const unlock = await lock(mutexFile());
   try {
     const reg = await readRegistry();
     if (!reg) return;
     reg.users = reg.users.filter((p) => p !== process.pid && alive(p));
-    if (currentRun() === undefined && reg.users.length === 0) await stopShared(reg);
-    else await writeRegistry({ ...reg, releasedAt: Date.now() });
+    if ((retire || currentRun() === undefined) && reg.users.length === 0) await stopShared(reg);
+    else await writeRegistry(reg);
   } finally {
     await unlock();
   }
 }
 
-/** Stop the lab RUN booted, if it is still up (the run's teardown). */
+/** The slots that have a lab registered. */
+async function labSlots(): Promise<string[]> {
+  return (await readdir(cacheRoot()).catch(() => [] as string[]))
+    .map((f) => /^test-lab-(\d+)\.json$/.exec(f)?.[1])
+    .filter((x): x is string => x !== undefined);
+}
+
+/** Until no other slot's lab has a test process using it. */
+async function othersIdle(): Promise<void> {
+  const until = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    const busy: number[] = [];
+    for (const slot of await labSlots()) {
+      if (slot === labSlot()) continue;
+      const reg = await readRegistry(registryFile(slot));
+      if (reg && alive(reg.up.state.pid)) busy.push(...reg.users.filter((p) => p !== process.pid && alive(p)));
+    }
+    if (!busy.length) return;
+    if (Date.now() > until) throw new Error(`the other labs were still in use by ${busy.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+/** Stop the labs RUN booted, in every slot, if they are still up (the run's teardown). */
 export async function stopRunLab(run: number): Promise<void> {
-  if (!existsSync(registryFile())) return;
-  const unlock = await lock(mutexFile());
-  try {
-    const reg = await readRegistry();
-    if (reg && reg.run === run) await stopShared(reg);
-  } finally {
-    await unlock();
+  for (const slot of await labSlots()) {
+    const unlock = await lock(mutexFile(slot));
+    try {
+      const reg = await readRegistry(registryFile(slot));
+      if (reg && reg.run === run) await stopShared(reg, registryFile(slot));
+    } finally {
+      await unlock();
+    }
   }
 }
 
@@ -325,9 +371,9 @@ export async function startLab(o: LabOptions = {}): Promise<Lab> {
     },
     async stop(domains = []) {
       try {
-        for (const d of domains) await ssh(`xl destroy ${d} 2>/dev/null; true`);
+        if (!o.hvm) for (const d of domains) await ssh(`xl destroy ${d} 2>/dev/null; true`);
       } finally {
-        await release();
+        await release(o.hvm);
       }
     },
   };

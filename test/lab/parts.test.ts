@@ -166,6 +166,9 @@ describe('QEMU and ssh', () => {
     const after = (flag: string) => argv[argv.indexOf(flag) + 1];
     expect(argv[0]).toBe('qemu-system-x86_64');
     expect(after('-accel')).toBe('tcg');
+    // Two labs at once run their vCPUs in one thread each (test/lab/lab.ts).
+    const single = qemuArgv({ ...boot, tcgThreads: 'single' });
+    expect(single[single.indexOf('-accel') + 1]).toBe('tcg,thread=single');
     expect(after('-cpu')).toBe('max,-smap');
     expect(after('-machine')).toBe('q35');
     expect(after('-m')).toBe('3072');

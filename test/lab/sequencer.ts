@@ -1,23 +1,24 @@
 /**
- * vitest's usual order (failed first, then the slowest), except for two files of the lab:
- * - the lab's second boot comes last: test/lab/lab.ts shares a boot among the files that ask for
- *   it, so the files of the default boot run before the one file of the other boot, and a run
- *   boots twice;
- * - the file that starts an HVM guest is the last of the default boot: while an HVM guest runs
- *   under emulation, dom0's programs fail now and then, and no other file should meet a dom0
- *   that has just had one.
+ * vitest's usual order (failed first, then the slowest), except for two files of the lab, which
+ * runs on two workers with a lab each (test/lab/lab.ts):
+ * - the file of the other boot (credit, no dom0_mem) comes first: its worker boots it while the
+ *   other boots the default one, and then boots the default one too, so that a run boots three
+ *   times and the two workers end close together;
+ * - the file that starts an HVM guest comes last: it waits until the other worker's lab is idle
+ *   and boots a machine of its own (an HVM guest under emulation needs QEMU's vCPU threads, and
+ *   makes dom0's programs fail now and then: no other file should meet that dom0).
  */
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-/** The file that asks for the second boot (credit, no dom0_mem). */
+/** The file that asks for the other boot (credit, no dom0_mem). */
 export const SECOND_BOOT = /test\/lab\/credit-no-dom0-mem\.test\.ts$/;
-/** The file that starts an HVM guest on the default boot. */
+/** The file that starts an HVM guest. */
 export const HVM_GUEST = /test\/lab\/windows-hvm\.test\.ts$/;
 
 export default class LabLastSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
-    const rank = (f: TestSpecification) => (SECOND_BOOT.test(f.moduleId) ? 2 : HVM_GUEST.test(f.moduleId) ? 1 : 0);
+    const rank = (f: TestSpecification) => (SECOND_BOOT.test(f.moduleId) ? 0 : HVM_GUEST.test(f.moduleId) ? 2 : 1);
     return [0, 1, 2].flatMap((r) => sorted.filter((f) => rank(f) === r));
   }
 }

@@ -22,7 +22,7 @@ let lab: Lab;
 
 beforeAll(async () => {
   // The oversized HVM guest fails in the domain builder, before any device model starts.
-  lab = await startLab();
+  lab = await startLab({ hvm: true });
 }, 1_800_000);
 
 afterAll(async () => {
