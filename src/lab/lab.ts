@@ -10,7 +10,16 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { ensureBuilt, type Built } from './build.js';
 import { buildKeysCpio, READY_MARKER } from './initramfs.js';
-import { alive, bootFailure, DEFAULT_BOOT, freePort, qemuArgv, type BootOptions, type Scheduler, type TcgThreads } from './qemu.js';
+import {
+  alive,
+  bootFailure,
+  DEFAULT_BOOT,
+  freePort,
+  qemuArgv,
+  type BootOptions,
+  type Scheduler,
+  type TcgThreads,
+} from './qemu.js';
 import { ensureKey, HOST_ALIAS, knownHostsLine, sshConfigText, sshRun, waitForSsh } from './ssh.js';
 
 const run = promisify(execFile);

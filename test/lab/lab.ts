@@ -86,8 +86,8 @@ export interface LabOptions {
   dom0MemMiB?: number | 'none';
   /**
    * The file starts an HVM guest: it gets a machine of its own whose vCPUs run in a thread each
-   * (src/lab/qemu.ts, TcgThreads), started once no other slot's lab is in use, and stopped after
-   * the file. The other labs run their vCPUs in one thread, two at once on two cores.
+   * (src/lab/qemu.ts, TcgThreads), booted at once, used once no other slot's lab is in use, and
+   * stopped after the file. The other labs run their vCPUs in one thread, two at once on two cores.
    */
   hvm?: boolean;
 }
@@ -190,7 +190,6 @@ async function acquire(o: LabOptions): Promise<Shared> {
     dom0MemMiB: o.dom0MemMiB ?? DEFAULT_BOOT.dom0MemMiB,
     tcgThreads,
   });
-  if (o.hvm) await othersIdle();
   const run = currentRun();
   const until = Date.now() + LOCK_WAIT_MS;
   for (;;) {
@@ -296,6 +295,8 @@ export async function startLab(o: LabOptions = {}): Promise<Lab> {
   const tools = missingHostTools();
   if (tools.install) throw new Error(`the lab needs ${tools.missing.join(', ')}: ${tools.install}`);
   const shared = await acquire(o);
+  // Booted while the other worker's file ends; used once it has.
+  if (o.hvm) await othersIdle();
   const { dir, up: result } = shared;
   const sshConfig = result.sshConfig;
   // A connection per command, not one shared (ControlMaster): under emulation dom0's programs are
