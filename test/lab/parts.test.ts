@@ -175,7 +175,7 @@ describe('QEMU and ssh', () => {
     expect(after('-kernel')).toBe('/c/xen');
     expect(after('-initrd')).toBe('/c/vmlinuz console=hvc0 quiet,/l/dom0-initrd.img');
     expect(after('-append')).toBe(
-      'console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 sched=credit noreboot guest_loglvl=all',
+      'console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 sched=credit noreboot guest_loglvl=all bootscrub=0',
     );
     // QEMU's DHCP pool starts past dom0's address, and the forward names dom0's address.
     expect(after('-netdev')).toBe('user,id=n0,dhcpstart=10.0.2.100,hostfwd=tcp:127.0.0.1:40022-10.0.2.15:22');
