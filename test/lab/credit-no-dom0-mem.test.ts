@@ -90,7 +90,7 @@ describe('autoballoon on a real Xen 4.17 host booted without dom0_mem', () => {
     const memory = oversizedGuestMiB(free);
     await writeMarkerGuest(lab, { name: BIGPV, marker: 'XR-BIG-UP', memory });
     const before = await dom0MiB(lab);
-    await lab.ssh(`xl destroy ${BIGPV} 2>/dev/null; true`); // an earlier attempt's (vitest.config.ts: retry)
+    await lab.clear(BIGPV); // an earlier attempt's (vitest.config.ts: retry)
     const created = await lab.ssh(`xl create /etc/xen/${BIGPV}.cfg`);
     expect(created.stderr).not.toMatch(/libxl: error/);
     expect(created.code).toBe(0);
@@ -118,7 +118,7 @@ describe('xen-qos weight and cap under the credit scheduler, over --host', () =>
 
   test('CPU weight and cap, read back from xl sched-credit', async () => {
     await writeMarkerGuest(lab, { name: QOS, marker: 'XR-QCR-UP', memory: 96 });
-    await lab.ssh(`xl destroy ${QOS} 2>/dev/null; true`); // an earlier attempt's (vitest.config.ts: retry)
+    await lab.clear(QOS); // an earlier attempt's (vitest.config.ts: retry)
     await once(`xl create /etc/xen/${QOS}.cfg`);
     await lab.waitForConsole(QOS, 'XR-QCR-UP');
 

@@ -5,8 +5,8 @@
  * files until a file needs another boot (and nobody uses this one) or the run ends
  * (test/lab/global-setup.ts stops it).
  *
- * One lab per vitest worker (its slot, VITEST_POOL_ID): the lab's files run on two workers, each
- * with a QEMU of its own, since one emulated host keeps about one core busy and the lab's files
+ * Two labs at once, in two slots: the lab's files run on two workers, each claiming a slot and with
+ * it a QEMU of its own, since one emulated host keeps about one core busy and the lab's files
  * would otherwise leave the other idle. A slot's lab is written in its own registry
  * (test-lab-SLOT.json in the cache directory), read and changed under its own lock file.
  *
@@ -71,6 +71,12 @@ export interface Lab {
    * emulation about as much CPU as a second of its time.
    */
   waitUntil(cond: string, timeoutMs?: number): Promise<boolean>;
+  /**
+   * An earlier attempt's domain NAME gone (vitest.config.ts: retry): destroyed until xl no longer
+   * finds it twice two seconds apart, since a domain that was rebooting when its attempt failed is
+   * created again by its xl monitor process.
+   */
+  clear(name: string): Promise<void>;
   /** Until MARKER is in the guest's console log (xenconsoled --log=guest); the log. */
   waitForConsole(domain: string, marker: string, timeoutMs?: number): Promise<string>;
   /**
@@ -106,35 +112,62 @@ interface Shared {
 
 const LOCK_WAIT_MS = 1_800_000;
 
-/** This worker's lab slot: vitest's pool id (1 to maxWorkers), 1 outside a pool. */
-export function labSlot(env: NodeJS.ProcessEnv = process.env): string {
-  const id = env.VITEST_POOL_ID ?? '1';
-  return /^\d+$/.test(id) ? id : '1';
-}
+/** How many labs may run at once: one per core of a two-core machine, one per vitest worker. */
+const LAB_SLOTS = 2;
 
-export const registryFile = (slot: string = labSlot()): string => path.join(cacheRoot(), `test-lab-${slot}.json`);
-const mutexFile = (slot: string = labSlot()): string => path.join(cacheRoot(), `test-boot-${slot}.lock`);
+export const registryFile = (slot: number): string => path.join(cacheRoot(), `test-lab-${slot}.json`);
+const mutexFile = (slot: number): string => path.join(cacheRoot(), `test-boot-${slot}.lock`);
+/** Held by the test process that uses the slot's lab, from startLab to stop. */
+const claimFile = (slot: number): string => path.join(cacheRoot(), `test-slot-${slot}.claim`);
 
-async function lock(file: string): Promise<() => Promise<void>> {
+/** FILE created with this process's id, or taken over from a dead holder; undefined while a live one holds it. */
+async function tryLock(file: string): Promise<(() => Promise<void>) | undefined> {
   await mkdir(path.dirname(file), { recursive: true });
-  const until = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     try {
       await writeFile(file, String(process.pid), { flag: 'wx' });
       return () => rm(file, { force: true });
     } catch {
       const holder = Number(await readFile(file, 'utf8').catch(() => '0'));
-      if (!holder || !alive(holder)) {
-        await rm(file, { force: true });
-        continue;
-      }
-      if (Date.now() > until) throw new Error(`another lab test (pid ${holder}) held ${file} too long`);
-      await new Promise((r) => setTimeout(r, 1000));
+      if (holder && alive(holder)) return undefined;
+      await rm(file, { force: true });
     }
   }
 }
 
-async function readRegistry(file: string = registryFile()): Promise<Shared | undefined> {
+async function lock(file: string): Promise<() => Promise<void>> {
+  const until = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    const unlock = await tryLock(file);
+    if (unlock) return unlock;
+    if (Date.now() > until) throw new Error(`another lab test held ${file} too long`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/**
+ * A slot of its own for this test process: one whose lab was booted as KEY first (it is joined
+ * rather than booted again), then one with no lab, then any free one. Claimed by a file created
+ * exclusively, so two workers never share one; vitest's pool ids were no guide (two workers of a
+ * run with two projects were both given 1).
+ */
+async function claimSlot(key: string): Promise<{ slot: number; unclaim: () => Promise<void> }> {
+  const until = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    const slots = Array.from({ length: LAB_SLOTS }, (_, i) => i + 1);
+    const keys = new Map<number, string | undefined>();
+    for (const slot of slots) keys.set(slot, (await readRegistry(registryFile(slot)))?.key);
+    const rank = (slot: number) => (keys.get(slot) === key ? 0 : keys.get(slot) === undefined ? 1 : 2);
+    for (const slot of slots.sort((a, b) => rank(a) - rank(b))) {
+      const unclaim = await tryLock(claimFile(slot));
+      if (unclaim) return { slot, unclaim };
+    }
+    if (Date.now() > until) throw new Error(`every lab slot stayed claimed (${cacheRoot()}/test-slot-*.claim)`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+async function readRegistry(file: string): Promise<Shared | undefined> {
   try {
     return JSON.parse(await readFile(file, 'utf8')) as Shared;
   } catch {
@@ -142,13 +175,14 @@ async function readRegistry(file: string = registryFile()): Promise<Shared | und
   }
 }
 
-async function writeRegistry(s: Shared): Promise<void> {
-  const tmp = `${registryFile()}.${process.pid}`;
+async function writeRegistry(s: Shared, slot: number): Promise<void> {
+  const tmp = `${registryFile(slot)}.${process.pid}`;
   await writeFile(tmp, JSON.stringify(s, null, 2) + '\n');
-  await rename(tmp, registryFile());
+  await rename(tmp, registryFile(slot));
 }
 
-async function stopShared(s: Shared, file: string = registryFile()): Promise<void> {
+async function stopShared(s: Shared, slot: number): Promise<void> {
+  const file = registryFile(slot);
   try {
     await down({ dir: s.dir });
   } finally {
@@ -181,35 +215,40 @@ async function healthy(reg: Shared): Promise<boolean> {
   return false;
 }
 
-/** A lab with options O: the running one when it was booted so in this run, else a new boot. */
-async function acquire(o: LabOptions): Promise<Shared> {
-  const tcgThreads: TcgThreads = o.hvm ? 'multi' : 'single';
-  const key = JSON.stringify({
+/** The boot options O ask for, as a registry key. */
+function bootKey(o: LabOptions): string {
+  return JSON.stringify({
     sched: o.sched ?? DEFAULT_BOOT.sched,
     memoryMiB: o.memoryMiB ?? DEFAULT_BOOT.memoryMiB,
     dom0MemMiB: o.dom0MemMiB ?? DEFAULT_BOOT.dom0MemMiB,
-    tcgThreads,
+    tcgThreads: o.hvm ? 'multi' : 'single',
   });
+}
+
+/** A lab with options O in SLOT: the running one when it was booted so in this run, else a new boot. */
+async function acquire(o: LabOptions, slot: number): Promise<Shared> {
+  const tcgThreads: TcgThreads = o.hvm ? 'multi' : 'single';
+  const key = bootKey(o);
   const run = currentRun();
   const until = Date.now() + LOCK_WAIT_MS;
   for (;;) {
-    const unlock = await lock(mutexFile());
+    const unlock = await lock(mutexFile(slot));
     try {
-      const reg = await readRegistry();
+      const reg = await readRegistry(registryFile(slot));
       const running = reg !== undefined && alive(reg.up.state.pid);
       const others = (reg?.users ?? []).filter((p) => p !== process.pid && alive(p));
       if (reg && running && reg.key === key && run !== undefined && reg.run === run && !others.length) {
         if (await healthy(reg)) {
           reg.users = [process.pid];
-          await writeRegistry(reg);
+          await writeRegistry(reg, slot);
           return reg;
         }
         // Xen or dom0 died under an earlier file: this file gets a boot of its own.
-        await stopShared(reg);
+        await stopShared(reg, slot);
         continue;
       }
       if (!(reg && running && others.length)) {
-        if (reg) await stopShared(reg);
+        if (reg) await stopShared(reg, slot);
         const dir = await mkdtemp(path.join(os.tmpdir(), 'xr-lab-'));
         try {
           const result = await up({
@@ -221,7 +260,7 @@ async function acquire(o: LabOptions): Promise<Shared> {
             timeoutMs: 900_000,
           });
           const fresh: Shared = { key, dir, run: run ?? process.pid, users: [process.pid], up: result };
-          await writeRegistry(fresh);
+          await writeRegistry(fresh, slot);
           return fresh;
         } catch (e) {
           await down({ dir });
@@ -242,35 +281,36 @@ async function acquire(o: LabOptions): Promise<Shared> {
  * This process no longer uses the lab; without a run to stop it later, or with RETIRE (a lab an
  * HVM guest ran on), the last user stops it.
  */
-async function release(retire = false): Promise<void> {
-  const unlock = await lock(mutexFile());
+async function release(slot: number, retire = false): Promise<void> {
+  const unlock = await lock(mutexFile(slot));
   try {
-    const reg = await readRegistry();
+    const reg = await readRegistry(registryFile(slot));
     if (!reg) return;
     reg.users = reg.users.filter((p) => p !== process.pid && alive(p));
-    if ((retire || currentRun() === undefined) && reg.users.length === 0) await stopShared(reg);
-    else await writeRegistry(reg);
+    if ((retire || currentRun() === undefined) && reg.users.length === 0) await stopShared(reg, slot);
+    else await writeRegistry(reg, slot);
   } finally {
     await unlock();
   }
 }
 
 /** The slots that have a lab registered. */
-async function labSlots(): Promise<string[]> {
+async function labSlots(): Promise<number[]> {
   return (await readdir(cacheRoot()).catch(() => [] as string[]))
     .map((f) => /^test-lab-(\d+)\.json$/.exec(f)?.[1])
-    .filter((x): x is string => x !== undefined);
+    .filter((x): x is string => x !== undefined)
+    .map(Number);
 }
 
-/** Until no other slot's lab has a test process using it. */
-async function othersIdle(): Promise<void> {
+/** Until no other slot is claimed by a live test process. */
+async function othersIdle(mine: number): Promise<void> {
   const until = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     const busy: number[] = [];
-    for (const slot of await labSlots()) {
-      if (slot === labSlot()) continue;
-      const reg = await readRegistry(registryFile(slot));
-      if (reg && alive(reg.up.state.pid)) busy.push(...reg.users.filter((p) => p !== process.pid && alive(p)));
+    for (let slot = 1; slot <= LAB_SLOTS; slot++) {
+      if (slot === mine) continue;
+      const holder = Number(await readFile(claimFile(slot), 'utf8').catch(() => '0'));
+      if (holder && holder !== process.pid && alive(holder)) busy.push(holder);
     }
     if (!busy.length) return;
     if (Date.now() > until) throw new Error(`the other labs were still in use by ${busy.join(', ')}`);
@@ -284,7 +324,7 @@ export async function stopRunLab(run: number): Promise<void> {
     const unlock = await lock(mutexFile(slot));
     try {
       const reg = await readRegistry(registryFile(slot));
-      if (reg && reg.run === run) await stopShared(reg, registryFile(slot));
+      if (reg && reg.run === run) await stopShared(reg, slot);
     } finally {
       await unlock();
     }
@@ -294,9 +334,20 @@ export async function stopRunLab(run: number): Promise<void> {
 export async function startLab(o: LabOptions = {}): Promise<Lab> {
   const tools = missingHostTools();
   if (tools.install) throw new Error(`the lab needs ${tools.missing.join(', ')}: ${tools.install}`);
-  const shared = await acquire(o);
+  const { slot, unclaim } = await claimSlot(bootKey(o));
+  let shared: Shared;
+  try {
+    shared = await acquire(o, slot);
+  } catch (e) {
+    await unclaim();
+    throw e;
+  }
   // Booted while the other worker's file ends; used once it has.
-  if (o.hvm) await othersIdle();
+  if (o.hvm)
+    await othersIdle(slot).catch(async (e: unknown) => {
+      await release(slot, true).finally(unclaim);
+      throw e;
+    });
   const { dir, up: result } = shared;
   const sshConfig = result.sshConfig;
   // A connection per command, not one shared (ControlMaster): under emulation dom0's programs are
@@ -363,6 +414,13 @@ export async function startLab(o: LabOptions = {}): Promise<Lab> {
     ssh,
     runIdempotent,
     waitUntil,
+    async clear(name) {
+      const q = shellQuote(name);
+      if ((await ssh(`xl domid ${q}`, undefined, 120_000)).code === 1) return;
+      const gone = `! xl domid ${q} >/dev/null 2>&1 && sleep 2 && ! xl domid ${q} >/dev/null 2>&1`;
+      if (!(await waitUntil(`${gone} || { xl destroy ${q} >/dev/null 2>&1; false; }`, 120_000)))
+        throw new Error(`${name} was still there after two minutes of xl destroy`);
+    },
     async waitForConsole(domain, marker, timeoutMs = 900_000) {
       const file = `/var/log/xen/console/guest-${domain}.log`;
       const seen = await waitUntil(`grep -qF -- ${shellQuote(marker)} ${file}`, timeoutMs);
@@ -374,7 +432,11 @@ export async function startLab(o: LabOptions = {}): Promise<Lab> {
       try {
         if (!o.hvm) for (const d of domains) await ssh(`xl destroy ${d} 2>/dev/null; true`);
       } finally {
-        await release(o.hvm);
+        try {
+          await release(slot, o.hvm);
+        } finally {
+          await unclaim();
+        }
       }
     },
   };

@@ -41,7 +41,7 @@ afterAll(async () => {
 async function create(name: string, image: string) {
   const cfg = pvConfig({ name, disk: `/mnt/lab/${path.basename(image)}`, bootloader: 'pygrub' });
   await lab.ssh(`cat > /etc/xen/${name}.cfg`, cfg);
-  await lab.ssh(`xl destroy ${name} 2>/dev/null; true`); // an earlier attempt's (vitest.config.ts: retry)
+  await lab.clear(name); // an earlier attempt's (vitest.config.ts: retry)
   return lab.ssh(`xl create /etc/xen/${name}.cfg`);
 }
 
@@ -108,7 +108,7 @@ describe('pygrub-fix on a real Xen 4.17 host', () => {
     writeFileSync(cfgFile, pvConfig({ name: 'pvg', disk: '/mnt/lab/pvg.img', bootloader: 'pygrub' }));
     const image0 = readFileSync(image);
 
-    await lab.ssh('xl destroy pvg 2>/dev/null; true'); // an earlier attempt's (vitest.config.ts: retry)
+    await lab.clear('pvg'); // an earlier attempt's (vitest.config.ts: retry)
     const refused = await lab.ssh('xl create /mnt/lab/pvg.cfg');
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('bootloader failed');

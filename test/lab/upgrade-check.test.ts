@@ -52,7 +52,7 @@ const verdict = (name: string): string =>
     ?.verdict ?? `missing from the report: ${check.stderr}`;
 
 async function create(name: string): Promise<{ code: number; stderr: string }> {
-  await lab.ssh(`xl destroy ${name} 2>/dev/null; true`); // an earlier attempt's (vitest.config.ts: retry)
+  await lab.clear(name); // an earlier attempt's (vitest.config.ts: retry)
   return lab.ssh(`xl create /mnt/lab/${name}.cfg`);
 }
 

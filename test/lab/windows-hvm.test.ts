@@ -34,7 +34,7 @@ const HVM_MARKER = 'XR-HVM-UP';
 
 describe('windows-hvm on a real Xen 4.17 host, over --host', () => {
   test('--start: the guest it writes starts as an HVM domain and boots from its CD (the boot sector writes to port 0xE9, then powers off)', async () => {
-    await lab.ssh(`xl destroy ${HVM} 2>/dev/null; true`); // an earlier attempt's (vitest.config.ts: retry)
+    await lab.clear(HVM); // an earlier attempt's (vitest.config.ts: retry)
     markerIso(path.join(lab.share, 'hvm1.iso'), HVM_MARKER);
     // A config the administrator started, with the one line emulation needs.
     await lab.ssh(`cat > /etc/xen/${HVM}.cfg`, `name = "${HVM}"\ntsc_mode = "native"\n`);

@@ -197,7 +197,7 @@ describe('what xl reboot keeps, on a real Xen 4.17 host', () => {
   }
 
   test('weight, cap, memory target and vCPUs set live survive xl reboot, as xlRebootKeeps(4.17) says', async () => {
-    await lab.ssh(`xl destroy ${RBT} 2>/dev/null; true`); // an earlier attempt's (vitest.config.ts: retry)
+    await lab.clear(RBT); // an earlier attempt's (vitest.config.ts: retry)
     const c = await lab.ssh(`xl create /etc/xen/${RBT}.cfg`);
     expect(c.code, c.stderr).toBe(0);
     await lab.waitForConsole(RBT, RBT_MARKER);
