@@ -106,7 +106,7 @@ export async function run() {
   }
   printTable(rows, ['image', 'diagnosis ms', 'dry-run ms', 'pygrub -l ms', 'dry-run / pygrub', 'diagnosis / pygrub']);
   console.log(
-    `\nMedians of ${ROUNDS} rounds. The dry run is a whole process: starting Node and loading the engine (about 250 ms), the in-use checks, e2fsck -fn on /boot.`,
+    `\nMedians of ${ROUNDS} rounds. The dry run is a whole process: starting Node and loading the engine (about 250 ms), the lock and the in-use checks, then the diagnosis (e2fsck -fn waits for the run that writes).`,
   );
   const first = rows[0];
   const last = rows[rows.length - 1];

@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Browser } from 'playwright-core';
 import { childEnv, ROOT } from './playbook.js';
 import { tool } from './tools.js';
+import { searchIndexProblem } from '../../scripts/check-search-index.mjs';
 
 export const DIST = path.join(ROOT, 'dist');
 
@@ -116,6 +117,10 @@ export async function ensureSite(): Promise<void> {
       if (!built || !existsSync(path.join(DIST, 'index.html'))) {
         rmSync(STAMP, { force: true });
         await buildSite();
+        // Pagefind once wrote an empty entry file under load (scripts/check-search-index.mjs): built again.
+        if (searchIndexProblem(DIST)) await buildSite();
+        const problem = searchIndexProblem(DIST);
+        if (problem) throw new Error(`astro build wrote a broken search index twice: ${problem}`);
         writeFileSync(STAMP, digest);
       }
       return;

@@ -2,8 +2,8 @@
  * vitest's usual order (failed first, then the slowest), except for two files of the lab, which
  * runs on two workers with a lab each (test/lab/lab.ts):
  * - the file of the other boot (credit, no dom0_mem) comes first: its worker boots it while the
- *   other boots the default one, and then boots the default one too, so that a run boots three
- *   times and the two workers end close together;
+ *   other boots the default one, and then boots the default one too (a run boots three times,
+ *   and once more for the HVM guest's machine), so that the two workers end close together;
  * - the file that starts an HVM guest comes last: it waits until the other worker's lab is idle
  *   and boots a machine of its own (an HVM guest under emulation needs QEMU's vCPU threads, and
  *   makes dom0's programs fail now and then: no other file should meet that dom0).
