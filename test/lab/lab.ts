@@ -215,19 +215,21 @@ async function healthy(reg: Shared): Promise<boolean> {
   return false;
 }
 
+/** How QEMU runs the vCPUs of the lab O asks for (LabOptions.hvm). */
+const tcgThreadsOf = (o: LabOptions): TcgThreads => (o.hvm ? 'multi' : 'single');
+
 /** The boot options O ask for, as a registry key. */
 function bootKey(o: LabOptions): string {
   return JSON.stringify({
     sched: o.sched ?? DEFAULT_BOOT.sched,
     memoryMiB: o.memoryMiB ?? DEFAULT_BOOT.memoryMiB,
     dom0MemMiB: o.dom0MemMiB ?? DEFAULT_BOOT.dom0MemMiB,
-    tcgThreads: o.hvm ? 'multi' : 'single',
+    tcgThreads: tcgThreadsOf(o),
   });
 }
 
 /** A lab with options O in SLOT: the running one when it was booted so in this run, else a new boot. */
 async function acquire(o: LabOptions, slot: number): Promise<Shared> {
-  const tcgThreads: TcgThreads = o.hvm ? 'multi' : 'single';
   const key = bootKey(o);
   const run = currentRun();
   const until = Date.now() + LOCK_WAIT_MS;
@@ -256,7 +258,7 @@ async function acquire(o: LabOptions, slot: number): Promise<Shared> {
             sched: o.sched,
             memoryMiB: o.memoryMiB,
             dom0MemMiB: o.dom0MemMiB,
-            tcgThreads,
+            tcgThreads: tcgThreadsOf(o),
             timeoutMs: 900_000,
           });
           const fresh: Shared = { key, dir, run: run ?? process.pid, users: [process.pid], up: result };
