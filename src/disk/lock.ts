@@ -10,7 +10,7 @@
  * /proc/locks) from real users.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { isRemote, type DiskHost } from './host-io.js';
 
@@ -124,9 +124,10 @@ export async function childrenOf(parents: Set<number>): Promise<number[]> {
   const found: number[] = [];
   if (!parents.size) return found;
   const all = new Map<number, number>();
+  // Read synchronously: one thread-pool round trip a process cost more than the reads themselves.
   for (const d of await fsp.readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(d)) continue;
-    const stat = await fsp.readFile(`/proc/${d}/stat`, 'utf8').catch(() => '');
+    const stat = procStat(d);
     // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'.
     const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
     if (Number.isFinite(ppid)) all.set(Number(d), ppid);
@@ -144,6 +145,15 @@ export async function childrenOf(parents: Set<number>): Promise<number[]> {
     }
   }
   return found;
+}
+
+/** /proc/PID/stat, or '' for a process that has gone. */
+function procStat(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /**
