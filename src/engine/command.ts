@@ -1,7 +1,8 @@
 /**
  * Commands are written as tagged templates, as with zx's `$`: every interpolated value is
  * exactly one argument (an array: one argument per element), glued to the literal text
- * it touches (`uuid=${vm}` is one argument). No shell ever re-splits a value.
+ * it touches (`uuid=${vm}` is one argument). No shell ever re-splits a value: on this machine
+ * the argv runs with no shell at all (spawn.ts), over ssh each word is quoted for the remote one.
  */
 export type CommandValue = string | number | boolean | bigint | readonly (string | number)[];
 

@@ -98,7 +98,7 @@ function enter(run: InProcessRun): () => void {
   };
 }
 
-/** process.env is changed in place: modules keep references to it (zx's $.env among them). */
+/** process.env is changed in place: modules keep references to it. */
 function replaceEnv(env: Record<string, string | undefined>): void {
   for (const k of Object.keys(process.env)) if (!(k in env)) delete process.env[k];
   for (const [k, v] of Object.entries(env)) {

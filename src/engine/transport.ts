@@ -2,9 +2,9 @@ import { constants as fsc, mkdtempSync, promises as fsp, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { $ } from 'zx';
 import { formatCommand, shellQuote } from './command.js';
 import { decodeBytes } from './bytes.js';
+import { spawnArgv } from './spawn.js';
 import { currentIo } from './io.js';
 import { CommandError, RefusedError, StepError } from './errors.js';
 import { holdLock, lockArgv, type HeldLock } from './lock.js';
@@ -93,24 +93,17 @@ export interface Transport {
 
 export type CommandObserver = (argv: readonly string[], transport: Transport) => void;
 
-/** Runs a command on this machine through zx: each argument is quoted by zx, one word each. */
+/** Runs a command on this machine from its argv, with no shell: an argument is never re-split or expanded. */
 export async function execLocal(argv: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
   if (argv.length === 0) throw new TypeError('empty command');
   const answered = currentIo().answer?.(argv);
   if (answered) return resultOf(argv, answered.code, Buffer.from(answered.stdout), answered.stderr, opts);
-  const p = $({
+  const r = await spawnArgv(argv, {
     input: opts.input,
-    nothrow: true,
-    quiet: true,
-    verbose: false,
-    env: { ...process.env, ...opts.env },
-    timeout: opts.timeoutMs,
-  })`${argv}`;
-  // Collect stdout as raw bytes: zx keeps it as text, which would mangle binary output.
-  const chunks: Buffer[] = [];
-  p.stdout.on('data', (c: Buffer | string) => chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c)));
-  const out = await p;
-  return resultOf(argv, out.exitCode, Buffer.concat(chunks), out.stderr, opts);
+    env: opts.env ? { ...process.env, ...opts.env } : process.env,
+    timeoutMs: opts.timeoutMs,
+  });
+  return resultOf(argv, r.exitCode, r.stdout, r.stderr, opts);
 }
 
 function resultOf(
