@@ -1,6 +1,5 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
-import { spinner } from 'zx';
 import { templateToArgv, formatCommand } from './command.js';
 import { AFTER_A_FAILURE, EXIT, EXIT_CODES, PlaybookError, StepError, UsageError, type ExitCode } from './errors.js';
 import { applyEdit, planEdit, type FileEdit } from './files.js';
@@ -757,7 +756,11 @@ async function askApply(io: Io, title: string): Promise<'yes' | 'no' | 'all'> {
  */
 export async function progress<T>(title: string, fn: () => Promise<T>): Promise<T> {
   const io = currentIo();
-  if (io === processIo && process.stderr.isTTY && !process.env.CI) return spinner(title, fn);
+  if (io === processIo && process.stderr.isTTY && !process.env.CI) {
+    // zx's spinner, loaded only for a terminal: the whole of zx costs 40 ms a start.
+    const { spinner } = await import('zx');
+    return spinner(title, fn);
+  }
   const started = Date.now();
   let announced = false;
   const timer = setTimeout(() => {
