@@ -111,14 +111,14 @@ export default defineEcConfig({
   // Long commands, configs and output wrap inside their block (continuation lines indented)
   // instead of running past a phone's edge; the copy button still copies each line whole. The
   // playbooks' JavaScript keeps its lines and scrolls: wrapping it would add an element per
-  // indented line to pages that show every step.
+  // indented line to pages that show every step. The continuation indent is one rule in
+  // src/styles/site.css: as a hanging indent here it is a style attribute on every line.
   defaultProps: {
     wrap: false,
     overridesByLang: {
       'sh,bash,shell,console,text,txt,python,diff,ini,plaintext': {
         wrap: true,
         preserveIndent: false,
-        hangingIndent: 2,
       },
     },
   },
