@@ -105,8 +105,6 @@ interface Shared {
   dir: string;
   /** The vitest run that booted it (its main process), whose teardown stops it. */
   run: number;
-  /** Test processes using it now. */
-  users: number[];
   up: UpResult;
 }
 
@@ -115,9 +113,9 @@ const LOCK_WAIT_MS = 1_800_000;
 /** How many labs may run at once: one per core of a two-core machine, one per vitest worker. */
 const LAB_SLOTS = 2;
 
+/** A slot's lab: read and written only by the holder of the slot's claim. */
 export const registryFile = (slot: number): string => path.join(cacheRoot(), `test-lab-${slot}.json`);
-const mutexFile = (slot: number): string => path.join(cacheRoot(), `test-boot-${slot}.lock`);
-/** Held by the test process that uses the slot's lab, from startLab to stop. */
+/** Held by the test process that uses the slot's lab, from startLab to stop, and by the run's teardown. */
 const claimFile = (slot: number): string => path.join(cacheRoot(), `test-slot-${slot}.claim`);
 
 /** FILE created with this process's id, or taken over from a dead holder; undefined while a live one holds it. */
@@ -228,72 +226,47 @@ function bootKey(o: LabOptions): string {
   });
 }
 
-/** A lab with options O in SLOT: the running one when it was booted so in this run, else a new boot. */
+/**
+ * A lab with options O in SLOT, whose claim this process holds: the running one when it was
+ * booted so in this run and is healthy, else a new boot.
+ */
 async function acquire(o: LabOptions, slot: number): Promise<Shared> {
   const key = bootKey(o);
   const run = currentRun();
-  const until = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
-    const unlock = await lock(mutexFile(slot));
-    try {
-      const reg = await readRegistry(registryFile(slot));
-      const running = reg !== undefined && alive(reg.up.state.pid);
-      const others = (reg?.users ?? []).filter((p) => p !== process.pid && alive(p));
-      if (reg && running && reg.key === key && run !== undefined && reg.run === run && !others.length) {
-        if (await healthy(reg)) {
-          reg.users = [process.pid];
-          await writeRegistry(reg, slot);
-          return reg;
-        }
-        // Xen or dom0 died under an earlier file: this file gets a boot of its own.
-        await stopShared(reg, slot);
-        continue;
-      }
-      if (!(reg && running && others.length)) {
-        if (reg) await stopShared(reg, slot);
-        const dir = await mkdtemp(path.join(os.tmpdir(), 'xr-lab-'));
-        try {
-          const result = await up({
-            dir,
-            sched: o.sched,
-            memoryMiB: o.memoryMiB,
-            dom0MemMiB: o.dom0MemMiB,
-            tcgThreads: tcgThreadsOf(o),
-            timeoutMs: 900_000,
-          });
-          const fresh: Shared = { key, dir, run: run ?? process.pid, users: [process.pid], up: result };
-          await writeRegistry(fresh, slot);
-          return fresh;
-        } catch (e) {
-          await down({ dir });
-          await rm(dir, { recursive: true, force: true });
-          throw e;
-        }
-      }
-      if (Date.now() > until) throw new Error(`the lab booted for ${reg.key} was still in use by ${others.join(', ')}`);
-    } finally {
-      await unlock();
-    }
-    // Another file uses the lab: wait until it is done.
-    await new Promise((r) => setTimeout(r, 2000));
+  const reg = await readRegistry(registryFile(slot));
+  if (reg && alive(reg.up.state.pid) && reg.key === key && run !== undefined && reg.run === run) {
+    if (await healthy(reg)) return reg;
+    // Xen or dom0 died under an earlier file: this file gets a boot of its own.
+  }
+  if (reg) await stopShared(reg, slot);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'xr-lab-'));
+  try {
+    const result = await up({
+      dir,
+      sched: o.sched,
+      memoryMiB: o.memoryMiB,
+      dom0MemMiB: o.dom0MemMiB,
+      tcgThreads: tcgThreadsOf(o),
+      timeoutMs: 900_000,
+    });
+    const fresh: Shared = { key, dir, run: run ?? process.pid, up: result };
+    await writeRegistry(fresh, slot);
+    return fresh;
+  } catch (e) {
+    await down({ dir });
+    await rm(dir, { recursive: true, force: true });
+    throw e;
   }
 }
 
 /**
- * This process no longer uses the lab; without a run to stop it later, or with RETIRE (a lab an
- * HVM guest ran on), the last user stops it.
+ * This process is done with the slot's lab. It stays up for the run's next file, unless there is
+ * no run to stop it later, or RETIRE asks (a lab an HVM guest ran on).
  */
 async function release(slot: number, retire = false): Promise<void> {
-  const unlock = await lock(mutexFile(slot));
-  try {
-    const reg = await readRegistry(registryFile(slot));
-    if (!reg) return;
-    reg.users = reg.users.filter((p) => p !== process.pid && alive(p));
-    if ((retire || currentRun() === undefined) && reg.users.length === 0) await stopShared(reg, slot);
-    else await writeRegistry(reg, slot);
-  } finally {
-    await unlock();
-  }
+  if (!retire && currentRun() !== undefined) return;
+  const reg = await readRegistry(registryFile(slot));
+  if (reg) await stopShared(reg, slot);
 }
 
 /** The slots that have a lab registered. */
@@ -323,7 +296,8 @@ async function othersIdle(mine: number): Promise<void> {
 /** Stop the labs RUN booted, in every slot, if they are still up (the run's teardown). */
 export async function stopRunLab(run: number): Promise<void> {
   for (const slot of await labSlots()) {
-    const unlock = await lock(mutexFile(slot));
+    // The run's files have ended: their claims are released, or their holders dead.
+    const unlock = await lock(claimFile(slot));
     try {
       const reg = await readRegistry(registryFile(slot));
       if (reg && reg.run === run) await stopShared(reg, slot);
