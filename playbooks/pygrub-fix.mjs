@@ -235,6 +235,7 @@ dom0 needs no Node, only e2fsprogs, util-linux and GNU coreutils (debugfs and dd
             image: ctx.state.image,
             backend: ctx.opts.backend,
             diskSize: table.diskSize,
+            version,
           });
           const config = await guestFs.findConfigIn(fs, c, version);
           if (!config) {

@@ -156,6 +156,46 @@ describe('debugfs backend', () => {
     expect((await counting.readHeads(['/b'], 1 << 20)).get('/b')?.toString()).toBe('new\n');
   });
 
+  it('probe looks up the paths asked for in the same debugfs process, with the answers one stat each would give', async () => {
+    const img = path.join(dir, 'probe.img');
+    const trap = 'x\ndebugfs: stat "/vmlinuz"\nInode: 9 Type: regular';
+    await bootImage(img, { 'grub/grub.cfg': 'set default=0\n', 'grub/menu.lst': { symlink: trap }, vmlinuz: 'k' });
+    const paths = ['/boot/grub/grub.cfg', '/grub/grub.cfg', '/grub/menu.lst', '/vmlinuz', '/grub', '/nothing'];
+    const one = new DebugfsFs($, img, P1);
+    const expected = [];
+    for (const p of paths) expected.push(await one.stat(p));
+    const runs: string[] = [];
+    const counting$ = ((first: TemplateStringsArray | RunOptions, ...rest: unknown[]) => {
+      if ('raw' in first) {
+        runs.push(String(rest[0]));
+        return $(first, ...rest);
+      }
+      const bound = $(first);
+      return (p: TemplateStringsArray, ...v: unknown[]) => {
+        runs.push(first.input === undefined ? String(v[0]) : String(first.input));
+        return bound(p, ...v);
+      };
+    }) as CommandFn;
+    // Without the symlink that mimics the prompt: one process answers the superblock and every path.
+    const plain = path.join(dir, 'probe-plain.img');
+    await bootImage(plain, { 'grub/grub.cfg': 'set default=0\n', vmlinuz: 'k' });
+    const fs = new DebugfsFs(counting$, plain, P1);
+    expect((await fs.probe(['/grub/grub.cfg', '/vmlinuz', '/nothing'])).blockSize).toBe(1024);
+    expect(runs).toEqual(['stats -h\nstat "/grub/grub.cfg"\nstat "/vmlinuz"\nstat "/nothing"\n']);
+    expect(await fs.statMany(['/grub/grub.cfg', '/vmlinuz', '/nothing'])).toEqual([
+      expect.objectContaining({ type: 'file', size: 14 }),
+      expect.objectContaining({ type: 'file', size: 1 }),
+      undefined,
+    ]);
+    expect(runs.length).toBe(1);
+    // With it, the answers are still those of one stat a path (found again, apart).
+    runs.length = 0;
+    const trapped = new DebugfsFs(counting$, img, P1);
+    expect((await trapped.probe(paths)).blockSize).toBe(1024);
+    expect(await trapped.statMany(paths)).toEqual(expected);
+    expect(runs.length).toBeGreaterThan(1);
+  });
+
   it('a filesystem that is not ext2/3/4 does not open', async () => {
     const img = path.join(dir, 'garbage.img');
     await incidentImage(img, { bytes: 1 * GiB });

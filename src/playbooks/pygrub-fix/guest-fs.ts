@@ -32,6 +32,8 @@ export interface OpenFsOptions {
   backend: 'debugfs' | 'mount';
   /** The disk's size in bytes: the mount's size limit for a disk without a partition table. */
   diskSize: number;
+  /** The release whose pygrub will look for a config here: debugfs looks up its places as it opens. */
+  version?: XenVersion;
 }
 
 const DAMAGED =
@@ -44,7 +46,7 @@ export async function open(run: FsRun, c: PartitionFs, o: OpenFsOptions): Promis
   if (o.backend === 'debugfs') {
     const fs = new DebugfsFs(run.$, o.image, c.offset, undefined, host);
     try {
-      await fs.probe();
+      await fs.probe(o.version ? searchOrderOf(o.version).map((c) => c.path) : []);
     } catch (e) {
       if (e instanceof GuestFsError) throw usage(`${partName(c)}: ${e.message}`, DAMAGED);
       throw e;
