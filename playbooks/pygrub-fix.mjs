@@ -184,7 +184,7 @@ dom0 needs no Node, only e2fsprogs, util-linux and GNU coreutils (debugfs and dd
         // Held until the run ends: a second run on this image waits a little, then refuses.
         const lock = await lockOrRefuse(image, !ctx.dryRun, host);
         ctx.cleanup(() => lock.release());
-        const { users, notes } = await imageUsers(ctx.$, image, kind, host);
+        const { users, notes } = await imageUsers(ctx.$, image, kind, lock, host);
         for (const n of notes) ctx.log.detail(n);
         if (users.length && !ctx.opts.force) {
           throw refuse(

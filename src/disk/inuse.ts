@@ -13,6 +13,7 @@
 import { constants as fsc, promises as fsp, readdirSync, statSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import type { CommandFn } from '../engine/index.js';
+import { procEntries, procText } from './proc.js';
 
 export interface DomainUse {
   tool: 'xl' | 'xm';
@@ -183,19 +184,9 @@ export async function processesHolding(image: string): Promise<{ pid: number; co
   const id = await fileId(image);
   const out: { pid: number; command: string }[] = [];
   if (!id) return out;
-  let pids: string[] = [];
-  try {
-    pids = (await fsp.readdir('/proc')).filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid);
-  } catch {
-    return out;
-  }
+  const pids = procEntries().filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid);
   for (const pid of pids) {
-    if (!holdsFile(pid, id)) continue;
-    const command = await fsp.readFile(`/proc/${pid}/comm`, 'utf8').then(
-      (x) => x.trim(),
-      () => '?',
-    );
-    out.push({ pid: Number(pid), command });
+    if (holdsFile(pid, id)) out.push({ pid: Number(pid), command: procText(`/proc/${pid}/comm`).trim() || '?' });
   }
   return out;
 }

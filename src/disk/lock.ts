@@ -10,9 +10,10 @@
  * /proc/locks) from real users.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { promises as fsp, readFileSync } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { isRemote, type DiskHost } from './host-io.js';
+import { procEntries, procText } from './proc.js';
 
 export class ImageBusyError extends Error {
   constructor(message: string) {
@@ -103,7 +104,7 @@ async function lockKey(image: string): Promise<{ major: number; minor: number; i
 export async function lockParticipants(image: string): Promise<Set<number>> {
   const key = await lockKey(image);
   const pids = new Set<number>();
-  const text = await fsp.readFile('/proc/locks', 'utf8').catch(() => '');
+  const text = procText('/proc/locks');
   for (const line of text.split('\n')) {
     // 1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF   (a waiter has "->" before FLOCK)
     const m = /^\d+:\s+(?:->\s+)?FLOCK\s+\S+\s+\S+\s+(\d+)\s+([0-9a-f]+):([0-9a-f]+):(\d+)\s/.exec(line);
@@ -124,10 +125,9 @@ export async function childrenOf(parents: Set<number>): Promise<number[]> {
   const found: number[] = [];
   if (!parents.size) return found;
   const all = new Map<number, number>();
-  // Read synchronously: one thread-pool round trip a process cost more than the reads themselves.
-  for (const d of await fsp.readdir('/proc').catch(() => [] as string[])) {
+  for (const d of procEntries()) {
     if (!/^\d+$/.test(d)) continue;
-    const stat = procStat(d);
+    const stat = procText(`/proc/${d}/stat`);
     // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'.
     const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
     if (Number.isFinite(ppid)) all.set(Number(d), ppid);
@@ -147,15 +147,6 @@ export async function childrenOf(parents: Set<number>): Promise<number[]> {
   return found;
 }
 
-/** /proc/PID/stat, or '' for a process that has gone. */
-function procStat(pid: string): string {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
 /**
  * The processes of `procs` that are not lock participants. flock(1) opens the image a moment
  * before it asks for the lock: a `flock` process not (yet) in /proc/locks is looked at again.
@@ -164,6 +155,8 @@ export async function withoutLockers<T extends { pid: number; command: string }>
   image: string,
   procs: readonly T[],
 ): Promise<T[]> {
+  // Nobody to tell apart: /proc/locks is not read (a first read of it took 8 to 17 ms here).
+  if (!procs.length) return [];
   let lockers = await lockParticipants(image);
   let rest = procs.filter((p) => !lockers.has(p.pid));
   for (let tries = 0; tries < 5 && rest.some((p) => p.command === 'flock'); tries++) {

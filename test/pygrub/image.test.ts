@@ -7,6 +7,7 @@ import { RefusedError, UsageError } from 'xen-runbooks/engine';
 import { imageKind, imageUsers, lockOrRefuse } from 'xen-runbooks/playbooks/pygrub-fix/image';
 import { tempDir } from '../fixtures/images.js';
 import { fakeCommands } from '../helpers/fake-commands.js';
+import type { CommandFn } from 'xen-runbooks/engine';
 
 let dir: string;
 const children: ChildProcess[] = [];
@@ -27,6 +28,16 @@ function image(name: string): string {
   return f;
 }
 
+/** imageUsers of F with a run's own (shared) lock held, as the playbook asks it. */
+async function usersOf($: CommandFn, f: string): Promise<{ users: string[]; notes: string[] }> {
+  const lock = await lockOrRefuse(f, false);
+  try {
+    return await imageUsers($, f, 'image file', lock);
+  } finally {
+    await lock.release();
+  }
+}
+
 describe('what the image is', () => {
   it('a regular file is an image file; a directory and a missing path are bad input naming what was given', async () => {
     const f = image('vm01.img');
@@ -44,7 +55,7 @@ describe('what the image is', () => {
 describe('who uses it', () => {
   it('nobody: no users, and notes saying which tools were not there', async () => {
     const f = image('free.img');
-    const { users, notes } = await imageUsers(noTools, f, 'image file');
+    const { users, notes } = await usersOf(noTools, f);
     expect(users).toEqual([]);
     expect(notes).toEqual(['xl: not installed', 'xm: not installed']);
   });
@@ -56,7 +67,7 @@ describe('who uses it', () => {
         ? { stdout: JSON.stringify([{ domid: 3, config: { c_info: { name: 'vm01' }, disks: [{ pdev_path: f }] } }]) }
         : { exitCode: 127, stderr: 'command not found' },
     );
-    const { users } = await imageUsers(xl, f, 'image file');
+    const { users } = await usersOf(xl, f);
     expect(users).toEqual([`domain vm01 has it as a disk (xl list -l: ${f})`]);
   });
 
@@ -69,7 +80,7 @@ describe('who uses it', () => {
     let users: string[] = [];
     for (let i = 0; i < 50 && !users.length; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      users = (await imageUsers(noTools, f, 'image file')).users;
+      users = (await usersOf(noTools, f)).users;
     }
     expect(users).toEqual([`process ${child.pid} (sleep) has it open`]);
   });
@@ -83,12 +94,25 @@ describe('the lock', () => {
       const e = await lockOrRefuse(f, true).catch((x: unknown) => x);
       expect(e).toBeInstanceOf(RefusedError);
       expect((e as RefusedError).hint).toMatch(/another pygrub-fix run is working on this image/);
-      // The lock holder is not a user of the image.
-      expect((await imageUsers(noTools, f, 'image file')).users).toEqual([]);
     } finally {
       await first.release();
     }
     const again = await lockOrRefuse(f, true);
     await again.release();
+  });
+
+  it("neither this run's lock nor another run's (shared, a dry run) is a user of the image", async () => {
+    const f = image('shared.img');
+    const other = await lockOrRefuse(f, false);
+    const mine = await lockOrRefuse(f, false);
+    try {
+      expect(other.pids.length).toBeGreaterThan(0);
+      expect((await imageUsers(noTools, f, 'image file', mine)).users).toEqual([]);
+      // Told nothing of its own lock's processes, the run still finds them in /proc/locks.
+      expect((await imageUsers(noTools, f, 'image file', { ...mine, pids: [] })).users).toEqual([]);
+    } finally {
+      await mine.release();
+      await other.release();
+    }
   });
 });

@@ -41,13 +41,14 @@ export async function lockOrRefuse(image: string, exclusive: boolean, host?: Dis
 
 /**
  * Everything that uses the image, one sentence each: running domains (xl/xm list -l), loop
- * devices, processes with it open (not the runs that coordinate through the lock), and for a
- * block device the kernel's exclusive hold. `notes` say what could not be asked.
+ * devices, processes with it open (not this run's LOCK, nor the runs that coordinate through the
+ * lock), and for a block device the kernel's exclusive hold. `notes` say what could not be asked.
  */
 export async function imageUsers(
   $: CommandFn,
   image: string,
   kind: ImageKind,
+  lock: ImageLock,
   host?: DiskHost,
 ): Promise<{ users: string[]; notes: string[] }> {
   if (host && isRemote(host)) {
@@ -60,8 +61,8 @@ export async function imageUsers(
   for (const u of uses) users.push(`domain ${u.domain} has it as a disk (${u.tool} list -l: ${u.target})`);
   for (const loop of await loopDevicesOf($, image))
     users.push(`it is attached to ${loop} (its backing file, by device and inode)`);
-  for (const p of await withoutLockers(image, await processesHolding(image)))
-    users.push(`process ${p.pid} (${p.command}) has it open`);
+  const others = (await processesHolding(image)).filter((p) => !lock.pids.includes(p.pid));
+  for (const p of await withoutLockers(image, others)) users.push(`process ${p.pid} (${p.command}) has it open`);
   if (kind === 'block device' && (await blockDeviceBusy(image)))
     users.push('the kernel holds the device (an exclusive open fails: mounted or in use)');
   return { users, notes };
