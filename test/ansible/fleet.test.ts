@@ -266,3 +266,67 @@ describe('a fleet with ansible-playbook', () => {
     expect(r.results.f3.msg).toMatch(/^refused: 1 VM is running on this host \(busy\).*\(shut them down/s);
   }, 300_000);
 });
+
+describe("the inventory's other connection variables", () => {
+  it('ssh options in ansible_ssh_common_args and ansible_ssh_extra_args reach ssh; what ssh cannot take from a config, a password and become fail the host, named', async () => {
+    const s = sshds.xl1 as Sshd;
+    const base = { guest: 'vm01', guest_config: dir('xl1', 'vm01.cfg'), toolstack: 'xl', cap: 150 };
+    const known = path.join(s.dir, 'known_hosts');
+    const key = path.join(s.dir, 'user_key');
+    const inventory = {
+      all: {
+        vars: { ansible_host: '127.0.0.1', xen_runbooks_known_hosts: known, ...base },
+        hosts: {
+          // No ansible_port: the port and key come from the ssh options alone.
+          by_options: {
+            ansible_user: os.userInfo().username,
+            ansible_ssh_common_args: `-o Port=${s.port} -o ConnectTimeout=20`,
+            ansible_ssh_extra_args: `-i ${key}`,
+          },
+          // A named ssh config file, with an option beside it.
+          named_and_options: {
+            ansible_user: os.userInfo().username,
+            xen_runbooks_ssh_config: s.configFile,
+            ansible_ssh_common_args: '-o ServerAliveInterval=15',
+          },
+          forwarding: { ...conn(s), ansible_ssh_common_args: '-L 8080:localhost:80' },
+          included: { ...conn(s), ansible_ssh_common_args: '-o Include=/etc/ssh/other' },
+          password: { ...conn(s), ansible_password: 'secret' },
+          sudo: { ...conn(s), ansible_user: 'admin', ansible_become: true },
+        },
+      },
+    };
+    writeFileSync(dir('connection.yml'), JSON.stringify(inventory, null, 2));
+    writeFileSync(
+      dir('connection-play.yml'),
+      `- hosts: all
+  gather_facts: false
+  tasks:
+    - xen_runbooks.xen.qos:
+        domain: "{{ guest }}"
+        toolstack: "{{ toolstack }}"
+        config: "{{ guest_config }}"
+        cpu_cap: "{{ cap }}"
+`,
+    );
+    const before = snapshot();
+    const r = await runAnsiblePlaybook(['-i', 'connection.yml', 'connection-play.yml', '--check', '--forks', '6'], {
+      cwd: work,
+      collections,
+      env: { PATH: `${dir('npm-bin')}:${process.env.PATH ?? '/usr/bin:/bin'}` },
+    });
+    expect(snapshot()).toBe(before);
+    for (const h of ['by_options', 'named_and_options']) {
+      expect(r.recap[h], `${h}\n${show(r)}`).toMatchObject({ failed: 0, changed: 1 });
+      expect(r.results[h].cmd).toContain('--dry-run');
+    }
+    expect(r.results.forwarding.msg).toMatch(
+      /^ansible_ssh_common_args: -L has no ssh_config keyword .*xen_runbooks_ssh_config/,
+    );
+    expect(r.results.included.msg).toMatch(/-o Include=\/etc\/ssh\/other is not an option ssh takes/);
+    expect(r.results.password.msg).toMatch(/^ansible_password is set, but .* keys only/);
+    expect(r.results.sudo.msg).toMatch(/^become is set \(admin to root\), but the playbooks do not use sudo/);
+    for (const h of ['forwarding', 'included', 'password', 'sudo'])
+      expect(r.recap[h], show(r)).toMatchObject({ failed: 1 });
+  }, 300_000);
+});

@@ -16,6 +16,7 @@ __metaclass__ = type
 import importlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -26,6 +27,40 @@ from ansible.utils.display import Display
 
 display = Display()
 MODULES = 'ansible_collections.xen_runbooks.xen.plugins.modules.'
+
+# ssh(1)'s short options that have an ssh_config(5) keyword: what ansible_ssh_common_args and
+# ansible_ssh_extra_args may hold, written into the playbook's ssh config (ssh reads an -o argument
+# with the config file's own parser: "-o Key=Value" is a config line as it is).
+SSH_FLAGS_WITH_VALUE = {'-J': 'ProxyJump', '-i': 'IdentityFile', '-p': 'Port', '-l': 'User', '-c': 'Ciphers',
+                        '-m': 'MACs', '-b': 'BindAddress', '-B': 'BindInterface'}
+SSH_FLAGS = {'-A': 'ForwardAgent yes', '-a': 'ForwardAgent no', '-C': 'Compression yes',
+             '-4': 'AddressFamily inet', '-6': 'AddressFamily inet6', '-q': 'LogLevel QUIET'}
+
+
+def ssh_config_lines(args, source):
+    """The ssh_config lines an ssh command line's options stand for; an option without one is refused."""
+    words, lines = shlex.split(args or ''), []
+    while words:
+        word = words.pop(0)
+        flag, value = word[:2], word[2:]
+        if flag == '-o' or flag in SSH_FLAGS_WITH_VALUE:
+            if not value:
+                if not words:
+                    raise AnsibleActionFail('%s: %s needs a value' % (source, flag))
+                value = words.pop(0)
+            if '\n' in value or '\r' in value:
+                raise AnsibleActionFail('%s: a line break in %s %r' % (source, flag, value))
+            # What ssh itself takes from -o: no Include, and no Host or Match block to open (readconf.c).
+            if flag == '-o' and (value.replace('=', ' ').split() or [''])[0].lower() in ('include', 'host', 'match'):
+                raise AnsibleActionFail('%s: -o %s is not an option ssh takes on its command line' % (source, value))
+            lines.append(value if flag == '-o' else '%s %s' % (SSH_FLAGS_WITH_VALUE[flag], value))
+        elif word in SSH_FLAGS:
+            lines.append(SSH_FLAGS[word])
+        else:
+            raise AnsibleActionFail(
+                "%s: %s has no ssh_config keyword the playbook's ssh could take (it reads only a config file): "
+                "put the setting in an ssh config file and name it with xen_runbooks_ssh_config" % (source, word))
+    return lines
 
 
 class ActionModule(ActionBase):
@@ -82,15 +117,34 @@ class ActionModule(ActionBase):
                 "the package's directory or a checkout" % (playbook, "in %s" % where if where else 'on PATH'))
         return found
 
+    def _refuse_unsupported(self, user):
+        """Connection settings the playbook's ssh cannot honour fail the task, rather than being dropped."""
+        if self.get_connection_option('password'):
+            raise AnsibleActionFail(
+                "ansible_password is set, but the playbooks' ssh logs in with keys only (BatchMode): "
+                "give the host a key (ansible_ssh_private_key_file)")
+        become_user = self._play_context.become_user or 'root'
+        if self._play_context.become and (become_user != 'root' or (user and user != 'root')):
+            raise AnsibleActionFail(
+                "become is set (%s to %s), but the playbooks do not use sudo: they run the host's tools as the ssh "
+                "user, who must be root on a dom0. Connect as root (ansible_user: root), or set become: false "
+                "for this task" % (user or 'the ssh user', become_user))
+
     def _ssh_target(self, cmd, var):
         """--host and --ssh-config: the named ssh config file, else one written from the connection variables."""
         host = self.get_connection_option('host') or self._play_context.remote_addr
         user = self.get_connection_option('remote_user') or self._play_context.remote_user
+        self._refuse_unsupported(user)
         named = var('xen_runbooks_ssh_config')
         cmd += ['--host', '%s@%s' % (user, host) if user else host]
+        args = [line for o in ('ssh_common_args', 'ssh_extra_args')
+                for line in ssh_config_lines(self.get_connection_option(o), 'ansible_%s' % o)]
         if named:
-            cmd += ['--ssh-config', os.path.expanduser(str(named))]
-            return None
+            named = os.path.abspath(os.path.expanduser(str(named)))
+            if not args:
+                cmd += ['--ssh-config', named]
+                return None
+            return self._write_ssh_config(cmd, args + ['Include %s' % named])
         lines = []
         port = self.get_connection_option('port') or self._play_context.port
         key = self.get_connection_option('private_key_file') or self._play_context.private_key_file
@@ -101,8 +155,14 @@ class ActionModule(ActionBase):
             lines += ['IdentityFile %s' % os.path.expanduser(str(key)), 'IdentitiesOnly yes']
         if known:
             lines.append('UserKnownHostsFile %s' % os.path.expanduser(str(known)))
+        # After the port and key, as ansible's ssh connection orders them (ssh takes the first value).
+        lines += args
         # The user's own configuration still applies to what is not set here (first value wins).
         lines.append('Include ~/.ssh/config')
+        return self._write_ssh_config(cmd, lines)
+
+    def _write_ssh_config(self, cmd, lines):
+        """A temporary ssh config file of LINES, passed with --ssh-config; the caller removes it."""
         fd, config = tempfile.mkstemp(prefix='xen-runbooks-ssh-', suffix='.conf')
         with os.fdopen(fd, 'w') as f:
             f.write('\n'.join(lines) + '\n')
