@@ -15,6 +15,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
+import { tellProcess } from '../engine/index.js';
 import { GuestFsError } from './guestfs-error.js';
 import { isRemote, type DiskHost } from './host-io.js';
 
@@ -62,10 +63,15 @@ export class DebugfsSession {
   private remoteKill: Promise<void> | undefined;
   /** Every command sent, with its reply: what the caller reports when something fails. */
   readonly log: DebugfsReply[] = [];
+  /** What debugfs printed on stderr while opening the filesystem (its banner). */
+  private openingErr = '';
+  private told = false;
 
   private constructor(
     private readonly child: ChildProcessByStdio<Writable, Readable, Readable>,
     private readonly opts: SessionOptions,
+    /** debugfs's command line on the host. */
+    private readonly argv: readonly string[],
   ) {
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       this.out += d;
@@ -90,13 +96,14 @@ export class DebugfsSession {
     const ssh = isRemote(opts.host) ? (opts.host as DiskHost & { sshArgv(a: readonly string[]): string[] }) : undefined;
     const local = ssh ? ssh.sshArgv(['sh', '-c', 'echo "xr-pid $$"; exec "$@"', 'sh', ...argv]) : argv;
     const child = spawn(local[0] as string, local.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-    const s = new DebugfsSession(child, opts);
+    const s = new DebugfsSession(child, opts, argv);
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', (e) => reject(new GuestFsError(`cannot start debugfs: ${e.message}`, 'open')));
     });
     // The first marker collects what debugfs printed while opening.
     const opening = await s.exchange(undefined);
+    s.openingErr = opening.err;
     if (ssh) {
       const pid = /^xr-pid (\d+)$/m.exec(opening.out)?.[1];
       if (!pid) {
@@ -202,7 +209,8 @@ export class DebugfsSession {
       this.child.once('close', () => resolve());
     });
     const err = this.err.trim();
-    const ex = this.exited as { signal: NodeJS.Signals | null } | undefined;
+    const ex = this.exited as { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    this.tell(ex?.code ?? null, err);
     if (ex?.signal || err)
       throw new GuestFsError(
         `debugfs failed while closing the filesystem: ${err || `killed (${ex?.signal})`}`,
@@ -211,6 +219,7 @@ export class DebugfsSession {
   }
 
   kill(): void {
+    this.tell(null);
     const host = this.opts.host;
     if (this.remotePid !== undefined && host && !this.remoteKill) {
       // debugfs on the host first (if it still is debugfs), then the ssh client here.
@@ -229,6 +238,22 @@ export class DebugfsSession {
       return;
     }
     if (!this.exited) this.child.kill('SIGKILL');
+  }
+
+  /**
+   * The session as one command, once it ends, for the run's record (the runbook pages): its
+   * command line, the commands it was sent as its input, and what debugfs printed, as with `-f -`.
+   */
+  private tell(exitCode: number | null, closing = ''): void {
+    if (this.told) return;
+    this.told = true;
+    tellProcess({
+      argv: this.argv,
+      exitCode,
+      input: this.log.map((r) => `${r.command}\n`).join(''),
+      stdout: this.log.map((r) => `debugfs: ${r.command}\n${r.out}`).join(''),
+      stderr: this.openingErr + this.log.map((r) => r.err).join('') + (closing ? `${closing}\n` : ''),
+    });
   }
 
   /** Wait for the process to be gone (after kill()). */

@@ -70,3 +70,21 @@ export function currentIo(): Io {
 export function withIo<T>(io: Io, fn: () => Promise<T>): Promise<T> {
   return current.run(io, fn);
 }
+
+/** A process a step started itself rather than through its transport (a debugfs session). */
+export type ProcessRecord = Pick<CommandRecord, 'argv' | 'exitCode' | 'stdout' | 'stderr' | 'input'>;
+
+const processTellers = new WeakMap<Io, (record: ProcessRecord) => void>();
+
+/** The run recording its commands on IO hears of the processes its steps start themselves through TELL. */
+export function hearProcesses(io: Io, tell: (record: ProcessRecord) => void): void {
+  processTellers.set(io, tell);
+}
+
+/**
+ * Tell the recording run, if any, of a process started outside the transport, once it ended: a
+ * reader following the run by hand needs it as much as the commands the transport ran.
+ */
+export function tellProcess(record: ProcessRecord): void {
+  processTellers.get(currentIo())?.(record);
+}

@@ -1,6 +1,6 @@
 import { formatCommand } from './command.js';
 import { CommandError } from './errors.js';
-import type { CommandRecord, Io } from './io.js';
+import type { CommandRecord, Io, ProcessRecord } from './io.js';
 import type { FileStat, RunOptions, Transport } from './transport.js';
 
 /**
@@ -15,16 +15,7 @@ export function recordedTransport(
   onCommand: NonNullable<Io['onCommand']>,
   step: () => string | undefined,
 ): Transport {
-  const tell = (r: Omit<CommandRecord, 'transport' | 'host' | 'command' | 'step'>) => {
-    const id = step();
-    onCommand({
-      transport: transport.kind,
-      host: transport.label,
-      command: formatCommand(r.argv),
-      ...r,
-      ...(id !== undefined ? { step: id } : {}),
-    });
-  };
+  const tell = processTeller(transport, onCommand, step);
   const text = (b: Buffer | string | undefined) =>
     b === undefined ? '' : typeof b === 'string' ? b : b.includes(0) ? '' : b.toString('utf8');
   /** Run a file operation of the transport and tell it as `argv`; `out` makes its output from the result. */
@@ -186,4 +177,25 @@ export function recordedTransport(
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
+}
+
+/**
+ * How a command is told, with the step running it: the transport's own, its file operations, and
+ * the processes a step starts itself (a debugfs session, ProcessRecord).
+ */
+export function processTeller(
+  transport: Transport,
+  onCommand: NonNullable<Io['onCommand']>,
+  step: () => string | undefined,
+): (record: ProcessRecord & Pick<CommandRecord, 'file'>) => void {
+  return (r) => {
+    const id = step();
+    onCommand({
+      transport: transport.kind,
+      host: transport.label,
+      command: formatCommand(r.argv),
+      ...r,
+      ...(id !== undefined ? { step: id } : {}),
+    });
+  };
 }

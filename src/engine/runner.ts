@@ -3,8 +3,8 @@ import { createInterface } from 'node:readline/promises';
 import { templateToArgv, formatCommand } from './command.js';
 import { AFTER_A_FAILURE, EXIT, EXIT_CODES, PlaybookError, StepError, UsageError, type ExitCode } from './errors.js';
 import { applyEdit, planEdit, type FileEdit } from './files.js';
-import { currentIo, processIo, withIo, type Io } from './io.js';
-import { recordedTransport } from './recorded.js';
+import { currentIo, hearProcesses, processIo, withIo, type Io } from './io.js';
+import { processTeller, recordedTransport } from './recorded.js';
 import {
   COMMON_OPTIONS,
   describeRule,
@@ -524,6 +524,11 @@ async function runPlaybook<O extends OptionSpecs, S extends object>(
     }
     let running: string | undefined;
     const host = io.onCommand ? recordedTransport(transport, io.onCommand, () => running) : transport;
+    if (io.onCommand)
+      hearProcesses(
+        io,
+        processTeller(transport, io.onCommand, () => running),
+      );
     const yes = common.yes;
 
     const log: Logger = {

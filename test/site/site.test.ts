@@ -173,10 +173,11 @@ describe('search', () => {
 const runbooks = listPlaybooks(ROOT);
 /**
  * A runbook page's HTML; Starlight's own pages weigh about 40 KB. A runbook shows every step's
- * recorded commands, edits and (folded) output and code: the largest, pygrub-fix, is about 227 KB.
+ * recorded commands, edits and (folded) output and code: the largest, pygrub-fix, is about 241 KB,
+ * 14 KB of it the debugfs sessions that write into the image and read the write back.
  * The limit is set just above, so that a page that grows is seen: fold or move before raising it.
  */
-const MAX_RUNBOOK_HTML = 236 * 1024;
+const MAX_RUNBOOK_HTML = 248 * 1024;
 
 describe('runbook pages', () => {
   it.each(runbooks)('%s has a Run it box, its options table, the exit codes and related runbooks', async (name) => {
@@ -267,7 +268,7 @@ describe('runbook pages', () => {
 });
 
 describe('page weight', () => {
-  it('no runbook page is over 236 KB of HTML (the whole playbook is on its own page)', () => {
+  it('no runbook page is over 248 KB of HTML (the whole playbook is on its own page)', () => {
     const runbookPages = measureSite(DIST).filter((p) => p.page.startsWith('/runbooks/'));
     expect(runbookPages.map((p) => p.page)).toEqual(runbooks.map((n) => `/runbooks/${n}/`));
     const over = runbookPages.filter((p) => p.html > MAX_RUNBOOK_HTML).map((p) => `${p.page}: ${p.html} bytes`);

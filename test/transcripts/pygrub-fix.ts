@@ -38,12 +38,16 @@ function host(dir: string, args: string[], root?: string, running?: string): Pre
     args: root ? ['--root', root, ...args] : args,
     sim,
     vary: E2FS_VARY,
-    names: root
-      ? [
-          [`${root}/`, '/'],
-          [root, '/'],
-        ]
-      : [[path.join(dir, 'srv/xen'), '/srv/xen']],
+    names: [
+      ...(root
+        ? ([
+            [`${root}/`, '/'],
+            [root, '/'],
+          ] as [string, string][])
+        : ([[path.join(dir, 'srv/xen'), '/srv/xen']] as [string, string][])),
+      // The host's scratch directory for a write (mkdtemp's six random characters).
+      [/\/(?:[^\s"'/]+\/)*xr-debugfs-[A-Za-z0-9]{6}/g, '/tmp/xr-debugfs-XXXXXX'],
+    ],
   };
 }
 

@@ -28,8 +28,9 @@ export const PARTIAL: Record<string, Record<string, string>> = {
     'read-partition-table':
       'the playbook reads the partition table from the image’s first sectors itself; by hand, sfdisk -d IMAGE shows the same table',
     'rewrite-config':
-      'the write into the image (a debugfs -w session: the backup, the new file, the rename) is not recorded; the edit shows what it writes',
-    'restore-backups': 'the write into the image (a debugfs -w session putting grub.cfg.orig back) is not recorded',
+      'the new grub.cfg is first put in a private scratch directory on the host (/tmp/xr-debugfs-XXXXXX/new: the edit shows what it holds), and the undo record’s intent file beside the image is written by the playbook itself',
+    'restore-backups':
+      'the undo record’s intent file beside the image is written by the playbook itself, before each debugfs -w session',
     'set-active-partition':
       'the copy of the MBR into IMAGE.mbr.orig.tmp is written by the playbook itself (the first 512 bytes: dd if=IMAGE of=IMAGE.mbr.orig.tmp bs=512 count=1)',
     verify:
