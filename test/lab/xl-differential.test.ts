@@ -77,6 +77,13 @@ const SEQUENCES: Record<string, string[][]> = {
     ['destroy', 'diff'],
     ['list', 'diff'],
   ],
+  // No xl or libxl release checks maxmem against memory: the guest starts with its memory.
+  'a PV guest with maxmem below memory': [
+    ['create', '/mnt/lab/low.cfg'],
+    ['list', 'low'],
+    ['destroy', 'low'],
+    ['list', 'low'],
+  ],
 };
 
 /**
@@ -100,7 +107,8 @@ beforeAll(async () => {
   const kernel = await sharedKernel(lab);
   writeFileSync(path.join(lab.share, 'initrd-diff'), markerInitrd('XR-DIFF-UP', { stay: true }));
   writeFileSync(path.join(lab.share, 'diff.img'), Buffer.alloc(0));
-  await lab.ssh('truncate -s 16M /mnt/lab/diff.img');
+  writeFileSync(path.join(lab.share, 'low.img'), Buffer.alloc(0));
+  await lab.ssh('truncate -s 16M /mnt/lab/diff.img /mnt/lab/low.img');
   writeFileSync(
     path.join(lab.share, 'diff.cfg'),
     pvConfig({
@@ -115,6 +123,18 @@ beforeAll(async () => {
       extra: ['ramdisk = "/mnt/lab/initrd-diff"', 'extra = "console=hvc0"'],
     }),
   );
+  writeFileSync(
+    path.join(lab.share, 'low.cfg'),
+    pvConfig({
+      name: 'low',
+      kernel,
+      disk: '/mnt/lab/low.img',
+      memory: 192,
+      maxmem: 128,
+      vcpus: 1,
+      extra: ['ramdisk = "/mnt/lab/initrd-diff"', 'extra = "console=hvc0"'],
+    }),
+  );
   const info: Record<string, string | number> = {};
   for (const line of (await lab.runIdempotent('xl info')).split('\n')) {
     const m = /^(\S+)\s*:\s?(.*)$/.exec(line);
@@ -125,7 +145,7 @@ beforeAll(async () => {
 }, 1_800_000);
 
 afterAll(async () => {
-  await lab?.stop(['diff']);
+  await lab?.stop(['diff', 'low']);
   if (simDir) rmSync(simDir, { recursive: true, force: true });
 }, 120_000);
 
@@ -165,8 +185,9 @@ describe('xl simulator against the real xl 4.17', () => {
           diffs.push(`xl ${argv.join(' ')}\n  real: ${JSON.stringify(r.real)}\n  sim:  ${JSON.stringify(r.sim)}`);
         // A guest's first moments: let the real domain settle before the next step reads it.
         if (argv[0] === 'create') {
-          await lab.waitForConsole('diff', 'XR-DIFF-UP');
-          await sameDomid('diff');
+          const domain = path.basename(argv[1] as string, '.cfg');
+          await lab.waitForConsole(domain, 'XR-DIFF-UP');
+          await sameDomid(domain);
         }
       }
       expect(diffs).toEqual([]);
