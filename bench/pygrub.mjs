@@ -2,7 +2,8 @@
 // @ts-check
 // pygrub-fix on the incident's disk layout at 1 GiB, 100 GiB and 2 TiB (sparse images): the
 // diagnosis alone (in-process: partition table, filesystem, config, model, kernel checks) and
-// a whole `pygrub-fix --dry-run` run, beside Xen's own `pygrub -l` on the same image, measured
+// a whole `pygrub-fix --dry-run` run (the installed executable, and from a checkout), beside
+// Xen's own `pygrub -l` on the same image, measured
 // in the same run. Only the table, the superblocks and the boot files are read, so the times
 // must not grow with the image's size.
 import { spawnSync } from 'node:child_process';
@@ -23,7 +24,7 @@ const SIZES = [
   // The largest disk an MBR with 512-byte sectors addresses.
   ['2 TiB', 2 * 1024 ** 4 - 512],
 ];
-const ROUNDS = 5;
+const ROUNDS = 9;
 
 /** @param {number[]} xs */
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -62,6 +63,12 @@ async function diagnosis(image) {
   }
 }
 
+/** A whole `--dry-run` process of FILE on IMAGE. @param {string} file @param {string} image */
+function dryRun(file, image) {
+  const r = spawnSync(process.execPath, [file, image, '--dry-run'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${file} --dry-run exit ${r.status}: ${r.stderr}`);
+}
+
 export async function run() {
   if (!existsSync(PYGRUB)) throw new Error(`${PYGRUB} is missing: apt-get install xen-utils-4.17`);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'xr-bench-pygrub-'));
@@ -74,18 +81,13 @@ export async function run() {
       const dry = [];
       const pg = [];
       const bare = [];
+      const checkout = [];
       for (let i = 0; i < ROUNDS; i++) {
         // The floor under any playbook: Node starting and stopping with nothing to do.
         bare.push(await timed(() => spawnSync(process.execPath, ['-e', ''])));
         d.push(await timed(() => diagnosis(image)));
-        dry.push(
-          await timed(() => {
-            const r = spawnSync(process.execPath, [path.join(root, 'playbooks/pygrub-fix.mjs'), image, '--dry-run'], {
-              encoding: 'utf8',
-            });
-            if (r.status !== 0) throw new Error(`--dry-run exit ${r.status}: ${r.stderr}`);
-          }),
-        );
+        dry.push(await timed(() => dryRun(path.join(root, 'lib/bin/pygrub-fix.mjs'), image)));
+        checkout.push(await timed(() => dryRun(path.join(root, 'playbooks/pygrub-fix.mjs'), image)));
         pg.push(
           await timed(() => {
             const r = spawnSync(PYGRUB, ['-l', '-n', image], { encoding: 'utf8' });
@@ -97,6 +99,7 @@ export async function run() {
         image: label,
         'diagnosis ms': Math.round(median(d)),
         'dry-run ms': Math.round(median(dry)),
+        'checkout ms': Math.round(median(checkout)),
         'pygrub -l ms': Math.round(median(pg)),
         'node alone ms': Math.round(median(bare)),
         'dry-run / pygrub': Number((median(dry) / median(pg)).toFixed(2)),
@@ -112,13 +115,14 @@ export async function run() {
     'image',
     'diagnosis ms',
     'dry-run ms',
+    'checkout ms',
     'pygrub -l ms',
     'node alone ms',
     'dry-run / pygrub',
     'diagnosis / pygrub',
   ]);
   console.log(
-    `\nMedians of ${ROUNDS} rounds. The dry run is a whole process: starting Node ('node alone': \`node -e ''\`), loading the playbook and its engine, the lock and the in-use checks (xl, xm, losetup, /proc), then the diagnosis; e2fsck -fn waits for the run that writes.`,
+    `\nMedians of ${ROUNDS} rounds. The dry run is a whole process of the installed executable (lib/bin/pygrub-fix.mjs, the playbook and its engine in one file; 'checkout': node playbooks/pygrub-fix.mjs, its 75 modules loaded one by one): starting Node ('node alone': \`node -e ''\`), loading the code, the lock and the in-use checks (xl, xm, losetup, /proc), then the diagnosis; e2fsck -fn waits for the run that writes.`,
   );
   const first = rows[0];
   const last = rows[rows.length - 1];

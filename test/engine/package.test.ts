@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, runPlaybook } from '../helpers/playbook.js';
+import { ROOT, runPlaybook, runScript } from '../helpers/playbook.js';
+import { incidentImage, tempDir } from '../fixtures/images.js';
 
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
   name: string;
@@ -26,11 +27,46 @@ describe('the package', () => {
     expect(out.trim()).toBe('function 3');
   });
 
-  it.each(bins)('maps %s to an executable playbook file with a node shebang', (name, file) => {
-    expect(file).toBe(`playbooks/${name}.mjs`);
-    const full = path.join(ROOT, file);
-    expect(statSync(full).mode & 0o111).not.toBe(0);
-    expect(readFileSync(full, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+  it.each(bins)('maps %s to its playbook bundled in one executable file with a node shebang', (name, file) => {
+    expect(file).toBe(`lib/bin/${name}.mjs`);
+    for (const f of [file, `playbooks/${name}.mjs`]) {
+      const full = path.join(ROOT, f);
+      expect(statSync(full).mode & 0o111, f).not.toBe(0);
+      expect(readFileSync(full, 'utf8').split('\n')[0], f).toBe('#!/usr/bin/env node');
+    }
+    // One file: the engine is in it, only zx and diff are imported (node: modules aside).
+    const imports = [...readFileSync(path.join(ROOT, file), 'utf8').matchAll(/^import .* from "([^"]+)";$/gm)]
+      .map((m) => m[1] as string)
+      .filter((m) => !m.startsWith('node:'));
+    expect(new Set(imports.map((m) => m.split('/')[0]))).toEqual(new Set(['diff']));
+  });
+
+  it("pygrub-fix's bundle dry-runs the incident's image as the playbook does: the same report", async () => {
+    const dir = tempDir('xr-bundle-');
+    try {
+      const img = path.join(dir, 'vm01.img');
+      await incidentImage(img);
+      const args = [img, '--dry-run', '--json'];
+      // One after the other: a run reading the image is a process holding it, which the other refuses.
+      const bundled = await runScript(path.join(ROOT, 'lib/bin/pygrub-fix.mjs'), args);
+      const source = await runScript(path.join(ROOT, 'playbooks/pygrub-fix.mjs'), args);
+      expect(bundled.code, bundled.stderr).toBe(0);
+      const report = (r: typeof bundled) => ({ ...JSON.parse(r.stdout), durationMs: 0 });
+      expect(report(bundled).steps.map((x: { status: string }) => x.status)).toContain('would-change');
+      expect(report(bundled)).toEqual(report(source));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each(bins)('%s: the bundle is the playbook (the same --describe, --help, exit codes)', async (name, file) => {
+    for (const args of [['--describe'], ['--help'], ['--no-such-option']]) {
+      const [bundled, source] = await Promise.all([
+        runScript(path.join(ROOT, file), args),
+        runScript(path.join(ROOT, 'playbooks', `${name}.mjs`), args),
+      ]);
+      expect({ ...bundled }, args.join(' ')).toEqual({ ...source });
+    }
   });
 
   it.each(bins.map(([n]) => n))('runs %s through zx and through node', async (name) => {

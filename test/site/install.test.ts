@@ -76,7 +76,14 @@ describe('the install lines, run', () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'xr-install-'));
     checkout = path.join(tmp, 'checkout');
     // What a checkout holds for the package.
-    for (const f of ['package.json', 'package-lock.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json']) {
+    for (const f of [
+      'package.json',
+      'package-lock.json',
+      'README.md',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'scripts/bundle-playbooks.mjs',
+    ]) {
       cpSync(path.join(ROOT, f), path.join(checkout, f));
     }
     for (const d of ['src', 'playbooks']) cpSync(path.join(ROOT, d), path.join(checkout, d), { recursive: true });
@@ -98,6 +105,8 @@ describe('the install lines, run', () => {
     const listed = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n');
     expect(listed).toContain('package/lib/engine/index.js');
     expect(listed).toContain('package/playbooks/pygrub-fix.mjs');
+    // The installed executable: the playbook and its engine in one file.
+    expect(listed).toContain('package/lib/bin/pygrub-fix.mjs');
     const prefix = path.join(tmp, 'packed');
     npm(['install', '--global', '--prefix', prefix, `./${tarballName(version)}`], checkout);
     const help = execFileSync(path.join(prefix, 'bin/pygrub-fix'), ['--help'], { cwd: tmp, env, encoding: 'utf8' });

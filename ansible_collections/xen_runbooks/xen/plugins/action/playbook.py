@@ -104,8 +104,10 @@ class ActionModule(ActionBase):
         """The playbook: xen_runbooks_path (the executable, a bin directory, the package or a checkout), else PATH."""
         if where:
             where = os.path.expanduser(str(where))
+            # The package's (or a built checkout's) executable in one file first: it starts sooner.
             candidates = [where] if os.path.isfile(where) else [
                 os.path.join(where, playbook), os.path.join(where, 'bin', playbook),
+                os.path.join(where, 'lib', 'bin', playbook + '.mjs'),
                 os.path.join(where, 'playbooks', playbook + '.mjs')]
             found = next((c for c in candidates if os.path.isfile(c) and os.access(c, os.X_OK)), None)
         else:
