@@ -92,8 +92,8 @@ export interface LabOptions {
   dom0MemMiB?: number | 'none';
   /**
    * The file starts an HVM guest: it gets a machine of its own whose vCPUs run in a thread each
-   * (src/lab/qemu.ts, TcgThreads), booted at once, used once no other slot's lab is in use, and
-   * stopped after the file. The other labs run their vCPUs in one thread, two at once on two cores.
+   * (src/lab/qemu.ts, TcgThreads), booted once no other slot's lab is in use, and stopped after
+   * the file. The other labs run their vCPUs in one thread, two at once on two cores.
    */
   hvm?: boolean;
 }
@@ -313,17 +313,15 @@ export async function startLab(o: LabOptions = {}): Promise<Lab> {
   const { slot, unclaim } = await claimSlot(bootKey(o));
   let shared: Shared;
   try {
+    // Booted once the other labs are idle: a multi-threaded QEMU booting beside another lab took
+    // both cores, and in that run the other lab's dom0 failed a test and its Xen panicked (a page
+    // fault in credit2's runq_insert, from a timer softirq).
+    if (o.hvm) await othersIdle(slot);
     shared = await acquire(o, slot);
   } catch (e) {
     await unclaim();
     throw e;
   }
-  // Booted while the other worker's file ends; used once it has.
-  if (o.hvm)
-    await othersIdle(slot).catch(async (e: unknown) => {
-      await release(slot, true).finally(unclaim);
-      throw e;
-    });
   const { dir, up: result } = shared;
   const sshConfig = result.sshConfig;
   // A connection per command, not one shared (ControlMaster): under emulation dom0's programs are
