@@ -13,13 +13,13 @@
 import { build } from 'esbuild';
 import { chmodSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const BIN_DIR = 'lib/bin';
+const BIN_DIR = 'lib/bin';
 
-/** The playbooks: one executable each. */
-export function playbookNames() {
+/** The playbooks: one executable each (as src/site/playbooks.ts listPlaybooks lists them). */
+function playbookNames() {
   return readdirSync(path.join(root, 'playbooks'))
     .filter((f) => f.endsWith('.mjs'))
     .map((f) => f.replace(/\.mjs$/, ''))
@@ -46,4 +46,4 @@ export async function bundlePlaybooks() {
   return names;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await bundlePlaybooks();
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await bundlePlaybooks();

@@ -114,7 +114,7 @@ export class DebugfsFs implements GuestFs {
 
   /** Throws GuestFsError('open') when debugfs could not open the filesystem. */
   private refuseUnopened(r: CommandResult): void {
-    const err = r.stderr.replace(/^debugfs [\d.]+ \([^)]*\)\n?/m, '').trim();
+    const err = complaints(r);
     if (
       /while (trying to open|opening filesystem)|Could not open|Bad magic number|Superblock checksum|corrupt/i.test(
         err,
@@ -167,7 +167,7 @@ export class DebugfsFs implements GuestFs {
 
   /** A batch of lookups: a path that is not there is an answer, anything else a damaged filesystem. */
   private lookupErrors(r: CommandResult): void {
-    const err = r.stderr.replace(/^debugfs [\d.]+ \([^)]*\)\n?/m, '').trim();
+    const err = complaints(r);
     const other = err.split('\n').filter((l) => l && !/File not found by ext2_lookup/.test(l));
     if (other.length) throw new GuestFsError(`debugfs: ${other[0]}`, 'io');
   }
@@ -182,7 +182,7 @@ export class DebugfsFs implements GuestFs {
 
   private async statUncached(p: string): Promise<GuestStat | undefined> {
     const r = await this.request(`stat ${q(p)}`);
-    const err = r.stderr.replace(/^debugfs [\d.]+ \([^)]*\)\n?/m, '').trim();
+    const err = complaints(r);
     if (!/^Inode:/m.test(r.stdout)) {
       if (!err || /File not found by ext2_lookup/.test(err)) return undefined;
       // Anything else (a missing inode table, a bad directory block) is a damaged filesystem.
@@ -211,7 +211,7 @@ export class DebugfsFs implements GuestFs {
   private async statManyUncached(paths: readonly string[]): Promise<(GuestStat | undefined)[]> {
     const lines = paths.map((p) => `stat ${q(p)}`);
     const r = await this.batch(lines);
-    const err = r.stderr.replace(/^debugfs [\d.]+ \([^)]*\)\n?/m, '').trim();
+    const err = complaints(r);
     if (/while (trying to open|opening filesystem)|Could not open|Bad magic number/i.test(err)) {
       throw new GuestFsError(`debugfs cannot open the filesystem at offset ${this.offset}: ${firstLine(err)}`, 'open');
     }
@@ -323,6 +323,11 @@ function parseStat(out: string): GuestStat | undefined {
     uid: Number(user ?? 0),
     gid: Number(group ?? 0),
   };
+}
+
+/** What debugfs printed on stderr besides its version banner. */
+function complaints(r: CommandResult): string {
+  return r.stderr.replace(/^debugfs [\d.]+ \([^)]*\)\n?/m, '').trim();
 }
 
 /**

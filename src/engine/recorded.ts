@@ -4,18 +4,13 @@ import type { CommandRecord, Io, ProcessRecord } from './io.js';
 import type { FileStat, RunOptions, Transport } from './transport.js';
 
 /**
- * The transport as the run's steps see it: each command they run is told to `onCommand` once it
- * ended, with the step running it (`step()`). What they read or change in files through the
+ * The transport as the run's steps see it: each command they run is told (`tell`, a
+ * processTeller) once it ended, with the step running it. What they read or change in files through the
  * transport is told too, as the command that does the same (`cat`, `ls -A1`, `cp -p`…, what the
  * ssh transport runs): a reader following the run by hand needs those as much as the commands.
  * Locks the engine takes around an edit are its own safety, not the procedure: not told.
  */
-export function recordedTransport(
-  transport: Transport,
-  onCommand: NonNullable<Io['onCommand']>,
-  step: () => string | undefined,
-): Transport {
-  const tell = processTeller(transport, onCommand, step);
+export function recordedTransport(transport: Transport, tell: ReturnType<typeof processTeller>): Transport {
   const text = (b: Buffer | string | undefined) =>
     b === undefined ? '' : typeof b === 'string' ? b : b.includes(0) ? '' : b.toString('utf8');
   /** Run a file operation of the transport and tell it as `argv`; `out` makes its output from the result. */

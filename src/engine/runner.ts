@@ -523,12 +523,10 @@ async function runPlaybook<O extends OptionSpecs, S extends object>(
       transport = new LocalTransport(observe);
     }
     let running: string | undefined;
-    const host = io.onCommand ? recordedTransport(transport, io.onCommand, () => running) : transport;
-    if (io.onCommand)
-      hearProcesses(
-        io,
-        processTeller(transport, io.onCommand, () => running),
-      );
+    // A recording run hears of the transport's commands and of the processes its steps start themselves.
+    const tell = io.onCommand ? processTeller(transport, io.onCommand, () => running) : undefined;
+    if (tell) hearProcesses(io, tell);
+    const host = tell ? recordedTransport(transport, tell) : transport;
     const yes = common.yes;
 
     const log: Logger = {
