@@ -6,6 +6,7 @@ import { CATALOGUE, entry } from 'xen-runbooks/grub';
 import { ROOT } from '../helpers/playbook.js';
 
 const page = readFileSync(path.join(ROOT, 'content/docs/runbooks/pygrub-fix.mdx'), 'utf8');
+const reference = readFileSync(path.join(ROOT, 'content/docs/reference/pygrub-releases.mdx'), 'utf8');
 const source = readFileSync(path.join(ROOT, 'playbooks/pygrub-fix.mjs'), 'utf8');
 
 describe('the pygrub-fix runbook page', () => {
@@ -33,7 +34,8 @@ describe('the pygrub-fix runbook page', () => {
     expect(page).toContain('kernel="/usr/lib/xen/boot/pv-grub-x86_64.gz"');
     expect(page).toContain('extra="(hd0,0)/grub/grub.cfg"');
     expect(page).toMatch(/update-grub/);
-    expect(page).toContain('<DiagnosisTable />');
+    expect(page).toContain('](/reference/pygrub-releases/)');
+    expect(reference).toContain('<DiagnosisTable />');
   });
 
   it('the catalogue behind its diagnosis table is complete and unique', () => {
@@ -60,7 +62,7 @@ describe('the pygrub-fix runbook page', () => {
   });
 
   it('names the exact releases each cause affects, from the release table the model reads', () => {
-    expect(page).toContain('<PygrubReleases />');
+    expect(reference).toContain('<PygrubReleases />');
     expect(entry('grub2-submenu').xen).toBe('4.0.0 – 4.1.2');
     expect(entry('grub2-menuentry-quotes').xen).toBe('4.0.0');
     expect(entry('grub2-partition-name').xen).toBe('msdosN: 4.0.0 – 4.0.1; gptN: 4.0.0 – 4.1.2');

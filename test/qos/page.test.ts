@@ -6,6 +6,7 @@ import { XlConfig } from '../../src/xen/xlcfg.js';
 import { MODEL, parseRate, toTbfParams, toXeKbps } from '../../src/xen/qos.js';
 
 const page = readFileSync(path.join(ROOT, 'content/docs/runbooks/xen-qos.mdx'), 'utf8');
+const reference = readFileSync(path.join(ROOT, 'content/docs/reference/qos-live-or-restart.mdx'), 'utf8');
 const component = readFileSync(path.join(ROOT, 'src/components/QosModelTable.astro'), 'utf8');
 
 describe('the runbook page says what the code does', () => {
@@ -33,8 +34,9 @@ describe('the runbook page says what the code does', () => {
     expect(page).toContain('xe vm-param-remove uuid=$VM param-name=VCPUs-params param-key=weight');
   });
 
-  it('shows the model table, drawn from the model itself', () => {
-    expect(page).toContain('<QosModelTable />');
+  it('shows the model table, drawn from the model itself, on the reference page it links to', () => {
+    expect(page).toContain('](/reference/qos-live-or-restart/)');
+    expect(reference).toContain('<QosModelTable />');
     expect(component).toMatch(/import \{ TOOLSTACKS, modelTable, type Toolstack \} from '\.\.\/xen\/qos\.ts'/);
     // The component marks every cell with the model's effect, for the browser test and for readers of the HTML.
     expect(component).toContain('data-effect={row.cells.running.effect}');
