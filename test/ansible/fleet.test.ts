@@ -108,9 +108,10 @@ beforeAll(async () => {
   const pw = dir('pool-password');
   writeFileSync(pw, `${PASSWORD}\n`);
   chmodSync(pw, 0o600);
-  // The playbooks as `npm install --global` leaves them: executables on PATH (the default lookup).
+  // The playbooks as `npm install --global` leaves them: package.json's bin, the bundles, linked
+  // on PATH (the default lookup).
   mkdirSync(dir('npm-bin'));
-  for (const p of ['xen-qos', 'xcp-install']) symlinkSync(path.join(ROOT, 'playbooks', `${p}.mjs`), dir('npm-bin', p));
+  for (const p of ['xen-qos', 'xcp-install']) symlinkSync(path.join(ROOT, 'lib/bin', `${p}.mjs`), dir('npm-bin', p));
 
   const qos = (name: string, guest: 'vm01' | 'vm02', extra: Record<string, unknown> = {}) => ({
     ...conn(sshds[name.startsWith('f') ? 'faulty' : name] as Sshd),
