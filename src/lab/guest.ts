@@ -54,7 +54,7 @@ export function markerInitrd(marker: string, o: { stay?: boolean; modules?: read
   }
 }
 
-/** An .xz file unpacked (python3's lzma, as gzippedElfKernel does). */
+/** An .xz file unpacked (python3's lzma, as elfKernel does). */
 function unxz(file: string): Buffer {
   return execFileSync(
     'python3',
@@ -92,11 +92,10 @@ export async function guestModules(
 }
 
 /**
- * The lab's Debian kernel as a gzip-compressed ELF: the bzImage carries an xz payload, which the
- * domain builder of the oldest Xen releases cannot unpack (pygrub-fix names that); a gzipped ELF
- * every Xen loads. The xz stream is cut out of the bzImage and unpacked by python3's lzma.
+ * The lab's Debian kernel as an ELF (the payload of its bzImage, cut out and unpacked by python3's
+ * lzma): what the domain builder boots without unpacking anything.
  */
-export function gzippedElfKernel(vmlinuz: string): Buffer {
+export function elfKernel(vmlinuz: string): Buffer {
   const elf = execFileSync(
     'python3',
     [
@@ -108,7 +107,16 @@ export function gzippedElfKernel(vmlinuz: string): Buffer {
   );
   if (!elf.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46])))
     throw new Error(`no ELF kernel inside ${vmlinuz}`);
-  return gzipSync(elf, { level: 1 });
+  return elf;
+}
+
+/**
+ * The lab's Debian kernel as a gzip-compressed ELF: the bzImage carries an xz payload, which the
+ * domain builder of the oldest Xen releases cannot unpack (pygrub-fix names that); a gzipped ELF
+ * every Xen loads.
+ */
+export function gzippedElfKernel(vmlinuz: string): Buffer {
+  return gzipSync(elfKernel(vmlinuz), { level: 1 });
 }
 
 export const KERNEL = '/boot/vmlinuz-lab';
