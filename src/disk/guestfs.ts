@@ -347,6 +347,15 @@ function firstLine(s: string): string {
   return s.trim().split('\n')[0] ?? '';
 }
 
+/**
+ * Until the kernel has let go of loop device $1 (its sysfs backing_file gone), at most 10 s.
+ * `losetup --detach` returns once the device is marked to be cleared at its last close
+ * (drivers/block/loop.c: loop_clr_fd sets LO_FLAGS_AUTOCLEAR, lo_release clears it), not once it
+ * is: a run that ended there had `losetup -j IMAGE` still naming the image, on a loaded machine.
+ */
+const UNTIL_DETACHED =
+  'f=/sys/block/$1/loop/backing_file; i=0; while [ -e "$f" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done';
+
 /** `--backend mount`: a loop device at the partition's offset, mounted read-only until a write. */
 export class MountFs implements GuestFs {
   readonly backend = 'mount' as const;
@@ -530,6 +539,7 @@ export class MountFs implements GuestFs {
     if (this.loopDevice) {
       const d = await this.$({ nothrow: true })`losetup --detach ${this.loopDevice}`;
       if (!d.ok) throw new GuestFsError(`losetup --detach ${this.loopDevice} failed: ${firstLine(d.stderr)}`, 'io');
+      await this.$({ nothrow: true })`sh -c ${UNTIL_DETACHED} sh ${path.basename(this.loopDevice)}`;
       this.loopDevice = undefined;
     }
   }
