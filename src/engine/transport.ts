@@ -366,6 +366,9 @@ export interface SshTarget {
   configFile?: string;
 }
 
+/** What the first command over ssh prints, and nothing else, when the remote shell is quiet. */
+const QUIET_SHELL_SENTINEL = 'xen-runbooks:quiet-shell';
+
 /**
  * `--host USER@HOST`: the system's OpenSSH client, BatchMode (never a password prompt),
  * host keys checked against known_hosts. Each command is quoted for the remote POSIX shell;
@@ -412,18 +415,44 @@ export class SshTransport implements Transport {
     return [...this.baseArgv(), '--', this.target.destination, formatCommand(remote)];
   }
 
+  /** The first command's check that the host's shell adds nothing to what commands print. */
+  private quiet: Promise<void> | undefined;
+
+  /**
+   * Every command runs through the login shell of the remote user, and bash reads ~/.bashrc for
+   * a command sshd runs (shell.c run_startup_files). Whatever that prints lands in every
+   * command's output, which the playbooks read byte for byte (a partition table, a config, JSON):
+   * a shell that adds anything is refused before the first command, with the way out.
+   */
+  private async checkQuietShell(): Promise<void> {
+    const r = await execLocal(this.sshArgv(['printf', '%s', QUIET_SHELL_SENTINEL]), { nothrow: true });
+    this.throwIfUnreached(r);
+    if (r.stdout === QUIET_SHELL_SENTINEL) return;
+    const extra = r.stdout.replace(QUIET_SHELL_SENTINEL, '').trim().slice(0, 120);
+    throw new StepError(
+      `the shell of ${this.target.destination} prints ${JSON.stringify(extra)} besides each command's own output (a ~/.bashrc or /etc/bash.bashrc that prints when ssh runs a command): the playbooks read command output byte for byte and would misread it; nothing was run`,
+      'make the shell print nothing when it is not interactive, e.g. first in ~/.bashrc: [ -z "$PS1" ] && return; then check that ' +
+        `ssh ${shellQuote(this.target.destination)} true prints nothing`,
+    );
+  }
+
+  private throwIfUnreached(r: { exitCode: number | null; stderr: string }): void {
+    if (r.exitCode !== 255) return;
+    throw new StepError(
+      `ssh to ${this.target.destination} failed: ${r.stderr.trim() || 'no answer'}`,
+      'check that the host key is in known_hosts and that key-based login works: ssh ' +
+        shellQuote(this.target.destination) +
+        ' true',
+    );
+  }
+
   async exec(argv: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
+    this.quiet ??= this.checkQuietShell();
+    await this.quiet;
     this.observe?.(argv, this);
     const r = await execLocal(this.sshArgv(argv), { ...opts, nothrow: true });
     const result = { ...r, argv: [...argv], command: formatCommand(argv) };
-    if (r.exitCode === 255) {
-      throw new StepError(
-        `ssh to ${this.target.destination} failed: ${r.stderr.trim() || 'no answer'}`,
-        'check that the host key is in known_hosts and that key-based login works: ssh ' +
-          shellQuote(this.target.destination) +
-          ' true',
-      );
-    }
+    this.throwIfUnreached(r);
     if (!result.ok && !opts.nothrow) {
       if (r.exitCode === 127) throw new StepError(`command not found on ${this.target.destination}: ${argv[0]}`);
       throw new CommandError(`${result.command} (on ${this.target.destination})`, r.exitCode, r.stdout, r.stderr);

@@ -97,3 +97,42 @@ describe('the ssh transport against a real sshd on 127.0.0.1', () => {
     expect(r.stderr).toMatch(/ssh to .* failed: [^]*Host key verification failed/);
   });
 });
+
+describe('a host whose shell prints something for every command', () => {
+  let noisy: Sshd;
+  let noisyDir: string;
+  beforeAll(async () => {
+    noisyDir = mkdtempSync(path.join(os.tmpdir(), 'xr-ssh-noisy-'));
+    // bash reads BASH_ENV for every non-interactive shell, as a chatty ~/.bashrc is read for
+    // every command sshd runs.
+    writeFileSync(path.join(noisyDir, 'rc.sh'), 'echo "Welcome to dom0"\n');
+    noisy = await startSshd({ env: { BASH_ENV: path.join(noisyDir, 'rc.sh') } });
+  });
+  afterAll(async () => {
+    await noisy?.stop();
+    rmSync(noisyDir, { recursive: true, force: true });
+  });
+
+  it('is refused before the first command, with what it printed and the way out (exit 1, nothing written)', async () => {
+    const t = new SshTransport({ destination: noisy.destination, configFile: noisy.configFile });
+    await expect(t.exec(['cat', '/etc/hostname'])).rejects.toBeInstanceOf(StepError);
+    await expect(t.exec(['true'])).rejects.toThrow(/prints "Welcome to dom0" besides each command's own output/);
+    await t.close();
+    const f = path.join(noisyDir, 'remote.conf');
+    writeFileSync(f, 'before\n');
+    const r = await runSample([
+      'vm-noisy',
+      '--file',
+      f,
+      '--host',
+      noisy.destination,
+      '--ssh-config',
+      noisy.configFile,
+      '--yes',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('[ -z "$PS1" ] && return');
+    expect(readFileSync(f, 'utf8')).toBe('before\n');
+    expect(existsSync(`${f}.orig`)).toBe(false);
+  });
+});
