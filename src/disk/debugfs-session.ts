@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { tellProcess } from '../engine/index.js';
 import { GuestFsError } from './guestfs-error.js';
-import { isRemote, type DiskHost } from './host-io.js';
+import { hostArgv, isRemote, type DiskHost } from './host-io.js';
 
 /** One argument of a debugfs command line, quoted by ss's rules. */
 export function dq(arg: string): string {
@@ -93,8 +93,8 @@ export class DebugfsSession {
     const argv = ['stdbuf', '-oL', 'debugfs', ...(opts.write ? ['-w'] : ['-c'])];
     if (opts.undoFile) argv.push('-z', opts.undoFile);
     argv.push('-f', '-', opts.device);
-    const ssh = isRemote(opts.host) ? (opts.host as DiskHost & { sshArgv(a: readonly string[]): string[] }) : undefined;
-    const local = ssh ? ssh.sshArgv(['sh', '-c', 'echo "xr-pid $$"; exec "$@"', 'sh', ...argv]) : argv;
+    const ssh = isRemote(opts.host) ? opts.host : undefined;
+    const local = ssh ? await hostArgv(ssh, ['sh', '-c', 'echo "xr-pid $$"; exec "$@"', 'sh', ...argv]) : argv;
     const child = spawn(local[0] as string, local.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
     const s = new DebugfsSession(child, opts, argv);
     await new Promise<void>((resolve, reject) => {

@@ -29,6 +29,16 @@ export function diskHost(t: Transport | undefined): DiskHost {
 
 export const isRemote = (h: DiskHost | undefined) => h?.kind === 'ssh';
 
+/**
+ * The argv that starts ARGV on the host: as it is on this machine, through the ssh transport's
+ * `remoteArgv` (its quiet-shell check first) over --host. For a process the caller keeps
+ * talking to, which `exec` cannot run.
+ */
+export function hostArgv(h: DiskHost | undefined, argv: readonly string[]): Promise<string[]> {
+  if (!isRemote(h)) return Promise.resolve([...argv]);
+  return (h as DiskHost & { remoteArgv(a: readonly string[]): Promise<string[]> }).remoteArgv(argv);
+}
+
 /** What stat(2) says of a path, links followed. */
 export interface HostFileInfo {
   type: 'file' | 'block' | 'dir' | 'other';

@@ -12,7 +12,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { isRemote, type DiskHost } from './host-io.js';
+import { hostArgv, isRemote, type DiskHost } from './host-io.js';
 import { procEntries, procText } from './proc.js';
 
 export class ImageBusyError extends Error {
@@ -44,10 +44,8 @@ export async function lockImage(
 ): Promise<ImageLock> {
   const mode = opts.exclusive ? '-x' : '-s';
   const argv = ['flock', mode, '-w', String(opts.waitSeconds), '-E', String(CONFLICT), image, 'sh', '-c'];
-  const remote = isRemote(opts.host)
-    ? (opts.host as DiskHost & { sshArgv(a: readonly string[]): string[] })
-    : undefined;
-  const local = remote ? remote.sshArgv([...argv, 'echo locked; exec cat']) : [...argv, 'echo locked; exec cat'];
+  const remote = isRemote(opts.host) ? opts.host : undefined;
+  const local = await hostArgv(opts.host, [...argv, 'echo locked; exec cat']);
   const child: ChildProcessByStdio<Writable, Readable, Readable> = spawn(local[0] as string, local.slice(1), {
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -411,7 +411,7 @@ export class SshTransport implements Transport {
     ];
   }
 
-  sshArgv(remote: readonly string[]): string[] {
+  private sshArgv(remote: readonly string[]): string[] {
     return [...this.baseArgv(), '--', this.target.destination, formatCommand(remote)];
   }
 
@@ -446,11 +446,21 @@ export class SshTransport implements Transport {
     );
   }
 
-  async exec(argv: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
+  /**
+   * The argv that runs REMOTE on the host, once its shell is known to be quiet: every process of
+   * the run over ssh starts from it, the commands and the ones the caller keeps talking to (a lock
+   * holder, a debugfs session).
+   */
+  async remoteArgv(remote: readonly string[]): Promise<string[]> {
     this.quiet ??= this.checkQuietShell();
     await this.quiet;
+    return this.sshArgv(remote);
+  }
+
+  async exec(argv: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
+    const local = await this.remoteArgv(argv);
     this.observe?.(argv, this);
-    const r = await execLocal(this.sshArgv(argv), { ...opts, nothrow: true });
+    const r = await execLocal(local, { ...opts, nothrow: true });
     const result = { ...r, argv: [...argv], command: formatCommand(argv) };
     this.throwIfUnreached(r);
     if (!result.ok && !opts.nothrow) {
@@ -510,7 +520,7 @@ export class SshTransport implements Transport {
     }
   }
   async lockDir(p: string): Promise<HeldLock | undefined> {
-    return holdLock(this.sshArgv(lockArgv(p)), `${p} (${this.label})`);
+    return holdLock(await this.remoteArgv(lockArgv(p)), `${p} (${this.label})`);
   }
   async readSecret(p: string, maxBytes: number): Promise<Buffer> {
     // The type and size are checked before head reads it: a FIFO or a device is never opened.

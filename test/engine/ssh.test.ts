@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshTransport, StepError, templateToArgv } from '../../src/engine/index.js';
+import { lockImage } from '../../src/disk/lock.js';
 import { runSample } from '../helpers/sample.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 
@@ -118,6 +119,12 @@ describe('a host whose shell prints something for every command', () => {
     await expect(t.exec(['cat', '/etc/hostname'])).rejects.toBeInstanceOf(StepError);
     await expect(t.exec(['true'])).rejects.toThrow(/prints "Welcome to dom0" besides each command's own output/);
     await t.close();
+    // The processes a run keeps talking to start through the same check: the image lock first.
+    const lockFirst = new SshTransport({ destination: noisy.destination, configFile: noisy.configFile });
+    await expect(
+      lockImage(path.join(noisyDir, 'rc.sh'), { exclusive: false, waitSeconds: 1, host: lockFirst }),
+    ).rejects.toThrow(/prints "Welcome to dom0"/);
+    await lockFirst.close();
     const f = path.join(noisyDir, 'remote.conf');
     writeFileSync(f, 'before\n');
     const r = await runSample([

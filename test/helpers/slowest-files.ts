@@ -5,6 +5,7 @@ import type { Reporter, TestModule } from 'vitest/node';
 const SHOWN = 10;
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(0)} s`;
+const projectOf = (m: TestModule) => m.project.name || 'tests';
 
 /**
  * A reporter that ends the run with its slowest test files (the time each took in its worker,
@@ -21,13 +22,11 @@ export default class SlowestFiles implements Reporter {
   }
 
   onTestModuleStart(module: TestModule): void {
-    const name = module.project.name || 'tests';
-    const span = this.spans.get(name);
-    if (!span) this.spans.set(name, { first: Date.now(), last: Date.now() });
+    if (!this.spans.has(projectOf(module))) this.spans.set(projectOf(module), { first: Date.now(), last: Date.now() });
   }
 
   onTestModuleEnd(module: TestModule): void {
-    const span = this.spans.get(module.project.name || 'tests');
+    const span = this.spans.get(projectOf(module));
     if (span) span.last = Date.now();
   }
 

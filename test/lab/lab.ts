@@ -429,7 +429,23 @@ export function labKernel(lab: Lab): string {
  * (2.8 s of it unpacking 62 MB under emulation), the ELF mapped from the share over 9p 13-17 s,
  * the ELF in dom0's filesystem 6.0-6.4 s.
  */
-export async function sharedKernel(lab: Lab): Promise<string> {
+export function sharedKernel(lab: Lab): Promise<string> {
+  let kernel = kernels.get(lab);
+  if (!kernel) {
+    // Forgotten when it failed, so that the next guest tries again.
+    kernel = copyKernel(lab).catch((e: unknown) => {
+      kernels.delete(lab);
+      throw e;
+    });
+    kernels.set(lab, kernel);
+  }
+  return kernel;
+}
+
+/** Each lab's kernel, copied into dom0 once per boot and file (a Lab is one file's boot). */
+const kernels = new WeakMap<Lab, Promise<string>>();
+
+async function copyKernel(lab: Lab): Promise<string> {
   const file = path.join(lab.share, 'vmlinux');
   if (!existsSync(file)) {
     const tmp = `${file}.${process.pid}`;
