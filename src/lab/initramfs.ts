@@ -431,6 +431,8 @@ export async function writeCpio(dir: string, out: string): Promise<void> {
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`cpio exited ${code}: ${err}`))));
   });
   child.stdout.pipe(file);
+  // A cpio that fails before reading every name says why in its exit (above), not in an EPIPE here.
+  child.stdin.on('error', () => undefined);
   child.stdin.end(names + '\n');
   await Promise.all([exited, written]);
 }

@@ -343,6 +343,8 @@ export async function startLab(o: LabOptions = {}): Promise<Lab> {
           resolve({ code, stdout, stderr });
         },
       );
+      // An ssh that fails before reading its input (exit 255, tried again below) is no write error of ours.
+      child.stdin?.on('error', () => undefined);
       child.stdin?.end(input ?? '');
     });
   // ssh failing before the command runs (exit 255 with a connect-phase or login message: a busy
