@@ -42,6 +42,7 @@ const compactCode = {
 export default defineConfig({
   site: 'https://xen-runbooks.github.io',
   trailingSlash: 'always',
+  build: { inlineStylesheets: 'never' },
   // Markdown tables name each cell's column (data-label): read as cards on a phone.
   markdown: { rehypePlugins: [rehypeTableLabels] },
   integrations: [

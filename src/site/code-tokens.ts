@@ -5,9 +5,16 @@
  * (`ec-t0`, `ec-t1`, … in order of first use), declared once in a `<style>` in the page's head,
  * and the spans name their class. The colours are unchanged; src/styles/site.css applies them
  * as Expressive Code's own rule applies the inline ones.
+ *
+ * Tokens of the same class with only spaces between them become one span (`cat /etc/a /etc/b`
+ * is one span of arguments, not two): a space takes the colour and the slant of its neighbours
+ * and shows neither. Classes that paint a background or a line under the text are left apart,
+ * since those would show under the space.
  */
 
 const TOKEN = /<span style="(--[01](?:[a-z]{2})?:[^"<>]*)">/g;
+const CLASSED = /<span class="(ec-t[0-9a-z]+)">([^<]*)<\/span>/g;
+const SHOWS_ON_SPACE = /--[01](?:bg|td):/;
 
 export function compactCodeTokens(html: string): string {
   const at = html.indexOf('</head>');
@@ -22,6 +29,40 @@ export function compactCodeTokens(html: string): string {
     return `<span class="${name}">`;
   });
   if (!classes.size) return html;
+  const apart = new Set([...classes].filter(([style]) => SHOWS_ON_SPACE.test(style)).map(([, name]) => name));
   const rules = [...classes].map(([style, name]) => `.${name}{${style}}`).join('');
-  return `${html.slice(0, at)}<style>${rules}</style>${body}`;
+  return `${html.slice(0, at)}<style>${rules}</style>${mergeNeighbours(body, apart)}`;
+}
+
+/** One span for a run of same-class tokens with only spaces between them. */
+function mergeNeighbours(body: string, apart: ReadonlySet<string>): string {
+  let out = '';
+  let from = 0;
+  let open: { name: string; text: string; end: number } | undefined;
+  const flush = () => {
+    if (open) out += `<span class="${open.name}">${open.text}</span>`;
+    open = undefined;
+  };
+  for (const m of body.matchAll(CLASSED)) {
+    const name = m[1] as string;
+    const text = m[2] as string;
+    const start = m.index;
+    const gap = body.slice(open ? open.end : from, start);
+    if (open && open.name === name && !apart.has(name) && /^[ \t]*$/.test(gap)) {
+      open.text += gap + text;
+      open.end = start + m[0].length;
+      continue;
+    }
+    if (open) {
+      from = open.end;
+      flush();
+    }
+    out += body.slice(from, start);
+    open = { name, text, end: start + m[0].length };
+  }
+  if (open) {
+    from = open.end;
+    flush();
+  }
+  return out + body.slice(from);
 }

@@ -32,3 +32,30 @@ describe('compactCodeTokens', () => {
     );
   });
 });
+
+describe('compactCodeTokens, neighbours', () => {
+  it('makes one span of same-coloured tokens with only spaces between them', () => {
+    const html = page(
+      '<span style="--0:#1">cat</span> <span style="--0:#2">/a</span> <span style="--0:#2">/b</span>' +
+        '<span style="--0:#2">c</span>\n<span style="--0:#2">d</span>',
+    );
+    expect(compactCodeTokens(html)).toBe(
+      '<html><head><title>t</title><style>.ec-t0{--0:#1}.ec-t1{--0:#2}</style></head><body>' +
+        '<span class="ec-t0">cat</span> <span class="ec-t1">/a /bc</span>\n<span class="ec-t1">d</span></body></html>',
+    );
+  });
+
+  it('keeps apart tokens whose background or underline would show under the space', () => {
+    const body = '<span style="--0:#1;--0bg:#3">a</span> <span style="--0:#1;--0bg:#3">b</span>';
+    expect(compactCodeTokens(page(body))).toContain('<span class="ec-t0">a</span> <span class="ec-t0">b</span>');
+    const underlined = '<span style="--0:#1;--1td:underline">a</span> <span style="--0:#1;--1td:underline">b</span>';
+    expect(compactCodeTokens(page(underlined))).toContain('<span class="ec-t0">a</span> <span class="ec-t0">b</span>');
+  });
+
+  it('does not reach across other markup', () => {
+    const body = '<span style="--0:#1">a</span><div></div><span style="--0:#1">b</span>';
+    expect(compactCodeTokens(page(body))).toContain(
+      '<span class="ec-t0">a</span><div></div><span class="ec-t0">b</span>',
+    );
+  });
+});
