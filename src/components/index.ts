@@ -6,3 +6,4 @@ export { default as OptionsTable } from './OptionsTable.astro';
 export { default as ExitCodes } from './ExitCodes.astro';
 export { default as AllPlaybooks } from './AllPlaybooks.astro';
 export { default as RunbookFacts } from './RunbookFacts.astro';
+export { default as RecordedRuns } from './RecordedRuns.astro';

@@ -100,14 +100,16 @@ export function stepBranches(t: Transcript, id: string): StepBranch[] {
   return branches.map(({ labels, scenarioIds, step, valuesDiffer }) => ({ labels, scenarioIds, step, valuesDiffer }));
 }
 
-/** Scenarios where the step did not apply, with the reason it gave. */
-export function stepSkips(t: Transcript, id: string): { label: string; message: string }[] {
-  const out: { label: string; message: string }[] = [];
+/** Scenarios where the step did not apply, grouped by the reason it gave (said once for all of them). */
+export function stepSkips(t: Transcript, id: string): { labels: string[]; message: string }[] {
+  const byMessage = new Map<string, string[]>();
   for (const sc of t.scenarios) {
     const st = sc.steps.find((s) => s.id === id);
-    if (st?.status === 'skipped') out.push({ label: sc.label, message: st.message });
+    if (st?.status !== 'skipped') continue;
+    const labels = byMessage.get(st.message) ?? [];
+    byMessage.set(st.message, [...labels, sc.label]);
   }
-  return out;
+  return [...byMessage].map(([message, labels]) => ({ labels, message }));
 }
 
 /** A command as typed: its input as a here-document when it had one. */

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listPlaybooks } from '../../src/site/playbooks.js';
 import { repositoryUrl } from '../../src/site/repository.js';
 import { testedOn } from '../../src/site/tested-on.js';
+import { readTranscript } from '../../src/site/transcript.js';
 import { UPSTREAM_BY_RUNBOOK } from '../../src/site/upstream.js';
 import { ROOT } from '../helpers/playbook.js';
 import { ensureSite, launchChromium, serveDist, sitePages } from '../helpers/site.js';
@@ -229,6 +230,33 @@ describe('every runbook, read before it is run', () => {
     for (const u of UPSTREAM_BY_RUNBOOK[name] ?? []) expect(hrefs, u.title).toContain(u.href);
     expect(UPSTREAM_BY_RUNBOOK[name]?.length).toBeGreaterThan(1);
     expect(hrefs).toContain(`${repositoryUrl(ROOT)}/edit/main/content/docs/runbooks/${name}.mdx`);
+    await page.close();
+  });
+
+  it.each(runbooks)('%s: every step shows its commands, and the runs they come from are named once', async (name) => {
+    const runs = readTranscript(name, ROOT)?.scenarios.map((s) => s.run) ?? [];
+    expect(runs.length).toBeGreaterThan(0);
+    const page = await open(ctx, `/runbooks/${name}/`);
+    await expect(page.locator('.xr-recorded-runs').count()).resolves.toBe(1);
+    await expect(page.locator('.xr-recorded-runs li code').allTextContents()).resolves.toEqual(runs);
+    const named = await page.locator('main code').allTextContents();
+    // Named in the list only (two runs may share a command line: the same run on another image).
+    for (const run of runs)
+      expect(
+        named.filter((c) => c === run),
+        run,
+      ).toHaveLength(runs.filter((r) => r === run).length);
+    // Each step shows the commands it ran, or says why none were recorded.
+    const steps = await page.locator('.xr-step').evaluateAll((ss) =>
+      ss.map((s) => ({
+        id: s.id,
+        commands: s.querySelectorAll('.expressive-code pre .ec-line').length,
+        none: s.querySelector('.xr-step-none')?.textContent ?? '',
+      })),
+    );
+    expect(steps.length).toBeGreaterThan(2);
+    expect(steps.filter((s) => s.commands === 0 && !s.none).map((s) => s.id)).toEqual([]);
+    expect(steps.filter((s) => s.commands > 0).length).toBeGreaterThan(0);
     await page.close();
   });
 

@@ -5,6 +5,7 @@ import {
   readTranscript,
   shownOutputs,
   stepBranches,
+  stepSkips,
   typedInStep,
   type Transcript,
   type TranscriptCommand,
@@ -53,6 +54,21 @@ describe('stepBranches', () => {
   it('a command that failed is another way than one that succeeded', () => {
     const t = transcript([step([cmd('xl list vm01')]), step([cmd('xl list vm01', { exitCode: 1 })])]);
     expect(stepBranches(t, 's')).toHaveLength(2);
+  });
+});
+
+describe('stepSkips', () => {
+  it("says a reason once for every run that skipped the step for it, in the runs' order", () => {
+    const t = transcript([
+      step([], { status: 'skipped', message: 'XCP-ng runs xapi already' }),
+      step([cmd('cat /etc/os-release')]),
+      step([], { status: 'skipped', message: 'no pool to join' }),
+      step([], { status: 'skipped', message: 'XCP-ng runs xapi already' }),
+    ]);
+    expect(stepSkips(t, 's')).toEqual([
+      { labels: ['run 0', 'run 3'], message: 'XCP-ng runs xapi already' },
+      { labels: ['run 2'], message: 'no pool to join' },
+    ]);
   });
 });
 
