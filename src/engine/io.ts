@@ -49,10 +49,32 @@ export interface Answer {
   stderr: string;
 }
 
+/**
+ * Writes to one of the process's output streams. When its reader has gone (`pygrub-fix … | head`,
+ * a closed ssh session), what is left to print is dropped and the run goes on to its end: a run
+ * that stopped between two writes would leave the host half-changed, and its lock held. A stream
+ * with no reader is not an error of the run's (its exit code says how the run went); other errors are.
+ */
+function outputTo(stream: NodeJS.WriteStream): (text: string) => void {
+  let gone = false;
+  let listening = false;
+  return (text) => {
+    if (gone) return;
+    if (!listening) {
+      listening = true;
+      stream.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+        gone = true;
+      });
+    }
+    stream.write(text);
+  };
+}
+
 /** The process's own streams. */
 export const processIo: Io = {
-  out: (text) => void process.stdout.write(text),
-  err: (text) => void process.stderr.write(text),
+  out: outputTo(process.stdout),
+  err: outputTo(process.stderr),
   stdin: process.stdin,
   get interactive() {
     return Boolean(process.stdin.isTTY && process.stderr.isTTY);
