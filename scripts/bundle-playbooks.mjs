@@ -4,8 +4,9 @@
  * The installed executables (package.json `bin`): each playbook with the engine it imports, in one
  * file, lib/bin/NAME.mjs. The code is the same as `node playbooks/NAME.mjs` runs, read from lib/
  * (compiled first by tsc); as one file it starts about 30 ms sooner (Node 20's ES module loader
- * resolves, reads and links each of some 75 modules in turn). zx and diff stay packages of their
- * own. Run by `npm run build:lib` and at install (`prepare`).
+ * resolves, reads and links each of some 75 modules in turn). diff's patch code is in the file
+ * too (the dry run shows the fix as a diff; as a package it was four more modules to load); zx stays
+ * a package of its own, loaded only for a terminal's spinner. Run by `npm run build:lib` and at install (`prepare`).
  *
  * lib/bin/ is as deep as lib/engine/, so the engine's `new URL('../../package.json',
  * import.meta.url)` finds the package's own package.json from either.
@@ -36,7 +37,7 @@ export async function bundlePlaybooks() {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    external: ['zx', 'diff', 'diff/*'],
+    external: ['zx'],
     banner: {
       js: '// Built by scripts/bundle-playbooks.mjs from playbooks/ and src/ (read and change those): one file starts sooner.',
     },

@@ -12,7 +12,7 @@
  */
 import { constants as fsc, promises as fsp, readdirSync, statSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
-import type { CommandFn } from '../engine/index.js';
+import type { CommandFn, CommandResult } from '../engine/index.js';
 import { procEntries, procText } from './proc.js';
 
 export interface DomainUse {
@@ -106,12 +106,16 @@ export function parseXmListLong(sxp: string): { domain: string; targets: string[
 
 /** Running domains whose disks are this image, by xl and xm. Tools that are missing or find no hypervisor say nothing. */
 export async function domainsUsing($: CommandFn, image: string): Promise<{ uses: DomainUse[]; notes: string[] }> {
+  // Both asked at once, before anything else here (one waits on xenstored or xend while the other
+  // starts): read in this order.
+  const tools = ['xl', 'xm'] as const;
+  const answers = await Promise.all(tools.map((tool) => $({ nothrow: true })`${tool} list -l`));
   const want = new Set([path.resolve(image), await real(image)]);
   const id = await fileId(image);
   const uses: DomainUse[] = [];
   const notes: string[] = [];
-  for (const tool of ['xl', 'xm'] as const) {
-    const r = await $({ nothrow: true })`${tool} list -l`;
+  for (const [k, tool] of tools.entries()) {
+    const r = answers[k] as CommandResult;
     if (r.exitCode === 127 || (/command not found|No such file/.test(r.stderr) && !r.stdout)) {
       notes.push(`${tool}: not installed`);
       continue;

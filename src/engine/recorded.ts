@@ -5,12 +5,12 @@ import type { FileStat, RunOptions, Transport } from './transport.js';
 
 /**
  * The transport as the run's steps see it: each command they run is told (`tell`, a
- * processTeller) once it ended, with the step running it. What they read or change in files through the
+ * processTeller) once it ended, in the order the commands started, with the step running it. What they read or change in files through the
  * transport is told too, as the command that does the same (`cat`, `ls -A1`, `cp -p`…, what the
  * ssh transport runs): a reader following the run by hand needs those as much as the commands.
  * Locks the engine takes around an edit are its own safety, not the procedure: not told.
  */
-export function recordedTransport(transport: Transport, tell: ReturnType<typeof processTeller>): Transport {
+export function recordedTransport(transport: Transport, tell: Teller): Transport {
   const text = (b: Buffer | string | undefined) =>
     b === undefined ? '' : typeof b === 'string' ? b : b.includes(0) ? '' : b.toString('utf8');
   /** Run a file operation of the transport and tell it as `argv`; `out` makes its output from the result. */
@@ -26,21 +26,25 @@ export function recordedTransport(transport: Transport, tell: ReturnType<typeof 
     ) =>
     async (...a: A): Promise<R> => {
       const argv = argvOf(...a);
+      const place = tell.reserve();
       try {
         const r = await fn(...a);
         const o = out(r, ...a);
-        if (!o.skip)
-          tell({
-            argv,
-            exitCode: o.exitCode ?? 0,
-            stdout: o.stdout ?? '',
-            stderr: o.stderr ?? '',
-            file: kind,
-            ...(o.input !== undefined ? { input: o.input } : {}),
-          });
+        place(
+          o.skip
+            ? undefined
+            : {
+                argv,
+                exitCode: o.exitCode ?? 0,
+                stdout: o.stdout ?? '',
+                stderr: o.stderr ?? '',
+                file: kind,
+                ...(o.input !== undefined ? { input: o.input } : {}),
+              },
+        );
         return r;
       } catch (e) {
-        tell({ argv, exitCode: 1, stdout: '', stderr: (e as Error).message, file: kind });
+        place({ argv, exitCode: 1, stdout: '', stderr: (e as Error).message, file: kind });
         throw e;
       }
     };
@@ -156,13 +160,17 @@ export function recordedTransport(transport: Transport, tell: ReturnType<typeof 
       if (prop === 'exec') {
         return async (argv: readonly string[], opts?: RunOptions) => {
           const input = typeof opts?.input === 'string' ? { input: opts.input } : {};
+          const place = tell.reserve();
           try {
             const r = await target.exec(argv, opts);
-            tell({ argv: [...argv], exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, ...input });
+            place({ argv: [...argv], exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, ...input });
             return r;
           } catch (e) {
-            if (e instanceof CommandError)
-              tell({ argv: [...argv], exitCode: e.exitCodeOfCommand, stdout: e.stdout, stderr: e.stderr, ...input });
+            place(
+              e instanceof CommandError
+                ? { argv: [...argv], exitCode: e.exitCodeOfCommand, stdout: e.stdout, stderr: e.stderr, ...input }
+                : undefined,
+            );
             throw e;
           }
         };
@@ -174,23 +182,50 @@ export function recordedTransport(transport: Transport, tell: ReturnType<typeof 
   });
 }
 
+/** Tells a record now, or `reserve`s a record's place when its command starts and fills it once it ends. */
+export interface Teller {
+  (record: ProcessRecord & Pick<CommandRecord, 'file'>): void;
+  /**
+   * Hold the place of a command starting now. Records are told in the order their commands
+   * started, so that commands run at once (the toolstacks and the loop devices asked together)
+   * are told as a reader would type them, one after the other, whichever ended first. The
+   * function returned fills the place with the record, or with nothing (undefined); once.
+   */
+  reserve(): (record?: ProcessRecord & Pick<CommandRecord, 'file'>) => void;
+}
+
 /**
- * How a command is told, with the step running it: the transport's own, its file operations, and
- * the processes a step starts itself (a debugfs session, ProcessRecord).
+ * How a command is told, with the step running it when it started: the transport's own, its file
+ * operations, and the processes a step starts itself (a debugfs session, ProcessRecord).
  */
 export function processTeller(
   transport: Transport,
   onCommand: NonNullable<Io['onCommand']>,
   step: () => string | undefined,
-): (record: ProcessRecord & Pick<CommandRecord, 'file'>) => void {
-  return (r) => {
+): Teller {
+  /** Places not told yet, in start order: a record, null (nothing to tell), undefined while its command runs. */
+  const places: (CommandRecord | null | undefined)[] = [];
+  let told = 0;
+  const reserve = () => {
     const id = step();
-    onCommand({
-      transport: transport.kind,
-      host: transport.label,
-      command: formatCommand(r.argv),
-      ...r,
-      ...(id !== undefined ? { step: id } : {}),
-    });
+    const at = told + places.length;
+    places.push(undefined);
+    return (r?: ProcessRecord & Pick<CommandRecord, 'file'>) => {
+      places[at - told] = r
+        ? {
+            transport: transport.kind,
+            host: transport.label,
+            command: formatCommand(r.argv),
+            ...r,
+            ...(id !== undefined ? { step: id } : {}),
+          }
+        : null;
+      while (places.length && places[0] !== undefined) {
+        const first = places.shift();
+        told++;
+        if (first) onCommand(first);
+      }
+    };
   };
+  return Object.assign((r: ProcessRecord & Pick<CommandRecord, 'file'>) => reserve()(r), { reserve });
 }

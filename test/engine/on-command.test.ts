@@ -41,3 +41,32 @@ it('tells a dry run its reads only', async () => {
   expect(seen.filter((c) => c.file === 'write')).toEqual([]);
   expect(seen.find((c) => c.file === 'read')).toMatchObject({ command: `cat ${file}`, exitCode: 1 });
 });
+
+it('tells commands run at once in the order they started, whichever ended first', async () => {
+  const { processTeller, recordedTransport } = await import('../../src/engine/recorded.js');
+  const { LocalTransport } = await import('../../src/engine/transport.js');
+  const seen: CommandRecord[] = [];
+  const host = recordedTransport(
+    new LocalTransport(),
+    processTeller(
+      new LocalTransport(),
+      (c) => seen.push(c),
+      () => 'step',
+    ),
+  );
+  // The first ends last and is told first all the same; a program that is not there is told too (exit 127).
+  await Promise.all([
+    host.exec(['sh', '-c', 'sleep 0.3; echo slow']),
+    host.exec(['echo', 'fast']),
+    host.readText(path.join(dir, 'missing')),
+    host.exec(['xr-no-such-command'], { nothrow: true }),
+  ]);
+  expect(seen.map((c) => [c.command, c.stdout])).toEqual([
+    ["sh -c 'sleep 0.3; echo slow'", 'slow\n'],
+    ['echo fast', 'fast\n'],
+    [`cat ${path.join(dir, 'missing')}`, ''],
+    ['xr-no-such-command', ''],
+  ]);
+  expect(seen[3]?.exitCode).toBe(127);
+  expect(seen.every((c) => c.step === 'step')).toBe(true);
+});

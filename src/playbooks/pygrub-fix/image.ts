@@ -57,11 +57,15 @@ export async function imageUsers(
     return remoteImageUsers(host, image, id);
   }
   const users: string[] = [];
-  const { uses, notes } = await domainsUsing($, image);
+  // The toolstacks and the loop devices are asked first, and /proc is read while they answer: the
+  // run waits for the slowest of them, not for the sum.
+  const domains = domainsUsing($, image);
+  const loops = loopDevicesOf($, image);
+  const holding = processesHolding(image);
+  const [{ uses, notes }, loopList, holders] = await Promise.all([domains, loops, holding]);
   for (const u of uses) users.push(`domain ${u.domain} has it as a disk (${u.tool} list -l: ${u.target})`);
-  for (const loop of await loopDevicesOf($, image))
-    users.push(`it is attached to ${loop} (its backing file, by device and inode)`);
-  const others = (await processesHolding(image)).filter((p) => !lock.pids.includes(p.pid));
+  for (const loop of loopList) users.push(`it is attached to ${loop} (its backing file, by device and inode)`);
+  const others = holders.filter((p) => !lock.pids.includes(p.pid));
   for (const p of await withoutLockers(image, others)) users.push(`process ${p.pid} (${p.command}) has it open`);
   if (kind === 'block device' && (await blockDeviceBusy(image)))
     users.push('the kernel holds the device (an exclusive open fails: mounted or in use)');
