@@ -33,7 +33,8 @@ export const AFTER_A_FAILURE =
   'A run that stops at a step does not undo the steps before it: every step that changed something is ' +
   'listed as left applied (and under "applied" in --json), each with its backup where it edited a file. ' +
   'Run the playbook again once the cause is fixed: the steps already applied are found in place and the ' +
-  'rest is done.';
+  'rest is done. Interrupted (Ctrl-C, SIGTERM, or SIGHUP when its terminal or ssh session goes away), a ' +
+  'run cleans up what it holds (a mounted image, its lock) and exits 130, 143 or 129.';
 
 /** An error that ends the run with a given exit code and a message for the administrator. */
 export class PlaybookError extends Error {

@@ -63,7 +63,8 @@ function outputTo(stream: NodeJS.WriteStream): (text: string) => void {
     if (!listening) {
       listening = true;
       stream.on('error', (e: NodeJS.ErrnoException) => {
-        if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+        // EIO: the terminal hung up (its ssh session closed).
+        if (e.code !== 'EPIPE' && e.code !== 'EIO' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
         gone = true;
       });
     }

@@ -469,19 +469,22 @@ async function runPlaybook<O extends OptionSpecs, S extends object>(
       .catch(() => undefined)
       .finally(() => {
         if (sig === 'SIGINT') process.exit(130);
-        // SIGTERM: once cleaned up, die of the signal itself (the shell reports 143). process.exit()
-        // can wait forever for a libuv thread stuck in a blocking open (a FIFO without a writer);
-        // the signal, back to its default action, cannot.
-        process.exitCode = 143;
-        process.removeAllListeners('SIGTERM');
-        process.kill(process.pid, 'SIGTERM');
+        // SIGTERM, SIGHUP: once cleaned up, die of the signal itself (the shell reports 143, 129).
+        // process.exit() can wait forever for a libuv thread stuck in a blocking open (a FIFO
+        // without a writer); the signal, back to its default action, cannot.
+        process.exitCode = 128 + (sig === 'SIGHUP' ? 1 : 15);
+        process.removeAllListeners(sig);
+        process.kill(process.pid, sig);
       });
   };
   // Only a run that owns the process answers its signals; an in-process run leaves them to its caller.
+  // SIGHUP is the terminal or the ssh session going away under a run: it cleans up as for SIGTERM
+  // (a mounted image unmounted, its loop device detached) instead of dying on the spot.
   const ownsProcess = io === processIo;
   if (ownsProcess) {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    process.once('SIGHUP', onSignal);
   }
 
   try {
@@ -685,6 +688,7 @@ async function runPlaybook<O extends OptionSpecs, S extends object>(
     if (ownsProcess) {
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
+      process.removeListener('SIGHUP', onSignal);
     }
   }
 

@@ -147,32 +147,39 @@ describe('SIGTERM and standard input', () => {
     '--yes',
   ];
 
-  it('ends a run waiting on a FIFO for its password: cleaned up, exit status 143', async () => {
-    const root = mkdtempSync(path.join(dir, 'term-root-'));
-    const pipe = fifo('stdin.fifo');
-    // Open for reading and writing: the FIFO has a writer (this test) that never writes.
-    const fd = openSync(pipe, 'r+');
-    // The shell reports the exit status as an administrator's shell would.
-    const sh = spawn('sh', ['-c', 'node "$@"; echo "exit status $?" >&2', 'sh', ...xcpArgs(root)], {
-      cwd: ROOT,
-      env: childEnv(),
-      stdio: [fd, 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    sh.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    // The run says it waits for the password, then is signalled.
-    await new Promise<void>((r) => {
-      const poll = () => (/reading standard input/.test(stderr) ? r() : setTimeout(poll, 50));
-      poll();
-    });
-    const node = Number(readFileSync(`/proc/${sh.pid}/task/${sh.pid}/children`, 'utf8').trim().split(' ')[0]);
-    process.kill(node, 'SIGTERM');
-    const code = await new Promise<number | null>((r) => sh.on('close', r));
-    closeSync(fd);
-    expect(code).toBe(0);
-    expect(stderr).toMatch(/xcp-install: interrupted \(SIGTERM\); cleaning up/);
-    expect(stderr).toMatch(/exit status 143/);
-  });
+  it.each([
+    ['SIGTERM', 143],
+    // The terminal or the ssh session went away.
+    ['SIGHUP', 129],
+  ] as const)(
+    'ends a run waiting on a FIFO for its password on %s: cleaned up, exit status %i',
+    async (sig, status) => {
+      const root = mkdtempSync(path.join(dir, 'term-root-'));
+      const pipe = fifo(`stdin-${sig}.fifo`);
+      // Open for reading and writing: the FIFO has a writer (this test) that never writes.
+      const fd = openSync(pipe, 'r+');
+      // The shell reports the exit status as an administrator's shell would.
+      const sh = spawn('sh', ['-c', 'node "$@"; echo "exit status $?" >&2', 'sh', ...xcpArgs(root)], {
+        cwd: ROOT,
+        env: childEnv(),
+        stdio: [fd, 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      sh.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      // The run says it waits for the password, then is signalled.
+      await new Promise<void>((r) => {
+        const poll = () => (/reading standard input/.test(stderr) ? r() : setTimeout(poll, 50));
+        poll();
+      });
+      const node = Number(readFileSync(`/proc/${sh.pid}/task/${sh.pid}/children`, 'utf8').trim().split(' ')[0]);
+      process.kill(node, sig);
+      const code = await new Promise<number | null>((r) => sh.on('close', r));
+      closeSync(fd);
+      expect(code).toBe(0);
+      expect(stderr).toContain(`xcp-install: interrupted (${sig}); cleaning up`);
+      expect(stderr).toContain(`exit status ${status}`);
+    },
+  );
 
   it('refuses /dev/zero as standard input at once: exit 2 after 4096 bytes', async () => {
     const root = mkdtempSync(path.join(dir, 'zero-root-'));
