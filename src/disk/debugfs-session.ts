@@ -13,11 +13,11 @@
  * quote stands for one; nothing else is special. A line cannot hold a newline or a NUL.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { tellProcess } from '../engine/index.js';
 import { GuestFsError } from './guestfs-error.js';
 import { hostArgv, isRemote, type DiskHost } from './host-io.js';
+import { crypto } from '../engine/builtins.js';
 
 /** One argument of a debugfs command line, quoted by ss's rules. */
 export function dq(arg: string): string {
@@ -56,7 +56,7 @@ export class DebugfsSession {
   private err = '';
   private exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private waiter: (() => void) | undefined;
-  private readonly nonce = randomBytes(6).toString('hex');
+  private readonly nonce = crypto().randomBytes(6).toString('hex');
   private seq = 0;
   /** debugfs's process id on the remote host (ssh only). */
   private remotePid: number | undefined;

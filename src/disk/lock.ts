@@ -10,7 +10,7 @@
  * /proc/locks) from real users.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp, readdirSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { hostArgv, isRemote, type DiskHost } from './host-io.js';
 import { procEntries, procText } from './proc.js';
@@ -118,10 +118,53 @@ export async function lockParticipants(image: string): Promise<Set<number>> {
   return pids;
 }
 
-/** Every descendant of the given processes. */
+/**
+ * Every descendant of the given processes. Asked of the kernel per process
+ * (/proc/PID/task/TID/children, CONFIG_PROC_CHILDREN, in the distributions' kernels) rather
+ * than by reading every process's stat: the lock's own child is one process, a dom0 has hundreds.
+ * Without that file, every process's parent is read from /proc/PID/stat.
+ */
 export async function childrenOf(parents: Set<number>): Promise<number[]> {
   const found: number[] = [];
   if (!parents.size) return found;
+  const set = new Set(parents);
+  const queue = [...parents];
+  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
+    const kids = childrenListed(pid);
+    if (kids === undefined) return childrenByScan(parents);
+    for (const k of kids) {
+      if (set.has(k)) continue;
+      set.add(k);
+      found.push(k);
+      queue.push(k);
+    }
+  }
+  return found;
+}
+
+/** Whether this kernel lists each task's children in /proc (CONFIG_PROC_CHILDREN): asked once, of this process. */
+let listsChildren: boolean | undefined;
+
+/** The children the kernel lists for each thread of PID ([] for a process that is gone); undefined where it lists none. */
+function childrenListed(pid: number): number[] | undefined {
+  listsChildren ??= existsSync(`/proc/${process.pid}/task/${process.pid}/children`);
+  if (!listsChildren) return undefined;
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  return tasks.flatMap((tid) =>
+    procText(`/proc/${pid}/task/${tid}/children`)
+      .split(' ')
+      .filter((w) => /^\d+$/.test(w))
+      .map(Number),
+  );
+}
+
+function childrenByScan(parents: Set<number>): number[] {
+  const found: number[] = [];
   const all = new Map<number, number>();
   for (const d of procEntries()) {
     if (!/^\d+$/.test(d)) continue;

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 // The one module of diff this needs: the package's index loads its seventeen (5 ms of every start).
 import { createTwoFilesPatch } from 'diff/lib/patch/create.js';
 import { decodeBytes, encodeText, showEscapes } from './bytes.js';
 import { StepError } from './errors.js';
 import type { FileSnapshot, Transport } from './transport.js';
+import { crypto } from './builtins.js';
 
 /** A unified diff between two texts, labelled with the file's path. Bytes that are not UTF-8 show as `\xNN`. */
 export function unifiedDiff(file: string, before: string, after: string): string {
@@ -50,7 +50,7 @@ export interface FileEdit {
   origin?: FileOrigin;
 }
 
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const sha256 = (b: Buffer) => crypto().createHash('sha256').update(b).digest('hex');
 
 function originOf(s: FileSnapshot): FileOrigin {
   return { identity: s.identity, sha256: sha256(s.bytes) };

@@ -76,7 +76,10 @@ function outputTo(stream: NodeJS.WriteStream): (text: string) => void {
 export const processIo: Io = {
   out: outputTo(process.stdout),
   err: outputTo(process.stderr),
-  stdin: process.stdin,
+  // Made by Node when first read: a run that reads no input never opens it.
+  get stdin() {
+    return process.stdin;
+  },
   get interactive() {
     return Boolean(process.stdin.isTTY && process.stderr.isTTY);
   },

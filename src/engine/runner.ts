@@ -1,5 +1,4 @@
 import { readFileSync, realpathSync } from 'node:fs';
-import { createInterface } from 'node:readline/promises';
 import { templateToArgv, formatCommand } from './command.js';
 import { AFTER_A_FAILURE, EXIT, EXIT_CODES, PlaybookError, StepError, UsageError, type ExitCode } from './errors.js';
 import { applyEdit, planEdit, type FileEdit } from './files.js';
@@ -742,6 +741,8 @@ function indent(text: string): string {
 /** One answer from the terminal, trimmed and lower-cased (the question goes to stderr). */
 async function ask(io: Io, question: string): Promise<string> {
   io.err(question);
+  // Loaded for a question only: most runs ask none.
+  const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: io.stdin, terminal: false });
   try {
     return (await rl.question('')).trim().toLowerCase();

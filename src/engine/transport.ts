@@ -1,7 +1,6 @@
 import { constants as fsc, mkdtempSync, promises as fsp, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { formatCommand, shellQuote } from './command.js';
 import { decodeBytes } from './bytes.js';
 import { spawnArgv } from './spawn.js';
@@ -9,6 +8,7 @@ import { currentIo } from './io.js';
 import { CommandError, RefusedError, StepError } from './errors.js';
 import { holdLock, lockArgv, type HeldLock } from './lock.js';
 import { readLocalSecret, SecretFileError } from './secret.js';
+import { crypto } from './builtins.js';
 
 export interface RunOptions {
   /** Data for the command's standard input. */
@@ -274,7 +274,7 @@ export async function writeAtomicLocal(
   }
   const wantMode = mode ?? keep?.mode ?? 0o644;
   const wantOwner = owner ?? (keep ? { uid: keep.uid, gid: keep.gid } : undefined);
-  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = path.join(dir, `.${path.basename(file)}.${crypto().randomBytes(6).toString('hex')}.tmp`);
   const fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
   try {
     await fh.writeFile(data);
