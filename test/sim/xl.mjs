@@ -48,7 +48,7 @@
  *     } ]
  *   }
  */
-import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { XlConfig, XlConfigError, parseDiskSpec, parseVifRate, parseMemSize } from 'xen-runbooks/xen/xlcfg';
@@ -212,8 +212,21 @@ export function seedXl(dir, seed = {}) {
     domains,
   };
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'xl.json'), `${JSON.stringify(state, null, 2)}\n`);
+  saveState(dir, state);
   return state;
+}
+
+/**
+ * The host's state, replaced whole: written beside it and renamed over it. Commands run at once
+ * (two Ansible forks on one host) each read a whole state, as xl reads a consistent xenstore;
+ * written in place, a reader could find the file empty between the truncation and the write.
+ * @param {string} dir @param {unknown} state
+ */
+function saveState(dir, state) {
+  const file = path.join(dir, 'xl.json');
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
+  renameSync(tmp, file);
 }
 
 /** The simulator's state, for assertions (undefined: no hypervisor). @param {string} dir */
@@ -252,7 +265,7 @@ export function runXl(tool, argv, dir, opts = {}) {
     /* a missing directory is reported below */
   }
   const state = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined;
-  const save = () => writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`);
+  const save = () => saveState(dir, state);
   const die = (/** @type {number} */ code = 1) => {
     throw new Exit(code);
   };
@@ -2066,7 +2079,7 @@ export function runXenstoreWrite(argv, dir) {
       be.v.enforced = /^\d+,\d+$/.test(String(args[i + 1])) ? args[i + 1] : '';
     }
   }
-  writeFileSync(path.join(dir, 'xl.json'), `${JSON.stringify(state, null, 2)}\n`);
+  saveState(dir, state);
   return { code: 0, stdout: '', stderr: '' };
 }
 
