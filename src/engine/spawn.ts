@@ -69,7 +69,8 @@ export function spawnArgv(argv: readonly string[], opts: SpawnOptions = {}): Pro
 function onPath(file: string, PATH = '/bin:/usr/bin'): boolean {
   return PATH.split(':').some((dir) => {
     try {
-      return !statSync(path.join(dir || '.', file)).isDirectory();
+      const st = statSync(path.join(dir || '.', file), { throwIfNoEntry: false });
+      return st !== undefined && !st.isDirectory();
     } catch {
       return false;
     }
