@@ -19,7 +19,8 @@ import { RootTransport } from '../engine/index.js';
 import { GuestFsError, checkGuestPath } from './guestfs-error.js';
 import { recoverInterrupted, removeGuestFile, replaceGuestFile, tempName } from './image-write.js';
 import type { Recovery } from './undo.js';
-import type { DiskHost } from './host-io.js';
+import { diskHost, isRemote, readBytesAt, type DiskHost } from './host-io.js';
+import { headRanges, parseBlockMap, type BlockRun } from './debugfs-blockmap.js';
 
 export interface GuestStat {
   type: 'file' | 'dir' | 'symlink' | 'other';
@@ -27,6 +28,11 @@ export interface GuestStat {
   mode: number;
   uid: number;
   gid: number;
+  /**
+   * The file's bytes are in its inode (ext4 inline_data). debugfs's `cat` then prints the whole
+   * inline area, not `size` bytes (ext2fs_file_read_inline_data, lib/ext2fs/fileio.c).
+   */
+  inlineData?: true;
 }
 
 /** A filesystem inside the image, seen from the host. Guest paths are absolute (`/grub/grub.cfg`). */
@@ -91,6 +97,10 @@ export class DebugfsFs implements GuestFs {
    * files more than once (a kernel's stat, then its bytes), and each look is a debugfs process.
    */
   private readonly stats = new Map<string, GuestStat | undefined>();
+  /** Where each file stat found keeps its data (debugfs-blockmap.ts), for reading a head from the image. */
+  private readonly maps = new Map<string, BlockRun[] | undefined>();
+  /** The filesystem's block size, once probed. */
+  private blockSize: number | undefined;
   /** Off while this filesystem is written: a write looks again at what it changed, and must see it. */
   private caching = true;
 
@@ -98,10 +108,12 @@ export class DebugfsFs implements GuestFs {
   private async writing<T>(fn: () => Promise<T>): Promise<T> {
     this.caching = false;
     this.stats.clear();
+    this.maps.clear();
     try {
       return await fn();
     } finally {
       this.stats.clear();
+      this.maps.clear();
       this.caching = true;
     }
   }
@@ -135,7 +147,7 @@ export class DebugfsFs implements GuestFs {
    */
   async probe(lookFor: readonly string[] = []): Promise<{ blockSize: number; blockCount: number; features: string[] }> {
     const paths = this.caching ? [...new Set(lookFor)].filter((p) => !this.stats.has(p)) : [];
-    if (!paths.length) return this.superblock((await this.request('stats -h')).stdout);
+    if (!paths.length) return this.probed(this.superblock((await this.request('stats -h')).stdout));
     const requests = ['stats -h', ...paths.map((p) => `stat ${q(p)}`)];
     const r = await this.batch(requests);
     this.refuseUnopened(r);
@@ -144,8 +156,21 @@ export class DebugfsFs implements GuestFs {
     const [head, ...stats] = sections;
     const found = this.superblock(head ?? '');
     this.lookupErrors(r);
-    paths.forEach((p, i) => this.stats.set(p, parseStat(stats[i] ?? '')));
-    return found;
+    paths.forEach((p, i) => this.remember(p, stats[i] ?? ''));
+    return this.probed(found);
+  }
+
+  private probed<T extends { blockSize: number }>(sb: T): T {
+    this.blockSize = sb.blockSize;
+    return sb;
+  }
+
+  /** What a `stat` of P printed, kept: the inode, and where its data is. */
+  private remember(p: string, statOutput: string): GuestStat | undefined {
+    const st = parseStat(statOutput);
+    this.stats.set(p, st);
+    this.maps.set(p, st?.type === 'file' ? parseBlockMap(statOutput) : undefined);
+    return st;
   }
 
   private superblock(stats: string): { blockSize: number; blockCount: number; features: string[] } {
@@ -175,9 +200,7 @@ export class DebugfsFs implements GuestFs {
   async stat(p: string): Promise<GuestStat | undefined> {
     if (!this.caching) return this.statUncached(p);
     if (this.stats.has(p)) return this.stats.get(p);
-    const st = await this.statUncached(p);
-    this.stats.set(p, st);
-    return st;
+    return this.statUncached(p);
   }
 
   private async statUncached(p: string): Promise<GuestStat | undefined> {
@@ -188,7 +211,7 @@ export class DebugfsFs implements GuestFs {
       // Anything else (a missing inode table, a bad directory block) is a damaged filesystem.
       throw new GuestFsError(`debugfs cannot look up ${p}: ${firstLine(err).replace(/^.*?: /, '')}`, 'io');
     }
-    const st = parseStat(r.stdout);
+    const st = this.caching ? this.remember(p, r.stdout) : parseStat(r.stdout);
     if (!st) throw new GuestFsError(`unexpected debugfs output for stat ${p}`, 'io');
     return st;
   }
@@ -201,14 +224,11 @@ export class DebugfsFs implements GuestFs {
   async statMany(paths: readonly string[]): Promise<(GuestStat | undefined)[]> {
     if (!this.caching) return this.statManyUncached(paths);
     const unknown = [...new Set(paths.filter((p) => !this.stats.has(p)))];
-    if (unknown.length) {
-      const found = await this.statManyUncached(unknown);
-      unknown.forEach((p, i) => this.stats.set(p, found[i]));
-    }
+    if (unknown.length) await this.statManyUncached(unknown, true);
     return paths.map((p) => this.stats.get(p));
   }
 
-  private async statManyUncached(paths: readonly string[]): Promise<(GuestStat | undefined)[]> {
+  private async statManyUncached(paths: readonly string[], keep = false): Promise<(GuestStat | undefined)[]> {
     const lines = paths.map((p) => `stat ${q(p)}`);
     const r = await this.batch(lines);
     const err = complaints(r);
@@ -222,7 +242,7 @@ export class DebugfsFs implements GuestFs {
       for (const p of paths) one.push(await this.statUncached(p));
       return one;
     }
-    return sections.map(parseStat);
+    return sections.map((out, i) => (keep ? this.remember(paths[i] as string, out) : parseStat(out)));
   }
 
   async readdir(p: string): Promise<string[] | undefined> {
@@ -247,6 +267,8 @@ export class DebugfsFs implements GuestFs {
     if (st.size > limit)
       throw new GuestFsError(`${p} is ${st.size} bytes, more than the ${limit} this reads`, 'too-large');
     const r = await this.request(`cat ${q(p)}`);
+    // An inline file comes with the rest of its inline area after it.
+    if (st.inlineData && r.bytes.length > st.size) return r.bytes.subarray(0, st.size);
     if (r.bytes.length !== st.size) {
       throw new GuestFsError(
         `reading ${p} gave ${r.bytes.length} bytes, its inode says ${st.size}: the filesystem is damaged`,
@@ -260,20 +282,51 @@ export class DebugfsFs implements GuestFs {
     // head closes the pipe once it has its bytes; debugfs then stops on SIGPIPE (its status is not the pipeline's).
     const script = 'debugfs -c -R "$1" "$2" 2>/dev/null | head -c "$3"';
     const r = await this.$`sh -c ${script} sh ${`cat ${q(p)}`} ${this.device} ${bytes}`;
-    return r.bytes;
+    // Not past the file's end: an inline file comes with the rest of its inline area.
+    const size = this.caching ? this.stats.get(p)?.size : undefined;
+    return size === undefined ? r.bytes : r.bytes.subarray(0, size);
   }
 
   /**
-   * readHead of many files in one command (one ssh round trip over --host): each file's head is
-   * as long as its inode says, up to `bytes`, so the output splits by the sizes stat found. Output
-   * that does not add up is read again one file at a time.
+   * readHead of many files. On this machine each head is read from the image at the blocks
+   * debugfs's `stat` listed (debugfs-blockmap.ts): no process at all. The others (over --host, a
+   * file with a hole or inline data, a map that did not parse) are read by one command, each
+   * file's head as long as its inode says, up to `bytes`; output that does not add up is read
+   * again one file at a time.
    */
   async readHeads(paths: readonly string[], bytes: number): Promise<Map<string, Buffer>> {
     const wanted = [...new Set(paths)];
     const stats = await this.statMany(wanted);
     const files = wanted.filter((_, i) => stats[i]?.type === 'file');
     const out = new Map<string, Buffer>();
-    if (!files.length) return out;
+    const rest: string[] = [];
+    for (const p of files) {
+      const head = await this.headFromImage(p, bytes);
+      if (head) out.set(p, head);
+      else rest.push(p);
+    }
+    if (rest.length) for (const [p, head] of await this.headsByDebugfs(rest, bytes)) out.set(p, head);
+    return new Map(files.map((p) => [p, out.get(p) as Buffer]));
+  }
+
+  /** The head of P read from the image itself, where stat found its blocks; undefined otherwise. */
+  private async headFromImage(p: string, bytes: number): Promise<Buffer | undefined> {
+    const runs = this.caching ? this.maps.get(p) : undefined;
+    const size = this.stats.get(p)?.size;
+    if (isRemote(this.host) || !runs || size === undefined || !this.blockSize) return undefined;
+    const ranges = headRanges(runs, size, bytes, this.blockSize);
+    if (!ranges) return undefined;
+    const parts: Buffer[] = [];
+    for (const r of ranges) {
+      const got = await readBytesAt(diskHost(this.host), path.resolve(this.image), this.offset + r.offset, r.length);
+      if (got.length !== r.length) return undefined;
+      parts.push(got);
+    }
+    return Buffer.concat(parts);
+  }
+
+  private async headsByDebugfs(files: readonly string[], bytes: number): Promise<Map<string, Buffer>> {
+    const out = new Map<string, Buffer>();
     const lengths = files.map((p) => Math.min(this.stats.get(p)?.size ?? 0, bytes));
     const script = 'dev=$1; n=$2; shift 2; for r; do debugfs -c -R "$r" "$dev" 2>/dev/null | head -c "$n"; done';
     const requests = files.map((p) => `cat ${q(p)}`);
@@ -322,6 +375,8 @@ function parseStat(out: string): GuestStat | undefined {
     mode: parseInt(mode ?? '0', 8),
     uid: Number(user ?? 0),
     gid: Number(group ?? 0),
+    // dump_inline_data (debugfs.c) prints this line for an inode with EXT4_INLINE_DATA_FL.
+    ...(/^Size of inline data: \d+$/m.test(out) ? { inlineData: true as const } : {}),
   };
 }
 

@@ -27,6 +27,8 @@ export const PARTIAL: Record<string, Record<string, string>> = {
       'the lock on the image (flock) and the look for processes holding it open (/proc/*/fd) are not recorded',
     'read-partition-table':
       'the playbook reads the partition table from the image’s first sectors itself; by hand, sfdisk -d IMAGE shows the same table',
+    diagnose:
+      "the first 256 KiB of each kernel are read from the image itself, at the blocks debugfs’s stat lists for it; by hand, debugfs -c -R 'cat \"/vmlinuz-…\"' 'IMAGE?offset=N' | head -c 262144 | file -",
     'rewrite-config':
       'the new grub.cfg is first put in a private scratch directory on the host (/tmp/xr-debugfs-XXXXXX/new: the edit shows what it holds), and the undo record’s intent file beside the image is written by the playbook itself',
     'restore-backups':
