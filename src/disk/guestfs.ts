@@ -99,8 +99,8 @@ export class DebugfsFs implements GuestFs {
   private readonly stats = new Map<string, GuestStat | undefined>();
   /** Where each file stat found keeps its data (debugfs-blockmap.ts), for reading a head from the image. */
   private readonly maps = new Map<string, BlockRun[] | undefined>();
-  /** The filesystem's block size, once probed. */
-  private blockSize: number | undefined;
+  /** The filesystem's block size and count, once probed. */
+  private geometry: { blockSize: number; blockCount: number } | undefined;
   /** Off while this filesystem is written: a write looks again at what it changed, and must see it. */
   private caching = true;
 
@@ -160,8 +160,8 @@ export class DebugfsFs implements GuestFs {
     return this.probed(found);
   }
 
-  private probed<T extends { blockSize: number }>(sb: T): T {
-    this.blockSize = sb.blockSize;
+  private probed<T extends { blockSize: number; blockCount: number }>(sb: T): T {
+    this.geometry = { blockSize: sb.blockSize, blockCount: sb.blockCount };
     return sb;
   }
 
@@ -313,8 +313,11 @@ export class DebugfsFs implements GuestFs {
   private async headFromImage(p: string, bytes: number): Promise<Buffer | undefined> {
     const runs = this.caching ? this.maps.get(p) : undefined;
     const size = this.stats.get(p)?.size;
-    if (isRemote(this.host) || !runs || size === undefined || !this.blockSize) return undefined;
-    const ranges = headRanges(runs, size, bytes, this.blockSize);
+    const fs = this.geometry;
+    if (isRemote(this.host) || !runs || size === undefined || !fs) return undefined;
+    // A block past the filesystem's end is damage (or a trap): debugfs says which.
+    if (runs.some((r) => r.physical + r.count > fs.blockCount)) return undefined;
+    const ranges = headRanges(runs, size, bytes, fs.blockSize);
     if (!ranges) return undefined;
     const parts: Buffer[] = [];
     for (const r of ranges) {

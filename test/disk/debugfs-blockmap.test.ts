@@ -60,6 +60,32 @@ describe('parseBlockMap, on what debugfs prints (debugfs.c finish_range, list_bl
   });
 });
 
+/** The files whose heads were read by a debugfs command (`cat "FILE"` among its arguments). */
+function counting(): { $: CommandFn; readByDebugfs: Set<string> } {
+  const inner = localCommands();
+  const readByDebugfs = new Set<string>();
+  const note = (values: unknown[]) => {
+    for (const v of values.flat()) {
+      const m = typeof v === 'string' ? /^cat "(.*)"$/.exec(v) : null;
+      if (m) readByDebugfs.add(m[1] as string);
+    }
+  };
+  const $ = ((first: TemplateStringsArray | RunOptions, ...values: unknown[]) => {
+    if (Array.isArray(first) && 'raw' in (first as object)) {
+      note(values);
+      return (inner as (p: TemplateStringsArray, ...v: unknown[]) => unknown)(first as TemplateStringsArray, ...values);
+    }
+    const run = (inner as (o: RunOptions) => (p: TemplateStringsArray, ...v: unknown[]) => unknown)(
+      first as RunOptions,
+    );
+    return (p: TemplateStringsArray, ...v: unknown[]) => {
+      note(v);
+      return run(p, ...v);
+    };
+  }) as CommandFn;
+  return { $, readByDebugfs };
+}
+
 describe('heads read from the image are the bytes debugfs reads, on filesystems e2fsprogs builds', () => {
   let dir: string;
   beforeAll(() => {
@@ -105,35 +131,6 @@ describe('heads read from the image are the bytes debugfs reads, on filesystems 
       device,
       String(HEAD),
     ]);
-  }
-
-  /** The files whose heads were read by a debugfs command (`cat "FILE"` among its arguments). */
-  function counting(): { $: CommandFn; readByDebugfs: Set<string> } {
-    const inner = localCommands();
-    const readByDebugfs = new Set<string>();
-    const note = (values: unknown[]) => {
-      for (const v of values.flat()) {
-        const m = typeof v === 'string' ? /^cat "(.*)"$/.exec(v) : null;
-        if (m) readByDebugfs.add(m[1] as string);
-      }
-    };
-    const $ = ((first: TemplateStringsArray | RunOptions, ...values: unknown[]) => {
-      if (Array.isArray(first) && 'raw' in (first as object)) {
-        note(values);
-        return (inner as (p: TemplateStringsArray, ...v: unknown[]) => unknown)(
-          first as TemplateStringsArray,
-          ...values,
-        );
-      }
-      const run = (inner as (o: RunOptions) => (p: TemplateStringsArray, ...v: unknown[]) => unknown)(
-        first as RunOptions,
-      );
-      return (p: TemplateStringsArray, ...v: unknown[]) => {
-        note(v);
-        return run(p, ...v);
-      };
-    }) as CommandFn;
-    return { $, readByDebugfs };
   }
 
   it.each([
@@ -196,6 +193,28 @@ it('reads a file inline in its inode as its size says, not its whole inline area
     const fs = new DebugfsFs(localCommands(), img, 0);
     expect(await fs.stat('/grub/menu.lst')).toMatchObject({ size: 20, inlineData: true });
     expect((await fs.readFile('/grub/menu.lst', 4096)).toString()).toBe('default 0\ntimeout 5\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it("a block map that points past the filesystem's end is not followed: debugfs reads that file", async () => {
+  const dir = tempDir('xr-pastend-');
+  try {
+    mkdirSync(path.join(dir, 'src'));
+    writeFileSync(path.join(dir, 'src/vmlinuz'), Buffer.alloc(4096, 0x4b));
+    // An 8 MiB filesystem at the start of a 16 MiB image: block 9000 is in the image, past the
+    // filesystem's end (a damaged or hostile inode pointing at another partition's bytes).
+    const img = path.join(dir, 'ext2.img');
+    writeFileSync(img, '');
+    truncateSync(img, 16 * 1024 * 1024);
+    execFileSync(tool('mke2fs'), ['-q', '-F', '-t', 'ext2', '-b', '1024', '-d', path.join(dir, 'src'), img, '8M']);
+    execFileSync(tool('debugfs'), ['-w', '-R', 'set_inode_field /vmlinuz block[0] 9000', img], { stdio: 'ignore' });
+    const { $, readByDebugfs } = counting();
+    const fs = new DebugfsFs($, img, 0);
+    await fs.probe();
+    await fs.readHeads(['/vmlinuz'], HEAD);
+    expect([...readByDebugfs]).toEqual(['/vmlinuz']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
