@@ -37,32 +37,17 @@ export function compactCodeTokens(html: string): string {
 /** One span for a run of same-class tokens with only spaces between them. */
 function mergeNeighbours(body: string, apart: ReadonlySet<string>): string {
   let out = '';
-  let from = 0;
-  let open: { name: string; text: string; end: number } | undefined;
-  const flush = () => {
-    if (open) out += `<span class="${open.name}">${open.text}</span>`;
-    open = undefined;
-  };
+  // Where the last token ended in BODY, and its class: its span is left open in OUT.
+  let last = 0;
+  let open: string | undefined;
   for (const m of body.matchAll(CLASSED)) {
     const name = m[1] as string;
     const text = m[2] as string;
-    const start = m.index;
-    const gap = body.slice(open ? open.end : from, start);
-    if (open && open.name === name && !apart.has(name) && /^[ \t]*$/.test(gap)) {
-      open.text += gap + text;
-      open.end = start + m[0].length;
-      continue;
-    }
-    if (open) {
-      from = open.end;
-      flush();
-    }
-    out += body.slice(from, start);
-    open = { name, text, end: start + m[0].length };
+    const gap = body.slice(last, m.index);
+    if (open === name && !apart.has(name) && /^[ \t]*$/.test(gap)) out += gap + text;
+    else out += `${open ? '</span>' : ''}${gap}<span class="${name}">${text}`;
+    open = name;
+    last = m.index + m[0].length;
   }
-  if (open) {
-    from = open.end;
-    flush();
-  }
-  return out + body.slice(from);
+  return `${out}${open ? '</span>' : ''}${body.slice(last)}`;
 }
