@@ -165,6 +165,11 @@ export class DebugfsFs implements GuestFs {
     return sb;
   }
 
+  /** What a `stat` of P printed, kept while caching (not while this filesystem is written). */
+  private parsed(p: string, statOutput: string): GuestStat | undefined {
+    return this.caching ? this.remember(p, statOutput) : parseStat(statOutput);
+  }
+
   /** What a `stat` of P printed, kept: the inode, and where its data is. */
   private remember(p: string, statOutput: string): GuestStat | undefined {
     const st = parseStat(statOutput);
@@ -198,8 +203,7 @@ export class DebugfsFs implements GuestFs {
   }
 
   async stat(p: string): Promise<GuestStat | undefined> {
-    if (!this.caching) return this.statUncached(p);
-    if (this.stats.has(p)) return this.stats.get(p);
+    if (this.caching && this.stats.has(p)) return this.stats.get(p);
     return this.statUncached(p);
   }
 
@@ -211,7 +215,7 @@ export class DebugfsFs implements GuestFs {
       // Anything else (a missing inode table, a bad directory block) is a damaged filesystem.
       throw new GuestFsError(`debugfs cannot look up ${p}: ${firstLine(err).replace(/^.*?: /, '')}`, 'io');
     }
-    const st = this.caching ? this.remember(p, r.stdout) : parseStat(r.stdout);
+    const st = this.parsed(p, r.stdout);
     if (!st) throw new GuestFsError(`unexpected debugfs output for stat ${p}`, 'io');
     return st;
   }
@@ -224,11 +228,11 @@ export class DebugfsFs implements GuestFs {
   async statMany(paths: readonly string[]): Promise<(GuestStat | undefined)[]> {
     if (!this.caching) return this.statManyUncached(paths);
     const unknown = [...new Set(paths.filter((p) => !this.stats.has(p)))];
-    if (unknown.length) await this.statManyUncached(unknown, true);
+    if (unknown.length) await this.statManyUncached(unknown);
     return paths.map((p) => this.stats.get(p));
   }
 
-  private async statManyUncached(paths: readonly string[], keep = false): Promise<(GuestStat | undefined)[]> {
+  private async statManyUncached(paths: readonly string[]): Promise<(GuestStat | undefined)[]> {
     const lines = paths.map((p) => `stat ${q(p)}`);
     const r = await this.batch(lines);
     const err = complaints(r);
@@ -242,7 +246,7 @@ export class DebugfsFs implements GuestFs {
       for (const p of paths) one.push(await this.statUncached(p));
       return one;
     }
-    return sections.map((out, i) => (keep ? this.remember(paths[i] as string, out) : parseStat(out)));
+    return sections.map((out, i) => this.parsed(paths[i] as string, out));
   }
 
   async readdir(p: string): Promise<string[] | undefined> {
